@@ -1,0 +1,10 @@
+"""skinvariance: latent space communication for scikit-learn.
+
+Relative projections of embeddings onto parallel anchors (cosine, euclidean, L1, L-infinity
+kernels), their product space, anchor-fitted alignments, similarity measures between latent
+spaces and zero-shot stitching.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["__version__"]
