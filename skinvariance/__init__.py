@@ -5,6 +5,8 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
+from skinvariance.spaces import stack_spaces, unstack_spaces
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "stack_spaces", "unstack_spaces"]
