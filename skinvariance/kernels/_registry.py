@@ -1,0 +1,115 @@
+"""The one registry mapping kernel names and aliases to kernels."""
+
+import pandas as pd
+
+from ._definitions import (
+    AngularKernel,
+    CosineKernel,
+    EuclideanKernel,
+    L1Kernel,
+    LinfKernel,
+    MinkowskiKernel,
+)
+
+_KERNELS = {
+    kernel.name: kernel
+    for kernel in (
+        CosineKernel(),
+        EuclideanKernel(),
+        L1Kernel(),
+        LinfKernel(),
+        AngularKernel(),
+        MinkowskiKernel(),
+    )
+}
+_BY_NAME = {
+    **{name: kernel for kernel in _KERNELS.values() for name in kernel.aliases},
+    **_KERNELS,
+}
+
+
+def available_kernels(*, aliases=False):
+    """Names accepted wherever a kernel is chosen.
+
+    Parameters
+    ----------
+    aliases : bool, default=False
+        Whether to include the aliases (``"manhattan"``, ``"cityblock"``, ``"chebyshev"``)
+        beside the canonical names.
+
+    Returns
+    -------
+    names : list of str
+        Sorted names.
+
+    Examples
+    --------
+    >>> from skinvariance.kernels import available_kernels
+    >>> available_kernels()
+    ['angular', 'cosine', 'euclidean', 'l1', 'linf', 'minkowski']
+    >>> "chebyshev" in available_kernels(aliases=True)
+    True
+    """
+    return sorted(_BY_NAME if aliases else _KERNELS)
+
+
+def get_kernel(name):
+    """The kernel registered under ``name`` (a canonical name or an alias).
+
+    Parameters
+    ----------
+    name : str
+        A name from ``available_kernels(aliases=True)``.
+
+    Returns
+    -------
+    kernel : Kernel
+        The kernel object; ``kernel.name`` is its canonical name.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered; the message lists the accepted names.
+
+    Examples
+    --------
+    >>> from skinvariance.kernels import get_kernel
+    >>> get_kernel("manhattan").name
+    'l1'
+    """
+    try:
+        return _BY_NAME[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"The 'kernel' parameter must be a str among {available_kernels(aliases=True)}. "
+            f"Got {name!r} instead."
+        ) from None
+
+
+def kernel_table():
+    """One row per kernel: aliases, kind, formula and invariances.
+
+    This is the table the documentation shows; it is generated from the registry.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Indexed by canonical kernel name.
+
+    Examples
+    --------
+    >>> from skinvariance.kernels import kernel_table
+    >>> kernel_table().loc["l1", "aliases"]
+    'manhattan, cityblock'
+    """
+    rows = [
+        {
+            "kernel": kernel.name,
+            "aliases": ", ".join(kernel.aliases),
+            "kind": kernel.kind,
+            "formula": kernel.formula,
+            "invariant to": ", ".join(kernel.invariances),
+        }
+        for kernel in _KERNELS.values()
+    ]
+    return pd.DataFrame(rows).set_index("kernel")
