@@ -1,0 +1,178 @@
+"""Sphinx configuration for the skinvariance documentation.
+
+Build with ``bash docs/build.sh`` (or ``python -m sphinx -W --keep-going -b html docs
+docs/_build/html``). Everything here works offline: no inventory, font or data is fetched.
+"""
+
+import importlib
+import inspect
+import os
+import sys
+from pathlib import Path
+
+import skinvariance
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(DOCS))  # for the local ``_api`` helper below
+
+# -- Project -----------------------------------------------------------------------------------
+
+project = "skinvariance"
+author = "The skinvariance developers"
+copyright = "the skinvariance developers, BSD-3-Clause licence"
+release = skinvariance.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- General -----------------------------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+# No intersphinx: the build must not reach the network. External names (numpy, pandas,
+# scikit-learn) are written as plain text or ``code``; see ``nitpick_ignore_regex``.
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+source_suffix = {".rst": "restructuredtext"}
+root_doc = "index"
+default_role = "literal"
+pygments_style = "sphinx"
+add_module_names = False
+
+# A reference that does not resolve is a warning, hence an error under ``-W``.
+nitpicky = True
+nitpick_ignore_regex = [
+    # Names from other projects (no intersphinx, so they cannot resolve).
+    (r"py:.*", r"(numpy|np|scipy|pandas|pd|sklearn|joblib|numba|matplotlib|dask|pyarrow)(\..*)?"),
+    (r"py:.*", r"(dict|list|tuple|str|int|float|bool|object|callable|None|type|Path)"),
+    (r"py:.*", r"(os|pathlib|collections|typing)\..*"),
+]
+
+# -- autodoc / autosummary / numpydoc ----------------------------------------------------------
+
+autosummary_generate = True
+autosummary_imported_members = False
+autodoc_default_options = {"members": True}
+autodoc_typehints = "none"
+
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = True
+# Only the aliases below become links: every other word of a type stays plain text.
+numpydoc_xref_ignore = "all"
+
+
+def _xref_aliases():
+    """Link the project's own names in parameter types; leave the rest as text.
+
+    numpydoc's default aliases point into other projects' inventories (``python:None``,
+    ``numpy:array_like``), which an offline build cannot resolve, so each is mapped to itself
+    (plain text).
+    """
+    from _api import public_names
+    from numpydoc.xref import DEFAULT_LINKS
+
+    aliases = {name: name for name in DEFAULT_LINKS}
+    for module, names in public_names().items():
+        for name in names:
+            aliases[name] = f"{module}.{name}"
+    return aliases
+
+
+numpydoc_xref_aliases = _xref_aliases()
+
+# api.rst is written from each public module's ``__all__`` before Sphinx looks for sources,
+# so the reference lists exactly the names that exist (docs/_api.py).
+from _api import write_api_page  # noqa: E402
+
+write_api_page(DOCS / "api.rst")
+
+# Tables generated from the package (the kernel registry), included by the user guide.
+from _tables import write_tables  # noqa: E402
+
+write_tables(DOCS / "generated")
+
+# -- Markdown (the changelog is CHANGELOG.md, included as is) ----------------------------------
+
+myst_enable_extensions = []
+myst_heading_anchors = 3
+suppress_warnings = ["myst.header"]
+
+# -- sphinx-gallery ----------------------------------------------------------------------------
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "abort_on_example_error": True,
+    "doc_module": ("skinvariance",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"skinvariance": None},
+    "within_subsection_order": "FileNameSortKey",
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "show_memory": False,
+    "min_reported_time": 1,
+}
+
+# -- HTML --------------------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skinvariance {release}"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 6,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_sidebars = {"index": [], "install": [], "quickstart": [], "changelog": []}
+html_context = {"default_mode": "light"}
+
+
+# -- Hooks -------------------------------------------------------------------------------------
+
+
+def _resolve_reexports(app, env, node, contnode):
+    """Resolve ``skinvariance.Name`` to the module that defines (and documents) ``Name``."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("skinvariance."):
+        return None
+    parts = target.split(".")
+    obj = None
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr, None)
+        break
+    if obj is None or not hasattr(obj, "__module__") or inspect.ismodule(obj):
+        return None
+    canonical = f"{obj.__module__}.{getattr(obj, '__qualname__', parts[-1])}"
+    if canonical == target:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(
+        env, node.get("refdoc"), app.builder, node.get("reftype"), canonical, node, contnode
+    )
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_reexports)
