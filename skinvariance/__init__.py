@@ -5,8 +5,17 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
+from skinvariance import metrics
+from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.spaces import stack_spaces, unstack_spaces
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__", "stack_spaces", "unstack_spaces"]
+__all__ = [
+    "AffineAlignment",
+    "OrthogonalAlignment",
+    "__version__",
+    "metrics",
+    "stack_spaces",
+    "unstack_spaces",
+]
