@@ -1,0 +1,215 @@
+"""Plots of stitching and similarity results (needs matplotlib, the ``plot`` extra).
+
+matplotlib is imported when a plot is drawn, never when this module is imported.
+"""
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_invariances", "plot_matrix"]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skinvariance.plotting needs matplotlib, which is installed with the 'plot' extra: "
+            "pip install 'skinvariance[plot]'."
+        ) from exc
+    return plt
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = _pyplot().subplots(figsize=figsize)
+    else:
+        _pyplot()  # the same clear error if matplotlib is missing
+    return ax
+
+
+def plot_matrix(
+    matrix,
+    *,
+    ax=None,
+    cmap="viridis",
+    vmin=None,
+    vmax=None,
+    annotate=True,
+    fmt=".2f",
+    colorbar=True,
+    title=None,
+):
+    """Draw a stitching or similarity matrix as an annotated heatmap.
+
+    Parameters
+    ----------
+    matrix : DataFrame or array-like of shape (n_rows, n_columns)
+        For instance :meth:`StitchingEvaluator.stitching_matrix
+        <skinvariance.StitchingEvaluator.stitching_matrix>` (rows: encoders, columns:
+        decoders) or :func:`skinvariance.metrics.similarity_matrix`. A DataFrame's index and
+        columns label the axes (their names, such as ``"encoder"`` and ``"decoder"``, become the
+        axis labels). NaN cells are left blank.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure by default.
+    cmap : str or Colormap, default="viridis"
+        The colour map.
+    vmin, vmax : float, default=None
+        The colour range; by default the finite values' range.
+    annotate : bool, default=True
+        Whether to write each value in its cell.
+    fmt : str, default=".2f"
+        Format of the annotations.
+    colorbar : bool, default=True
+        Whether to add a colour bar.
+    title : str, default=None
+        The title of the Axes.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes drawn on; the heatmap is ``ax.images[0]``.
+
+    See Also
+    --------
+    plot_invariances : Bar chart of :func:`~skinvariance.compare_invariances`.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from skinvariance.plotting import plot_matrix
+    >>> matrix = pd.DataFrame([[0.9, 0.8], [0.7, 0.95]],
+    ...                       index=pd.Index(["a", "b"], name="encoder"),
+    ...                       columns=pd.Index(["a", "b"], name="decoder"))
+    >>> ax = plot_matrix(matrix, title="accuracy")
+    >>> ax.get_xlabel(), ax.get_ylabel(), [t.get_text() for t in ax.texts]
+    ('decoder', 'encoder', ['0.90', '0.80', '0.70', '0.95'])
+    """
+    if isinstance(matrix, pd.DataFrame):
+        frame = matrix
+    else:
+        values = np.asarray(matrix, dtype=float)
+        if values.ndim != 2:
+            raise ValueError(f"matrix must be 2-D; got an array of shape {values.shape} instead.")
+        frame = pd.DataFrame(values)
+    values = frame.to_numpy(dtype=float)
+    ax = _axes(ax, figsize=(1.0 + 0.8 * values.shape[1], 0.8 + 0.7 * values.shape[0]))
+    finite = values[np.isfinite(values)]
+    if vmin is None and finite.size:
+        vmin = float(finite.min())
+    if vmax is None and finite.size:
+        vmax = float(finite.max())
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_xticks(
+        np.arange(values.shape[1]), [str(c) for c in frame.columns], rotation=45, ha="right"
+    )
+    ax.set_yticks(np.arange(values.shape[0]), [str(i) for i in frame.index])
+    if frame.columns.name is not None:
+        ax.set_xlabel(str(frame.columns.name))
+    if frame.index.name is not None:
+        ax.set_ylabel(str(frame.index.name))
+    if annotate:
+        middle = (vmin + vmax) / 2 if finite.size else 0.0
+        for (row, column), value in np.ndenumerate(values):
+            if np.isfinite(value):
+                ax.text(
+                    column,
+                    row,
+                    format(value, fmt),
+                    ha="center",
+                    va="center",
+                    color="black" if value >= middle else "white",
+                )
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_invariances(
+    table, measure="stitching", *, ax=None, color="C0", best_color="C1", title=None
+):
+    """Bar chart of a :func:`~skinvariance.compare_invariances` table.
+
+    One bar per invariance: the mean of ``measure`` over space pairs, with its standard
+    deviation as an error bar. The best invariance (column ``best``) is drawn in
+    ``best_color``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`~skinvariance.compare_invariances`: columns ``invariance``,
+        ``<measure>_mean``, ``<measure>_std`` and optionally ``best``.
+    measure : str, default="stitching"
+        Which measure to draw: ``"stitching"``, ``"non_stitched"`` or a similarity measure of
+        the table (``"cka"``, ``"mrr"``, ...). A trailing ``"_mean"`` is accepted.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure by default.
+    color, best_color : color, default="C0", "C1"
+        Colours of the bars and of the best invariance's bar.
+    title : str, default=None
+        The title of the Axes; the measure's name by default.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes drawn on; the bars are ``ax.patches``, in table order.
+
+    See Also
+    --------
+    plot_matrix : Heatmap of a stitching or similarity matrix.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from skinvariance.plotting import plot_invariances
+    >>> table = pd.DataFrame({"invariance": ["absolute", "relative_cosine"],
+    ...                       "stitching_mean": [0.3, 0.9], "stitching_std": [0.1, 0.02],
+    ...                       "best": [False, True]})
+    >>> ax = plot_invariances(table)
+    >>> [round(float(bar.get_height()), 2) for bar in ax.patches]
+    [0.3, 0.9]
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            "table must be the DataFrame returned by compare_invariances; got "
+            f"{type(table).__name__} instead."
+        )
+    measure = measure.removesuffix("_mean")
+    available = sorted(
+        column.removesuffix("_mean") for column in table.columns if column.endswith("_mean")
+    )
+    if f"{measure}_mean" not in table.columns:
+        raise ValueError(
+            f"The 'measure' parameter of plot_invariances must be one of {available} (the "
+            f"measures of table). Got {measure!r} instead."
+        )
+    if "invariance" not in table.columns:
+        raise ValueError("table must have an 'invariance' column, as compare_invariances makes.")
+    means = table[f"{measure}_mean"].to_numpy(dtype=float)
+    std_column = f"{measure}_std"
+    errors = table[std_column].to_numpy(dtype=float) if std_column in table.columns else None
+    best = (
+        table["best"].to_numpy(dtype=bool)
+        if "best" in table.columns
+        else np.zeros(len(table), dtype=bool)
+    )
+    ax = _axes(ax, figsize=(1.5 + 0.7 * len(table), 4.0))
+    positions = np.arange(len(table))
+    ax.bar(
+        positions,
+        means,
+        yerr=errors,
+        color=[best_color if flag else color for flag in best],
+        capsize=3,
+    )
+    ax.set_xticks(positions, [str(name) for name in table["invariance"]], rotation=45, ha="right")
+    ax.set_xlabel("invariance")
+    ax.set_ylabel(f"{measure} (mean over space pairs)")
+    ax.set_title(measure if title is None else title)
+    return ax
