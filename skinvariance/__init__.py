@@ -5,8 +5,10 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
-from skinvariance import metrics
+from skinvariance import kernels, metrics
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
+from skinvariance.anchors import select_anchors
+from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
 
 __version__ = "0.1.0.dev0"
@@ -14,8 +16,12 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AffineAlignment",
     "OrthogonalAlignment",
+    "ProductProjection",
+    "RelativeProjection",
     "__version__",
+    "kernels",
     "metrics",
+    "select_anchors",
     "stack_spaces",
     "unstack_spaces",
 ]

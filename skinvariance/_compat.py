@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 __all__ = [
     "HasMethods",
@@ -24,6 +24,7 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "_check_feature_names_in",
     "_fit_context",
     "check_is_fitted",
     "get_chunk_n_rows",

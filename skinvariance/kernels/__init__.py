@@ -16,14 +16,16 @@ registry itself.
 """
 
 from ._definitions import Kernel
-from ._driver import kernel_blocks, pairwise_kernel
+from ._driver import KernelEvaluator, check_samples_and_anchors, pairwise_kernel, row_blocks
 from ._registry import available_kernels, get_kernel, kernel_table
 
 __all__ = [
     "Kernel",
+    "KernelEvaluator",
     "available_kernels",
+    "check_samples_and_anchors",
     "get_kernel",
-    "kernel_blocks",
     "kernel_table",
     "pairwise_kernel",
+    "row_blocks",
 ]

@@ -19,117 +19,113 @@ def _n_threads(n_threads):
     return cpu_count() if n_threads is None else max(1, min(int(n_threads), cpu_count()))
 
 
-def kernel_blocks(X, A, kernels, *, p=2.0, out=None, n_threads=None, preprocess=None,
-                  extra_row_bytes=0, working_memory=None):
-    """Evaluate several kernels on row blocks of ``X``, one block at a time.
+def row_blocks(n_samples, row_bytes, *, working_memory=None):
+    """Slices cutting ``n_samples`` rows into blocks whose temporaries fit in memory.
 
-    The rows are cut into blocks sized so that the temporary arrays of one block fit in
-    scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`). A block of a
-    ``numpy.memmap`` is read only when its turn comes, so memory stays bounded whatever the
-    size of ``X``.
+    Block height follows scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`)
+    given the bytes one row needs; at least one row per block.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Validated samples (any array that supports row slicing, e.g. a memmap).
-    A : ndarray of shape (n_anchors, n_features)
-        Validated anchors, of the dtype the blocks are computed in.
-    kernels : list of str
-        Kernel names (or aliases).
-    p : float, default=2.0
-        The order of the ``"minkowski"`` kernel.
-    out : list of ndarray or None
-        If given, one ``(n_samples, n_anchors)`` array per kernel; blocks are views into it.
-        Otherwise each block is a fresh buffer of its own (reused between blocks).
-    n_threads : int or None
-        Threads for the compiled kernels (BLAS kernels use BLAS's own threads).
-    preprocess : callable or None
-        Applied to each block of ``X`` before the kernels (e.g. centring on the anchors).
-    extra_row_bytes : int
-        Bytes per row the caller needs besides the kernel buffers (for block sizing).
-    working_memory : int or None
-        Overrides scikit-learn's working memory (MiB) for this call.
+    n_samples : int
+        Rows to cover.
+    row_bytes : int
+        Bytes of temporary memory one row of a block needs.
+    working_memory : int, default=None
+        MiB per block; ``None`` uses scikit-learn's configuration (1024 by default).
 
     Yields
     ------
     rows : slice
-        The rows of ``X`` this block covers.
-    blocks : list of ndarray
-        One ``(rows, n_anchors)`` array per kernel, in the order of ``kernels``.
     """
-    resolved = [get_kernel(name) for name in kernels]
-    dtype = A.dtype
-    n_samples, n_features = X.shape
-    n_anchors = A.shape[0]
-    states = [kernel.prepare(A, p=p) for kernel in resolved]
-    # L1 and L-infinity side by side share one pass over the coordinate differences.
-    fused = None
-    names = [kernel.name for kernel in resolved]
-    if "l1" in names and "linf" in names:
-        fused = (names.index("l1"), names.index("linf"))
-
-    itemsize = np.dtype(dtype).itemsize
-    row_bytes = itemsize * (2 * n_features + len(resolved) * n_anchors) + extra_row_bytes
-    if out is not None:
-        row_bytes -= itemsize * len(resolved) * n_anchors
-    block_rows = get_chunk_n_rows(
-        row_bytes=max(row_bytes, 1), max_n_rows=n_samples, working_memory=working_memory
+    height = get_chunk_n_rows(
+        row_bytes=max(int(row_bytes), 1), max_n_rows=max(n_samples, 1),
+        working_memory=working_memory,
     )
-    threads = _n_threads(n_threads)
-    buffers = None
-    if out is None:
-        buffers = [np.empty((block_rows, n_anchors), dtype=dtype) for _ in resolved]
+    for start in range(0, n_samples, height):
+        yield slice(start, min(start + height, n_samples))
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for start in range(0, n_samples, block_rows):
-            rows = slice(start, min(start + block_rows, n_samples))
-            block = np.ascontiguousarray(X[rows], dtype=dtype)
-            if preprocess is not None:
-                block = np.ascontiguousarray(preprocess(block), dtype=dtype)
-            size = block.shape[0]
-            if out is None:
-                blocks = [buffer[:size] for buffer in buffers]
+
+class KernelEvaluator:
+    """Several kernels against one set of anchors, evaluated block by block.
+
+    Anchors are prepared once (norms, means, contiguous copies); :meth:`compute` then fills
+    one output block per kernel. Compiled kernels are spread over a pool of threads (they
+    release the GIL); matrix-product kernels rely on BLAS's own threads. L1 and L-infinity
+    requested together share one pass over the coordinate differences. Use it as a context
+    manager so the thread pool is shut down.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_anchors, n_features)
+        Validated anchors, in the dtype blocks will have.
+    kernels : list of str
+        Kernel names or aliases.
+    p : float, default=2.0
+        Order of the ``"minkowski"`` kernel.
+    n_threads : int, default=None
+        Threads for the compiled kernels; ``None`` uses every CPU.
+    """
+
+    def __init__(self, A, kernels, *, p=2.0, n_threads=None):
+        self.kernels = [get_kernel(name) for name in kernels]
+        self.dtype = A.dtype
+        self.n_anchors = A.shape[0]
+        self.states = [kernel.prepare(A, p=p) for kernel in self.kernels]
+        names = [kernel.name for kernel in self.kernels]
+        self.fused = None
+        if "l1" in names and "linf" in names:
+            self.fused = (names.index("l1"), names.index("linf"))
+        self.n_threads = _n_threads(n_threads)
+        self._pool = ThreadPoolExecutor(max_workers=self.n_threads)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._pool.shutdown()
+
+    def temporary_row_bytes(self, n_features):
+        """Bytes per row of the temporaries :meth:`compute` allocates (copies of a row)."""
+        return 2 * n_features * np.dtype(self.dtype).itemsize
+
+    def compute(self, block, outs):
+        """Fill ``outs[i]`` (shape ``(len(block), n_anchors)``) with kernel ``i``."""
+        parts = _split_rows(block.shape[0], self.n_threads)
+        for position, (kernel, state, out) in enumerate(zip(self.kernels, self.states, outs)):
+            if self.fused is not None and position in self.fused:
+                continue
+            if kernel.uses_matmul or len(parts) == 1:
+                kernel.compute(block, state, out)
             else:
-                blocks = [array[rows] for array in out]
-            parts = _split_rows(size, threads)
-            for position, (kernel, state, target) in enumerate(zip(resolved, states, blocks)):
-                if fused is not None and position in fused:
-                    continue
-                if kernel.uses_matmul or len(parts) == 1:
-                    kernel.compute(block, state, target)
-                else:
-                    _run_parts(pool, kernel.compute, block, state, target, parts)
-            if fused is not None:
-                i_l1, i_linf = fused
-                _run_parts(
-                    pool,
-                    lambda xb, anchors, targets: _numba.l1_linf_block(xb, anchors, *targets),
-                    block,
-                    states[i_l1],
-                    (blocks[i_l1], blocks[i_linf]),
-                    parts,
-                )
-            yield rows, blocks
+                self._run_parts(kernel.compute, block, state, out, parts)
+        if self.fused is not None:
+            i_l1, i_linf = self.fused
+            self._run_parts(_fused_l1_linf, block, self.states[i_l1],
+                            (outs[i_l1], outs[i_linf]), parts)
+
+    def _run_parts(self, compute, block, state, out, parts):
+        def run(part):
+            if isinstance(out, tuple):
+                compute(block[part], state, tuple(o[part] for o in out))
+            else:
+                compute(block[part], state, out[part])
+
+        if len(parts) == 1:
+            run(parts[0])
+            return
+        for future in [self._pool.submit(run, part) for part in parts]:
+            future.result()
+
+
+def _fused_l1_linf(block, anchors, outs):
+    _numba.l1_linf_block(block, anchors, *outs)
 
 
 def _split_rows(n_rows, threads):
     n_parts = max(1, min(threads, n_rows // _MIN_ROWS_PER_THREAD))
     bounds = np.linspace(0, n_rows, n_parts + 1).astype(int)
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
-
-
-def _run_parts(pool, compute, block, state, target, parts):
-    def run(part):
-        if isinstance(target, tuple):
-            compute(block[part], state, tuple(t[part] for t in target))
-        else:
-            compute(block[part], state, target[part])
-
-    if len(parts) == 1:
-        run(parts[0])
-        return
-    for future in [pool.submit(run, part) for part in parts]:
-        future.result()
 
 
 def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
@@ -212,6 +208,7 @@ def pairwise_kernel(X, A, kernel="cosine", *, p=2.0, n_threads=None):
     """
     X, A = check_samples_and_anchors(X, A)
     out = np.empty((X.shape[0], A.shape[0]), dtype=X.dtype)
-    for _ in kernel_blocks(X, A, [kernel], p=p, out=[out], n_threads=n_threads):
-        pass
+    with KernelEvaluator(A, [kernel], p=p, n_threads=n_threads) as evaluator:
+        for rows in row_blocks(X.shape[0], evaluator.temporary_row_bytes(X.shape[1])):
+            evaluator.compute(np.ascontiguousarray(X[rows]), [out[rows]])
     return out

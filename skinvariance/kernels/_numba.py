@@ -38,7 +38,8 @@ def _maxnum(typingctx, a, b):
         name = "llvm.maxnum.f32" if llvm_type == ir.FloatType() else "llvm.maxnum.f64"
         function = builder.module.globals.get(name)
         if function is None:
-            function = ir.Function(builder.module, ir.FunctionType(llvm_type, [llvm_type] * 2), name)
+            signature_type = ir.FunctionType(llvm_type, [llvm_type, llvm_type])
+            function = ir.Function(builder.module, signature_type, name)
         return builder.call(function, args, fastmath=("fast",))
 
     return a(a, b), codegen

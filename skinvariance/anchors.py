@@ -1,0 +1,132 @@
+"""Choosing anchors among the rows of a latent space."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin
+from sklearn.utils import check_array, check_random_state, column_or_1d
+
+from ._compat import Interval, StrOptions, validate_params
+
+ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions(set(ANCHOR_STRATEGIES))],
+        "y": ["array-like", None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def select_anchors(X, n_anchors, *, strategy="random", y=None, random_state=None):
+    """Choose ``n_anchors`` distinct rows of ``X`` to serve as anchors.
+
+    Selection is by row index, so row-aligned spaces (the same samples embedded by several
+    models) get *parallel anchors* by indexing each space with the returned indices.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows to choose from. Only ``"kmeans"`` and ``"fps"`` look at the values.
+    n_anchors : int
+        How many anchors, ``1 <= n_anchors <= n_samples``.
+    strategy : {"random", "stratified", "kmeans", "fps"}, default="random"
+        - ``"random"``: uniformly without replacement (the papers' choice).
+        - ``"stratified"``: round robin over the classes of ``y`` after a seeded shuffle, so
+          every class is represented as evenly as possible; classes are visited in sorted
+          order.
+        - ``"kmeans"``: the sample nearest (euclidean) to each centroid of a k-means with
+          ``n_anchors`` clusters; when two centroids share a nearest sample, the later one
+          takes the nearest sample not yet taken.
+        - ``"fps"``: farthest-point sampling: a random first row, then repeatedly the row
+          farthest (euclidean) from all rows chosen so far; ties go to the lowest index.
+    y : array-like of shape (n_samples,), default=None
+        Class labels, required by ``"stratified"`` and ignored otherwise.
+    random_state : int, RandomState instance or None, default=None
+        Seed of every strategy's randomness; an int makes the selection deterministic.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_anchors,), dtype=int64
+        Distinct row indices, in the order of selection.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skinvariance import select_anchors
+    >>> X = np.arange(20.0).reshape(10, 2)
+    >>> idx = select_anchors(X, 3, random_state=0)
+    >>> len(set(idx.tolist()))
+    3
+    >>> y = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    >>> sorted(y[select_anchors(X, 4, strategy="stratified", y=y, random_state=0)].tolist())
+    [0, 0, 1, 1]
+    """
+    X = check_array(X, dtype=None if strategy in ("random", "stratified") else "numeric",
+                    ensure_all_finite=strategy in ("kmeans", "fps"), input_name="X")
+    n_samples = X.shape[0]
+    if n_anchors > n_samples:
+        raise ValueError(
+            f"n_anchors={n_anchors} is larger than the number of rows available "
+            f"({n_samples})."
+        )
+    rng = check_random_state(random_state)
+    if strategy == "random":
+        indices = rng.choice(n_samples, size=n_anchors, replace=False)
+    elif strategy == "stratified":
+        indices = _stratified(y, n_samples, n_anchors, rng)
+    elif strategy == "kmeans":
+        indices = _kmeans(X, n_anchors, rng)
+    else:
+        indices = _farthest_points(X, n_anchors, rng)
+    return np.asarray(indices, dtype=np.int64)
+
+
+def _stratified(y, n_samples, n_anchors, rng):
+    if y is None:
+        raise ValueError("strategy='stratified' needs the class labels y; got y=None.")
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"y has {y.shape[0]} labels, but X has {n_samples} rows; they must match."
+        )
+    order = rng.permutation(n_samples)
+    # Per class, its rows in shuffled order; then take one row per class in turn.
+    queues = [order[y[order] == label] for label in np.unique(y)]
+    longest = max(len(queue) for queue in queues)
+    round_robin = [queue[r] for r in range(longest) for queue in queues if r < len(queue)]
+    return np.asarray(round_robin[:n_anchors])
+
+
+def _kmeans(X, n_anchors, rng):
+    seed = rng.randint(np.iinfo(np.int32).max)
+    centers = KMeans(n_clusters=n_anchors, n_init=1, random_state=seed).fit(X).cluster_centers_
+    nearest = pairwise_distances_argmin(centers, X)
+    chosen, taken = [], set()
+    for center, first_choice in zip(centers, nearest):
+        if first_choice in taken:
+            distances = ((X - center) ** 2).sum(axis=1)
+            distances[list(taken)] = np.inf
+            first_choice = int(np.argmin(distances))
+        taken.add(int(first_choice))
+        chosen.append(int(first_choice))
+    return chosen
+
+
+def _farthest_points(X, n_anchors, rng):
+    X = np.asarray(X, dtype=np.float64)
+    sq_norms = np.einsum("ij,ij->i", X, X)
+    chosen = [int(rng.randint(X.shape[0]))]
+    # Squared distance of every row to its nearest chosen row, updated one anchor at a time.
+    nearest = np.full(X.shape[0], np.inf)
+    for _ in range(n_anchors - 1):
+        last = X[chosen[-1]]
+        d2 = sq_norms - 2 * (X @ last) + sq_norms[chosen[-1]]
+        np.minimum(nearest, np.maximum(d2, 0), out=nearest)
+        nearest[chosen[-1]] = -1.0  # never choose a row twice, even among duplicates
+        chosen.append(int(np.argmax(nearest)))
+    return chosen
