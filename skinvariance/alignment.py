@@ -345,7 +345,9 @@ class AffineAlignment(_BaseAlignment):
             reg = Ridge(alpha=self.alpha, fit_intercept=self.fit_intercept)
         reg.fit(X, Y)
         self.coef_ = np.asarray(reg.coef_, dtype=X.dtype).reshape(Y.shape[1], X.shape[1])
-        self.intercept_ = np.asarray(reg.intercept_, dtype=X.dtype).reshape(Y.shape[1])
+        # LinearRegression/Ridge store a scalar 0.0 when fit_intercept=False.
+        intercept = np.asarray(reg.intercept_, dtype=X.dtype)
+        self.intercept_ = np.broadcast_to(intercept, (Y.shape[1],)).copy()
         self.n_targets_ = Y.shape[1]
         return self
 
