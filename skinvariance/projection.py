@@ -344,6 +344,7 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         - ``"sum"``: ``sum_i o_i N(s_i)``, width ``n_anchors``.
         - ``"mean"``: the sum divided by ``m``.
         - ``"weighted"``: ``sum_i w_i o_i N(s_i)`` with the fixed ``weights``.
+
         Here ``N`` is the per-subspace normalisation and ``o_i`` an orientation: a fixed sum
         would cancel a similarity (cosine: larger = closer) against a distance (larger =
         farther), so ``sum`` / ``mean`` / ``weighted`` negate distance subspaces first (every
