@@ -167,7 +167,7 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
 
     _parameter_constraints = {
         "kernel": [StrOptions(set(available_kernels(aliases=True)))],
-        "p": [Interval(Real, 1, None, closed="left")],
+        "p": [Interval(Real, 1, None, closed="both")],
         "n_anchors": [Interval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "center": ["boolean"],

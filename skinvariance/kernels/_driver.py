@@ -149,7 +149,7 @@ def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
         "X": ["array-like"],
         "A": ["array-like"],
         "kernel": [StrOptions(set(available_kernels(aliases=True)))],
-        "p": [Interval(Real, 1, None, closed="left")],
+        "p": [Interval(Real, 1, None, closed="both")],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     },
     prefer_skip_nested_validation=True,
