@@ -22,8 +22,29 @@ from skinvariance.metrics import (
     similarity_matrix,
 )
 
-# A working memory of a few KiB makes every blocked loop run over several blocks.
-SMALL_MEMORY = 0.02
+# A working memory of a few KiB makes the blocked loops run over several blocks (checked by
+# the ``blocks`` fixture), yet holds the 300 pairwise distances of 25 rows (exact median).
+SMALL_MEMORY = 0.003
+
+
+@pytest.fixture
+def blocks(monkeypatch):
+    """Record ``(rows per block, rows)`` of every blocked loop of the metrics module."""
+    seen = []
+    original = metrics._chunk_rows
+
+    def recording(row_bytes, n_rows):
+        chunk = original(row_bytes, n_rows)
+        seen.append((chunk, n_rows))
+        return chunk
+
+    monkeypatch.setattr(metrics, "_chunk_rows", recording)
+    return seen
+
+
+def _several_blocks(seen):
+    return bool(seen) and all(chunk < n_rows for chunk, n_rows in seen)
+
 
 # --------------------------------------------------------------------------------------------
 # Reference formulas, written plainly with n x n matrices.
@@ -107,11 +128,13 @@ def _pair(seed, n=30, d_x=5, d_y=7, mix=0.5):
     [(40, 5, 7), (6, 9, 12), (10, 3, 20)],  # feature-space form; n x n form; mixed
 )
 @pytest.mark.parametrize("memory", [None, SMALL_MEMORY])
-def test_linear_cka_matches_gram_formula(n, d_x, d_y, debiased, memory):
+def test_linear_cka_matches_gram_formula(n, d_x, d_y, debiased, memory, blocks):
     X, Y = _pair(0, n, d_x, d_y)
     expected = cka_ref(X @ X.T, Y @ Y.T, debiased)
     with config_context(working_memory=memory or 1024):
         got = linear_cka(X, Y, debiased=debiased)
+    if memory and n >= min(d_x, d_y):
+        assert _several_blocks(blocks)
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
     assert cka(X, Y, debiased=debiased) == pytest.approx(expected, rel=1e-10, abs=1e-12)
 
@@ -119,13 +142,14 @@ def test_linear_cka_matches_gram_formula(n, d_x, d_y, debiased, memory):
 @pytest.mark.parametrize("debiased", [False, True])
 @pytest.mark.parametrize("sigma", [None, 1.5])
 @pytest.mark.parametrize("memory", [None, SMALL_MEMORY])
-def test_rbf_cka_matches_gram_formula(debiased, sigma, memory):
+def test_rbf_cka_matches_gram_formula(debiased, sigma, memory, blocks):
     X, Y = _pair(1, n=25, d_x=3, d_y=4)
     sx = median_sigma(X) if sigma is None else sigma
     sy = median_sigma(Y) if sigma is None else sigma
     expected = cka_ref(rbf_gram(X, sx), rbf_gram(Y, sy), debiased)
     with config_context(working_memory=memory or 1024):
         got = rbf_cka(X, Y, debiased=debiased, sigma=sigma)
+    assert _several_blocks(blocks) == bool(memory)
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert cka(X, Y, "rbf", debiased=debiased, sigma=sigma) == pytest.approx(got, rel=1e-12)
 
@@ -242,8 +266,8 @@ def test_mean_cosine_similarity_matches_scipy():
     assert mean_cosine_similarity(X, X) == pytest.approx((len(X) - 1) / len(X))
 
 
-@pytest.mark.parametrize("memory", [None, SMALL_MEMORY])
-def test_pearson_similarity_matches_scipy(memory):
+@pytest.mark.parametrize("memory", [None, SMALL_MEMORY / 4])
+def test_pearson_similarity_matches_scipy(memory, blocks):
     rng = np.random.default_rng(9)
     X = rng.normal(size=(30, 6))
     Y = X + rng.normal(size=X.shape)
@@ -251,6 +275,7 @@ def test_pearson_similarity_matches_scipy(memory):
     expected = np.mean([0.0 if i == 4 else pearsonr(X[i], Y[i]).statistic for i in range(len(X))])
     with config_context(working_memory=memory or 1024):
         assert pearson_similarity(X, Y) == pytest.approx(expected, rel=1e-12)
+    assert _several_blocks(blocks) == bool(memory)
     a = rng.uniform(0.5, 3.0, size=(30, 1))
     b = rng.normal(size=(30, 1))
     perm = rng.permutation(6)
@@ -270,12 +295,13 @@ def test_procrustes_similarity_matches_scipy_and_is_invariant():
     assert procrustes_similarity(X, 2.0 * X @ Q - 5.0) == pytest.approx(1.0, abs=1e-12)
 
 
-def test_procrustes_similarity_different_widths_is_zero_padding():
+def test_procrustes_similarity_different_widths_is_zero_padding(blocks):
     X, Y = _pair(11, d_x=3, d_y=5)
     padded = np.hstack([X, np.zeros((X.shape[0], 2))])
     _, _, disparity = procrustes(padded, Y)
     with config_context(working_memory=SMALL_MEMORY):
         sim = procrustes_similarity(X, Y)
+    assert _several_blocks(blocks)
     assert 1.0 - disparity == pytest.approx(sim**2, rel=1e-10)
     semi = ortho_group.rvs(5, random_state=5)[:3]
     assert procrustes_similarity(X, X @ semi) == pytest.approx(1.0, abs=1e-12)
@@ -318,22 +344,24 @@ def test_pearson_and_procrustes_degenerate_inputs():
 
 @pytest.mark.parametrize("k", [1, 4, 29])
 @pytest.mark.parametrize("memory", [None, SMALL_MEMORY])
-def test_knn_jaccard_matches_brute_force(k, memory):
+def test_knn_jaccard_matches_brute_force(k, memory, blocks):
     X, Y = _pair(12, n=30, d_x=4, d_y=6, mix=1.0)
     with config_context(working_memory=memory or 1024):
         got = knn_jaccard(X, Y, k=k)
+    assert _several_blocks(blocks) == bool(memory)
     assert got == pytest.approx(knn_jaccard_ref(X, Y, k), rel=1e-12)
     if k == 29:  # every other sample is a neighbour
         assert got == 1.0
 
 
-def test_knn_jaccard_ties_broken_by_lower_index():
+def test_knn_jaccard_ties_broken_by_lower_index(blocks):
     rng = np.random.default_rng(13)
     # Signed one-hot rows: cosine similarities are exactly -1, 0 or 1, with many ties.
     X = np.eye(3)[rng.integers(0, 3, size=20)] * rng.choice([-1.0, 1.0], size=(20, 1))
     Y = np.eye(4)[rng.integers(0, 4, size=20)]
     with config_context(working_memory=SMALL_MEMORY):
         got = knn_jaccard(X, Y, k=5)
+    assert _several_blocks(blocks)
     assert got == pytest.approx(knn_jaccard_ref(X, Y, 5), rel=1e-12)
 
 
@@ -364,11 +392,12 @@ def test_knn_jaccard_bad_k_type_and_rows():
 
 
 @pytest.mark.parametrize("memory", [None, SMALL_MEMORY])
-def test_mean_reciprocal_rank_matches_brute_force(memory):
+def test_mean_reciprocal_rank_matches_brute_force(memory, blocks):
     X, _ = _pair(17, n=30, d_x=5)
     Y = X + 2.0 * np.random.default_rng(117).normal(size=X.shape)
     with config_context(working_memory=memory or 1024):
         got = mean_reciprocal_rank(X, Y)
+    assert _several_blocks(blocks) == bool(memory)
     expected = mrr_ref(X, Y)
     assert got == pytest.approx(expected, rel=1e-12)
     assert 1 / 30 <= got < 1.0
