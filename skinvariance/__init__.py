@@ -5,7 +5,7 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
-from skinvariance import kernels, metrics
+from skinvariance import datasets, kernels, metrics
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.projection import ProductProjection, RelativeProjection
@@ -19,6 +19,7 @@ __all__ = [
     "ProductProjection",
     "RelativeProjection",
     "__version__",
+    "datasets",
     "kernels",
     "metrics",
     "select_anchors",

