@@ -101,6 +101,12 @@ def _check_not_constant(Z, name, measure):
         )
 
 
+#: Row blocks of the O(n d) loops (feature-space Gram matrices, row-wise measures) need not be
+#: larger than this to keep BLAS efficient; the cap keeps their memory far below
+#: ``working_memory`` on large inputs.
+_MAX_FEATURE_BLOCK = 4096
+
+
 def _chunk_rows(row_bytes, n_rows):
     """Rows per block so that a block takes about ``working_memory`` MiB."""
     return get_chunk_n_rows(row_bytes=max(int(row_bytes), 1), max_n_rows=n_rows)
@@ -141,7 +147,7 @@ def _hsic_terms_linear(X, Y):
     Gyy = np.zeros((d_y, d_y))
     Gyx = np.zeros((d_y, d_x))
     rk_rl = rk_rk = rl_rl = 0.0
-    chunk = _chunk_rows(8 * 2 * (d_x + d_y), n)
+    chunk = _chunk_rows(8 * 2 * (d_x + d_y), min(n, _MAX_FEATURE_BLOCK))
     for start, stop in _blocks(n, chunk):
         xb = X[start:stop].astype(np.float64) - mx
         yb = Y[start:stop].astype(np.float64) - my
@@ -619,7 +625,7 @@ def pearson_similarity(X, Y):
         )
     n, d = X.shape
     out = np.empty(n)
-    chunk = _chunk_rows(8 * 2 * d, n)
+    chunk = _chunk_rows(8 * 2 * d, min(n, _MAX_FEATURE_BLOCK))
     for start, stop in _blocks(n, chunk):
         xb = X[start:stop].astype(np.float64)
         yb = Y[start:stop].astype(np.float64)
@@ -683,7 +689,7 @@ def procrustes_similarity(X, Y):
     my = Y.mean(axis=0, dtype=np.float64)
     cross = np.zeros((d_x, d_y))
     sx = sy = 0.0
-    chunk = _chunk_rows(8 * 2 * (d_x + d_y), n)
+    chunk = _chunk_rows(8 * 2 * (d_x + d_y), min(n, _MAX_FEATURE_BLOCK))
     for start, stop in _blocks(n, chunk):
         xb = X[start:stop].astype(np.float64) - mx
         yb = Y[start:stop].astype(np.float64) - my
@@ -718,8 +724,14 @@ def _top_k_mask(S, k):
     kth = np.partition(S, n - k, axis=1)[:, n - k, None]
     mask = S > kth
     ties = S == kth
-    need = k - mask.sum(axis=1, keepdims=True)
-    mask |= ties & (np.cumsum(ties, axis=1) <= need)
+    need = k - np.count_nonzero(mask, axis=1)
+    n_ties = np.count_nonzero(ties, axis=1)
+    # Usually the k-th value occurs just as often as places remain: take every tie. Rows with
+    # more ties than places keep the lowest column indices.
+    crowded = np.flatnonzero(n_ties > need)
+    if crowded.size:
+        ties[crowded] &= np.cumsum(ties[crowded], axis=1) <= need[crowded, None]
+    mask |= ties
     return mask
 
 
