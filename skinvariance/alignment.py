@@ -20,7 +20,7 @@ from sklearn.utils import check_array
 
 from ._compat import Interval, _fit_context, check_is_fitted, validate_data
 
-__all__ = ["AffineAlignment", "OrthogonalAlignment", "EXPECTED_FAILED_CHECKS"]
+__all__ = ["AffineAlignment", "OrthogonalAlignment"]
 
 #: Checks of ``sklearn.utils.estimator_checks`` that the alignments are expected to fail, with
 #: the reason, keyed by estimator class name then check name. Empty: both pass every check.

@@ -181,7 +181,7 @@ def _median_sq_distance(Z, name):
     norms = np.einsum("ij,ij->i", Z, Z)
     out = np.empty(m * (m - 1) // 2)
     pos = 0
-    chunk = _chunk_rows(8 * 2 * m, m)
+    chunk = _chunk_rows(8 * 3 * m, m)
     for start, stop in _blocks(m, chunk):
         D = euclidean_distances(
             Z[start:stop],
@@ -190,8 +190,7 @@ def _median_sq_distance(Z, name):
             X_norm_squared=norms[start:stop, None],
             Y_norm_squared=norms[None, :],
         )
-        rows, cols = np.nonzero(np.arange(m)[None, :] > np.arange(start, stop)[:, None])
-        vals = D[rows, cols]
+        vals = D[np.arange(m)[None, :] > np.arange(start, stop)[:, None]]  # pairs j > i
         out[pos : pos + vals.size] = vals
         pos += vals.size
     out = out[out > 0]
@@ -416,7 +415,7 @@ def cka(X, Y, kernel="linear", *, debiased=False, sigma=None):
             f"The 'sigma' parameter of cka is only used with kernel='rbf'; got sigma={sigma!r} "
             "with kernel='linear'."
         )
-    X, Y = _check_xy(X, Y, "CKA", min_samples=4 if debiased else 2)
+    X, Y = _check_xy(X, Y, "debiased CKA" if debiased else "CKA", min_samples=4 if debiased else 2)
     _check_not_constant(X, "X", "CKA")
     _check_not_constant(Y, "Y", "CKA")
     if kernel == "linear":
@@ -820,8 +819,9 @@ def mean_reciprocal_rank(X, Y):
 
     **Ties count against the match**: ``rank_i = 1 + #{j != i : cos(x_i, y_j) >= cos(x_i,
     y_i)}``, the pessimistic convention, so a retrieval that cannot tell ``y_i`` from another
-    row is never scored as perfect (and a zero row, cosine 0 with everything, ranks last
-    among the zeros). Ranks are counted one block of rows at a time, without sorting.
+    row is never scored as perfect. A zero row has cosine similarity 0 with every row, so a
+    zero ``x_i`` gets rank n. Ranks are counted one block of rows at a time, without
+    sorting.
 
     Range: [1/n, 1]; higher = more similar; not symmetric in general;
     ``mean_reciprocal_rank(X, X) = 1`` when the rows of X are pairwise non-parallel.
