@@ -20,10 +20,17 @@ ESTIMATORS = [
 
 
 @parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS[type(est).__name__]
+    ESTIMATORS, expected_failed_checks=lambda est: est._expected_failed_checks()
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_expected_failures_are_declared_with_reasons():
+    for est in ESTIMATORS:
+        failures = est._expected_failed_checks()
+        assert failures == EXPECTED_FAILED_CHECKS[type(est).__name__]
+        assert all(isinstance(reason, str) and reason for reason in failures.values())
 
 
 def _rotated(rng, n=60, d=5, *, scale=1.0, shift=0.0, noise=0.0):
