@@ -190,6 +190,8 @@ def _median_sq_distance(Z, name):
             X_norm_squared=norms[start:stop, None],
             Y_norm_squared=norms[None, :],
         )
+        # Rounding of the expanded form leaves duplicate rows a few ulps apart: count as zero.
+        D[D <= 64 * np.finfo(np.float64).eps * (norms[start:stop, None] + norms[None, :])] = 0.0
         vals = D[np.arange(m)[None, :] > np.arange(start, stop)[:, None]]  # pairs j > i
         out[pos : pos + vals.size] = vals
         pos += vals.size
@@ -206,8 +208,8 @@ def _hsic_terms_rbf(X, Y, gamma_x, gamma_y):
     """Same statistics as :func:`_hsic_terms_linear` for RBF Gram matrices, blockwise.
 
     ``K_ij = exp(-gamma_x |x_i - x_j|^2)``, ``L_ij = exp(-gamma_y |y_i - y_j|^2)``, both with a
-    unit diagonal. Returns centred Frobenius products ``<HKH, HLH>`` etc. and the raw row sums,
-    so that biased and unbiased HSIC follow without an n x n matrix.
+    unit diagonal. Returns the Frobenius products ``<K, L>``, ``<K, K>``, ``<L, L>`` and the row
+    sums ``K 1``, ``L 1``, from which biased and unbiased HSIC follow without an n x n matrix.
     """
     n = X.shape[0]
     X = X.astype(np.float64)

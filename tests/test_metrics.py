@@ -154,6 +154,15 @@ def test_rbf_cka_matches_gram_formula(debiased, sigma, memory, blocks):
     assert cka(X, Y, "rbf", debiased=debiased, sigma=sigma) == pytest.approx(got, rel=1e-12)
 
 
+def test_rbf_median_heuristic_ignores_duplicate_rows():
+    rng = np.random.default_rng(20)
+    X = rng.normal(size=(12, 3)) * 10.0 + 50.0
+    X = np.vstack([X, X[:6], X[:3]])  # duplicated rows: zero distances, left out of the median
+    Y = rng.normal(size=(21, 2))
+    expected = cka_ref(rbf_gram(X, median_sigma(X)), rbf_gram(Y, median_sigma(Y)))
+    assert rbf_cka(X, Y) == pytest.approx(expected, rel=1e-9)
+
+
 def test_rbf_median_on_a_row_subset_when_pairs_exceed_memory():
     X, Y = _pair(2, n=300, d_x=3, d_y=3)
     exact = rbf_cka(X, Y)
