@@ -223,3 +223,48 @@ class _nullcontext:
 
     def __exit__(self, *args):
         return False
+
+
+# -- property tests and memory bounds -------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@st.composite
+def _samples_and_anchors(draw):
+    n, k, d = draw(st.integers(1, 40)), draw(st.integers(1, 12)), draw(st.integers(1, 9))
+    values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
+    return draw(arrays(np.float64, (n, d), elements=values)), draw(
+        arrays(np.float64, (k, d), elements=values)
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(_samples_and_anchors(), st.sampled_from(["cosine", "euclidean", "l1", "linf"]))
+def test_any_finite_input_matches_cdist(arrays_pair, kernel):
+    X, A = arrays_pair
+    scale = 1.0 if kernel == "cosine" else 1.0 + np.abs(X).max() + np.abs(A).max()
+    np.testing.assert_allclose(
+        pairwise_kernel(X, A, kernel), REFERENCES[kernel](X, A), rtol=0, atol=1e-9 * scale
+    )
+
+
+@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf"])
+def test_memory_beyond_the_output_follows_working_memory(kernel, rng):
+    """With a 1 MiB working memory, a 20 MiB output needs only about a MiB more."""
+    import tracemalloc
+
+    X = rng.normal(size=(20_000, 64))
+    A = rng.normal(size=(128, 64))
+    pairwise_kernel(X[:10], A, kernel)  # compile outside the measurement
+    with config_context(working_memory=1):
+        tracemalloc.start()
+        try:
+            K = pairwise_kernel(X, A, kernel)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    extra = peak - K.nbytes
+    assert extra < 3 * 2**20, f"{extra / 2**20:.1f} MiB beyond the output"

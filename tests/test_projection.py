@@ -308,3 +308,23 @@ def test_product_bad_input(data):
         prod.transform(X[:, :2])
     with pytest.raises(ValueError, match="Input X contains infinity"):
         prod.transform(np.full((1, 6), np.inf))
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [ProductProjection(FOUR), RelativeProjection("l1", center=True, normalize="layer")],
+    ids=["product", "relative"],
+)
+def test_transform_memory_is_the_output_plus_a_bounded_working_set(estimator, rng):
+    import tracemalloc
+
+    X, A = rng.normal(size=(20_000, 64)), rng.normal(size=(128, 64))
+    estimator.fit(A).transform(X[:10])  # compile outside the measurement
+    with config_context(working_memory=1):
+        tracemalloc.start()
+        try:
+            Z = estimator.transform(X)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak - Z.nbytes < 3 * 2**20, f"{(peak - Z.nbytes) / 2**20:.1f} MiB"
