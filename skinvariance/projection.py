@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.preprocessing import normalize as l2_rows
 
+from . import _dask
 from ._compat import (
     Interval,
     StrOptions,
@@ -18,6 +19,7 @@ from ._compat import (
 )
 from .anchors import ANCHOR_STRATEGIES, select_anchors
 from .kernels import KernelEvaluator, available_kernels, get_kernel, row_blocks
+from .outofcore import _is_memmap, _transform_memmap
 
 NORMALIZATIONS = ("layer", "l2")
 AGGREGATIONS = ("concat", "mean", "sum", "weighted")
@@ -216,6 +218,7 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
         self : RelativeProjection
             The fitted projection.
         """
+        X, y = _dask.compute_if_dask(X), _dask.compute_if_dask(y)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self.anchors_, indices = self._select_anchors(X, y)
         if indices is not None:
@@ -251,7 +254,9 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_in_)
-            Samples of the same latent space as the anchors.
+            Samples of the same latent space as the anchors. A :class:`numpy.memmap` is
+            streamed one checked block of rows at a time; a Dask array gives a lazy Dask
+            array (see :mod:`skinvariance.outofcore`).
 
         Returns
         -------
@@ -260,6 +265,10 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
             ``normalize`` is set; float32 for float32 input, float64 otherwise.
         """
         check_is_fitted(self)
+        if _dask.is_dask_array(X):
+            return _dask.transform(self, X)
+        if _is_memmap(X):
+            return _transform_memmap(self, X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         anchors = self._processed_anchors.astype(X.dtype, copy=False)
         out = np.empty((X.shape[0], anchors.shape[0]), dtype=X.dtype)
@@ -584,6 +593,7 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
             The fitted product.
         """
         named = self._check_projections()
+        X, y = _dask.compute_if_dask(X), _dask.compute_if_dask(y)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self.anchors_, indices = self._select_anchors(X, y)
         if indices is not None:
@@ -649,7 +659,9 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_in_)
-            Samples of the same latent space as the anchors.
+            Samples of the same latent space as the anchors. A :class:`numpy.memmap` is
+            streamed one checked block of rows at a time; a Dask array gives a lazy Dask
+            array (see :mod:`skinvariance.outofcore`).
 
         Returns
         -------
@@ -658,6 +670,10 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
             float32 input, float64 otherwise.
         """
         check_is_fitted(self)
+        if _dask.is_dask_array(X):
+            return _dask.transform(self, X)
+        if _is_memmap(X):
+            return _transform_memmap(self, X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         dtype = X.dtype
         widths = self.widths_
