@@ -96,3 +96,111 @@ def transform(estimator, X):
         meta=np.empty((0, 0), dtype=probe.dtype),
         token=f"{type(estimator).__name__.lower()}-transform",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Similarity measures reduced blockwise (skinvariance.metrics dispatches here)
+# ---------------------------------------------------------------------------------------------
+
+
+def any_dask(*arrays):
+    """Whether any of ``arrays`` is a Dask array (without importing Dask)."""
+    return any(is_dask_array(a) for a in arrays)
+
+
+def check_xy(X, Y, measure, *, same_width=False, min_samples=2):
+    """Shape checks of :func:`skinvariance.metrics` for Dask inputs, without computing them.
+
+    Returns ``X`` and ``Y`` as Dask arrays with the same row chunks and one column chunk.
+    Values (finite, numeric) are checked block by block when the measure is computed.
+    """
+    _, da = import_dask(measure)
+    X, Y = da.asarray(X), da.asarray(Y)
+    for name, Z in (("X", X), ("Y", Y)):
+        if Z.ndim != 2:
+            raise ValueError(f"Expected a 2-D {name}; got {name} with shape {Z.shape}.")
+        check_known_chunks(Z, name)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X and Y must have the same number of rows (samples, paired by row); got X with "
+            f"shape {X.shape} and Y with shape {Y.shape}."
+        )
+    if X.shape[0] < min_samples:
+        raise ValueError(
+            f"{measure} needs at least {min_samples} samples; got X and Y with "
+            f"n_samples={X.shape[0]}."
+        )
+    if same_width and X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"{measure} compares X and Y feature by feature, so they must have the same number "
+            f"of features; got X with shape {X.shape} and Y with shape {Y.shape}."
+        )
+    X = X.rechunk({1: -1})
+    Y = Y.rechunk({0: X.chunks[0], 1: -1})
+    return X, Y
+
+
+def _float_block(block, start, name):
+    block = np.asarray(block)
+    _check_finite_rows(block, start, name)
+    return block.astype(np.float64, copy=False)
+
+
+def _blockwise_sum(func, X, Y, *extra):
+    """``sum_b func(X_b, Y_b, start_b, *extra)`` over aligned row blocks, as a tree."""
+    dask, _ = import_dask("a blockwise reduction")
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
+    parts = [
+        dask.delayed(func)(xb, yb, int(start), *extra)
+        for xb, yb, start in zip(X.to_delayed().ravel(), Y.to_delayed().ravel(), starts)
+    ]
+    while len(parts) > 1:
+        parts = [dask.delayed(_add)(*parts[i : i + 8]) for i in range(0, len(parts), 8)]
+    (total,) = dask.compute(parts[0])
+    return total
+
+
+def _add(*terms):
+    return tuple(sum(values) for values in zip(*terms))
+
+
+def _hsic_block(xb, yb, start, mx, my):
+    xb = _float_block(xb, start, "X") - mx
+    yb = _float_block(yb, start, "Y") - my
+    rk = np.einsum("ij,ij->i", xb, xb)
+    rl = np.einsum("ij,ij->i", yb, yb)
+    return xb.T @ xb, yb.T @ yb, yb.T @ xb, rk @ rl, rk @ rk, rl @ rl
+
+
+def hsic_terms_linear(X, Y, numpy_terms):
+    """The sufficient statistics of linear HSIC (see ``metrics._hsic_terms_linear``).
+
+    Two passes over the blocks: the column means, then the centred feature-space Gram
+    matrices and diagonal products, summed over blocks. When ``n`` is below both widths
+    (the ``n x n`` form is smaller), the arrays are computed and ``numpy_terms`` is used.
+    """
+    dask, _ = import_dask("linear CKA of Dask arrays")
+    n = X.shape[0]
+    if n < min(X.shape[1], Y.shape[1]):
+        return numpy_terms(*dask.compute(X, Y))
+    mx, my = dask.compute(X.mean(axis=0, dtype=np.float64), Y.mean(axis=0, dtype=np.float64))
+    Gxx, Gyy, Gyx, rk_rl, rk_rk, rl_rl = _blockwise_sum(_hsic_block, X, Y, mx, my)
+    kl, kk, ll = np.vdot(Gyx, Gyx), np.vdot(Gxx, Gxx), np.vdot(Gyy, Gyy)
+    return kl, kk, ll, rk_rl, rk_rk, rl_rl, np.trace(Gxx), np.trace(Gyy)
+
+
+def _cosine_block(xb, yb, start, rowwise_cosine, centre):
+    xb = _float_block(xb, start, "X")
+    yb = _float_block(yb, start, "Y")
+    if centre:
+        const = (np.ptp(xb, axis=1) == 0) | (np.ptp(yb, axis=1) == 0)
+        xb = xb - xb.mean(axis=1, keepdims=True)
+        yb = yb - yb.mean(axis=1, keepdims=True)
+        xb[const] = 0.0  # a constant row has correlation 0, whatever the rounding of its mean
+    return (float(np.sum(rowwise_cosine(xb, yb))),)
+
+
+def mean_rowwise_cosine(X, Y, rowwise_cosine, *, centre=False):
+    """Mean over rows of ``rowwise_cosine`` (of the row-centred rows if ``centre``)."""
+    (total,) = _blockwise_sum(_cosine_block, X, Y, rowwise_cosine, centre)
+    return total / X.shape[0]

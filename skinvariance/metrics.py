@@ -14,6 +14,8 @@ Conventions shared by all measures:
 - memory stays bounded: nothing of size ``n_samples x n_samples`` is built at once; work that
   needs pairs of samples runs over blocks of rows sized by scikit-learn's ``working_memory``
   setting (``sklearn.config_context(working_memory=...)``, in MiB).
+- linear CKA, mean cosine similarity and Pearson similarity also accept Dask arrays (the
+  ``dask`` extra) and reduce them block by block, without gathering them in memory.
 
 ========================  ================  =============================================
 measure                   range             invariant to
@@ -45,6 +47,7 @@ from sklearn import get_config
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_array
 
+from . import _dask
 from ._compat import Interval, StrOptions, get_chunk_n_rows, validate_params
 from .spaces import check_spaces
 
@@ -131,6 +134,8 @@ def _hsic_terms_linear(X, Y):
     come from the feature-space matrices ``Xc^T Xc`` (never an n x n matrix); with n smaller
     than both widths, from the n x n Gram matrices, which is then cheaper.
     """
+    if _dask.any_dask(X, Y):
+        return _dask.hsic_terms_linear(X, Y, _hsic_terms_linear)
     n, d_x = X.shape
     d_y = Y.shape[1]
     mx = X.mean(axis=0, dtype=np.float64)
@@ -417,6 +422,10 @@ def cka(X, Y, kernel="linear", *, debiased=False, sigma=None):
             f"The 'sigma' parameter of cka is only used with kernel='rbf'; got sigma={sigma!r} "
             "with kernel='linear'."
         )
+    if kernel == "linear" and _dask.any_dask(X, Y):  # reduced blockwise, never gathered
+        measure = "debiased CKA" if debiased else "CKA"
+        X, Y = _dask.check_xy(X, Y, measure, min_samples=4 if debiased else 2)
+        return _linear_cka(X, Y, debiased)
     X, Y = _check_xy(X, Y, "debiased CKA" if debiased else "CKA", min_samples=4 if debiased else 2)
     _check_not_constant(X, "X", "CKA")
     _check_not_constant(Y, "Y", "CKA")
@@ -567,6 +576,9 @@ def mean_cosine_similarity(X, Y):
     >>> mean_cosine_similarity(X, np.array([[3.0, 0.0], [1.0, 0.0]]))
     0.5
     """
+    if _dask.any_dask(X, Y):  # reduced blockwise, never gathered
+        X, Y = _dask.check_xy(X, Y, "mean_cosine_similarity", same_width=True)
+        return float(_dask.mean_rowwise_cosine(X, Y, _rowwise_cosine))
     X, Y = _check_xy(X, Y, "mean_cosine_similarity", same_width=True)
     return float(np.mean(_rowwise_cosine(X, Y)))
 
@@ -618,12 +630,16 @@ def pearson_similarity(X, Y):
     >>> pearson_similarity(X, 2.0 * X + 5.0)
     1.0
     """
-    X, Y = _check_xy(X, Y, "pearson_similarity", same_width=True)
+    dask_input = _dask.any_dask(X, Y)
+    check_xy = _dask.check_xy if dask_input else _check_xy
+    X, Y = check_xy(X, Y, "pearson_similarity", same_width=True)
     if X.shape[1] < 2:
         raise ValueError(
             "pearson_similarity correlates each sample's features, so it needs at least 2 "
             f"features; got X and Y with shape {X.shape}."
         )
+    if dask_input:  # reduced blockwise, never gathered
+        return float(_dask.mean_rowwise_cosine(X, Y, _rowwise_cosine, centre=True))
     n, d = X.shape
     out = np.empty(n)
     chunk = _chunk_rows(8 * 2 * d, min(n, _MAX_FEATURE_BLOCK))
