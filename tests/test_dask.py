@@ -73,7 +73,7 @@ def test_fitted_estimator_is_one_graph_key_and_frozen(data):
     holders = [
         key
         for key, value in graph.items()
-        if isinstance(getattr(value, "value", None), RelativeProjection)
+        if isinstance(getattr(value, "value", value), RelativeProjection)
     ]
     assert len(holders) == 1  # broadcast once, not embedded in every task
     tasks = [key for key in graph if isinstance(key, tuple) and key[0] == R.name]
