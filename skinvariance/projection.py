@@ -18,10 +18,11 @@ from ._compat import (
     validate_data,
 )
 from .anchors import ANCHOR_STRATEGIES, select_anchors
-from .kernels import KernelEvaluator, available_kernels, get_kernel, row_blocks
+from .kernels import KernelEvaluator, _numba, available_kernels, get_kernel, row_blocks
 from .outofcore import _is_memmap, _transform_memmap
 
 NORMALIZATIONS = ("layer", "l2")
+_NORM_CODES = {None: _numba.NORM_NONE, "layer": _numba.NORM_LAYER, "l2": _numba.NORM_L2}
 AGGREGATIONS = ("concat", "mean", "sum", "weighted")
 
 
@@ -54,10 +55,13 @@ def normalize_rows(R, norm="layer", *, copy=True):
     array([[-1.22474487,  0.        ,  1.22474487],
            [ 0.        ,  0.        ,  0.        ]])
     """
+    if norm is not None and norm not in NORMALIZATIONS:
+        raise ValueError(f"norm must be one of {list(NORMALIZATIONS)} or None; got {norm!r}.")
     if copy:
         R = np.array(R, dtype=np.result_type(R, np.float32))
-    if norm is None:
-        return R
+    if norm is not None:
+        _numba.normalize_rows_into(R, R, _NORM_CODES[norm], 1.0, False)
+    return R
     if norm == "layer":
         R -= R.mean(axis=1, keepdims=True)
         std = np.sqrt(np.einsum("ij,ij->i", R, R) / R.shape[1])
@@ -710,14 +714,13 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
                     if i not in grouped:
                         subspaces[i] = np.asarray(est.transform(block), dtype=dtype)
                 target = out[rows]
+                code = _NORM_CODES[self.normalize]
                 for i, values in enumerate(subspaces):
-                    values = normalize_rows(values, self.normalize, copy=False)
-                    if concat:
-                        target[:, offsets[i]:offsets[i + 1]] = values
-                    elif i == 0:
-                        np.multiply(values, coefficients[0], out=target, casting="unsafe")
-                    else:
-                        target += coefficients[i] * values
+                    # One pass: normalise, orient/weight, and place (concat) or add (sums).
+                    destination = target[:, offsets[i]:offsets[i + 1]] if concat else target
+                    _numba.normalize_rows_into(
+                        values, destination, code, coefficients[i], not concat and i > 0
+                    )
         finally:
             for evaluator in evaluators:
                 evaluator.__exit__(None, None, None)

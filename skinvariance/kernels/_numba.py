@@ -210,3 +210,48 @@ def finish_euclidean_block(X, A, x_sq, a_sq, gram, rtol):
                     acc += diff * diff
                 d2 = acc
             gram[i, j] = np.sqrt(max(d2, 0.0))
+
+
+#: Codes of the per-sample normalisations understood by :func:`normalize_rows_into`.
+NORM_NONE, NORM_LAYER, NORM_L2 = 0, 1, 2
+
+
+@numba.njit(**_JIT)
+def normalize_rows_into(values, out, norm, coefficient, accumulate):
+    """Normalise each row of ``values`` and write (or add) ``coefficient *`` it into ``out``.
+
+    ``norm``: ``NORM_LAYER`` subtracts the row mean and divides by the row standard deviation
+    (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. A row with
+    nothing to divide (zero standard deviation or zero norm) becomes zeros. ``out`` may be
+    ``values`` itself (in place) or a strided view (a slice of a wider output). Each row is
+    read twice while it sits in cache, so the whole operation costs one pass over memory.
+    """
+    n, k = values.shape
+    for i in range(n):
+        shift = 0.0
+        scale = 1.0
+        if norm == NORM_LAYER:
+            total = 0.0
+            for j in range(k):
+                total += values[i, j]
+            shift = total / k
+            squares = 0.0
+            for j in range(k):
+                centred = values[i, j] - shift
+                squares += centred * centred
+            spread = np.sqrt(squares / k)
+            scale = coefficient / spread if spread > 0 else 0.0
+        elif norm == NORM_L2:
+            squares = 0.0
+            for j in range(k):
+                squares += values[i, j] * values[i, j]
+            length = np.sqrt(squares)
+            scale = coefficient / length if length > 0 else 0.0
+        else:
+            scale = coefficient
+        if accumulate:
+            for j in range(k):
+                out[i, j] += (values[i, j] - shift) * scale
+        else:
+            for j in range(k):
+                out[i, j] = (values[i, j] - shift) * scale
