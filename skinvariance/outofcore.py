@@ -111,6 +111,13 @@ def _row_bytes(n_features, n_out, itemsize):
 # ---------------------------------------------------------------------------------------------
 
 
+def _close(mapped):
+    """Unmap a memmap now rather than when it is garbage collected."""
+    handle = getattr(mapped, "_mmap", None)
+    if handle is not None:
+        handle.close()
+
+
 class _NpyInfo:
     """Shape, dtype, memory order and data offset of a ``.npy`` file (header only)."""
 
@@ -135,7 +142,7 @@ class _NpyInfo:
         self.fortran = bool(mapped.ndim > 1 and mapped.flags.f_contiguous)
         self.fortran &= not mapped.flags.c_contiguous
         self.offset = int(mapped.offset)
-        mapped._mmap.close()
+        _close(mapped)
 
     def memmap(self, mode="r"):
         return np.memmap(
@@ -421,7 +428,7 @@ def transform_npy(
             raise
         finally:
             if mapped is not None:
-                mapped._mmap.close()
+                _close(mapped)
     return (n_rows, n_out)
 
 
@@ -457,7 +464,7 @@ class _NpyRowReader:
         try:
             return np.array(mapped[key])
         finally:
-            mapped._mmap.close()
+            _close(mapped)
 
 
 class _NpyRowWriter:
