@@ -77,16 +77,22 @@ def normalize_rows(R, norm="layer", *, copy=True):
 
 
 class _AnchorSelectionMixin:
-    """Picks the anchors among the fitted rows (shared by both projections)."""
+    """Validates the fitted rows and picks the anchors among them (both projections)."""
 
-    def _select_anchors(self, X, y):
+    def _fit_anchors(self, X, y):
+        """Set ``anchors_`` (and ``anchor_indices_`` when ``n_anchors`` selects rows)."""
+        X, y = _dask.compute_if_dask(X), _dask.compute_if_dask(y)
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        if hasattr(self, "anchor_indices_"):
+            del self.anchor_indices_
         if self.n_anchors is None:
-            return np.array(X, copy=True), None
-        indices = select_anchors(
+            self.anchors_ = np.array(X, copy=True)
+            return
+        self.anchor_indices_ = select_anchors(
             X, self.n_anchors, strategy=self.anchor_selection, y=y,
             random_state=self.random_state,
         )
-        return X[indices], indices
+        self.anchors_ = X[self.anchor_indices_]
 
 
 class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
@@ -222,13 +228,7 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
         self : RelativeProjection
             The fitted projection.
         """
-        X, y = _dask.compute_if_dask(X), _dask.compute_if_dask(y)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
-        self.anchors_, indices = self._select_anchors(X, y)
-        if indices is not None:
-            self.anchor_indices_ = indices
-        elif hasattr(self, "anchor_indices_"):
-            del self.anchor_indices_
+        self._fit_anchors(X, y)
         _check_enough_anchors(self.normalize, self.anchors_.shape[0])
         self.mean_, self.scale_ = None, None
         if self.center or self.scale:
@@ -597,13 +597,7 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
             The fitted product.
         """
         named = self._check_projections()
-        X, y = _dask.compute_if_dask(X), _dask.compute_if_dask(y)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
-        self.anchors_, indices = self._select_anchors(X, y)
-        if indices is not None:
-            self.anchor_indices_ = indices
-        elif hasattr(self, "anchor_indices_"):
-            del self.anchor_indices_
+        self._fit_anchors(X, y)
         self.projections_ = [(name, clone(est).fit(self.anchors_)) for name, est in named]
         probe = self.anchors_[:1]
         self.widths_ = np.array(
