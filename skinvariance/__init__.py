@@ -10,6 +10,7 @@ from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
+from skinvariance.stitching import StitchingEvaluator, compare_invariances
 
 __version__ = "0.1.0.dev0"
 
@@ -18,7 +19,9 @@ __all__ = [
     "OrthogonalAlignment",
     "ProductProjection",
     "RelativeProjection",
+    "StitchingEvaluator",
     "__version__",
+    "compare_invariances",
     "datasets",
     "kernels",
     "metrics",
