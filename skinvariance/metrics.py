@@ -209,6 +209,22 @@ def _median_sq_distance(Z, name):
     return float(np.median(out))
 
 
+def _rbf_rows(Z, norms, start, stop, gamma):
+    """Rows ``start:stop`` of ``exp(-gamma |z_i - z_j|^2)``, with an exact unit diagonal."""
+    K = euclidean_distances(
+        Z[start:stop],
+        Z,
+        squared=True,
+        X_norm_squared=norms[start:stop, None],
+        Y_norm_squared=norms[None, :],
+    )
+    rows = np.arange(stop - start)
+    K[rows, rows + start] = 0.0
+    K *= -gamma
+    np.exp(K, out=K)
+    return K
+
+
 def _hsic_terms_rbf(X, Y, gamma_x, gamma_y):
     """Same statistics as :func:`_hsic_terms_linear` for RBF Gram matrices, blockwise.
 
@@ -226,27 +242,8 @@ def _hsic_terms_rbf(X, Y, gamma_x, gamma_y):
     kl = kk = ll = 0.0
     chunk = _chunk_rows(8 * 4 * n, n)
     for start, stop in _blocks(n, chunk):
-        rows = np.arange(stop - start)
-        K = euclidean_distances(
-            X[start:stop],
-            X,
-            squared=True,
-            X_norm_squared=nx[start:stop, None],
-            Y_norm_squared=nx[None, :],
-        )
-        K[rows, rows + start] = 0.0
-        K *= -gamma_x
-        np.exp(K, out=K)
-        L = euclidean_distances(
-            Y[start:stop],
-            Y,
-            squared=True,
-            X_norm_squared=ny[start:stop, None],
-            Y_norm_squared=ny[None, :],
-        )
-        L[rows, rows + start] = 0.0
-        L *= -gamma_y
-        np.exp(L, out=L)
+        K = _rbf_rows(X, nx, start, stop, gamma_x)
+        L = _rbf_rows(Y, ny, start, stop, gamma_y)
         kl += np.vdot(K, L)
         kk += np.vdot(K, K)
         ll += np.vdot(L, L)
