@@ -140,8 +140,9 @@ class OrthogonalAlignment(_BaseAlignment):
     Notes
     -----
     With fewer anchors than features the problem is under-determined and ``R`` is one of many
-    minimisers. Fitting needs at least two anchors; ``scale=True`` also needs source anchors
-    that are not all identical (after centring), since ``s`` is undefined otherwise.
+    minimisers. Fitting needs at least two anchors, and source and target anchors that are not
+    all the same vector (all zero, with ``center=False``): no rotation is defined otherwise,
+    and the error says so.
 
     Examples
     --------
@@ -193,6 +194,14 @@ class OrthogonalAlignment(_BaseAlignment):
         else:
             mu_x, mu_y = np.zeros(d_x, dtype=X.dtype), np.zeros(d_y, dtype=X.dtype)
         Xc, Yc = X - mu_x, Y - mu_y
+        for name, Z in (("source anchors X", Xc), ("target anchors y", Yc)):
+            if not Z.any():
+                what = "have zero variance (every row is the same vector)"
+                raise ValueError(
+                    f"OrthogonalAlignment cannot be fitted: the {name} "
+                    f"{what if self.center else 'are all zero'}, so no rotation is defined "
+                    f"(shape={Z.shape})."
+                )
         d = max(d_x, d_y)
         # Zero-pad the narrower side so that the square Procrustes problem applies.
         Xp = np.zeros((X.shape[0], d), dtype=X.dtype)
@@ -200,15 +209,7 @@ class OrthogonalAlignment(_BaseAlignment):
         Xp[:, :d_x], Yp[:, :d_y] = Xc, Yc
         R, singular_sum = orthogonal_procrustes(Xp, Yp)
         if self.scale:
-            x_norm2 = float(np.sum(Xc.astype(np.float64) ** 2))
-            if x_norm2 == 0.0:
-                raise ValueError(
-                    "OrthogonalAlignment(scale=True) cannot estimate a scale: the source "
-                    "anchors X have zero variance"
-                    + (" after centring" if self.center else "")
-                    + f" (shape={X.shape})."
-                )
-            self.scale_ = float(singular_sum) / x_norm2
+            self.scale_ = float(singular_sum) / float(np.sum(Xc.astype(np.float64) ** 2))
         else:
             self.scale_ = 1.0
         self.rotation_ = np.ascontiguousarray(R[:d_x, :d_y])

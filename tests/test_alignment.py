@@ -224,12 +224,22 @@ def test_widths_checked_in_both_directions(Estimator):
         al.inverse_transform(rng.normal(size=(2, 3)))
 
 
-def test_bad_parameters_and_degenerate_scale():
+def test_bad_parameters():
     with pytest.raises(ValueError, match="'alpha' parameter of AffineAlignment must be a float"):
         AffineAlignment(alpha=-1.0).fit(np.eye(3), np.eye(3))
     with pytest.raises(ValueError, match="'scale' parameter of OrthogonalAlignment"):
         OrthogonalAlignment(scale="yes").fit(np.eye(3), np.eye(3))
-    with pytest.raises(
-        ValueError, match="cannot estimate a scale: the source anchors X have zero"
-    ):
-        OrthogonalAlignment(scale=True).fit(np.ones((4, 2)), np.eye(4)[:, :2])
+
+
+@pytest.mark.parametrize("scale", [False, True])
+@pytest.mark.parametrize(
+    ("center", "X", "Y", "match"),
+    [
+        (True, np.ones((4, 2)), np.eye(4)[:, :2], "source anchors X have zero variance"),
+        (True, np.eye(4)[:, :2], np.full((4, 3), 2.0), "target anchors y have zero variance"),
+        (False, np.zeros((4, 2)), np.eye(4)[:, :2], "source anchors X are all zero"),
+    ],
+)
+def test_orthogonal_refuses_degenerate_anchors(scale, center, X, Y, match):
+    with pytest.raises(ValueError, match=f"OrthogonalAlignment cannot be fitted: the {match}"):
+        OrthogonalAlignment(center=center, scale=scale).fit(X, Y)
