@@ -235,7 +235,7 @@ def test_bad_parameters():
 @pytest.mark.parametrize(
     ("center", "X", "Y", "match"),
     [
-        (True, np.ones((4, 2)), np.eye(4)[:, :2], "source anchors X have zero variance"),
+        (True, np.full((7, 2), 0.1), np.eye(7)[:, :2], "source anchors X have zero variance"),
         (True, np.eye(4)[:, :2], np.full((4, 3), 2.0), "target anchors y have zero variance"),
         (False, np.zeros((4, 2)), np.eye(4)[:, :2], "source anchors X are all zero"),
     ],
