@@ -5,7 +5,7 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
-from skinvariance import datasets, kernels, metrics
+from skinvariance import datasets, kernels, metrics, outofcore
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.projection import ProductProjection, RelativeProjection
@@ -25,6 +25,7 @@ __all__ = [
     "datasets",
     "kernels",
     "metrics",
+    "outofcore",
     "select_anchors",
     "stack_spaces",
     "unstack_spaces",
