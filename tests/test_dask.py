@@ -11,12 +11,22 @@ import dask.array as da
 import joblib
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 from numpy.testing import assert_allclose
+from pandas.testing import assert_frame_equal
 from scipy.spatial.distance import cdist
-from scipy.stats import pearsonr
+from scipy.stats import ortho_group, pearsonr
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
-from skinvariance import ProductProjection, RelativeProjection, metrics, outofcore
+from skinvariance import (
+    ProductProjection,
+    RelativeProjection,
+    StitchingEvaluator,
+    compare_invariances,
+    metrics,
+    outofcore,
+)
 from skinvariance.outofcore import dask_from_npy, dask_to_npy
 
 
@@ -252,6 +262,49 @@ def test_similarity_matrix_on_a_cluster_equals_serial(client, rng):
     assert list(distributed.index) == list(serial.index)
     assert set(pids.to_numpy().ravel().astype(int)) <= worker_pids
     assert os.getpid() not in worker_pids
+
+
+def _zoo(rng, n_spaces=3, n_samples=90):
+    """Rotated, rescaled, noisy copies of one labelled space: a tiny stand-in for a zoo."""
+    base = rng.normal(size=(n_samples, 5))
+    y = (base[:, 0] + base[:, 1] > 0).astype(int)
+    spaces = {
+        f"model{i}": (1 + i) * base @ ortho_group.rvs(5, random_state=i)
+        + 0.05 * rng.normal(size=base.shape)
+        for i in range(n_spaces)
+    }
+    return spaces, y
+
+
+def test_stitching_evaluator_on_a_cluster_equals_serial(client, rng):
+    spaces, y = _zoo(rng)
+    evaluator = StitchingEvaluator(
+        ProductProjection(["cosine", "l1"]),
+        LogisticRegression(max_iter=300),
+        anchors=20,
+        random_state=0,
+    )
+    serial = clone(evaluator).fit(spaces, y).stitching_matrix(spaces, y)
+    with get_task_stream(client) as stream, joblib.parallel_config(backend="dask"):
+        distributed = clone(evaluator).fit(spaces, y).stitching_matrix(spaces, y)
+    assert_frame_equal(distributed, serial)
+    assert len(stream.data) > 0  # the fits and scores ran as tasks on the workers
+    assert {task["worker"] for task in stream.data} <= set(client.scheduler_info()["workers"])
+
+
+def test_compare_invariances_on_a_cluster_equals_serial(client, rng):
+    spaces, y = _zoo(rng)
+    params = {
+        "invariances": {"absolute": None, "cosine": RelativeProjection("cosine")},
+        "metrics": ["cka", "cosine"],
+        "anchors": 20,
+        "random_state": 0,
+    }
+    serial = compare_invariances(spaces, y, **params)
+    with get_task_stream(client) as stream, joblib.parallel_config(backend="dask"):
+        distributed = compare_invariances(spaces, y, **params)
+    assert_frame_equal(distributed, serial)
+    assert len(stream.data) > 0
 
 
 def test_on_disk_transform_on_a_cluster(client, tmp_path, data):
