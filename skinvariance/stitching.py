@@ -195,7 +195,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     scorer_ : callable
         The scorer used.
     scorer_name_ : str
-        Its name, as written in :attr:`results_`.
+        Its name, as written in ``results_``.
     results_ : DataFrame
         Set by :meth:`stitching_matrix` (and :meth:`score`): one row per (encoder, decoder)
         pair with columns ``encoder``, ``decoder``, ``stitched`` (encoder differs from
