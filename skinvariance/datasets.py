@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import Bunch, check_array, check_random_state
+from threadpoolctl import threadpool_limits
 
 from ._compat import HasMethods, Interval, RealNotInt, StrOptions, check_is_fitted, validate_params
 
@@ -382,8 +383,10 @@ def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
     start = time.perf_counter()
     # max_iter is deliberately small so that the zoo trains in seconds: most models stop
     # before the optimiser's tolerance is met. Their held-out score is recorded instead of
-    # a warning per model.
-    with warnings.catch_warnings():
+    # a warning per model. One BLAS thread: the matrices are small (a batch times a layer),
+    # for which threads cost more than they bring (tens of times more on a busy machine),
+    # and the floating-point result does not depend on the machine's core count.
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "autoencoder":
             model = MLPRegressor(**params).fit(X_train, X_train)
