@@ -19,6 +19,7 @@ SECTIONS = [
     ("skinvariance.metrics", "Similarity between latent spaces"),
     ("skinvariance.stitching", "Zero-shot stitching and invariance selection"),
     ("skinvariance.spaces", "Several spaces at once"),
+    ("skinvariance.outofcore", "Large data"),
     ("skinvariance.datasets", "Datasets"),
     ("skinvariance.plotting", "Plotting"),
 ]
