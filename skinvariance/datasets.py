@@ -386,16 +386,18 @@ def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
     # a warning per model. One BLAS thread: the matrices are small (a batch times a layer),
     # for which threads cost more than they bring (tens of times more on a busy machine),
     # and the floating-point result does not depend on the machine's core count.
+    sizes = config["hidden_layer_sizes"]
+    layer = int(np.argmin(sizes)) if kind == "autoencoder" else len(sizes) - 1
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "autoencoder":
             model = MLPRegressor(**params).fit(X_train, X_train)
+            score = {"test_mse": float(np.mean((model.predict(X_test) - X_test) ** 2))}
         else:
             model = MLPClassifier(**params).fit(X_train, y_train)
+            score = {"test_accuracy": float(model.score(X_test, y_test))}
+        Z = hidden_activations(model, X_test, layer=layer)
     elapsed = time.perf_counter() - start
-    sizes = config["hidden_layer_sizes"]
-    layer = int(np.argmin(sizes)) if kind == "autoencoder" else len(sizes) - 1
-    Z = hidden_activations(model, X_test, layer=layer)
     record = {
         "name": config["name"],
         "factor": config["factor"],
@@ -407,11 +409,8 @@ def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
         "batch_size": config["batch_size"],
         "seed": config["seed"],
         "n_iter": model.n_iter_,
+        **score,
     }
-    if kind == "autoencoder":
-        record["test_mse"] = float(np.mean((model.predict(X_test) - X_test) ** 2))
-    else:
-        record["test_accuracy"] = float(model.score(X_test, y_test))
     return Z, record, model, elapsed
 
 
