@@ -118,6 +118,14 @@ def _read_frame(path):
             f"{path}: expected two column levels (space, feature), as written by "
             "stack_spaces(spaces).to_parquet() or .to_csv()"
         )
+    if frame.columns.get_level_values(0).is_unique:
+        # Each "space" one column wide: a flat table whose first data row was read as the
+        # second header row, not a stacked one.
+        raise UsageError(
+            f"{path}: expected two column levels (space, feature), as written by "
+            "stack_spaces(spaces).to_parquet() or .to_csv(); every space found has a single "
+            "column, which looks like a flat table"
+        )
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise UsageError(f"{path}: column {column!r} is not numeric")
@@ -240,14 +248,14 @@ def _invariances(args):
         rebuilt = {}
         for name, estimator in invariances.items():
             if name.startswith("relative_") and name != "relative_cosine_centered":
-                continue
-            if name == "product":
+                # The chosen kernels take the place of the default relative rows.
                 for kernel in args.kernels:
-                    rebuilt[f"relative_{kernel}"] = RelativeProjection(kernel)
+                    rebuilt.setdefault(f"relative_{kernel}", RelativeProjection(kernel))
+            elif name == "product":
                 if len(args.kernels) > 1:
                     rebuilt["product"] = ProductProjection(list(args.kernels))
-                continue
-            rebuilt[name] = estimator
+            else:
+                rebuilt[name] = estimator
         invariances = rebuilt
     if args.aggregate is not None and "product" in invariances:
         invariances["product"] = invariances["product"].set_params(aggregate=args.aggregate)

@@ -1,0 +1,340 @@
+import io
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skinvariance import RelativeProjection, compare_invariances, stack_spaces
+from skinvariance.cli import main
+
+# Two cheap rows and one measure keep every comparison in this file fast.
+FAST = ["--invariances", "absolute,relative_cosine", "--metrics", "cka", "--anchors", "40"]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """Three spaces of the same samples: X, a rotation of X, a scaled other rotation of X."""
+    X, y = make_classification(
+        n_samples=240, n_features=8, n_informative=6, n_classes=3, random_state=0
+    )
+    rng = np.random.default_rng(0)
+    Q1, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    Q2, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    return {"a": X, "b": X @ Q1, "c": 3.0 * X @ Q2}, y
+
+
+@pytest.fixture
+def files(tmp_path, problem):
+    spaces, y = problem
+    paths = []
+    for name, X in spaces.items():
+        np.save(tmp_path / f"{name}.npy", X)
+        paths.append(str(tmp_path / f"{name}.npy"))
+    np.save(tmp_path / "y.npy", y)
+    return paths, str(tmp_path / "y.npy")
+
+
+def run(argv, capsys):
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_compare_files_matches_compare_invariances(files, problem, capsys):
+    paths, labels = files
+    status, out, err = run(
+        ["compare", *paths, "--labels", labels, *FAST, "--format", "json", "--quiet"], capsys
+    )
+    assert status == 0
+    assert err == ""
+    got = pd.DataFrame(json.loads(out))
+    spaces, y = problem
+    expected = compare_invariances(
+        spaces,
+        y,
+        {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics=["cka"],
+        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        anchors=40,
+        random_state=0,
+    )
+    assert list(got["invariance"]) == ["absolute", "relative_cosine"]
+    for column in ["cka_mean", "stitching_mean", "stitching_std", "non_stitched_mean"]:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-9)
+    # The spaces differ by rotations and a scaling: cosine is invariant to both.
+    stitching = got.set_index("invariance")["stitching_mean"]
+    assert stitching["relative_cosine"] > stitching["absolute"] + 0.3
+    assert got.set_index("invariance").loc["relative_cosine", "best"]
+
+
+def _table(out, fmt):
+    if fmt == "json":
+        return pd.DataFrame(json.loads(out))
+    return pd.read_csv(io.StringIO(out))
+
+
+@pytest.mark.parametrize("layout", ["npz", "parquet", "csv", "csv-no-index"])
+def test_compare_file_layouts_give_the_same_table(layout, files, problem, tmp_path, capsys):
+    paths, labels = files
+    spaces, _ = problem
+    if layout == "npz":
+        np.savez(tmp_path / "spaces.npz", **spaces)
+    elif layout == "parquet":
+        stack_spaces(spaces).to_parquet(tmp_path / "spaces.parquet")
+    else:
+        stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=layout == "csv")
+    stacked = str(tmp_path / f"spaces.{layout.split('-')[0]}")
+    common = ["--labels", labels, *FAST, "--format", "csv", "--quiet"]
+    status, out_files, _ = run(["compare", *paths, *common], capsys)
+    assert status == 0
+    status, out_stacked, _ = run(["compare", stacked, *common], capsys)
+    assert status == 0
+    pd.testing.assert_frame_equal(_table(out_stacked, "csv"), _table(out_files, "csv"))
+
+
+def test_csv_and_json_carry_only_the_table(files, capsys):
+    paths, labels = files
+    for fmt in ("csv", "json"):
+        status, out, err = run(
+            ["compare", *paths, "--labels", labels, *FAST, "--format", fmt], capsys
+        )
+        assert status == 0
+        table = _table(out, fmt)
+        assert list(table["invariance"]) == ["absolute", "relative_cosine"]
+        # The summary goes to standard error (not a terminal here: no progress lines).
+        assert "Best invariance: relative_cosine" in err
+        assert "training" not in err and "comparing" not in err
+
+
+def test_markdown_table_with_summary(files, capsys):
+    paths, labels = files
+    status, out, err = run(["compare", *paths, "--labels", labels, *FAST], capsys)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("| invariance | kind | cka | stitching | non_stitched | best |")
+    assert lines[3].startswith("| relative_cosine | projection |") and "**best**" in lines[3]
+    assert any(line.startswith("Best invariance: relative_cosine") for line in lines)
+    assert any(line.startswith("Took ") for line in lines)
+    assert err == ""
+    status, quiet_out, err = run(["compare", *paths, "--labels", labels, *FAST, "--quiet"], capsys)
+    assert quiet_out.splitlines() == lines[:4] and err == ""
+
+
+def test_progress_only_on_a_terminal(files, capsys, monkeypatch):
+    paths, labels = files
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    status, out, err = run(
+        ["compare", *paths, "--labels", labels, *FAST, "--format", "csv"], capsys
+    )
+    assert status == 0
+    assert "reading 3 file(s)" in err and "comparing 2 invariances over 3 spaces" in err
+    status, out, err = run(
+        ["compare", *paths, "--labels", labels, *FAST, "--format", "csv", "--quiet"], capsys
+    )
+    assert err == ""
+
+
+def test_output_file_and_overwrite(files, tmp_path, capsys):
+    paths, labels = files
+    target = tmp_path / "table.json"
+    argv = ["compare", *paths, "--labels", labels, *FAST, "--output", str(target), "--quiet"]
+    status, out, _ = run(argv, capsys)
+    assert status == 0 and out == ""
+    # The format follows the suffix.
+    assert [row["invariance"] for row in json.loads(target.read_text())] == [
+        "absolute",
+        "relative_cosine",
+    ]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert err.strip() == (
+        f"skinvariance compare: error: --output {target}: the file exists; "
+        "pass --overwrite to replace it"
+    )
+    assert run([*argv, "--overwrite"], capsys)[0] == 0
+
+
+def test_plot_writes_a_png(files, tmp_path, capsys):
+    paths, labels = files
+    png = tmp_path / "bars.png"
+    status, _, _ = run(
+        ["compare", *paths, "--labels", labels, *FAST, "--plot", str(png), "--quiet"], capsys
+    )
+    assert status == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_kernels_and_aggregate_choose_the_rows(files, capsys):
+    paths, labels = files
+    status, out, _ = run(
+        [
+            "compare", *paths, "--labels", labels, "--kernels", "cosine,l1",
+            "--aggregate", "sum", "--metrics", "cka", "--anchors", "40",
+            "--format", "json", "--quiet",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert status == 0
+    rows = [row["invariance"] for row in json.loads(out)]
+    assert rows == [
+        "absolute", "scale", "relative_cosine", "relative_l1", "relative_cosine_centered",
+        "product", "orthogonal", "affine",
+    ]  # fmt: skip
+
+
+def _write_bad(tmp_path, problem, case):
+    """Files for one bad-input case: (argv after 'compare', text the error must contain)."""
+    spaces, y = problem
+    a, b = str(tmp_path / "a.npy"), str(tmp_path / "b.npy")
+    np.save(a, spaces["a"])
+    np.save(b, spaces["b"])
+    labels = str(tmp_path / "y.npy")
+    np.save(labels, y)
+    if case == "missing":
+        return [a, str(tmp_path / "nope.npy"), "--labels", labels], "nope.npy: no such file"
+    if case == "unreadable":
+        (tmp_path / "bad.npy").write_bytes(b"not an array")
+        return [a, str(tmp_path / "bad.npy"), "--labels", labels], "bad.npy: cannot read the file"
+    if case == "rows":
+        np.save(b, spaces["b"][:-5])
+        return [a, b, "--labels", labels], "b.npy: space 'b' has 235 rows but space 'a'"
+    if case == "labels-length":
+        np.save(labels, y[:10])
+        return [a, b, "--labels", labels], "--labels " + labels + ": 10 labels for 240 rows"
+    if case == "npz-one-key":
+        np.savez(tmp_path / "one.npz", only=spaces["a"])
+        one = str(tmp_path / "one.npz")
+        return [one, "--labels", labels], "one.npz: holds 1 array(s)"
+    if case == "non-numeric":
+        frame = stack_spaces(spaces)
+        frame[("a", "0")] = "x"
+        frame.to_csv(tmp_path / "s.csv")
+        return [str(tmp_path / "s.csv"), "--labels", labels], "s.csv: column ('a', '0') is not"
+    if case == "flat-csv":
+        pd.DataFrame(spaces["a"]).to_csv(tmp_path / "flat.csv", index=False)
+        return [str(tmp_path / "flat.csv"), "--labels", labels], "flat.csv: expected two column"
+    if case == "nan":
+        bad = spaces["b"].copy()
+        bad[3, 1] = np.nan
+        np.save(b, bad)
+        return [a, b, "--labels", labels], "b.npy: space 'b' contains NaN"
+    if case == "suffix":
+        return [a, str(tmp_path / "b.txt"), "--labels", labels], "b.txt: unsupported file type"
+    if case == "no-labels":
+        return [a, b], "--labels: required when the spaces are read from files"
+    if case == "kernel":
+        return [a, b, "--labels", labels, "--kernels", "cosinus"], "--kernels: unknown kernel 'co"
+    if case == "invariance":
+        return [a, b, "--labels", labels, "--invariances", "rotation"], "--invariances: unknown"
+    if case == "zoo-option":
+        return [a, b, "--labels", labels, "--n-models", "3"], "apply only when no file is given"
+    if case == "labels-without-files":
+        return ["--labels", labels], "--labels: applies only to spaces read from files"
+    if case == "logistic-regression-target":
+        np.save(labels, spaces["c"][:, 0])
+        return [a, b, "--labels", labels, "--decoder", "logistic"], "--decoder logistic: needs"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing", "unreadable", "rows", "labels-length", "npz-one-key", "non-numeric",
+        "flat-csv", "nan", "suffix", "no-labels", "kernel", "invariance", "zoo-option",
+        "labels-without-files", "logistic-regression-target",
+    ],
+)  # fmt: skip
+def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys):
+    argv, expected = _write_bad(tmp_path, problem, case)
+    status, out, err = run(["compare", *argv, "--metrics", "cka"], capsys)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("skinvariance compare: error: ")
+    assert expected in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["compare", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (["compare", "--anchors", "0"], "argument --anchors: expected a positive integer"),
+        (["compare", "--factors", "depth"], "argument --factors: unknown value 'depth'"),
+        (["bench", "--dtype", "float16"], "argument --dtype: unknown value 'float16'"),
+        (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_options_are_one_line_and_status_2(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err
+
+
+def test_compare_on_a_small_zoo_relative_beats_absolute(capsys):
+    # The no-file mode end to end on a tiny zoo (two classifiers differing by their seed).
+    status, out, err = run(
+        ["compare", "--n-models", "2", *FAST, "--format", "json", "--quiet"], capsys
+    )
+    assert status == 0 and err == ""
+    stitching = pd.DataFrame(json.loads(out)).set_index("invariance")["stitching_mean"]
+    assert stitching["relative_cosine"] > 0.8
+    assert stitching["absolute"] < 0.3  # ten classes: chance is 0.1
+
+
+def test_zoo_dataset_without_the_extra(monkeypatch, capsys):
+    from skinvariance import datasets
+
+    def missing():
+        raise ImportError("load_mnist1d needs the 'mnist1d' package")
+
+    monkeypatch.setattr(datasets, "_mnist1d_arrays", missing)
+    status, _, err = run(["compare", "--dataset", "mnist1d", "--quiet"], capsys)
+    assert status == 2
+    assert err.strip() == (
+        "skinvariance compare: error: --dataset mnist1d: load_mnist1d needs the 'mnist1d' package"
+    )
+
+
+def test_bench_prints_ratios(capsys):
+    status, out, err = run(
+        [
+            "bench", "--n-samples", "60", "--n-anchors", "7", "--n-features", "5",
+            "--kernels", "l1,cosine", "--dtype", "float64", "--repeat", "1", "--format", "csv",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert status == 0
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table["kernel"]) == ["l1", "cosine"]
+    ratio = table["scipy s"] / table["skinvariance s"]
+    np.testing.assert_allclose(table["scipy x"], ratio, rtol=1e-9)
+    assert "60 samples x 7 anchors x 5 features" in err
+
+
+def test_bench_unknown_kernel(capsys):
+    status, _, err = run(["bench", "--kernels", "cosinus"], capsys)
+    assert status == 2 and "--kernels: unknown kernel 'cosinus'" in err
+
+
+def test_console_script_and_module_entry_points():
+    (script,) = entry_points(group="console_scripts", name="skinvariance")
+    assert script.value == "skinvariance.cli:main"
+    done = subprocess.run(
+        [sys.executable, "-m", "skinvariance", "compare", "missing.npy", "x.npy", "--labels", "y"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == "skinvariance compare: error: missing.npy: no such file\n"
