@@ -670,13 +670,13 @@ def _measure(function, Zi, Zj, metric, invariance, pair):
 
 
 def _evaluate_invariance(
-    invariance, projection, decoder, metrics, spaces, y, train, test, anchors, seed
+    invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
 ):
     """Stitching matrix and similarity matrices of one invariance on one split."""
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
     evaluator = StitchingEvaluator(
-        projection, decoder, anchors=min(anchors, len(train)), random_state=seed
+        projection, decoder, anchors=min(anchors, len(train)), scoring=scoring, random_state=seed
     ).fit(train_spaces, y[train])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*cannot be stitched because their widths")
@@ -716,6 +716,7 @@ def compare_invariances(
     *,
     metrics=_DEFAULT_METRICS,
     decoder=None,
+    scoring=None,
     anchors=300,
     cv=None,
     random_state=None,
@@ -755,6 +756,10 @@ def compare_invariances(
         (scored by ``neg_mean_squared_error``: minus the MSE, so that higher is better). The
         scaler is part of each space's decoder: fitted on the decoder's space, it is applied
         unchanged to the stitched encoders.
+    scoring : str, callable or None, default=None
+        How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
+        name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
+        classifier decoder and ``neg_mean_squared_error`` for a regressor.
     anchors : int, default=300
         The number of parallel anchors, chosen at random among the training rows (all of them
         if there are fewer).
@@ -840,12 +845,21 @@ def compare_invariances(
         )
     if classification is None:
         classification = is_classifier(decoder)
+    if not (
+        scoring is None
+        or callable(scoring)
+        or (isinstance(scoring, str) and scoring in get_scorer_names())
+    ):
+        raise ValueError(
+            "The 'scoring' parameter of compare_invariances must be None, a scoring name of "
+            f"sklearn.metrics.get_scorer_names() or a callable. Got {scoring!r} instead."
+        )
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     splits = _splits(cv, n_samples, y, classification, seed)
 
     tasks = [
         delayed(_evaluate_invariance)(
-            name, projection, decoder, metrics, spaces, y, train, test, anchors, seed
+            name, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
         )
         for name, projection in invariances.items()
         for train, test in splits

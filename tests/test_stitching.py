@@ -709,6 +709,19 @@ def test_compare_invariances_regression_and_folds(data):
     assert rows.loc["absolute", "stitching_mean"] < 5 * rows.loc["absolute", "non_stitched_mean"]
     assert table.attrs["best"] == "cosine"
 
+    # another scorer: R^2, in its place in the table and in attrs
+    table = compare_invariances(
+        spaces,
+        target,
+        {"cosine": RelativeProjection("cosine")},
+        metrics=[],
+        anchors=60,
+        scoring="r2",
+        random_state=0,
+    )
+    assert table.attrs["scorer"] == "r2"
+    assert 0.5 < table.loc[0, "non_stitched_mean"] <= 1
+
 
 def test_compare_invariances_is_reproducible(rotated_spaces):
     spaces, y = rotated_spaces
@@ -737,6 +750,7 @@ def test_compare_invariances_is_reproducible(rotated_spaces):
         ({"anchors": 0}, ValueError, "'anchors' parameter of compare_invariances"),
         ({"cv": 1}, ValueError, "'cv' parameter of compare_invariances"),
         ({"decoder": StandardScaler()}, TypeError, "'decoder' parameter of compare_invariances"),
+        ({"scoring": "accuracyy"}, ValueError, "'scoring' parameter of compare_invariances"),
     ],
 )
 def test_compare_invariances_bad_input(rotated_spaces, kwargs, error, match):
