@@ -55,6 +55,34 @@ def invariance_table_rst():
     return _list_table(header, rows, css_class="invariance-table")
 
 
+def cli_reference_rst():
+    """Every ``skinvariance`` sub-command with its ``--help`` text, from the parser itself."""
+    import argparse
+    import os
+
+    from skinvariance.cli import build_parser
+
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "90"  # argparse wraps to the terminal width: make it fixed
+    try:
+        parser = build_parser()
+        (commands,) = (
+            action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+        )
+        lines = []
+        for name, subparser in commands.choices.items():
+            title = f"``skinvariance {name} --help``"
+            lines += [title, "-" * len(title), "", ".. code-block:: text", ""]
+            lines += [f"   {line}".rstrip() for line in subparser.format_help().splitlines()]
+            lines.append("")
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
+    return "\n".join(lines) + "\n"
+
+
 def write_tables(directory):
     """Write every generated table into ``directory`` (only files whose text changed)."""
     directory = Path(directory)
@@ -62,6 +90,7 @@ def write_tables(directory):
     for name, text in {
         "kernel_table.inc": kernel_table_rst(),
         "invariance_table.inc": invariance_table_rst(),
+        "cli_reference.inc": cli_reference_rst(),
     }.items():
         path = directory / name
         if not path.exists() or path.read_text() != text:
