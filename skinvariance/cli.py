@@ -425,8 +425,6 @@ def _compare(args, messages):
     options = {}
     if args.metrics is not None:
         options["metrics"] = args.metrics
-    if args.scoring is not None:
-        options["scoring"] = args.scoring
     compare_start = time.perf_counter()
     try:
         with threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
@@ -597,9 +595,6 @@ def build_parser():
         default="auto",
         help="the stitched decoder, after standard scaling: logistic regression, ridge or "
         "k-nearest neighbours (default auto: logistic for class labels, ridge otherwise)",
-    )
-    compare.add_argument(
-        "--scoring", metavar="SCORER", help="scikit-learn scoring name of the stitching score"
     )
     compare.add_argument(
         "--metrics",

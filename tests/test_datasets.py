@@ -8,8 +8,11 @@ import pytest
 from scipy.special import expit, softmax
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skinvariance import datasets
 from skinvariance.datasets import (
@@ -315,3 +318,28 @@ def test_optional_loaders_name_the_extra_when_missing(monkeypatch, loader, modul
         monkeypatch.setattr(datasets, name, getattr(datasets, name).__wrapped__)
     with pytest.raises(ImportError, match=rf"'{extra}' package.*'bench' extra"):
         loader()
+
+
+def test_small_zoo_stitches_relative_better_than_absolute():
+    # Two encoders differing only by their seed: a decoder trained on one relative space
+    # works on the other; on the absolute spaces it does not (ten classes: chance is 0.1).
+    from sklearn.model_selection import train_test_split
+
+    from skinvariance import RelativeProjection, StitchingEvaluator
+
+    zoo = make_model_zoo(n_models=2, max_iter=30, random_state=0)
+    train, test = train_test_split(
+        np.arange(len(zoo.target)), test_size=0.3, stratify=zoo.target, random_state=0
+    )
+    train_spaces = {name: Z[train] for name, Z in zoo.spaces.items()}
+    test_spaces = {name: Z[test] for name, Z in zoo.spaces.items()}
+    scores = {}
+    # One BLAS thread: small fits, for which threads cost far more on a shared machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for name, projection in [("absolute", None), ("relative", RelativeProjection("cosine"))]:
+            decoder = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+            evaluator = StitchingEvaluator(projection, decoder, anchors=200, random_state=0)
+            evaluator.fit(train_spaces, zoo.target[train])
+            scores[name] = evaluator.score(test_spaces, zoo.target[test])
+    assert scores["relative"] > 0.8
+    assert scores["absolute"] < 0.3
