@@ -2,7 +2,9 @@
 
 ``skinvariance compare`` compares invariances on latent spaces read from files (or, with no
 file, on a model zoo trained on the fly) and prints the table of
-:func:`~skinvariance.compare_invariances`; ``skinvariance bench`` prints the kernel speed table.
+:func:`~skinvariance.compare_invariances`; ``skinvariance bench`` prints the kernel speed table;
+``skinvariance project`` projects an on-disk ``.npy`` matrix onto anchors out of core
+(:func:`~skinvariance.outofcore.transform_npy`).
 Run ``skinvariance COMMAND --help`` for the options.
 
 Conventions: tables go to standard output (or ``--output``); progress and messages go to
@@ -515,6 +517,61 @@ def _bench(args, messages):
     return 0
 
 
+# project -----------------------------------------------------------------------------------
+
+
+def _project(args, messages):
+    from skinvariance.kernels import available_kernels
+    from skinvariance.outofcore import transform_npy
+    from skinvariance.projection import RelativeProjection
+
+    known = set(available_kernels(aliases=True))
+    if args.kernel not in known:
+        raise UsageError(
+            f"--kernel: unknown kernel {args.kernel!r}; choose among {', '.join(sorted(known))}"
+        )
+    anchors_path, input_path = Path(args.anchors_file), Path(args.input_file)
+    output = Path(args.output_file)
+    for path in (anchors_path, input_path, output):
+        if path.suffix.lower() != ".npy":
+            raise UsageError(f"{path}: expected a .npy file, got {path.suffix or '(none)'!r}")
+    for path in (anchors_path, input_path):
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output}: the file exists; pass --overwrite to replace it")
+    if not output.parent.is_dir():
+        raise UsageError(f"{output}: no such directory {output.parent}")
+    try:
+        anchors = np.load(anchors_path)
+    except (OSError, ValueError, EOFError) as exc:
+        raise _read_failed(anchors_path, exc) from None
+    anchors = _numeric_2d(anchors, anchors_path, "the anchors")
+    try:
+        projection = RelativeProjection(args.kernel).fit(anchors)
+    except ValueError as exc:
+        raise UsageError(f"{anchors_path}: {str(exc).splitlines()[0]}") from None
+    start = time.perf_counter()
+    try:
+        shape = transform_npy(
+            projection,
+            input_path,
+            output,
+            overwrite=args.overwrite,
+            working_memory=args.working_memory,
+            progress=messages.progress_enabled,
+        )
+    except (ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0]
+        named = str(input_path) in message or str(output) in message
+        raise UsageError(message if named else f"{input_path}: {message}") from None
+    messages.info(
+        f"Wrote {output}: {shape[0]:,} rows x {shape[1]:,} {args.kernel} anchor values in "
+        f"{time.perf_counter() - start:.1f} s."
+    )
+    return 0
+
+
 # the parser --------------------------------------------------------------------------------
 
 
@@ -667,7 +724,38 @@ def build_parser():
     bench.add_argument("--seed", type=int, default=0, help="random seed (0)")
     _add_output_options(bench)
     bench.set_defaults(handler=_bench)
-    # Further commands (such as the out-of-core ``project``) add a sub-parser here with
+    project = commands.add_parser(
+        "project",
+        help="project an on-disk .npy matrix onto anchors, out of core",
+        description="Project the rows of IN (a float32 or float64 .npy matrix, read one block "
+        "at a time, never whole) onto the anchors in ANCHORS with a relative kernel, and "
+        "write the (n_samples, n_anchors) result to OUT (.npy, the input's dtype). OUT is "
+        "written to a temporary file renamed on success: a failed run leaves no OUT behind.",
+    )
+    project.add_argument(
+        "anchors_file", metavar="ANCHORS", help="the anchors, a .npy matrix (anchors x features)"
+    )
+    project.add_argument("input_file", metavar="IN", help="the samples, a .npy matrix")
+    project.add_argument("output_file", metavar="OUT", help="where to write the .npy result")
+    project.add_argument(
+        "--kernel",
+        default="cosine",
+        help="relative kernel: cosine, euclidean, l1, linf, angular, minkowski or an alias "
+        "(default cosine)",
+    )
+    project.add_argument(
+        "--working-memory",
+        type=_positive_int,
+        metavar="MIB",
+        help="memory budget of one block of rows, in MiB (default: scikit-learn's "
+        "working_memory, 1024)",
+    )
+    project.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    project.add_argument(
+        "--quiet", action="store_true", help="no progress and no messages on standard error"
+    )
+    project.set_defaults(handler=_project)
+    # Further commands add a sub-parser here with
     # ``set_defaults(handler=...)``; main() dispatches on the handler.
     return parser
 

@@ -292,3 +292,78 @@ def test_transform_npy_disk_full_mid_write(tmp_path, data, monkeypatch, existing
     assert sorted(p.name for p in tmp_path.iterdir()) == expected  # no partial file left
     if existing:
         assert np.array_equal(np.load(target), np.arange(4))  # the old output is intact
+
+
+# ---------------------------------------------------------------------------------------------
+# skinvariance project ANCHORS IN OUT
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cli_project_writes_the_projection(tmp_path, data, capsys):
+    from skinvariance.cli import main
+
+    X, anchors = data
+    _save(tmp_path, "A.npy", anchors)
+    _save(tmp_path, "X.npy", X.astype(np.float32))
+    files = [str(tmp_path / name) for name in ("A.npy", "X.npy", "R.npy")]
+    assert main(["project", *files, "--kernel", "manhattan", "--working-memory", "1"]) == 0
+    R = np.load(tmp_path / "R.npy")
+    assert R.dtype == np.float32
+    assert_allclose(
+        R,
+        cdist(X.astype(np.float32).astype(np.float64), anchors, "cityblock"),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+    captured = capsys.readouterr()
+    assert captured.out == "" and "R.npy: 700 rows x 15 manhattan anchor values" in captured.err
+    assert main(["project", *files, "--quiet", "--overwrite"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert_allclose(
+        np.load(tmp_path / "R.npy"), 1 - cdist(X, anchors, "cosine"), rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"kernel": "cosinus"}, r"--kernel: unknown kernel 'cosinus'; choose among angular"),
+        ({"out_exists": True}, r"R.npy: the file exists; pass --overwrite to replace it"),
+        ({"anchors": "missing.npy"}, r"missing.npy: no such file"),
+        ({"input": "X.txt"}, r"X.txt: expected a .npy file, got '.txt'"),
+        ({"width": 5}, r"X.npy' has 5 features .* expecting 6 features"),
+        ({"nan_row": 321}, r"X.npy: Input X contains NaN in the block of rows .* row 321"),
+        ({"int_input": True}, r"X.npy' holds int64 values"),
+        ({"output": "no/R.npy"}, r"R.npy: no such directory"),
+    ],
+)
+def test_cli_project_errors_are_one_line_status_2(tmp_path, data, capsys, change, message):
+    from skinvariance.cli import main
+
+    X, anchors = data
+    X = X[:, : change.get("width", X.shape[1])].copy()
+    if "nan_row" in change:
+        X[change["nan_row"], 0] = np.nan
+    if change.get("int_input"):
+        X = np.arange(X.size).reshape(X.shape)
+    _save(tmp_path, "A.npy", anchors)
+    _save(tmp_path, "X.npy", X)
+    (tmp_path / "X.txt").write_text("1 2 3\n")
+    if change.get("out_exists"):
+        _save(tmp_path, "R.npy", np.zeros(2))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    argv = [
+        "project",
+        str(tmp_path / change.get("anchors", "A.npy")),
+        str(tmp_path / change.get("input", "X.npy")),
+        str(tmp_path / change.get("output", "R.npy")),
+        "--kernel",
+        change.get("kernel", "cosine"),
+        "--working-memory",
+        "1",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("skinvariance project: error: ")
+    assert re.search(message, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
