@@ -63,7 +63,7 @@ def cli_reference_rst():
     from skinvariance.cli import build_parser
 
     columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "90"  # argparse wraps to the terminal width: make it fixed
+    os.environ["COLUMNS"] = "80"  # argparse wraps to the terminal width: make it fixed
     try:
         parser = build_parser()
         (commands,) = (
@@ -71,7 +71,7 @@ def cli_reference_rst():
         )
         lines = []
         for name, subparser in commands.choices.items():
-            title = f"``skinvariance {name} --help``"
+            title = f"skinvariance {name} --help"
             lines += [title, "-" * len(title), "", ".. code-block:: text", ""]
             lines += [f"   {line}".rstrip() for line in subparser.format_help().splitlines()]
             lines.append("")

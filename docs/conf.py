@@ -48,6 +48,8 @@ root_doc = "index"
 default_role = "literal"
 pygments_style = "sphinx"
 add_module_names = False
+# Curly quotes and ellipses, but leave "--" alone: command-line options are spelled with it.
+smartquotes_action = "qe"
 
 # A reference that does not resolve is a warning, hence an error under ``-W``.
 nitpicky = True
@@ -131,7 +133,7 @@ sphinx_gallery_conf = {
     "doc_module": ("skinvariance",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"skinvariance": None},
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery.example_sort_key",
     "remove_config_comments": True,
     "download_all_examples": False,
     "show_memory": False,
