@@ -3,6 +3,7 @@
 ORDER = [
     "plot_invariance_table.py",
     "plot_stitching_matrix.py",
+    "plot_reconstruction_stitching.py",
     "plot_compare_invariances.py",
     "plot_grid_search.py",
 ]
