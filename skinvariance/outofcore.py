@@ -310,7 +310,8 @@ def transform_npy(
     rows), transformed with ``estimator.transform`` and appended to the output. Peak memory
     is therefore bounded by the budget (plus the fitted estimator), whatever the number of
     rows. Plain file reads and writes are used (no memory map), so the operating system's
-    file cache is not counted against the process.
+    file cache is not counted against the process (a Fortran-ordered input, whose rows are
+    not contiguous, is read through a memory map instead).
 
     The output is written to a hidden temporary file in the output's directory and renamed
     to ``output_path`` only once every row is written and flushed to disk. On any error
@@ -400,7 +401,11 @@ def transform_npy(
         temporary = _temporary_path(output_path)
         done = 0
         try:
-            with open(temporary, "xb") as target:
+            try:
+                target = open(temporary, "xb")  # closed by the with statement below
+            except OSError as exc:
+                raise _write_failed(exc, output_path, done, n_rows) from exc
+            with target:
                 try:
                     _write_block(
                         target,
