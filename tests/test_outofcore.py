@@ -367,3 +367,12 @@ def test_cli_project_errors_are_one_line_status_2(tmp_path, data, capsys, change
     assert err.count("\n") == 1 and err.startswith("skinvariance project: error: ")
     assert re.search(message, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_transform_npy_temporary_file_cannot_be_created(tmp_path, data, monkeypatch):
+    X, anchors = data
+    source = _save(tmp_path, "X.npy", X)
+    monkeypatch.setattr(outofcore, "_temporary_path", lambda path: tmp_path / "gone" / "t.part")
+    with pytest.raises(OSError, match=r"Writing the output .*R.npy' failed after 0 of 700 rows"):
+        transform_npy(RelativeProjection().fit(anchors), source, tmp_path / "R.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy"]
