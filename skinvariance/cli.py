@@ -76,6 +76,13 @@ def _choices_list(choices):
     return parse
 
 
+def _at_least_two(value):
+    number = _positive_int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 2, got {value!r}")
+    return number
+
+
 def _positive_int(value):
     try:
         number = int(value)
@@ -687,7 +694,7 @@ def build_parser():
         help="what varies between models: initialization, architecture, training "
         "(comma-separated; default initialization)",
     )
-    zoo.add_argument("--n-models", type=_positive_int, help="models per factor (default 5)")
+    zoo.add_argument("--n-models", type=_at_least_two, help="models per factor (default 5)")
     zoo.add_argument(
         "--kind",
         choices=("classifier", "autoencoder"),

@@ -268,6 +268,7 @@ def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys
         (["compare", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
         (["compare", "--anchors", "0"], "argument --anchors: expected a positive integer"),
         (["compare", "--factors", "depth"], "argument --factors: unknown value 'depth'"),
+        (["compare", "--n-models", "1"], "argument --n-models: expected an integer of at least 2"),
         (["bench", "--dtype", "float16"], "argument --dtype: unknown value 'float16'"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
     ],
