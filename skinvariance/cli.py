@@ -145,6 +145,19 @@ def _read_frame(path):
     }
 
 
+def _check_input(path, suffixes, where):
+    """The lower-case suffix of an existing input file of a supported type."""
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise UsageError(
+            f"{where}: unsupported file type {path.suffix or '(none)'!r}; expected one of "
+            f"{', '.join(suffixes)}"
+        )
+    if not path.is_file():
+        raise UsageError(f"{where}: no such file")
+    return suffix
+
+
 def read_spaces(paths):
     """Read the spaces named on the command line into an ordered ``{name: array}``.
 
@@ -154,14 +167,7 @@ def read_spaces(paths):
     """
     spaces, origin = {}, {}
     for path in map(Path, paths):
-        suffix = path.suffix.lower()
-        if suffix not in SPACE_SUFFIXES:
-            raise UsageError(
-                f"{path}: unsupported file type {path.suffix or '(none)'!r}; expected one of "
-                f"{', '.join(SPACE_SUFFIXES)}"
-            )
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+        suffix = _check_input(path, SPACE_SUFFIXES, f"{path}")
         try:
             if suffix == ".npy":
                 found = {path.stem: _numeric_2d(np.load(path), path, "the array")}
@@ -207,14 +213,7 @@ def read_spaces(paths):
 def read_labels(path, n_samples):
     """Read the labels file (``.npy``, or one value per line in ``.csv``/``.txt``)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in LABEL_SUFFIXES:
-        raise UsageError(
-            f"--labels {path}: unsupported file type {path.suffix or '(none)'!r}; expected one "
-            f"of {', '.join(LABEL_SUFFIXES)}"
-        )
-    if not path.is_file():
-        raise UsageError(f"--labels {path}: no such file")
+    suffix = _check_input(path, LABEL_SUFFIXES, f"--labels {path}")
     try:
         if suffix == ".npy":
             y = np.load(path)
