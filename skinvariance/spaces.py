@@ -140,8 +140,8 @@ def check_spaces(
                 f"{type(name).__name__}."
             )
         if name in checked:
-            # Only reachable through a mapping whose keys compare unequal but print the same;
-            # kept as a guard so that a duplicated name can never overwrite a space silently.
+            # A dict cannot repeat a key, but a custom Mapping's items() can: never let a
+            # repeated name overwrite a space silently.
             raise ValueError(f"Space names in {input_name} must be unique; got {name!r} twice.")
         try:
             array = check_array(

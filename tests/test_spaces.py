@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -129,6 +131,28 @@ def test_ensure_same_width(rng):
 def test_check_spaces_bad_input(bad, error, match):
     with pytest.raises(error, match=match):
         check_spaces(bad)
+
+
+class _RepeatingMapping(Mapping):
+    """A Mapping whose items() repeats a name (a dict cannot)."""
+
+    def __init__(self, items):
+        self._items = items
+
+    def __getitem__(self, key):
+        return dict(self._items)[key]
+
+    def __iter__(self):
+        return (key for key, _ in self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+
+def test_repeated_names_are_refused():
+    repeated = _RepeatingMapping([("a", np.ones((2, 2))), ("a", np.zeros((2, 2)))])
+    with pytest.raises(ValueError, match="must be unique; got 'a' twice"):
+        check_spaces(repeated)
 
 
 def test_duplicated_columns_are_refused():
