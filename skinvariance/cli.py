@@ -538,12 +538,13 @@ def _project(args, messages):
         )
     anchors_path, input_path = Path(args.anchors_file), Path(args.input_file)
     output = Path(args.output_file)
-    for path in (anchors_path, input_path, output):
-        if path.suffix.lower() != ".npy":
-            raise UsageError(f"{path}: expected a .npy file, got {path.suffix or '(none)'!r}")
     for path in (anchors_path, input_path):
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+        _check_input(path, (".npy",), f"{path}")
+    if output.suffix.lower() != ".npy":
+        raise UsageError(
+            f"{output}: unsupported file type {output.suffix or '(none)'!r} for "
+            "the output; expected .npy"
+        )
     if output.exists() and not args.overwrite:
         raise UsageError(f"{output}: the file exists; pass --overwrite to replace it")
     if not output.parent.is_dir():

@@ -330,11 +330,12 @@ def test_cli_project_writes_the_projection(tmp_path, data, capsys):
         ({"kernel": "cosinus"}, r"--kernel: unknown kernel 'cosinus'; choose among angular"),
         ({"out_exists": True}, r"R.npy: the file exists; pass --overwrite to replace it"),
         ({"anchors": "missing.npy"}, r"missing.npy: no such file"),
-        ({"input": "X.txt"}, r"X.txt: expected a .npy file, got '.txt'"),
+        ({"input": "X.txt"}, r"X.txt: unsupported file type '.txt'; expected one of .npy"),
         ({"width": 5}, r"X.npy' has 5 features .* expecting 6 features"),
         ({"nan_row": 321}, r"X.npy: Input X contains NaN in the block of rows .* row 321"),
         ({"int_input": True}, r"X.npy' holds int64 values"),
         ({"output": "no/R.npy"}, r"R.npy: no such directory"),
+        ({"output": "R.csv"}, r"R.csv: unsupported file type '.csv' for the output"),
     ],
 )
 def test_cli_project_errors_are_one_line_status_2(tmp_path, data, capsys, change, message):
