@@ -16,6 +16,5 @@ export MPLBACKEND=Agg
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 
 "$PYTHON" -m sphinx -W --keep-going -b html docs docs/_build/html "$@"
-"$PYTHON" -m pytest -q -p no:cacheprovider -o addopts="" \
-    -o doctest_optionflags="NORMALIZE_WHITESPACE ELLIPSIS NUMBER" \
-    --doctest-glob="quickstart.rst" docs/quickstart.rst
+"$PYTHON" -m doctest -o ELLIPSIS -o NORMALIZE_WHITESPACE docs/quickstart.rst
+echo "docs/quickstart.rst: every example passed"
