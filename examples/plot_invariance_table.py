@@ -38,8 +38,8 @@ shift = rng.normal(scale=2.0, size=n_features)
 transformations = {
     "orthogonal": lambda Z: Z @ rotation,
     "isotropic scaling": lambda Z: 3.7 * Z,
-    "translation": lambda Z: Z + shift,
     "signed permutation": lambda Z: Z @ signed_permutation,
+    "translation": lambda Z: Z + shift,
     "anisotropic scaling": lambda Z: Z @ stretch,
     "general affine": lambda Z: Z @ stretch @ rotation + shift,
 }
