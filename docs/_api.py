@@ -61,8 +61,9 @@ API reference
 
 Every public name, one page each, grouped by module. The main estimators and functions are
 also importable from the package itself (``from skinvariance import RelativeProjection``);
-the modules ``skinvariance.kernels``, ``skinvariance.metrics`` and ``skinvariance.datasets``
-are meant to be imported as modules.
+``skinvariance.kernels``, ``skinvariance.metrics``, ``skinvariance.datasets``,
+``skinvariance.outofcore`` and ``skinvariance.plotting`` are meant to be imported as modules.
+The command line is described in :doc:`user_guide/cli`.
 
 """
 

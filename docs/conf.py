@@ -1,7 +1,8 @@
 """Sphinx configuration for the skinvariance documentation.
 
 Build with ``bash docs/build.sh`` (or ``python -m sphinx -W --keep-going -b html docs
-docs/_build/html``). Everything here works offline: no inventory, font or data is fetched.
+docs/_build/html``). The build works offline: no inventory, font or data is fetched. (The
+pages load MathJax from its CDN when they are viewed; offline, formulas show as TeX source.)
 """
 
 import importlib
@@ -17,7 +18,7 @@ import skinvariance
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
-sys.path.insert(0, str(DOCS))  # for the local ``_api`` helper below
+sys.path.insert(0, str(DOCS))  # the local helpers: _api, _tables, _gallery
 
 # -- Project -----------------------------------------------------------------------------------
 
@@ -132,7 +133,6 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "doc_module": ("skinvariance",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"skinvariance": None},
     "within_subsection_order": "_gallery.example_sort_key",
     "remove_config_comments": True,
     "download_all_examples": False,
