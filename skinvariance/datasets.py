@@ -72,15 +72,26 @@ _ARCHITECTURES = {
     ],
 }
 # Training-modality factor: (solver, learning_rate_init, batch_size). lbfgs is full-batch
-# and has no learning rate.
-_TRAININGS = [
-    ("adam", 1e-3, 64),
-    ("sgd", 1e-1, 32),
-    ("adam", 1e-2, 256),
-    ("lbfgs", None, None),
-    ("adam", 3e-4, 16),
-    ("sgd", 1e-2, 128),
-]
+# and has no learning rate. Autoencoders (squared error, linear output) take a smaller SGD
+# step: at 0.1 they diverge or collapse to the mean on MNIST-1D.
+_TRAININGS = {
+    "classifier": [
+        ("adam", 1e-3, 64),
+        ("sgd", 1e-1, 32),
+        ("adam", 1e-2, 256),
+        ("lbfgs", None, None),
+        ("adam", 3e-4, 16),
+        ("sgd", 1e-2, 128),
+    ],
+    "autoencoder": [
+        ("adam", 1e-3, 64),
+        ("sgd", 1e-2, 32),
+        ("adam", 1e-2, 256),
+        ("lbfgs", None, None),
+        ("adam", 3e-4, 16),
+        ("sgd", 3e-3, 128),
+    ],
+}
 
 
 def _identity(z):
@@ -330,6 +341,7 @@ def _plan(factors, n_models, kind, rng):
     """The list of model configurations: one dict per model, in zoo order."""
     base = _BASE_AUTOENCODER if kind == "autoencoder" else _BASE
     architectures = _ARCHITECTURES[kind]
+    trainings = _TRAININGS[kind]
     plan = []
     for factor in factors:
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_models)
@@ -350,20 +362,20 @@ def _plan(factors, n_models, kind, rng):
                 if i >= len(architectures):
                     config["name"] += f"-{i // len(architectures)}"
             else:
-                solver, lr, batch_size = _TRAININGS[i % len(_TRAININGS)]
+                solver, lr, batch_size = trainings[i % len(trainings)]
                 config.update(
                     solver=solver,
                     learning_rate_init=lr,
                     batch_size=batch_size,
-                    seed=int(seeds[i // len(_TRAININGS)]),
+                    seed=int(seeds[i // len(trainings)]),
                 )
                 config["name"] = (
                     "train-lbfgs"
                     if solver == "lbfgs"
                     else f"train-{solver}-lr{lr:g}-bs{batch_size}"
                 )
-                if i >= len(_TRAININGS):
-                    config["name"] += f"-{i // len(_TRAININGS)}"
+                if i >= len(trainings):
+                    config["name"] += f"-{i // len(trainings)}"
             plan.append(config)
     return plan
 
@@ -409,6 +421,7 @@ def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
         "batch_size": config["batch_size"],
         "seed": config["seed"],
         "n_iter": model.n_iter_,
+        "dead_units": int(np.sum(np.ptp(Z, axis=0) == 0)),
         **score,
     }
     return Z, record, model, elapsed
@@ -470,7 +483,8 @@ def make_model_zoo(
       ``(64, 64, 32)`` ReLU, ``(64, 32)`` tanh, ``(128, 32)`` ReLU, ``(64, 32)`` logistic,
       ...), one seed for the factor;
     - ``"training"``: solver, learning rate and batch size (Adam 1e-3 / 64, SGD 0.1 / 32,
-      Adam 1e-2 / 256, L-BFGS, Adam 3e-4 / 16, SGD 1e-2 / 128), one seed for the factor.
+      Adam 1e-2 / 256, L-BFGS, Adam 3e-4 / 16, SGD 1e-2 / 128; autoencoders take SGD steps
+      of 1e-2 and 3e-3), one seed for the factor.
 
     A factor asked for more models than it has variations cycles through them again with
     new seeds.
@@ -536,7 +550,8 @@ def make_model_zoo(
         models : pandas.DataFrame
             One row per space: ``name``, ``factor``, ``hidden_layer_sizes``, ``latent_dim``,
             ``activation``, ``solver``, ``learning_rate_init`` and ``batch_size`` (missing
-            for L-BFGS), ``seed``, ``n_iter``, and ``test_accuracy`` (classifiers) or
+            for L-BFGS), ``seed``, ``n_iter``, ``dead_units`` (latent units constant over
+            the held-out samples, such as dead ReLUs), and ``test_accuracy`` (classifiers) or
             ``test_mse`` (autoencoders: mean squared reconstruction error) on the held-out
             samples.
         estimators : dict of str to estimator

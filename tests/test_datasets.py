@@ -149,6 +149,8 @@ def test_zoo_models_table_matches_estimators(zoo):
         assert row.n_iter == model.n_iter_
         assert row.latent_dim == zoo.spaces[row.name].shape[1] == model.hidden_layer_sizes[-1]
         assert row.test_accuracy == pytest.approx(model.score(zoo.data, zoo.target))
+        Z = hidden_activations(model, zoo.data)
+        assert row.dead_units == np.sum(Z.max(axis=0) == Z.min(axis=0))
         if row.solver == "lbfgs":
             assert np.isnan(row.learning_rate_init) and row.batch_size is pd.NA
         else:
@@ -343,3 +345,13 @@ def test_small_zoo_stitches_relative_better_than_absolute():
             scores[name] = evaluator.score(test_spaces, zoo.target[test])
     assert scores["relative"] > 0.8
     assert scores["absolute"] < 0.3
+
+
+def test_autoencoder_training_factor_uses_smaller_sgd_steps():
+    # Squared error through a linear output diverges at the classifiers' SGD step of 0.1.
+    classifiers = make_model_zoo(factors="training", n_models=2, max_iter=1)
+    autoencoders = make_model_zoo(kind="autoencoder", factors="training", n_models=2, max_iter=1)
+    for zoo, step in [(classifiers, 0.1), (autoencoders, 0.01)]:
+        sgd = zoo.models[zoo.models["solver"] == "sgd"]
+        assert sgd["learning_rate_init"].tolist() == [step]
+        assert zoo.estimators[sgd["name"].iloc[0]].learning_rate_init == step
