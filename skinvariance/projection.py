@@ -1,8 +1,11 @@
 """Relative projections onto anchors, and their product space."""
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import cpu_count
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -683,23 +686,30 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
 
         groups = self._fusion_groups()
         grouped = {position for group in groups for position in group}
-        evaluators = []
-        for group in groups:
-            leader = self.projections_[group[0]][1]
-            anchors = leader._processed_anchors.astype(dtype, copy=False)
-            kernels = [self.projections_[i][1].kernel for i in group]
-            evaluators.append(KernelEvaluator(anchors, kernels, p=leader.p))
-        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 * int(widths.sum()))
-        try:
+        row_bytes = dtype.itemsize * (2 * X.shape[1] + int(widths.sum()))
+        with ExitStack() as stack:
+            evaluators = []
+            for group in groups:
+                leader = self.projections_[group[0]][1]
+                anchors = leader._processed_anchors.astype(dtype, copy=False)
+                kernels = [self.projections_[i][1].kernel for i in group]
+                evaluators.append(
+                    stack.enter_context(KernelEvaluator(anchors, kernels, p=leader.p))
+                )
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=cpu_count()))
+            buffers = None
             for rows in row_blocks(X.shape[0], row_bytes):
                 block = np.ascontiguousarray(X[rows])
+                if buffers is None:  # one buffer per fused subspace, reused by every block
+                    buffers = {i: np.empty((len(block), widths[i]), dtype=dtype)
+                               for i in grouped}
                 subspaces = [None] * len(self.projections_)
                 for group, evaluator in zip(groups, evaluators):
                     leader = self.projections_[group[0]][1]
                     source = block
                     if leader._needs_preprocessing:
                         source = np.ascontiguousarray(leader._preprocess(block), dtype=dtype)
-                    outs = [np.empty((len(block), widths[i]), dtype=dtype) for i in group]
+                    outs = [buffers[i][: len(block)] for i in group]
                     evaluator.compute(source, outs)
                     for i, values in zip(group, outs):
                         sub = self.projections_[i][1]
@@ -707,18 +717,28 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
                 for i, (_, est) in enumerate(self.projections_):
                     if i not in grouped:
                         subspaces[i] = np.asarray(est.transform(block), dtype=dtype)
-                target = out[rows]
-                code = _NORM_CODES[self.normalize]
-                for i, values in enumerate(subspaces):
-                    # One pass: normalise, orient/weight, and place (concat) or add (sums).
-                    destination = target[:, offsets[i]:offsets[i + 1]] if concat else target
-                    _numba.normalize_rows_into(
-                        values, destination, code, coefficients[i], not concat and i > 0
-                    )
-        finally:
-            for evaluator in evaluators:
-                evaluator.__exit__(None, None, None)
+                parts = np.array_split(np.arange(len(block)), pool._max_workers)
+                futures = [
+                    pool.submit(self._aggregate_rows, subspaces, out[rows], slice(p[0], p[-1] + 1),
+                                offsets, coefficients)
+                    for p in parts if len(p)
+                ]
+                for future in futures:
+                    future.result()
         return out
+
+    def _aggregate_rows(self, subspaces, target, part, offsets, coefficients):
+        """Normalise, orient or weight, and place (concat) or add (sums) rows ``part``.
+
+        One pass over each subspace; rows are independent, so parts run on threads.
+        """
+        concat = self.aggregate == "concat"
+        code = _NORM_CODES[self.normalize]
+        for i, values in enumerate(subspaces):
+            columns = slice(offsets[i], offsets[i + 1]) if concat else slice(None)
+            _numba.normalize_rows_into(
+                values[part], target[part, columns], code, coefficients[i], not concat and i > 0
+            )
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names.

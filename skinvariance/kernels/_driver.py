@@ -13,6 +13,8 @@ from ._registry import available_kernels, get_kernel
 
 # The smallest share of a block handed to one thread: below this, thread overhead dominates.
 _MIN_ROWS_PER_THREAD = 64
+# The tallest block: taller ones make no kernel faster, only the temporaries larger.
+_MAX_BLOCK_ROWS = 4096
 
 
 def _n_threads(n_threads):
@@ -23,7 +25,8 @@ def row_blocks(n_samples, row_bytes, *, working_memory=None):
     """Slices cutting ``n_samples`` rows into blocks whose temporaries fit in memory.
 
     Block height follows scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`)
-    given the bytes one row needs; at least one row per block.
+    given the bytes one row needs, at least one row and at most 4,096 rows per block (taller
+    blocks make no kernel faster, only the temporaries larger).
 
     Parameters
     ----------
@@ -39,7 +42,7 @@ def row_blocks(n_samples, row_bytes, *, working_memory=None):
     rows : slice
     """
     height = get_chunk_n_rows(
-        row_bytes=max(int(row_bytes), 1), max_n_rows=max(n_samples, 1),
+        row_bytes=max(int(row_bytes), 1), max_n_rows=max(min(n_samples, _MAX_BLOCK_ROWS), 1),
         working_memory=working_memory,
     )
     for start in range(0, n_samples, height):
