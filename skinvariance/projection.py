@@ -696,7 +696,8 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
                 evaluators.append(
                     stack.enter_context(KernelEvaluator(anchors, kernels, p=leader.p))
                 )
-            pool = stack.enter_context(ThreadPoolExecutor(max_workers=cpu_count()))
+            threads = cpu_count()
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=threads))
             buffers = None
             for rows in row_blocks(X.shape[0], row_bytes):
                 block = np.ascontiguousarray(X[rows])
@@ -717,7 +718,7 @@ class ProductProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator):
                 for i, (_, est) in enumerate(self.projections_):
                     if i not in grouped:
                         subspaces[i] = np.asarray(est.transform(block), dtype=dtype)
-                parts = np.array_split(np.arange(len(block)), pool._max_workers)
+                parts = np.array_split(np.arange(len(block)), threads)
                 futures = [
                     pool.submit(self._aggregate_rows, subspaces, out[rows], slice(p[0], p[-1] + 1),
                                 offsets, coefficients)
