@@ -65,18 +65,6 @@ def normalize_rows(R, norm="layer", *, copy=True):
     if norm is not None:
         _numba.normalize_rows_into(R, R, _NORM_CODES[norm], 1.0, False)
     return R
-    if norm == "layer":
-        R -= R.mean(axis=1, keepdims=True)
-        std = np.sqrt(np.einsum("ij,ij->i", R, R) / R.shape[1])
-    elif norm == "l2":
-        std = np.sqrt(np.einsum("ij,ij->i", R, R))
-    else:
-        raise ValueError(f"norm must be one of {list(NORMALIZATIONS)} or None; got {norm!r}.")
-    # Rows that are constant after centring (or zero) have nothing to scale: leave them 0.
-    tiny = std <= np.finfo(R.dtype).tiny
-    std[tiny] = 1
-    R /= std[:, np.newaxis]
-    return R
 
 
 class _AnchorSelectionMixin:
