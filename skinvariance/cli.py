@@ -278,6 +278,18 @@ def _invariances(args):
     return invariances
 
 
+def _scorer(name):
+    """The scikit-learn scorer named by --scoring, or a one-line usage error."""
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    if name not in get_scorer_names():
+        raise UsageError(
+            f"--scoring {name}: not a scikit-learn scorer name (e.g. accuracy, f1_weighted, "
+            "f1_macro, neg_mean_squared_error)"
+        )
+    return get_scorer(name)
+
+
 def _decoder(name, y):
     """The decoder for --decoder ``name``; None leaves compare_invariances' default."""
     from sklearn.utils.multiclass import type_of_target
@@ -433,6 +445,8 @@ def _compare(args, messages):
     options = {}
     if args.metrics is not None:
         options["metrics"] = args.metrics
+    if args.scoring is not None:
+        options["scoring"] = _scorer(args.scoring)
     compare_start = time.perf_counter()
     try:
         with threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
@@ -659,6 +673,13 @@ def build_parser():
         default="auto",
         help="the stitched decoder, after standard scaling: logistic regression, ridge or "
         "k-nearest neighbours (default auto: logistic for class labels, ridge otherwise)",
+    )
+    compare.add_argument(
+        "--scoring",
+        metavar="NAME",
+        help="how stitching is scored: any scikit-learn scorer name, e.g. accuracy, "
+        "f1_weighted, f1_macro, neg_mean_squared_error (default: accuracy for class labels, "
+        "neg_mean_squared_error otherwise)",
     )
     compare.add_argument(
         "--metrics",

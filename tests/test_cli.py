@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import get_scorer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -339,3 +340,39 @@ def test_console_script_and_module_entry_points():
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == "skinvariance compare: error: missing.npy: no such file\n"
+
+
+def test_scoring_chooses_the_stitching_scorer(files, problem, capsys):
+    paths, labels = files
+    status, out, _ = run(
+        ["compare", *paths, "--labels", labels, *FAST, "--scoring", "f1_macro",
+         "--format", "json", "--quiet"], capsys,
+    )
+    assert status == 0
+    got = pd.DataFrame(json.loads(out))
+    spaces, y = problem
+    expected = compare_invariances(
+        spaces,
+        y,
+        {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics=["cka"],
+        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        scoring=get_scorer("f1_macro"),
+        anchors=40,
+        random_state=0,
+    )
+    np.testing.assert_allclose(got["stitching_mean"], expected["stitching_mean"], rtol=1e-9)
+    accuracy = compare_invariances(
+        spaces, y, {"absolute": None}, metrics=["cka"], anchors=40, random_state=0,
+        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+    )
+    assert got["stitching_mean"][0] != pytest.approx(accuracy["stitching_mean"][0])
+
+
+def test_unknown_scoring_is_one_line_and_status_2(files, capsys):
+    paths, labels = files
+    status, out, err = run(
+        ["compare", *paths, "--labels", labels, *FAST, "--scoring", "best", "--quiet"], capsys
+    )
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and "--scoring best: not a scikit-learn scorer name" in err
