@@ -147,9 +147,20 @@ def run_kernel_benchmark(
 def machine_description():
     """One line naming the machine a benchmark ran on."""
     return (
-        f"{platform.machine()} {platform.processor() or ''}, {cpu_count()} CPUs, "
+        f"{_cpu_model()} ({platform.machine()}), {cpu_count()} CPUs, "
         f"Python {platform.python_version()}, NumPy {np.__version__}"
-    ).replace("  ", " ")
+    )
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def markdown_table(table, *, floatfmt=".3g"):
