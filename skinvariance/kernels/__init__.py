@@ -16,14 +16,13 @@ registry itself.
 """
 
 from ._definitions import Kernel
-from ._driver import KernelEvaluator, check_samples_and_anchors, pairwise_kernel, row_blocks
+from ._driver import KernelEvaluator, pairwise_kernel, row_blocks
 from ._registry import available_kernels, get_kernel, kernel_table
 
 __all__ = [
     "Kernel",
     "KernelEvaluator",
     "available_kernels",
-    "check_samples_and_anchors",
     "get_kernel",
     "kernel_table",
     "pairwise_kernel",

@@ -29,6 +29,19 @@ class Kernel:
         leave the value unchanged.
     uses_matmul : bool
         Whether the kernel is computed through a matrix product (BLAS, already threaded).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skinvariance.kernels import get_kernel
+    >>> kernel = get_kernel("chebyshev")
+    >>> kernel.name, kernel.kind, kernel.invariances
+    ('linf', 'distance', ('translation', 'signed permutation'))
+    >>> X, A = np.array([[0.0, 3.0]]), np.array([[1.0, 1.0]])
+    >>> out = np.empty((1, 1))
+    >>> kernel.compute(X, kernel.prepare(A, p=2.0), out)
+    >>> out
+    array([[2.]])
     """
 
     name = ""
@@ -39,11 +52,34 @@ class Kernel:
     uses_matmul = False
 
     def prepare(self, A, *, p):
-        """Per-call anchor state (the default: a C-contiguous copy of the anchors)."""
+        """Anchor state computed once per call (the default: a C-contiguous copy).
+
+        Parameters
+        ----------
+        A : ndarray of shape (n_anchors, n_features)
+            Validated anchors.
+        p : float
+            Order of the Minkowski kernel (ignored by the others).
+
+        Returns
+        -------
+        state : object
+            Whatever :meth:`compute` needs about the anchors.
+        """
         return np.ascontiguousarray(A)
 
     def compute(self, X, state, out):
-        """Fill ``out`` (shape ``(len(X), n_anchors)``) with the kernel values."""
+        """Fill ``out`` with the kernel values of ``X`` against the prepared anchors.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_rows, n_features)
+            A validated, C-contiguous block of samples.
+        state : object
+            The result of :meth:`prepare`.
+        out : ndarray of shape (n_rows, n_anchors)
+            Written in place, in the dtype of ``X``.
+        """
         raise NotImplementedError
 
     def __repr__(self):

@@ -40,6 +40,13 @@ def row_blocks(n_samples, row_bytes, *, working_memory=None):
     Yields
     ------
     rows : slice
+        The rows of the next block.
+
+    Examples
+    --------
+    >>> from skinvariance.kernels import row_blocks
+    >>> [(rows.start, rows.stop) for rows in row_blocks(10, 2**19, working_memory=2)]
+    [(0, 4), (4, 8), (8, 10)]
     """
     height = get_chunk_n_rows(
         row_bytes=max(int(row_bytes), 1), max_n_rows=max(min(n_samples, _MAX_BLOCK_ROWS), 1),
@@ -68,6 +75,19 @@ class KernelEvaluator:
         Order of the ``"minkowski"`` kernel.
     n_threads : int, default=None
         Threads for the compiled kernels; ``None`` uses every CPU.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skinvariance.kernels import KernelEvaluator, row_blocks
+    >>> rng = np.random.default_rng(0)
+    >>> X, A = rng.normal(size=(1000, 8)), rng.normal(size=(5, 8))
+    >>> l1, linf = np.empty((1000, 5)), np.empty((1000, 5))
+    >>> with KernelEvaluator(A, ["l1", "linf"]) as evaluator:
+    ...     for rows in row_blocks(len(X), 8 * 16, working_memory=0.05):
+    ...         evaluator.compute(np.ascontiguousarray(X[rows]), [l1[rows], linf[rows]])
+    >>> bool(np.allclose(l1[0], np.abs(X[0] - A).sum(axis=1)))
+    True
     """
 
     def __init__(self, A, kernels, *, p=2.0, n_threads=None):
@@ -89,11 +109,32 @@ class KernelEvaluator:
         self._pool.shutdown()
 
     def temporary_row_bytes(self, n_features):
-        """Bytes per row of the temporaries :meth:`compute` allocates (copies of a row)."""
+        """Bytes per row of the temporaries :meth:`compute` allocates.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the samples.
+
+        Returns
+        -------
+        row_bytes : int
+            Two copies of a row (normalised or centred samples), for block sizing with
+            :func:`row_blocks`.
+        """
         return 2 * n_features * np.dtype(self.dtype).itemsize
 
     def compute(self, block, outs):
-        """Fill ``outs[i]`` (shape ``(len(block), n_anchors)``) with kernel ``i``."""
+        """Fill one output block per kernel.
+
+        Parameters
+        ----------
+        block : ndarray of shape (n_rows, n_features)
+            C-contiguous samples in the anchors' dtype, finite.
+        outs : list of ndarray of shape (n_rows, n_anchors)
+            One per kernel, in the order given to the constructor; written in place (views
+            into a larger output are fine).
+        """
         parts = _split_rows(block.shape[0], self.n_threads)
         for position, (kernel, state, out) in enumerate(zip(self.kernels, self.states, outs)):
             if self.fused is not None and position in self.fused:
@@ -136,6 +177,18 @@ def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
 
     The output dtype is the samples' dtype when it is float32 or float64 (float64
     otherwise); anchors are cast to it.
+
+    Parameters
+    ----------
+    X, A : array-like of shape (n_samples, n_features), (n_anchors, n_features)
+        Samples and anchors: finite, 2-D, non-empty, of equal widths.
+    x_name, a_name : str
+        Their names in error messages.
+
+    Returns
+    -------
+    X, A : ndarray
+        Validated arrays of one float dtype.
     """
     X = check_array(X, dtype=[np.float64, np.float32], input_name=x_name)
     A = check_array(A, dtype=[np.float64, np.float32], input_name=a_name)
