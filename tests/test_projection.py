@@ -173,7 +173,8 @@ def test_relative_projection_bad_parameters(params, match, data):
 def test_relative_projection_bad_input(data):
     X, A = data
     proj = RelativeProjection().fit(A)
-    with pytest.raises(ValueError, match="X has 3 features, but RelativeProjection is expecting 6"):
+    expected = "X has 3 features, but RelativeProjection is expecting 6"
+    with pytest.raises(ValueError, match=expected):
         proj.transform(X[:, :3])
     with pytest.raises(ValueError, match="Input X contains NaN"):
         proj.transform(np.full((2, 6), np.nan))
