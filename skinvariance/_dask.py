@@ -120,21 +120,10 @@ def check_xy(X, Y, measure, *, same_width=False, min_samples=2):
         if Z.ndim != 2:
             raise ValueError(f"Expected a 2-D {name}; got {name} with shape {Z.shape}.")
         check_known_chunks(Z, name)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"X and Y must have the same number of rows (samples, paired by row); got X with "
-            f"shape {X.shape} and Y with shape {Y.shape}."
-        )
-    if X.shape[0] < min_samples:
-        raise ValueError(
-            f"{measure} needs at least {min_samples} samples; got X and Y with "
-            f"n_samples={X.shape[0]}."
-        )
-    if same_width and X.shape[1] != Y.shape[1]:
-        raise ValueError(
-            f"{measure} compares X and Y feature by feature, so they must have the same number "
-            f"of features; got X with shape {X.shape} and Y with shape {Y.shape}."
-        )
+    from .metrics import check_paired_shapes  # metrics imports this module
+
+    check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
+                        min_samples=min_samples)
     X = X.rechunk({1: -1})
     Y = Y.rechunk({0: X.chunks[0], 1: -1})
     return X, Y

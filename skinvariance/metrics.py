@@ -75,24 +75,30 @@ def _check_xy(X, Y, measure, *, same_width=False, min_samples=2):
     """Validate a pair of row-aligned spaces; keep float32/float64, else float64."""
     X = check_array(X, dtype=_FLOAT_DTYPES, input_name="X")
     Y = check_array(Y, dtype=_FLOAT_DTYPES, input_name="Y")
-    if X.shape[0] != Y.shape[0]:
+    check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
+                        min_samples=min_samples)
+    return X, Y
+
+
+def check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samples=2):
+    """Shape checks of a pair of row-aligned spaces, shared by NumPy and Dask inputs."""
+    if x_shape[0] != y_shape[0]:
         raise ValueError(
             f"X and Y must have the same number of rows (samples, paired by row); got X with "
-            f"shape {X.shape} and Y with shape {Y.shape}."
+            f"shape {x_shape} and Y with shape {y_shape}."
         )
-    if X.shape[0] < min_samples:
+    if x_shape[0] < min_samples:
         raise ValueError(
             f"{measure} needs at least {min_samples} samples; got X and Y with "
-            f"n_samples={X.shape[0]}."
+            f"n_samples={x_shape[0]}."
         )
-    if same_width and X.shape[1] != Y.shape[1]:
+    if same_width and x_shape[1] != y_shape[1]:
         raise ValueError(
             f"{measure} compares X and Y feature by feature, so they must have the same number "
-            f"of features; got X with shape {X.shape} and Y with shape {Y.shape}. Project both "
+            f"of features; got X with shape {x_shape} and Y with shape {y_shape}. Project both "
             "spaces onto parallel anchors (RelativeProjection) or align one onto the other "
             "(OrthogonalAlignment, AffineAlignment) first."
         )
-    return X, Y
 
 
 def _check_not_constant(Z, name, measure):
