@@ -43,6 +43,21 @@ def files(tmp_path, problem):
     return paths, str(tmp_path / "y.npy")
 
 
+def _fast_comparison(problem, **options):
+    """What the FAST options ask compare_invariances for, called directly."""
+    spaces, y = problem
+    return compare_invariances(
+        spaces,
+        y,
+        {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics=["cka"],
+        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        anchors=40,
+        random_state=0,
+        **options,
+    )
+
+
 def run(argv, capsys):
     status = main(argv)
     out, err = capsys.readouterr()
@@ -57,16 +72,7 @@ def test_compare_files_matches_compare_invariances(files, problem, capsys):
     assert status == 0
     assert err == ""
     got = pd.DataFrame(json.loads(out))
-    spaces, y = problem
-    expected = compare_invariances(
-        spaces,
-        y,
-        {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
-        metrics=["cka"],
-        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-        anchors=40,
-        random_state=0,
-    )
+    expected = _fast_comparison(problem)
     assert list(got["invariance"]) == ["absolute", "relative_cosine"]
     for column in ["cka_mean", "stitching_mean", "stitching_std", "non_stitched_mean"]:
         np.testing.assert_allclose(got[column], expected[column], rtol=1e-9)
@@ -350,22 +356,9 @@ def test_scoring_chooses_the_stitching_scorer(files, problem, capsys):
     )
     assert status == 0
     got = pd.DataFrame(json.loads(out))
-    spaces, y = problem
-    expected = compare_invariances(
-        spaces,
-        y,
-        {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
-        metrics=["cka"],
-        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-        scoring=get_scorer("f1_macro"),
-        anchors=40,
-        random_state=0,
-    )
+    expected = _fast_comparison(problem, scoring=get_scorer("f1_macro"))
     np.testing.assert_allclose(got["stitching_mean"], expected["stitching_mean"], rtol=1e-9)
-    accuracy = compare_invariances(
-        spaces, y, {"absolute": None}, metrics=["cka"], anchors=40, random_state=0,
-        decoder=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-    )
+    accuracy = _fast_comparison(problem)
     assert got["stitching_mean"][0] != pytest.approx(accuracy["stitching_mean"][0])
 
 
