@@ -120,9 +120,9 @@ def check_xy(X, Y, measure, *, same_width=False, min_samples=2):
         if Z.ndim != 2:
             raise ValueError(f"Expected a 2-D {name}; got {name} with shape {Z.shape}.")
         check_known_chunks(Z, name)
-    from .metrics import check_paired_shapes  # metrics imports this module
+    from .metrics import _check_paired_shapes  # metrics imports this module
 
-    check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
+    _check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
                         min_samples=min_samples)
     X = X.rechunk({1: -1})
     Y = Y.rechunk({0: X.chunks[0], 1: -1})

@@ -75,12 +75,12 @@ def _check_xy(X, Y, measure, *, same_width=False, min_samples=2):
     """Validate a pair of row-aligned spaces; keep float32/float64, else float64."""
     X = check_array(X, dtype=_FLOAT_DTYPES, input_name="X")
     Y = check_array(Y, dtype=_FLOAT_DTYPES, input_name="Y")
-    check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
+    _check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
                         min_samples=min_samples)
     return X, Y
 
 
-def check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samples=2):
+def _check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samples=2):
     """Shape checks of a pair of row-aligned spaces, shared by NumPy and Dask inputs."""
     if x_shape[0] != y_shape[0]:
         raise ValueError(
