@@ -17,7 +17,15 @@ from skinvariance.kernels import (
 _ZERO_COSINE = 0.0  # scikit-learn's convention: a zero vector has cosine similarity 0
 
 
+def _by_row_max(Z):
+    """Rows divided by their largest magnitude (zero rows unchanged): cosine ignores it, and
+    cdist's own norms would otherwise underflow on subnormal rows or overflow on huge ones."""
+    top = np.abs(Z).max(axis=1, keepdims=True)
+    return Z / np.where(top > 0, top, 1.0)
+
+
 def _cosine_reference(X, A):
+    X, A = _by_row_max(X), _by_row_max(A)
     nx = np.linalg.norm(X, axis=1)[:, None]
     na = np.linalg.norm(A, axis=1)[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,4 +1,4 @@
-"""Compiled loops for the kernels that have no matrix-product form.
+"""Compiled loops of the kernels, and the scale-safe row helpers they share.
 
 Every function here works on one block of rows, serially, and releases the GIL
 (``nogil=True``) so that the driver can run blocks on several threads. They are compiled
@@ -6,12 +6,34 @@ lazily on first call (no signatures at import) and cached on disk: ``cache=True`
 because none of them uses ``parallel=True`` (a cached parallel function has crashed when the
 thread count changed between processes).
 
-The inputs are validated as finite before they reach these loops, which is what makes the
-fast-math flags below safe. The flag set leaves out ``nnan`` and ``ninf`` on purpose, so a
-non-finite value that slipped through would still propagate rather than be folded away.
-The L-infinity reductions use ``llvm.maxnum`` (see :func:`_maxnum`), which LLVM can
-vectorise; Python's ``max`` compiles to a compare-and-select that it does not vectorise.
+**Scale.** Nothing here squares a raw coordinate in the input dtype: norms and variances are
+taken of rows divided by their largest magnitude (as LAPACK's ``nrm2`` does) and accumulated in
+float64, and distances are recomputed in float64 from coordinates scaled by a power of two.
+So finite input of any magnitude the dtype holds neither overflows nor underflows on the way;
+only a result that itself exceeds the dtype becomes infinite, and :func:`check_overflow` turns
+that into an error.
+
+**Flags.** The inputs are validated finite before they reach these loops. Two subsets of
+LLVM's fast-math flags are used, never ``"fast"`` itself:
+
+- ``_FAST_FLAGS`` (the L1 and L-infinity distance loops) lets LLVM vectorise the
+  reductions. It leaves out ``nnan`` and ``ninf`` on purpose: a coordinate difference that
+  overflowed stays ``inf`` (and ``inf / inf`` stays NaN), so an overflowing distance reaches
+  :func:`check_overflow` instead of being folded away.
+- ``_PRECISE_FLAGS`` (everything that divides by a row's scale or takes a square root) also
+  leaves out ``arcp`` and ``afn``: a division by a tiny (subnormal) row maximum must stay a
+  division, not become a multiplication by its reciprocal (which overflows), and square roots
+  must be correctly rounded.
+
+The L-infinity reductions call ``llvm.maxnum`` through :func:`_maxnum`, with the flags
+``nnan`` and ``nsz`` that LLVM needs to vectorise it. Under ``nnan`` a NaN operand would give
+an unspecified result; none can occur, because the inputs are finite and the difference of two
+finite numbers is never NaN (an overflow gives ``inf``, which ``maxnum`` keeps). Note that even
+without the flag ``maxnum`` returns the other operand of a NaN: it never propagates one.
+Python's ``max`` compiles to a compare-and-select that LLVM does not vectorise.
 """
+
+import math
 
 import numba
 import numpy as np
@@ -19,17 +41,28 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_JIT = dict(nogil=True, cache=True, fastmath=_FASTMATH)
+_FAST_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_PRECISE_FLAGS = {"nsz", "contract", "reassoc"}
+_JIT = dict(nogil=True, cache=True, fastmath=_FAST_FLAGS)
+_JIT_PRECISE = dict(nogil=True, cache=True, fastmath=_PRECISE_FLAGS)
 
 #: Rows processed together by the L1 / L-infinity loops: each anchor value loaded from
 #: memory is reused for this many samples.
 ROW_TILE = 4
 
+#: Rows whose largest magnitude has a binary exponent within this bound are scaled by one
+#: multiplication by a power of two (exact, and its reciprocal is a normal number); others
+#: (float64 beyond about 1e+-300) are divided by their maximum instead.
+_SAFE_EXPONENT = 1000
+
 
 @intrinsic
 def _maxnum(typingctx, a, b):
-    """``llvm.maxnum(a, b)`` with fast-math flags: a maximum LLVM can vectorise."""
+    """``llvm.maxnum(a, b)`` with the ``nnan`` and ``nsz`` flags: a maximum LLVM vectorises.
+
+    For finite or infinite operands it is the larger one. The flags tell LLVM no operand is
+    NaN, which holds for the loops here (see the module docstring).
+    """
     if not (isinstance(a, types.Float) and a == b):
         return None
 
@@ -40,9 +73,39 @@ def _maxnum(typingctx, a, b):
         if function is None:
             signature_type = ir.FunctionType(llvm_type, [llvm_type, llvm_type])
             function = ir.Function(builder.module, signature_type, name)
-        return builder.call(function, args, fastmath=("fast",))
+        return builder.call(function, args, fastmath=("nnan", "nsz"))
 
     return a(a, b), codegen
+
+
+def check_overflow(out, kernel_name):
+    """Raise if a block of distances holds a non-finite value (its true value overflowed).
+
+    Finite input only gives ``inf`` (or, in the Minkowski loop, ``inf / inf``) when a
+    coordinate difference or the distance itself exceeds the largest number of the dtype, so
+    the true distance does not fit in it either.
+
+    Parameters
+    ----------
+    out : ndarray
+        A block of distances, as written by a kernel.
+    kernel_name : str
+        The kernel's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the samples ``X``, the dtype and the remedy.
+    """
+    if not np.isfinite(out).all():
+        dtype = out.dtype
+        remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
+            "rescale X and the anchors"
+        )
+        raise ValueError(
+            f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
+            f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
+        )
 
 
 @numba.njit(**_JIT)
@@ -151,7 +214,7 @@ def linf_block(X, A, out):
 
 
 @numba.njit(**_JIT)
-def l1_linf_block(X, A, out_l1, out_linf):
+def _l1_linf_loop(X, A, out_l1, out_linf):
     """Both L1 and L-infinity distances in one pass over the coordinate differences."""
     n, d = X.shape
     k = A.shape[0]
@@ -202,12 +265,21 @@ def l1_linf_block(X, A, out_l1, out_linf):
             out_linf[r, j] = m
 
 
-@numba.njit(**_JIT)
+def l1_linf_block(X, A, out_l1, out_linf):
+    """Both L1 and L-infinity distances in one pass; raise if either overflows the dtype."""
+    _l1_linf_loop(X, A, out_l1, out_linf)
+    check_overflow(out_l1, "l1")
+    check_overflow(out_linf, "linf")
+
+
+@numba.njit(**_JIT_PRECISE)
 def minkowski_block(X, A, p, out):
     """Fill ``out[i, j] = (sum_f |X[i, f] - A[j, f]|**p) ** (1 / p)``.
 
-    Each row is first divided by its largest absolute difference, so that ``|.|**p``
-    neither overflows nor underflows for large ``p``.
+    Each difference vector is divided by its largest absolute entry first, so that ``|.|**p``
+    neither overflows nor underflows, for large ``p`` or extreme magnitudes alike. The
+    division stays a division (a subnormal maximum has no finite reciprocal): its cost is
+    small next to the power.
     """
     n, d = X.shape
     k = A.shape[0]
@@ -221,78 +293,221 @@ def minkowski_block(X, A, p, out):
             if m == 0:
                 out[r, j] = zero
                 continue
+            top = np.float64(m)
             s = 0.0
-            inv_m = 1.0 / m
             for f in range(d):
-                s += (abs(X[r, f] - A[j, f]) * inv_m) ** p
-            out[r, j] = m * s**inv_p
+                s += (np.float64(abs(X[r, f] - A[j, f])) / top) ** p
+            out[r, j] = top * s**inv_p
 
 
-@numba.njit(**_JIT)
-def finish_euclidean_block(X, A, x_sq, a_sq, gram, rtol):
-    """Turn the Gram block ``gram = X @ A.T`` into Euclidean distances, in place.
+@numba.njit(**_JIT_PRECISE)
+def max_abs(X):
+    """The largest absolute value of a 2-D array, as a float64 (0 for an empty array)."""
+    n, d = X.shape
+    m = 0.0
+    for i in range(n):
+        for f in range(d):
+            m = _maxnum(m, abs(np.float64(X[i, f])))
+    return m
 
-    ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is small
-    compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
-    recomputed directly from the coordinates with a float64 accumulator. Negative values left
-    by rounding are clipped to zero.
+
+@numba.njit(inline="always")
+def _row_scale(m):
+    """``(factor, divide)``: multiply by ``factor``, or divide by ``m`` when ``divide``.
+
+    Either way a row whose largest magnitude is ``m > 0`` is brought to ``[-1, 1]``. The
+    factor is the power of two ``2**-e`` with ``m = f * 2**e``, ``0.5 <= f < 1``: the
+    multiplication is exact. Beyond ``2**+-_SAFE_EXPONENT`` (float64 only) that power may not
+    be a normal number, and the row is divided by ``m`` instead.
+    """
+    exponent = math.frexp(m)[1]
+    if -_SAFE_EXPONENT <= exponent <= _SAFE_EXPONENT:
+        return math.ldexp(1.0, -exponent), False
+    return 1.0, True
+
+
+@numba.njit(inline="always")
+def _scaled(value, factor, m, divide):
+    """``value`` in float64 brought to the row's ``[-1, 1]`` scale (see :func:`_row_scale`)."""
+    return np.float64(value) / m if divide else np.float64(value) * factor
+
+
+@numba.njit(**_JIT_PRECISE)
+def unit_rows_into(X, out, row_scale, inv_norm):
+    """Write ``X[i] / |X[i]|_2`` into ``out[i]``; a zero row stays zero.
+
+    The norm is that of the row divided by ``row_scale[i]`` (its largest magnitude, rounded
+    up to a power of two when that is exact), accumulated in float64: it lies in
+    ``[0.5, sqrt(d)]`` whatever the magnitude of the row, so nothing overflows or underflows.
+    ``inv_norm[i]`` receives the reciprocal of that norm, so that
+    ``X[i, f] / row_scale[i] * inv_norm[i]`` is the unit vector in float64. A zero row has
+    ``row_scale[i] = inv_norm[i] = 0``.
+    """
+    n, d = X.shape
+    for i in range(n):
+        m = 0.0
+        for f in range(d):
+            m = _maxnum(m, abs(np.float64(X[i, f])))
+        if m == 0.0:
+            row_scale[i] = 0.0
+            inv_norm[i] = 0.0
+            for f in range(d):
+                out[i, f] = 0.0
+            continue
+        factor, divide = _row_scale(m)
+        row_scale[i] = m if divide else 1.0 / factor
+        squares = 0.0
+        for f in range(d):
+            y = _scaled(X[i, f], factor, m, divide)
+            squares += y * y
+        inv = 1.0 / np.sqrt(squares)
+        inv_norm[i] = inv
+        for f in range(d):
+            out[i, f] = _scaled(X[i, f], factor, m, divide) * inv
+
+
+def unit_rows(X):
+    """``X`` with every row divided by its L2 norm, in the dtype of ``X``; zero rows stay zero.
+
+    Scale-safe at every magnitude (see :func:`unit_rows_into`), unlike ``X / |X|`` with the
+    norms of :func:`numpy.linalg.norm` (``axis=1``), which overflow from about 1e19 (float32)
+    and 1e154 (float64) and underflow below the square roots of the smallest numbers.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Finite float32 or float64 rows.
+
+    Returns
+    -------
+    unit : ndarray of shape (n_rows, n_features)
+    """
+    X = np.ascontiguousarray(X)
+    unit = np.empty_like(X)
+    unit_rows_into(X, unit, np.empty(len(X)), np.empty(len(X)))
+    return unit
+
+
+@numba.njit(**_JIT_PRECISE)
+def angular_entries(X, A, x_scale, x_inv, a_scale, a_inv, rows, cols, out):
+    """Angular distances ``out[rows[t], cols[t]]`` recomputed as ``2 atan2(|u - v|, |u + v|)``.
+
+    ``u`` and ``v`` are the unit vectors of ``X[rows[t]]`` and ``A[cols[t]]``, rebuilt in
+    float64 from the row scales and inverse norms of :func:`unit_rows_into`. Unlike
+    ``arccos`` of the cosine, this formula is accurate to a few ``eps`` (float64) at every
+    angle, including 0 and pi. A zero vector gives 0.5 (its cosine is 0).
+    """
+    d = X.shape[1]
+    for t in range(rows.shape[0]):
+        i = rows[t]
+        j = cols[t]
+        if x_scale[i] == 0.0 or a_scale[j] == 0.0:
+            out[i, j] = 0.5
+            continue
+        minus = 0.0
+        plus = 0.0
+        for f in range(d):
+            u = np.float64(X[i, f]) / x_scale[i] * x_inv[i]
+            v = np.float64(A[j, f]) / a_scale[j] * a_inv[j]
+            minus += (u - v) * (u - v)
+            plus += (u + v) * (u + v)
+        out[i, j] = 2.0 * math.atan2(np.sqrt(minus), np.sqrt(plus)) / math.pi
+
+
+@numba.njit(**_JIT_PRECISE)
+def finish_euclidean_block(X, A, scale, x_sq, a_sq, gram, rtol):
+    """Turn the Gram block ``gram = Xc @ Ac.T`` into Euclidean distances, in place.
+
+    ``x_sq`` and ``a_sq`` are the squared norms of the centred (and scaled) rows ``Xc`` and
+    ``Ac``. ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is
+    small compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
+    recomputed from the uncentred rows ``X`` and ``A`` in float64, multiplied by ``scale``
+    (a power of two) to bring them to the units of the Gram block. Negative values left by
+    rounding are clipped to zero; identical rows give exactly zero.
     """
     n = X.shape[0]
     k = A.shape[0]
     d = X.shape[1]
     for i in range(n):
         for j in range(k):
-            scale = x_sq[i] + a_sq[j]
-            d2 = scale - 2 * gram[i, j]
-            if d2 <= rtol * scale:
+            total = x_sq[i] + a_sq[j]
+            d2 = total - 2 * gram[i, j]
+            if d2 <= rtol * total:
                 acc = 0.0
                 for f in range(d):
                     diff = np.float64(X[i, f]) - np.float64(A[j, f])
                     acc += diff * diff
-                d2 = acc
-            gram[i, j] = np.sqrt(max(d2, 0.0))
+                gram[i, j] = np.sqrt(acc) * scale
+            else:
+                gram[i, j] = np.sqrt(d2)
 
 
 #: Codes of the per-sample normalisations understood by :func:`normalize_rows_into`.
 NORM_NONE, NORM_LAYER, NORM_L2 = 0, 1, 2
 
+#: ``"layer"``: a row whose standard deviation is at most this many ``eps`` (of its dtype)
+#: times its largest magnitude is constant up to rounding, and becomes zeros.
+CONSTANT_ROW_EPS = 16
 
-@numba.njit(**_JIT)
+
+@numba.njit(**_JIT_PRECISE)
 def normalize_rows_into(values, out, norm, coefficient, accumulate):
     """Normalise each row of ``values`` and write (or add) ``coefficient *`` it into ``out``.
 
     ``norm``: ``NORM_LAYER`` subtracts the row mean and divides by the row standard deviation
-    (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. A row with
-    nothing to divide (zero standard deviation or zero norm) becomes zeros. ``out`` may be
-    ``values`` itself (in place) or a strided view (a slice of a wider output). Each row is
-    read twice while it sits in cache, so the whole operation costs one pass over memory.
+    (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. ``out`` may
+    be ``values`` itself (in place) or a strided view (a slice of a wider output).
+
+    Scale-safe: each row is first brought to ``[-1, 1]`` by its largest magnitude ``m`` (see
+    :func:`_row_scale`) and its statistics are accumulated in float64. The variance is the
+    corrected two-pass one (``sum r^2 - (sum r)^2 / k`` over the residuals ``r``), which also
+    removes the rounding of the mean, so that a row of equal values has a standard deviation
+    of exactly zero rather than the rounding error of its mean. A row with nothing to divide
+    becomes zeros: a zero row, and for ``NORM_LAYER`` a row whose standard deviation is at most
+    ``CONSTANT_ROW_EPS * eps * m`` (``eps`` of the row's dtype), a spread that rounding alone
+    leaves on equal values (as on a projection onto duplicate anchors).
     """
     n, k = values.shape
+    eps = 1.1920928955078125e-07 if values.itemsize == 4 else 2.220446049250313e-16
     for i in range(n):
+        m = 0.0
+        if norm != NORM_NONE:
+            for j in range(k):
+                m = _maxnum(m, abs(np.float64(values[i, j])))
+        factor, divide = 1.0, False
+        if m > 0.0:
+            factor, divide = _row_scale(m)
         shift = 0.0
-        scale = 1.0
-        if norm == NORM_LAYER:
+        scale = coefficient
+        if norm == NORM_NONE:
+            pass
+        elif m == 0.0:
+            scale = 0.0
+        elif norm == NORM_LAYER:
             total = 0.0
             for j in range(k):
-                total += values[i, j]
+                total += _scaled(values[i, j], factor, m, divide)
             shift = total / k
+            residuals = 0.0
             squares = 0.0
             for j in range(k):
-                centred = values[i, j] - shift
-                squares += centred * centred
-            spread = np.sqrt(squares / k)
-            scale = coefficient / spread if spread > 0 else 0.0
-        elif norm == NORM_L2:
-            squares = 0.0
-            for j in range(k):
-                squares += values[i, j] * values[i, j]
-            length = np.sqrt(squares)
-            scale = coefficient / length if length > 0 else 0.0
+                r = _scaled(values[i, j], factor, m, divide) - shift
+                residuals += r
+                squares += r * r
+            shift += residuals / k
+            spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
+            # The row's largest magnitude, in the scaled units of ``spread``.
+            top = 1.0 if divide else m * factor
+            scale = coefficient / spread if spread > CONSTANT_ROW_EPS * eps * top else 0.0
         else:
-            scale = coefficient
+            squares = 0.0
+            for j in range(k):
+                y = _scaled(values[i, j], factor, m, divide)
+                squares += y * y
+            scale = coefficient / np.sqrt(squares)
         if accumulate:
             for j in range(k):
-                out[i, j] += (values[i, j] - shift) * scale
+                out[i, j] += (_scaled(values[i, j], factor, m, divide) - shift) * scale
         else:
             for j in range(k):
-                out[i, j] = (values[i, j] - shift) * scale
+                out[i, j] = (_scaled(values[i, j], factor, m, divide) - shift) * scale
