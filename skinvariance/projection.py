@@ -9,7 +9,6 @@ from joblib import cpu_count
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.preprocessing import normalize as l2_rows
 
 from . import _dask
 from ._compat import (
@@ -223,9 +222,17 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
         _check_enough_anchors(self.normalize, self.anchors_.shape[0])
         self.mean_, self.scale_ = None, None
         if self.center or self.scale:
+            # Fitted on the anchors divided by a power of two (exact), so that no sum or
+            # square overflows or underflows at extreme magnitudes; the statistics are scaled
+            # back, except the scale 1 of constant features.
+            exponent = int(np.frexp(np.max(np.abs(self.anchors_)))[1])
             scaler = StandardScaler(with_mean=self.center, with_std=self.scale)
-            scaler.fit(self.anchors_)
-            self.mean_, self.scale_ = scaler.mean_ if self.center else None, scaler.scale_
+            scaler.fit(np.ldexp(self.anchors_, -exponent))
+            if self.center:
+                self.mean_ = np.ldexp(scaler.mean_, exponent)
+            if self.scale:
+                constant = scaler.scale_ != np.sqrt(scaler.var_)
+                self.scale_ = np.where(constant, 1.0, np.ldexp(scaler.scale_, exponent))
         self._processed_anchors = self._preprocess(self.anchors_)
         return self
 
@@ -235,8 +242,13 @@ class RelativeProjection(_AnchorSelectionMixin, TransformerMixin, BaseEstimator)
             X = X - self.mean_.astype(X.dtype, copy=False)
         if self.scale_ is not None:
             X = X / self.scale_.astype(X.dtype, copy=False)
+        if not (self.mean_ is None and self.scale_ is None or np.isfinite(X).all()):
+            raise ValueError(
+                f"X centred and scaled with the anchors' statistics overflows {X.dtype}; "
+                "rescale X and the anchors, or use float64."
+            )
         if self.l2_normalize:
-            X = l2_rows(X)
+            X = _numba.unit_rows(X)
         return X
 
     @property

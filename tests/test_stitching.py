@@ -609,7 +609,8 @@ def test_compare_invariances_default_table(rotated_spaces):
 def test_compare_invariances_values_match_the_measures(data):
     X, y = data
     rng = np.random.default_rng(22)
-    spaces = {"a": X, "b": X @ rng.normal(size=(16, 16)), "c": X @ ortho_group.rvs(16)}
+    rotation = ortho_group.rvs(16, random_state=22)
+    spaces = {"a": X, "b": X @ rng.normal(size=(16, 16)), "c": X @ rotation}
     train, test = np.arange(100, 400), np.arange(100)
     table = compare_invariances(
         spaces,
