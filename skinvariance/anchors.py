@@ -142,6 +142,7 @@ def _stratified(y, n_samples, n_anchors, rng):
 
 
 def _kmeans(X, n_anchors, rng, copies):
+    X = np.asarray(X, dtype=np.float64)  # resolves rows that float32 squares would merge
     seed = rng.randint(np.iinfo(np.int32).max)
     kmeans = KMeans(n_clusters=n_anchors, n_init=1, random_state=seed)
     centers = kmeans.fit(X, sample_weight=copies).cluster_centers_

@@ -33,9 +33,18 @@ def _cosine_reference(X, A):
     return np.where((nx == 0) | (na == 0), _ZERO_COSINE, sim)
 
 
+def _angular_reference(X, A):
+    """2 atan2(|u - v|, |u + v|) / pi of the unit vectors: accurate at 0 and 1 (arccos is not)."""
+    U = _by_row_max(X) / np.maximum(np.linalg.norm(_by_row_max(X), axis=1), 1e-300)[:, None]
+    V = _by_row_max(A) / np.maximum(np.linalg.norm(_by_row_max(A), axis=1), 1e-300)[:, None]
+    angle = 2 * np.arctan2(cdist(U, V), cdist(U, -V)) / np.pi
+    zero = (np.abs(U).sum(axis=1)[:, None] == 0) | (np.abs(V).sum(axis=1)[None, :] == 0)
+    return np.where(zero, 0.5, angle)
+
+
 REFERENCES = {
     "cosine": _cosine_reference,
-    "angular": lambda X, A: np.arccos(np.clip(_cosine_reference(X, A), -1, 1)) / np.pi,
+    "angular": _angular_reference,
     "euclidean": lambda X, A: cdist(X, A, "euclidean"),
     "l1": lambda X, A: cdist(X, A, "cityblock"),
     "manhattan": lambda X, A: cdist(X, A, "cityblock"),
@@ -69,9 +78,7 @@ def test_kernels_match_cdist_float64(kernel, working_memory, rng):
     with config_context(working_memory=working_memory) if working_memory else _nullcontext():
         K = pairwise_kernel(X, A, kernel)
     assert K.dtype == np.float64
-    # arccos amplifies rounding near cos = +-1 to about sqrt(eps) (documented on the kernel).
-    atol = 1e-7 if kernel == "angular" else 1e-10
-    np.testing.assert_allclose(K, REFERENCES[kernel](X, A), rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(K, REFERENCES[kernel](X, A), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("kernel", sorted(REFERENCES))
@@ -80,14 +87,13 @@ def test_kernels_match_cdist_float32(kernel, rng):
     X32, A32 = X.astype(np.float32), A.astype(np.float32)
     K = pairwise_kernel(X32, A32, kernel)
     assert K.dtype == np.float32
-    # Reference on the float32 values themselves, computed in float64.
+    # Reference on the float32 values themselves, computed in float64 (whose own error is far
+    # below float32's), against the tolerance the kernel states: absolute for cosine and
+    # angular, relative to the distance for the others.
     ref = REFERENCES[kernel](X32.astype(np.float64), A32.astype(np.float64))
-    scale = {"cosine": 1.0, "angular": 1.0}.get(
-        get_kernel(kernel).name,
-        # A distance is at most |x| + |a|: tolerate a float32 error relative to the norms.
-        (np.linalg.norm(X, axis=1)[:, None] + np.linalg.norm(A, axis=1)[None, :]),
-    )
-    tolerance = 2e-5 if get_kernel(kernel).name != "angular" else 2e-3
+    rule = get_kernel(kernel)
+    tolerance = rule.tolerance(np.float32, X.shape[1])
+    scale = 1.0 if rule.error == "absolute" else np.abs(ref)
     assert np.all(np.abs(K - ref) <= tolerance * scale)
 
 
@@ -100,6 +106,24 @@ def test_float32_euclidean_keeps_precision_on_near_duplicates(rng):
     K = pairwise_kernel(X, A, "euclidean")
     np.testing.assert_allclose(K, ref, rtol=1e-3)
     assert np.all(pairwise_kernel(A, A, "euclidean").diagonal() == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_angular_is_accurate_near_zero_and_one(dtype):
+    """arccos of a cosine near 1 had errors up to 1.9e-4 in float32: the angle of an anchor
+    to itself is 0, and tiny and near-pi angles keep their relative precision."""
+    angles = np.array([0.0, 1e-7, 1e-5, 1e-3, 0.5, np.pi - 1e-3, np.pi - 1e-5, np.pi])
+    X = np.stack([np.cos(angles), np.sin(angles), np.zeros_like(angles)], axis=1).astype(dtype)
+    A = np.array([[1.0, 0.0, 0.0]], dtype=dtype)
+    K = pairwise_kernel(X, A, "angular")[:, 0]
+    # The angles of the float32-rounded vectors, exactly (float64 atan2 of the coordinates).
+    X64 = X.astype(np.float64)
+    expected = np.arctan2(X64[:, 1], X64[:, 0]) / np.pi
+    np.testing.assert_allclose(K, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
+    rng = np.random.default_rng(1)
+    anchors = (rng.normal(size=(40, 16)) * 10.0 ** rng.integers(-3, 4, size=(40, 1))).astype(dtype)
+    assert np.all(pairwise_kernel(anchors, anchors, "angular").diagonal() == 0)
+    assert np.all(pairwise_kernel(anchors, -anchors, "angular").diagonal() == 1)
 
 
 @pytest.mark.parametrize("p", [1, 1.5, 2, 3, 7.5, np.inf])
