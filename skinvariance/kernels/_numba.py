@@ -6,31 +6,35 @@ lazily on first call (no signatures at import) and cached on disk: ``cache=True`
 because none of them uses ``parallel=True`` (a cached parallel function has crashed when the
 thread count changed between processes).
 
-**Scale.** Nothing here squares a raw coordinate in the input dtype: norms and variances are
-taken of rows divided by their largest magnitude (as LAPACK's ``nrm2`` does) and accumulated in
-float64, and distances are recomputed in float64 from coordinates scaled by a power of two.
-So finite input of any magnitude the dtype holds neither overflows nor underflows on the way;
-only a result that itself exceeds the dtype becomes infinite, and :func:`check_overflow` turns
-that into an error.
+**Scale.** Nothing here squares a coordinate in float32, or a float64 coordinate beyond
+``2**+-480``: norms and variances are accumulated in float64, of the row itself when its
+largest magnitude lies within ``2**+-480`` (every float32 row), else of the row brought to
+``[-1, 1]`` by that magnitude first (as LAPACK's ``nrm2`` scales); Euclidean distances are
+recomputed in float64 from coordinates scaled by a power of two. So finite input of any
+magnitude the dtype holds neither overflows nor underflows on the way; only a result that
+itself exceeds the dtype becomes infinite, and :func:`check_overflow` turns that into an error.
 
-**Flags.** The inputs are validated finite before they reach these loops. Two subsets of
+**Flags.** The inputs are validated finite before they reach these loops. Three subsets of
 LLVM's fast-math flags are used, never ``"fast"`` itself:
 
-- ``_FAST_FLAGS`` (the L1 and L-infinity distance loops) lets LLVM vectorise the
-  reductions. It leaves out ``nnan`` and ``ninf`` on purpose: a coordinate difference that
-  overflowed stays ``inf`` (and ``inf / inf`` stays NaN), so an overflowing distance reaches
-  :func:`check_overflow` instead of being folded away.
-- ``_PRECISE_FLAGS`` (everything that divides by a row's scale or takes a square root) also
-  leaves out ``arcp`` and ``afn``: a division by a tiny (subnormal) row maximum must stay a
-  division, not become a multiplication by its reciprocal (which overflows), and square roots
-  must be correctly rounded.
+- ``_FAST_FLAGS`` (the L1 and L-infinity loops) lets LLVM vectorise their reductions. It
+  leaves out ``nnan`` and ``ninf`` on purpose: a coordinate difference that overflowed stays
+  ``inf``, so an overflowing distance reaches :func:`check_overflow` instead of being folded
+  away.
+- ``_SUM_FLAGS`` (the reductions over values within the safe range above) keeps ``reassoc``,
+  which vectorising a sum needs, and leaves out ``arcp`` and ``afn``: divisions stay
+  divisions and square roots are correctly rounded.
+- ``_SCALED_FLAGS`` (the rare rows that are brought to ``[-1, 1]`` first, the Minkowski loop
+  and the angular recomputation) leaves out ``reassoc`` too: re-associating
+  ``(x / m) * (x / m)`` into ``(x * x) / (m * m)`` would bring back exactly the underflow and
+  overflow the scaling avoids.
 
-The L-infinity reductions call ``llvm.maxnum`` through :func:`_maxnum`, with the flags
-``nnan`` and ``nsz`` that LLVM needs to vectorise it. Under ``nnan`` a NaN operand would give
-an unspecified result; none can occur, because the inputs are finite and the difference of two
-finite numbers is never NaN (an overflow gives ``inf``, which ``maxnum`` keeps). Note that even
-without the flag ``maxnum`` returns the other operand of a NaN: it never propagates one.
-Python's ``max`` compiles to a compare-and-select that LLVM does not vectorise.
+The maxima call ``llvm.maxnum`` through :func:`_maxnum`, with the flags ``nnan`` and ``nsz``
+that LLVM needs to vectorise it. Under ``nnan`` a NaN operand would give an unspecified result;
+none can occur, because the inputs are finite and the difference of two finite numbers is never
+NaN (an overflow gives ``inf``, which ``maxnum`` keeps). Note that even without the flag
+``maxnum`` returns the other operand of a NaN: it never propagates one. Python's ``max``
+compiles to a compare-and-select that LLVM does not vectorise.
 """
 
 import math
@@ -42,17 +46,23 @@ from numba.core import types
 from numba.extending import intrinsic
 
 _FAST_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_PRECISE_FLAGS = {"nsz", "contract", "reassoc"}
+_SUM_FLAGS = {"nsz", "contract", "reassoc"}
+_SCALED_FLAGS = {"nsz", "contract"}
 _JIT = dict(nogil=True, cache=True, fastmath=_FAST_FLAGS)
-_JIT_PRECISE = dict(nogil=True, cache=True, fastmath=_PRECISE_FLAGS)
+_JIT_SUMS = dict(nogil=True, cache=True, fastmath=_SUM_FLAGS)
+_JIT_SCALED = dict(nogil=True, cache=True, fastmath=_SCALED_FLAGS)
 
 #: Rows processed together by the L1 / L-infinity loops: each anchor value loaded from
 #: memory is reused for this many samples.
 ROW_TILE = 4
 
-#: Rows whose largest magnitude has a binary exponent within this bound are scaled by one
-#: multiplication by a power of two (exact, and its reciprocal is a normal number); others
-#: (float64 beyond about 1e+-300) are divided by their maximum instead.
+#: Rows whose largest magnitude lies within ``[_PLAIN_LOW, _PLAIN_HIGH]`` are used as they are:
+#: in float64, their squares and sums can neither overflow nor underflow. Every float32 row is.
+_PLAIN_LOW = 2.0**-480
+_PLAIN_HIGH = 2.0**480
+
+#: Beyond ``2**+-_SAFE_EXPONENT`` (float64 only) a row is divided by its largest magnitude
+#: rather than multiplied by a power of two, whose value would not be a normal number.
 _SAFE_EXPONENT = 1000
 
 
@@ -272,7 +282,7 @@ def l1_linf_block(X, A, out_l1, out_linf):
     check_overflow(out_linf, "linf")
 
 
-@numba.njit(**_JIT_PRECISE)
+@numba.njit(**_JIT_SCALED)
 def minkowski_block(X, A, p, out):
     """Fill ``out[i, j] = (sum_f |X[i, f] - A[j, f]|**p) ** (1 / p)``.
 
@@ -300,7 +310,7 @@ def minkowski_block(X, A, p, out):
             out[r, j] = top * s**inv_p
 
 
-@numba.njit(**_JIT_PRECISE)
+@numba.njit(**_JIT_SUMS)
 def max_abs(X):
     """The largest absolute value of a 2-D array, as a float64 (0 for an empty array)."""
     n, d = X.shape
@@ -317,8 +327,8 @@ def _row_scale(m):
 
     Either way a row whose largest magnitude is ``m > 0`` is brought to ``[-1, 1]``. The
     factor is the power of two ``2**-e`` with ``m = f * 2**e``, ``0.5 <= f < 1``: the
-    multiplication is exact. Beyond ``2**+-_SAFE_EXPONENT`` (float64 only) that power may not
-    be a normal number, and the row is divided by ``m`` instead.
+    multiplication is exact. Beyond ``2**+-_SAFE_EXPONENT`` that power may not be a normal
+    number, and the row is divided by ``m`` instead.
     """
     exponent = math.frexp(m)[1]
     if -_SAFE_EXPONENT <= exponent <= _SAFE_EXPONENT:
@@ -332,38 +342,52 @@ def _scaled(value, factor, m, divide):
     return np.float64(value) / m if divide else np.float64(value) * factor
 
 
-@numba.njit(**_JIT_PRECISE)
+@numba.njit(**_JIT_SCALED)
+def _unit_row_scaled(X, out, i, m):
+    """Row ``i`` of :func:`unit_rows_into`, brought to ``[-1, 1]`` first; its scale, 1/norm."""
+    d = X.shape[1]
+    factor, divide = _row_scale(m)
+    squares = 0.0
+    for f in range(d):
+        y = _scaled(X[i, f], factor, m, divide)
+        squares += y * y
+    inv = 1.0 / np.sqrt(squares)
+    for f in range(d):
+        out[i, f] = _scaled(X[i, f], factor, m, divide) * inv
+    return (m if divide else 1.0 / factor), inv
+
+
+@numba.njit(**_JIT_SUMS)
 def unit_rows_into(X, out, row_scale, inv_norm):
     """Write ``X[i] / |X[i]|_2`` into ``out[i]``; a zero row stays zero.
 
-    The norm is that of the row divided by ``row_scale[i]`` (its largest magnitude, rounded
-    up to a power of two when that is exact), accumulated in float64: it lies in
-    ``[0.5, sqrt(d)]`` whatever the magnitude of the row, so nothing overflows or underflows.
-    ``inv_norm[i]`` receives the reciprocal of that norm, so that
-    ``X[i, f] / row_scale[i] * inv_norm[i]`` is the unit vector in float64. A zero row has
-    ``row_scale[i] = inv_norm[i] = 0``.
+    The norm is accumulated in float64, of the row itself when its largest magnitude lies
+    within ``2**+-480`` (every float32 row), else of the row brought to ``[-1, 1]`` first, so
+    nothing overflows or underflows whatever the magnitude. ``X[i, f] / row_scale[i] *
+    inv_norm[i]`` is then the unit vector in float64 (``row_scale[i]`` is 1 for plain rows).
+    A zero row has ``row_scale[i] = inv_norm[i] = 0``.
     """
     n, d = X.shape
     for i in range(n):
         m = 0.0
+        squares = 0.0
         for f in range(d):
-            m = _maxnum(m, abs(np.float64(X[i, f])))
+            v = np.float64(X[i, f])
+            m = _maxnum(m, abs(v))
+            squares += v * v
         if m == 0.0:
             row_scale[i] = 0.0
             inv_norm[i] = 0.0
             for f in range(d):
                 out[i, f] = 0.0
-            continue
-        factor, divide = _row_scale(m)
-        row_scale[i] = m if divide else 1.0 / factor
-        squares = 0.0
-        for f in range(d):
-            y = _scaled(X[i, f], factor, m, divide)
-            squares += y * y
-        inv = 1.0 / np.sqrt(squares)
-        inv_norm[i] = inv
-        for f in range(d):
-            out[i, f] = _scaled(X[i, f], factor, m, divide) * inv
+        elif _PLAIN_LOW <= m <= _PLAIN_HIGH:
+            inv = 1.0 / np.sqrt(squares)
+            row_scale[i] = 1.0
+            inv_norm[i] = inv
+            for f in range(d):
+                out[i, f] = np.float64(X[i, f]) * inv
+        else:
+            row_scale[i], inv_norm[i] = _unit_row_scaled(X, out, i, m)
 
 
 def unit_rows(X):
@@ -388,7 +412,7 @@ def unit_rows(X):
     return unit
 
 
-@numba.njit(**_JIT_PRECISE)
+@numba.njit(**_JIT_SCALED)
 def angular_entries(X, A, x_scale, x_inv, a_scale, a_inv, rows, cols, out):
     """Angular distances ``out[rows[t], cols[t]]`` recomputed as ``2 atan2(|u - v|, |u + v|)``.
 
@@ -414,16 +438,17 @@ def angular_entries(X, A, x_scale, x_inv, a_scale, a_inv, rows, cols, out):
         out[i, j] = 2.0 * math.atan2(np.sqrt(minus), np.sqrt(plus)) / math.pi
 
 
-@numba.njit(**_JIT_PRECISE)
+@numba.njit(**_JIT_SUMS)
 def finish_euclidean_block(X, A, scale, x_sq, a_sq, gram, rtol):
     """Turn the Gram block ``gram = Xc @ Ac.T`` into Euclidean distances, in place.
 
     ``x_sq`` and ``a_sq`` are the squared norms of the centred (and scaled) rows ``Xc`` and
     ``Ac``. ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is
     small compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
-    recomputed from the uncentred rows ``X`` and ``A`` in float64, multiplied by ``scale``
-    (a power of two) to bring them to the units of the Gram block. Negative values left by
-    rounding are clipped to zero; identical rows give exactly zero.
+    recomputed from the uncentred rows ``X`` and ``A`` in float64 (float32 coordinates, or
+    float64 ones within ``2**+-33``: no square overflows), multiplied by ``scale`` (a power of
+    two) to bring them to the units of the Gram block. Negative values left by rounding are
+    clipped to zero; identical rows give exactly zero.
     """
     n = X.shape[0]
     k = A.shape[0]
@@ -446,11 +471,49 @@ def finish_euclidean_block(X, A, scale, x_sq, a_sq, gram, rtol):
 NORM_NONE, NORM_LAYER, NORM_L2 = 0, 1, 2
 
 #: ``"layer"``: a row whose standard deviation is at most this many ``eps`` (of its dtype)
-#: times its largest magnitude is constant up to rounding, and becomes zeros.
+#: times the absolute value of its mean is constant up to rounding, and becomes zeros.
 CONSTANT_ROW_EPS = 16
 
 
-@numba.njit(**_JIT_PRECISE)
+@numba.njit(inline="always")
+def _layer_scale(spread, shift, coefficient, eps):
+    """``coefficient / spread``, or 0 when the spread is rounding noise next to the mean."""
+    return coefficient / spread if spread > CONSTANT_ROW_EPS * eps * abs(shift) else 0.0
+
+
+@numba.njit(**_JIT_SCALED)
+def _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps):
+    """Row ``i`` of :func:`normalize_rows_into`, brought to ``[-1, 1]`` first (float64 rows
+    beyond ``2**+-480``)."""
+    k = values.shape[1]
+    factor, divide = _row_scale(m)
+    shift = 0.0
+    if norm == NORM_L2:
+        squares = 0.0
+        for j in range(k):
+            y = _scaled(values[i, j], factor, m, divide)
+            squares += y * y
+        scale = coefficient / np.sqrt(squares)
+    else:
+        total = 0.0
+        for j in range(k):
+            total += _scaled(values[i, j], factor, m, divide)
+        shift = total / k
+        residuals = 0.0
+        squares = 0.0
+        for j in range(k):
+            r = _scaled(values[i, j], factor, m, divide) - shift
+            residuals += r
+            squares += r * r
+        shift += residuals / k
+        spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
+        scale = _layer_scale(spread, shift, coefficient, eps)
+    for j in range(k):
+        value = (_scaled(values[i, j], factor, m, divide) - shift) * scale
+        out[i, j] = out[i, j] + value if accumulate else value
+
+
+@numba.njit(**_JIT_SUMS)
 def normalize_rows_into(values, out, norm, coefficient, accumulate):
     """Normalise each row of ``values`` and write (or add) ``coefficient *`` it into ``out``.
 
@@ -458,56 +521,54 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
     (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. ``out`` may
     be ``values`` itself (in place) or a strided view (a slice of a wider output).
 
-    Scale-safe: each row is first brought to ``[-1, 1]`` by its largest magnitude ``m`` (see
-    :func:`_row_scale`) and its statistics are accumulated in float64. The variance is the
-    corrected two-pass one (``sum r^2 - (sum r)^2 / k`` over the residuals ``r``), which also
-    removes the rounding of the mean, so that a row of equal values has a standard deviation
-    of exactly zero rather than the rounding error of its mean. A row with nothing to divide
-    becomes zeros: a zero row, and for ``NORM_LAYER`` a row whose standard deviation is at most
-    ``CONSTANT_ROW_EPS * eps * m`` (``eps`` of the row's dtype), a spread that rounding alone
-    leaves on equal values (as on a projection onto duplicate anchors).
+    Scale-safe: statistics are accumulated in float64, on the row itself when its largest
+    magnitude lies within ``2**+-480`` (every float32 row), else on the row brought to
+    ``[-1, 1]`` first. The variance is the corrected two-pass one (``sum r^2 - (sum r)^2 / k``
+    over the residuals ``r``), which also removes the rounding of the mean. A row with nothing
+    to divide becomes zeros: a zero row, and for ``NORM_LAYER`` a row whose standard deviation
+    is at most ``CONSTANT_ROW_EPS * eps * |mean|`` (``eps`` of the row's dtype), a spread that
+    rounding alone leaves on equal values (as on a projection onto duplicate anchors).
     """
     n, k = values.shape
     eps = 1.1920928955078125e-07 if values.itemsize == 4 else 2.220446049250313e-16
     for i in range(n):
-        m = 0.0
-        if norm != NORM_NONE:
-            for j in range(k):
-                m = _maxnum(m, abs(np.float64(values[i, j])))
-        factor, divide = 1.0, False
-        if m > 0.0:
-            factor, divide = _row_scale(m)
         shift = 0.0
         scale = coefficient
-        if norm == NORM_NONE:
-            pass
-        elif m == 0.0:
-            scale = 0.0
-        elif norm == NORM_LAYER:
+        if norm != NORM_NONE:
+            # One pass: the largest magnitude, and the sum ("layer") or the sum of squares.
+            m = 0.0
             total = 0.0
-            for j in range(k):
-                total += _scaled(values[i, j], factor, m, divide)
-            shift = total / k
-            residuals = 0.0
-            squares = 0.0
-            for j in range(k):
-                r = _scaled(values[i, j], factor, m, divide) - shift
-                residuals += r
-                squares += r * r
-            shift += residuals / k
-            spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
-            # The row's largest magnitude, in the scaled units of ``spread``.
-            top = 1.0 if divide else m * factor
-            scale = coefficient / spread if spread > CONSTANT_ROW_EPS * eps * top else 0.0
-        else:
-            squares = 0.0
-            for j in range(k):
-                y = _scaled(values[i, j], factor, m, divide)
-                squares += y * y
-            scale = coefficient / np.sqrt(squares)
+            if norm == NORM_L2:
+                for j in range(k):
+                    v = np.float64(values[i, j])
+                    m = _maxnum(m, abs(v))
+                    total += v * v
+            else:
+                for j in range(k):
+                    v = np.float64(values[i, j])
+                    m = _maxnum(m, abs(v))
+                    total += v
+            if m == 0.0:
+                scale = 0.0
+            elif not _PLAIN_LOW <= m <= _PLAIN_HIGH:
+                _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps)
+                continue
+            elif norm == NORM_L2:
+                scale = coefficient / np.sqrt(total)
+            else:
+                shift = total / k
+                residuals = 0.0
+                squares = 0.0
+                for j in range(k):
+                    r = np.float64(values[i, j]) - shift
+                    residuals += r
+                    squares += r * r
+                shift += residuals / k
+                spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
+                scale = _layer_scale(spread, shift, coefficient, eps)
         if accumulate:
             for j in range(k):
-                out[i, j] += (_scaled(values[i, j], factor, m, divide) - shift) * scale
+                out[i, j] += (np.float64(values[i, j]) - shift) * scale
         else:
             for j in range(k):
-                out[i, j] = (_scaled(values[i, j], factor, m, divide) - shift) * scale
+                out[i, j] = (np.float64(values[i, j]) - shift) * scale
