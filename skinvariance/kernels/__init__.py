@@ -11,8 +11,9 @@ angular                                   ``arccos(cos(x, a)) / pi``
 minkowski                                 ``(sum_f |x_f - a_f|^p)^(1/p)``
 =============  =========================  ==========================================
 
-:func:`kernel_table` gives the same table, with each kernel's invariances, from the
-registry itself.
+:func:`kernel_table` gives the same table, with each kernel's invariances and accuracy, from
+the registry itself: finite input of any magnitude the dtype can hold gives values within that
+accuracy of the exact kernel, or, for a distance beyond the dtype's largest number, an error.
 """
 
 from ._definitions import Kernel
