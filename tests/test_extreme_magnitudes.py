@@ -509,8 +509,9 @@ def test_transform_npy_writes_no_nan_at_large_magnitudes(tmp_path, rng):
 
 @pytest.mark.parametrize("kernel", ["l1", "linf", "euclidean", "minkowski"])
 def test_overflowing_distances_name_x_and_the_dtype(kernel):
-    X = np.full((3, 4), 3e38, dtype=np.float32)
-    A = -X[:2]
+    X = np.full((300, 4), 3e38, dtype=np.float32)  # several parts on several threads
+    X[::2] = 1.0
+    A = -X[1:3]
     with pytest.raises(ValueError, match=f"The {kernel} distances between X and the anchors "
                        r"overflow float32 .*use float64"):
         pairwise_kernel(X, A, kernel, p=3.0)
@@ -520,7 +521,7 @@ def test_overflowing_distances_name_x_and_the_dtype(kernel):
 
 
 def test_fused_l1_and_linf_report_overflow():
-    X = np.full((70, 4), 3e38, dtype=np.float32)
+    X = np.full((300, 4), 3e38, dtype=np.float32)
     projection = ProductProjection(["l1", "linf"], normalize=None).fit(-X[:3])
     with pytest.raises(ValueError, match="distances between X and the anchors overflow float32"):
         projection.transform(X)

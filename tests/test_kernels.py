@@ -144,7 +144,7 @@ def test_minkowski_large_order_does_not_overflow(rng):
     np.testing.assert_allclose(K, ref, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf"])
+@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf", "angular"])
 def test_blocks_and_threads_cover_every_row(kernel, rng):
     """Many small blocks, each split across threads, with a remainder of odd rows."""
     X, A = rng.normal(size=(1031, 17)), rng.normal(size=(29, 17))
@@ -283,7 +283,7 @@ def test_any_finite_input_matches_cdist(arrays_pair, kernel):
     )
 
 
-@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf"])
+@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf", "angular"])
 def test_memory_beyond_the_output_follows_working_memory(kernel, rng):
     """With a 1 MiB working memory, a 20 MiB output needs only about a MiB more."""
     import tracemalloc

@@ -204,10 +204,9 @@ class AngularKernel(CosineKernel):
         rows = _UnitRows(X)
         np.dot(rows.unit, state.unit.T, out=out)
         np.clip(out, -1.0, 1.0, out=out)
-        near = (out > _ANGULAR_RECOMPUTE) | (out < -_ANGULAR_RECOMPUTE)
+        sample_rows, anchor_cols = _numba.entries_beyond(out, _ANGULAR_RECOMPUTE)
         np.arccos(out, out=out)
         out *= 1.0 / np.pi
-        sample_rows, anchor_cols = np.nonzero(near)
         if len(sample_rows):
             _numba.angular_entries(
                 X, state.rows, rows.scale, rows.inv_norm, state.scale, state.inv_norm,

@@ -412,6 +412,30 @@ def unit_rows(X):
     return unit
 
 
+@numba.njit(**_JIT_SUMS)
+def entries_beyond(values, threshold):
+    """``(rows, cols)`` of the entries with ``|values[i, j]| > threshold``, row by row.
+
+    Two passes (count, then fill) so that no mask of the block's size is allocated.
+    """
+    n, k = values.shape
+    count = 0
+    for i in range(n):
+        for j in range(k):
+            if abs(values[i, j]) > threshold:
+                count += 1
+    rows = np.empty(count, dtype=np.int64)
+    cols = np.empty(count, dtype=np.int64)
+    t = 0
+    for i in range(n):
+        for j in range(k):
+            if abs(values[i, j]) > threshold:
+                rows[t] = i
+                cols[t] = j
+                t += 1
+    return rows, cols
+
+
 @numba.njit(**_JIT_SCALED)
 def angular_entries(X, A, x_scale, x_inv, a_scale, a_inv, rows, cols, out):
     """Angular distances ``out[rows[t], cols[t]]`` recomputed as ``2 atan2(|u - v|, |u + v|)``.
