@@ -312,6 +312,48 @@ def test_product_sum_of_layer_normalised_subspaces(pair):
                                    rtol=0, atol=1e-3 if X.dtype == np.float32 else 1e-9)
 
 
+@profile(60)
+@given(samples_and_anchors(min_anchors=2), st.sampled_from(available_kernels()),
+       st.sampled_from([{"center": True}, {"scale": True}, {"center": True, "scale": True},
+                        {"l2_normalize": True}]),
+       st.integers(-1000, 1000))
+def test_anchor_fitted_preprocessing_at_every_magnitude(pair, kernel, options, shift):
+    """Centring, standard scaling and L2 normalisation on anchors multiplied by 2**shift give
+    the projection of shift 0: standardised inputs do not depend on the scale at all, centred
+    distances scale with it. (At 1e160 and beyond the anchor statistics overflowed.)"""
+    X, A = pair
+    A = A.astype(X.dtype)
+    # A constant feature keeps the scale 1 (scikit-learn's convention), which is not
+    # scale-free: leave those out of standard scaling.
+    assume(not options.get("scale") or np.all(np.ptp(A, axis=0) > 0))
+    info = np.finfo(X.dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        X2, A2 = np.ldexp(X, shift), np.ldexp(A, shift)
+    for before, after in ((X, X2), (A, A2)):  # exact scaling only, within the normal range
+        nonzero = before != 0
+        assume(np.all(np.abs(before[nonzero]) >= info.smallest_normal))
+        assume(np.all(np.isfinite(after)))
+        assume(np.all(np.abs(after[nonzero]) >= info.smallest_normal))
+    try:
+        base = RelativeProjection(kernel, **options).fit(A).transform(X)
+    except ValueError as error:  # a distance or a centred value beyond the dtype
+        assert "overflow" in str(error)
+        return
+    scaled = RelativeProjection(kernel, **options).fit(A2).transform(X2)
+    assert np.all(np.isfinite(scaled))
+    rule = get_kernel(kernel)
+    invariant = (options.get("scale") or options.get("l2_normalize")
+                 or "isotropic scaling" in rule.invariances)
+    expected = base.astype(np.float64) if invariant else np.ldexp(base.astype(np.float64), shift)
+    tol = 4 * rule.tolerance(X.dtype, X.shape[1])
+    if rule.error == "absolute":
+        assert np.all(np.abs(scaled - expected) <= tol)
+    else:
+        size = np.maximum(np.abs(expected), np.ldexp(info.smallest_normal, 0 if invariant
+                                                          else max(shift, 0)))
+        assert np.all(np.abs(scaled - expected) <= tol * size)
+
+
 @st.composite
 def relative_rows(draw):
     """Rows to normalise: magnitudes from subnormal to near the largest, with constant rows,
