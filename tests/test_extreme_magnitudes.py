@@ -536,6 +536,23 @@ def test_reported_magnitudes(dtype, scale, rng):
     assert pairwise_kernel(X, A, "euclidean")[0, 0] == 0.0
 
 
+@pytest.mark.parametrize("dtype, top", [(np.float32, 36), (np.float64, 300)])
+@pytest.mark.parametrize("kernel", ["euclidean", "cosine", "angular", "l1"])
+def test_blocks_of_different_magnitudes(dtype, top, kernel, rng):
+    """Each block of rows has its own magnitude, far above and below the anchors': the
+    Euclidean kernel switches between its anchors' scale and a common one block by block."""
+    from sklearn import config_context
+
+    A = rng.uniform(-1, 1, size=(7, 5)).astype(dtype)
+    magnitudes = 10.0 ** rng.integers(-top, top // 8, size=(400, 1))
+    X = (rng.uniform(-1, 1, size=(400, 5)) * magnitudes).astype(dtype)
+    X[::50] = A[0]  # exact duplicates of an anchor in several blocks
+    with config_context(working_memory=0.001):  # blocks of a few rows
+        K = pairwise_kernel(X, A, kernel)
+    exact = exact_kernel(X, A, kernel)
+    assert np.all(np.abs(K - exact) <= bound(kernel, dtype, exact, X.shape[1]))
+
+
 def test_transform_npy_writes_no_nan_at_large_magnitudes(tmp_path, rng):
     from skinvariance.outofcore import transform_npy
 
