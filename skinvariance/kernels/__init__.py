@@ -1,22 +1,16 @@
 """Kernels comparing samples with anchors, and the registry of their names.
 
-=============  =========================  ==========================================
-name           aliases                    value for a sample ``x`` and anchor ``a``
-=============  =========================  ==========================================
-cosine                                    ``<x, a> / (|x| |a|)`` (similarity)
-euclidean                                 ``|x - a|_2``
-l1             manhattan, cityblock       ``sum_f |x_f - a_f|``
-linf           chebyshev                  ``max_f |x_f - a_f|``
-angular                                   ``arccos(cos(x, a)) / pi``
-minkowski                                 ``(sum_f |x_f - a_f|^p)^(1/p)``
-=============  =========================  ==========================================
-
-:func:`kernel_table` gives the same table, with each kernel's invariances, from the
-registry itself.
+The kernels of the paper's product are cosine (a similarity), euclidean, L1 (``"manhattan"``,
+``"cityblock"``) and L-infinity (``"chebyshev"``) (distances); angular and Minkowski-p are
+registered too. :func:`kernel_table` gives every kernel's aliases, formula and invariances
+from the registry itself (the documentation's table is generated from it);
+:func:`pairwise_kernel` computes one kernel between samples and anchors, in row blocks, on
+the package's thread pool.
 """
 
+from .._parallel import row_blocks
 from ._definitions import Kernel
-from ._driver import KernelEvaluator, pairwise_kernel, row_blocks
+from ._driver import KernelEvaluator, pairwise_kernel
 from ._registry import available_kernels, get_kernel, kernel_table
 
 __all__ = [
