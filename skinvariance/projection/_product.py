@@ -448,7 +448,9 @@ class _Aggregation:
     def __call__(self, subspaces, target):
         def run(part):
             for i, values in enumerate(subspaces):
-                columns = slice(self.offsets[i], self.offsets[i + 1]) if self.concat else slice(None)
+                columns = slice(None)
+                if self.concat:
+                    columns = slice(self.offsets[i], self.offsets[i + 1])
                 _numba.normalize_rows_into(
                     values[part], target[part, columns], self.code, self.coefficients[i],
                     not self.concat and i > 0,
