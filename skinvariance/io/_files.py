@@ -7,7 +7,14 @@ import pandas as pd
 
 from .._validation import DataError, check_target
 
-__all__ = ["LABEL_SUFFIXES", "SPACE_SUFFIXES", "read_labels", "read_matrix", "read_spaces"]
+__all__ = [
+    "LABEL_SUFFIXES",
+    "SPACE_SUFFIXES",
+    "check_input_file",
+    "read_labels",
+    "read_matrix",
+    "read_spaces",
+]
 
 SPACE_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 LABEL_SUFFIXES = (".npy", ".csv", ".txt")
@@ -60,7 +67,7 @@ def _read_frame(path):
     }
 
 
-def _check_input(path, suffixes, where):
+def check_input_file(path, suffixes, where):
     """The lower-case suffix of an existing input file of a supported type."""
     suffix = path.suffix.lower()
     if suffix not in suffixes:
@@ -97,7 +104,7 @@ def read_spaces(paths):
     """
     spaces, origin = {}, {}
     for path in map(Path, paths):
-        suffix = _check_input(path, SPACE_SUFFIXES, f"{path}")
+        suffix = check_input_file(path, SPACE_SUFFIXES, f"{path}")
         try:
             if suffix == ".npy":
                 found = {path.stem: _numeric_2d(np.load(path), path, "the array")}
@@ -164,7 +171,7 @@ def read_labels(path, n_samples, *, where=None):
     """
     path = Path(path)
     where = where or str(path)
-    suffix = _check_input(path, LABEL_SUFFIXES, where)
+    suffix = check_input_file(path, LABEL_SUFFIXES, where)
     try:
         if suffix == ".npy":
             y = np.load(path)
@@ -194,7 +201,7 @@ def read_matrix(path, what="the array"):
         If the file is missing, unreadable, not numeric or not 2-D.
     """
     path = Path(path)
-    _check_input(path, (".npy",), f"{path}")
+    check_input_file(path, (".npy",), f"{path}")
     try:
         array = np.load(path)
     except (OSError, ValueError, EOFError) as exc:
