@@ -1,7 +1,7 @@
 """Checks that every layer of the package shares.
 
 This module is the bottom of the package: it imports nothing of skinvariance but the
-scikit-learn compatibility shim. Every check raises an error that names the argument at fault
+scikit-learn compatibility shim (``_compat``). Every check raises an error that names the argument at fault
 and the value received, in scikit-learn's wording. Errors about the *data* a user passed (not
 about a parameter, not a bug) are :class:`DataError`, a :class:`ValueError`, so that the
 command line can report them in one line while genuine bugs keep their traceback.
@@ -16,6 +16,8 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
+from ._compat import InvalidParameterError
+
 __all__ = [
     "DataError",
     "check_count",
@@ -24,6 +26,7 @@ __all__ = [
     "check_paired_arrays",
     "check_paired_shapes",
     "check_target",
+    "error_class",
     "final_step",
     "is_classification_target",
 ]
@@ -36,6 +39,15 @@ class DataError(ValueError):
 
     A subclass of :class:`ValueError`, so ``except ValueError`` keeps catching it.
     """
+
+
+def error_class(exc):
+    """The class to raise ``exc`` again as, with more context added to its message.
+
+    A :class:`DataError` or an ``InvalidParameterError`` stays what it is (a user mistake);
+    anything else becomes a plain :class:`ValueError`.
+    """
+    return type(exc) if isinstance(exc, DataError | InvalidParameterError) else ValueError
 
 
 # -- arrays ------------------------------------------------------------------------------------
@@ -183,9 +195,13 @@ def final_step(estimator):
 
 
 def check_count(value, name, owner, *, low=1):
-    """An int parameter (never a bool) of at least ``low``, checked where constraints can't be."""
+    """An int parameter (never a bool) of at least ``low``, checked where constraints can't be.
+
+    Raises scikit-learn's ``InvalidParameterError`` (a ValueError and a TypeError), as the
+    parameter constraints do.
+    """
     if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' parameter of {owner} must be an int in the range [{low}, inf). "
             f"Got {value!r} instead."
         )

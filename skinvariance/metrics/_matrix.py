@@ -7,6 +7,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from .._compat import StrOptions, validate_params
+from .._validation import error_class
 from ..spaces import check_spaces
 from ._registry import available_measures, get_measure
 
@@ -17,7 +18,7 @@ def _evaluate(func, X, Y, params, pair, name):
     try:
         value = func(X, Y, **params)
     except ValueError as exc:
-        raise ValueError(
+        raise error_class(exc)(
             f"The metric {name} failed on the spaces {pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
         ) from exc
     if not isinstance(value, Real | np.number) or not np.isfinite(value):

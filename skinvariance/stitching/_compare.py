@@ -20,7 +20,7 @@ from sklearn.model_selection import (
 from sklearn.utils import check_random_state
 
 from .._parallel import limit_small_work
-from .._validation import check_count, check_target, is_classification_target
+from .._validation import check_count, check_target, error_class, is_classification_target
 from ..metrics import get_measure
 from ..spaces import check_spaces
 from ._evaluator import StitchingEvaluator
@@ -85,7 +85,7 @@ def _measure(function, Zi, Zj, metric, invariance, pair):
     except ValueError as exc:
         if Zi.shape[1] != Zj.shape[1]:
             return np.nan  # the measure needs equal widths: undefined for this pair
-        raise ValueError(
+        raise error_class(exc)(
             f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
             f"{pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
         ) from exc

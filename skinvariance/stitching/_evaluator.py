@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
 from .._parallel import limit_small_work
-from .._validation import check_target
+from .._validation import DataError, check_target
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
 from ..spaces import check_spaces
 from ._invariances import fix_random_states, projection_kind
@@ -359,7 +359,7 @@ DataFrame
             with limit_small_work(Z0.size):
                 scorer(decoders[names[0]], Z0, y[anchor_indices])
         except (AttributeError, TypeError, ValueError) as exc:
-            raise ValueError(
+            raise DataError(
                 f"The 'scoring' parameter of StitchingEvaluator ({scorer_name!r}) cannot score "
                 f"the decoder {self.decoder!r}: {exc}"
             ) from exc
