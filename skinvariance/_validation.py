@@ -1,10 +1,10 @@
 """Checks that every layer of the package shares.
 
 This module is the bottom of the package: it imports nothing of skinvariance but the
-scikit-learn compatibility shim (``_compat``). Every check raises an error that names the argument at fault
-and the value received, in scikit-learn's wording. Errors about the *data* a user passed (not
-about a parameter, not a bug) are :class:`DataError`, a :class:`ValueError`, so that the
-command line can report them in one line while genuine bugs keep their traceback.
+scikit-learn compatibility shim (``_compat``). Every check raises an error that names the
+argument at fault and the value received, in scikit-learn's wording. Errors about the *data* a
+user passed (not about a parameter, not a bug) are :class:`DataError`, a :class:`ValueError`,
+so that the command line can report them in one line while genuine bugs keep their traceback.
 """
 
 import errno
