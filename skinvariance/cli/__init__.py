@@ -4,7 +4,7 @@
 file, on a model zoo trained on the fly) and prints the table of
 :func:`~skinvariance.compare_invariances`; ``skinvariance bench`` prints the kernel speed table;
 ``skinvariance project`` projects an on-disk ``.npy`` matrix onto anchors out of core
-(:func:`~skinvariance.outofcore.transform_npy`).
+(:func:`~skinvariance.io.transform_npy`).
 Run ``skinvariance COMMAND --help`` for the options.
 
 Conventions: tables go to standard output (or ``--output``); progress and messages go to

@@ -1,5 +1,5 @@
 """``skinvariance project``: an on-disk ``.npy`` matrix projected onto anchors, out of core
-(:func:`~skinvariance.outofcore.transform_npy`)."""
+(:func:`~skinvariance.io.transform_npy`)."""
 
 import time
 from pathlib import Path

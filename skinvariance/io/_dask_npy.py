@@ -108,7 +108,7 @@ def dask_from_npy(path, *, chunk_rows=None):
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
-    >>> from skinvariance.outofcore import dask_from_npy
+    >>> from skinvariance.io import dask_from_npy
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "X.npy"
     >>> np.save(path, np.arange(12.0).reshape(6, 2))
     >>> X = dask_from_npy(path, chunk_rows=4)
@@ -186,7 +186,7 @@ def dask_to_npy(X, path, *, overwrite=False):
     >>> import numpy as np, tempfile, pathlib
     >>> import dask.array as da
     >>> from skinvariance import RelativeProjection
-    >>> from skinvariance.outofcore import dask_from_npy, dask_to_npy
+    >>> from skinvariance.io import dask_from_npy, dask_to_npy
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> rng = np.random.default_rng(0)
     >>> np.save(folder / "X.npy", rng.normal(size=(500, 8)))

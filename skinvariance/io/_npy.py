@@ -177,7 +177,7 @@ def transform_npy(
     --------
     >>> import numpy as np, tempfile, pathlib
     >>> from skinvariance import RelativeProjection
-    >>> from skinvariance.outofcore import transform_npy
+    >>> from skinvariance.io import transform_npy
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(1000, 16)).astype(np.float32)
     >>> folder = pathlib.Path(tempfile.mkdtemp())

@@ -358,7 +358,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         X : array-like of shape (n_samples, n_features_in_)
             Samples of the same latent space as the anchors. A :class:`numpy.memmap` is
             streamed one checked block of rows at a time; a Dask array gives a lazy Dask
-            array (see :mod:`skinvariance.outofcore`).
+            array (see :mod:`skinvariance.io`).
 
         Returns
         -------
