@@ -67,13 +67,13 @@ errors = errors.loc[summary.index]
 summary.round(3)
 
 # %%
-fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
-summary.plot.barh(xerr=errors, ax=ax, capsize=3)
+fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+summary.plot.barh(xerr=errors, ax=ax, capsize=3, legend=False)
 ax.set_xlabel("mean zero-shot stitching accuracy (3-fold cross-validation)")
 ax.set_ylabel("kernels in the product")
 ax.set_xlim(max(0.0, summary.min().min() - 0.1), 1.0)
 ax.invert_yaxis()
-ax.legend(title="aggregate", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+fig.legend(title="aggregate", loc="outside upper center", ncols=2, frameon=False)
 plt.show()
 
 # %%

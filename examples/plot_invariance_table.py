@@ -55,7 +55,7 @@ projections = {
     for name in kernel_table().index
 }
 projections["cosine\ncenter=True"] = RelativeProjection("cosine", center=True)
-projections["euclidean\nnormalize=\n'layer'"] = RelativeProjection("euclidean", normalize="layer")
+projections["euclidean\nnormalize='layer'"] = RelativeProjection("euclidean", normalize="layer")
 
 
 def relative_change(projection, transform):
@@ -77,23 +77,27 @@ change = np.array(
 # -------------------
 floor = 1e-16
 invariant = change < 1e-9
-fig, ax = plt.subplots(figsize=(10, 5.2), layout="constrained")
-image = ax.imshow(np.maximum(change, floor), cmap="YlGn_r", norm=LogNorm(floor, 10.0))
-ax.set_xticks(range(len(projections)), list(projections), fontsize=9)
-ax.set_yticks(range(len(transformations)), list(transformations))
+fig, ax = plt.subplots(figsize=(6.4, 6.4), layout="constrained")
+# one row per projection, one column per transformation
+image = ax.imshow(
+    np.maximum(change, floor).T, cmap="YlGn_r", norm=LogNorm(floor, 10.0), aspect="auto"
+)
+ax.set_yticks(range(len(projections)), list(projections))
+ax.set_xticks(range(len(transformations)), list(transformations), rotation=45, ha="left")
 ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
 for (i, j), value in np.ndenumerate(change):
     ax.text(
-        j,
         i,
+        j,
         "invariant" if invariant[i, j] else f"{value:.2f}",
         ha="center",
         va="center",
-        fontsize=8,
+        fontsize=9,
         color="white" if invariant[i, j] else "black",
     )
-fig.colorbar(image, ax=ax, shrink=0.8, label="relative change of the representation")
-fig.suptitle("What each kernel is invariant to, measured on random data")
+fig.colorbar(
+    image, ax=ax, location="bottom", shrink=0.8, label="relative change of the representation"
+)
 plt.show()
 
 # %%

@@ -68,14 +68,14 @@ rows = {
     "stitched,\nrelative": relative,
 }
 n_digits = 8
-fig, axes = plt.subplots(len(rows), n_digits, figsize=(8, 4.6), layout="constrained")
+fig, axes = plt.subplots(len(rows), n_digits, figsize=(6.4, 4.2), layout="constrained")
 for i, (label, images) in enumerate(rows.items()):
     for j in range(n_digits):
         ax = axes[i, j]
         ax.imshow(np.clip(images[j], 0, 1).reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center")
 fig.suptitle(f"Decoder of {decoder} reading {encoder}'s latent space, zero-shot")
 plt.show()
 

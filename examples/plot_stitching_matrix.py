@@ -50,7 +50,7 @@ spaces_train, spaces_test, y_train, y_test = train_test_split(
 decoder = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
 evaluators = {
     "absolute spaces": StitchingEvaluator(None, decoder, random_state=0),
-    "relative projection (cosine)": StitchingEvaluator(
+    "relative (cosine)": StitchingEvaluator(
         RelativeProjection("cosine"), decoder, anchors=100, random_state=0
     ),
 }
@@ -59,9 +59,10 @@ matrices = {
     for name, ev in evaluators.items()
 }
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.6), layout="constrained")
 for ax, (name, matrix) in zip(axes, matrices.items()):
-    plot_matrix(matrix, ax=ax, vmin=0, vmax=1, colorbar=ax is axes[-1], title=name)
+    plot_matrix(matrix, ax=ax, vmin=0, vmax=1, colorbar=False, title=name)
+fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label="accuracy")
 fig.suptitle("Accuracy of each decoder (column) on each encoder's digits (row)")
 plt.show()
 
@@ -69,4 +70,4 @@ plt.show()
 # The diagonal is each network with its own classifier; everything off it is zero-shot. The
 # mean of the off-diagonal entries is the evaluator's ``score``:
 for name, ev in evaluators.items():
-    print(f"{name:30s} zero-shot accuracy {ev.score(spaces_test, y_test):.3f}")
+    print(f"{name:18s} zero-shot accuracy {ev.score(spaces_test, y_test):.3f}")
