@@ -1,12 +1,19 @@
-"""Fail if a built page would fetch anything from the network when it is viewed.
+"""Checks of the built site that Sphinx's own warnings do not cover.
 
-``python docs/_check_offline.py docs/_build/html`` reads every ``.html`` page and every ``.css``
-file of the built site and lists each script, stylesheet, font, image or frame loaded from
-another host (``http://``, ``https://`` or protocol-relative ``//`` addresses). Links that a
-reader follows (``<a href="https://...">``, a paper on arXiv) are fine. Exit status 1 if any
-is found, so that ``docs/build.sh`` fails: the site must read the same offline.
+``python docs/_check_site.py docs/_build/html`` fails (exit status 1), listing each problem, if
+
+- a page would fetch anything from the network when it is viewed: every ``.html`` page and
+  every ``.css`` file is searched for a script, stylesheet, font, image or frame loaded from
+  another host (``http://``, ``https://`` or protocol-relative ``//`` addresses). Links that a
+  reader follows (``<a href="https://...">``, a paper on arXiv) are fine: the site must read
+  the same offline;
+- a line of code or output shown on a page of the user guide, the examples, the quick start
+  or the landing page is longer than :data:`MAX_CODE_WIDTH` characters, the width of the
+  content column in a monospaced font (the API reference shows docstrings, which follow the
+  package's line length, and is not checked).
 """
 
+import html
 import re
 import sys
 from html.parser import HTMLParser
@@ -79,10 +86,36 @@ def remote_loads(root):
             yield path.relative_to(root), "css", address
 
 
+MAX_CODE_WIDTH = 80
+# Pages whose code blocks are checked, relative to the site's root.
+CODE_WIDTH_PAGES = (
+    "index.html",
+    "quickstart.html",
+    "install.html",
+    "user_guide/*.html",
+    "auto_examples/*.html",
+)
+_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def long_code_lines(root, width=MAX_CODE_WIDTH):
+    """Yield ``(path, length, line)`` for every too long line of a code block."""
+    root = Path(root)
+    for pattern in CODE_WIDTH_PAGES:
+        for path in sorted(root.glob(pattern)):
+            page = path.read_text(encoding="utf-8", errors="replace")
+            for block in _PRE.findall(page):
+                for line in html.unescape(_TAG.sub("", block)).splitlines():
+                    if len(line.rstrip()) > width:
+                        yield path.relative_to(root), len(line.rstrip()), line.rstrip()
+
+
 def main(argv):
     if len(argv) != 2 or not Path(argv[1]).is_dir():
         print(f"usage: python {argv[0]} BUILT_HTML_DIRECTORY", file=sys.stderr)
         return 2
+    status = 0
     found = list(remote_loads(argv[1]))
     for path, what, address in found:
         print(f"{path}: <{what}> loads {address} from the network", file=sys.stderr)
@@ -90,9 +123,22 @@ def main(argv):
         print(
             f"{len(found)} load(s) from the network: the site must work offline.", file=sys.stderr
         )
-        return 1
-    print(f"{argv[1]}: no page loads a script, stylesheet or font from the network")
-    return 0
+        status = 1
+    else:
+        print(f"{argv[1]}: no page loads a script, stylesheet or font from the network")
+    long_lines = list(long_code_lines(argv[1]))
+    for path, length, line in long_lines:
+        print(f"{path}: a code line of {length} characters: {line[:60]}...", file=sys.stderr)
+    if long_lines:
+        print(
+            f"{len(long_lines)} code line(s) longer than {MAX_CODE_WIDTH} characters: wrap "
+            "them to fit the page's column.",
+            file=sys.stderr,
+        )
+        status = 1
+    else:
+        print(f"{argv[1]}: every code line shown fits in {MAX_CODE_WIDTH} characters")
+    return status
 
 
 if __name__ == "__main__":

@@ -28,5 +28,6 @@ DOCTESTED=(docs/index.rst docs/quickstart.rst docs/user_guide/*.rst)
 "$PYTHON" -m doctest -o ELLIPSIS -o NORMALIZE_WHITESPACE "${DOCTESTED[@]}"
 echo "doctests passed: ${DOCTESTED[*]}"
 
-# No page may load a script, stylesheet, font or image from the network.
-"$PYTHON" docs/_check_offline.py docs/_build/html
+# No page may load a script, stylesheet, font or image from the network, and code shown on
+# the pages must fit their column (docs/_check_site.py).
+"$PYTHON" docs/_check_site.py docs/_build/html

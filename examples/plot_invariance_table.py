@@ -51,11 +51,17 @@ transformations = {
 # Minkowski is shown with p=3: with p=2 it is the euclidean distance and inherits its
 # invariance to rotations.
 projections = {
-    name if name != "minkowski" else "minkowski\np=3": RelativeProjection(name, p=3.0)
+    name.replace("minkowski", "minkowski\np=3"): RelativeProjection(
+        name, p=3
+    )
     for name in kernel_table().index
 }
-projections["cosine\ncenter=True"] = RelativeProjection("cosine", center=True)
-projections["euclidean\nnormalize='layer'"] = RelativeProjection("euclidean", normalize="layer")
+projections["cosine\ncenter=True"] = RelativeProjection(
+    "cosine", center=True
+)
+projections["euclidean\nnormalize='layer'"] = RelativeProjection(
+    "euclidean", normalize="layer"
+)
 
 
 def relative_change(projection, transform):
@@ -67,7 +73,7 @@ def relative_change(projection, transform):
 
 change = np.array(
     [
-        [relative_change(projection, transform) for projection in projections.values()]
+        [relative_change(p, transform) for p in projections.values()]
         for transform in transformations.values()
     ]
 )
@@ -80,10 +86,18 @@ invariant = change < 1e-9
 fig, ax = plt.subplots(figsize=(6.4, 6.4), layout="constrained")
 # one row per projection, one column per transformation
 image = ax.imshow(
-    np.maximum(change, floor).T, cmap="YlGn_r", norm=LogNorm(floor, 10.0), aspect="auto"
+    np.maximum(change, floor).T,
+    cmap="YlGn_r",
+    norm=LogNorm(floor, 10.0),
+    aspect="auto",
 )
 ax.set_yticks(range(len(projections)), list(projections))
-ax.set_xticks(range(len(transformations)), list(transformations), rotation=45, ha="left")
+ax.set_xticks(
+    range(len(transformations)),
+    list(transformations),
+    rotation=45,
+    ha="left",
+)
 ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
 for (i, j), value in np.ndenumerate(change):
     ax.text(
@@ -96,7 +110,11 @@ for (i, j), value in np.ndenumerate(change):
         color="white" if invariant[i, j] else "black",
     )
 fig.colorbar(
-    image, ax=ax, location="bottom", shrink=0.8, label="relative change of the representation"
+    image,
+    ax=ax,
+    location="bottom",
+    shrink=0.8,
+    label="relative change of the representation",
 )
 plt.show()
 
