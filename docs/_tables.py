@@ -107,8 +107,8 @@ def zoo_stitching_table_rst(dataset="digits", score="accuracy"):
         (row.column, row.factor): _mean_std(row.mean, row.std)
         for row in results.itertuples(index=False)
     }
-    rows = [(f"``{c}``", *(cell[(c, f)] for f in factors)) for c in columns]
-    return _list_table(("invariance", *(f"models differ by {f}" for f in factors)), rows)
+    rows = [(c, *(cell[(c, f)] for f in factors)) for c in columns]
+    return _list_table(("invariance", *factors), rows, css_class="results-table")
 
 
 def zoo_similarity_table_rst(dataset="digits", factor="initialization"):
@@ -123,8 +123,8 @@ def zoo_similarity_table_rst(dataset="digits", factor="initialization"):
         (row.invariance, row.measure): _mean_std(row.mean, row.std)
         for row in results.itertuples(index=False)
     }
-    rows = [(f"``{i}``", *(cell[(i, m)] for m in measures)) for i in invariances]
-    return _list_table(("invariance", *measures), rows)
+    rows = [(i, *(cell[(i, m)] for m in measures)) for i in invariances]
+    return _list_table(("invariance", *measures), rows, css_class="results-table")
 
 
 # The command the command-line page shows with its output (run at every build).
