@@ -88,6 +88,8 @@ def write_api_page(path):
             "",
             ".. autosummary::",
             "   :toctree: generated/",
+            # the sidebar groups the pages by module under the same titles as this page
+            f"   :caption: {title}",
             "   :nosignatures:",
             "",
         ]

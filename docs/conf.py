@@ -1,8 +1,10 @@
 """Sphinx configuration for the skinvariance documentation.
 
 Build with ``bash docs/build.sh`` (or ``python -m sphinx -W --keep-going -b html docs
-docs/_build/html``). The build works offline: no inventory, font or data is fetched. (The
-pages load MathJax from its CDN when they are viewed; offline, formulas show as TeX source.)
+docs/_build/html``). The build works offline: no inventory, font or data is fetched, and
+the pages it writes load nothing from the network either: formulas are MathML written at build
+time (``_mathml.py``), and ``docs/build.sh`` fails if a page loads a script or stylesheet
+from elsewhere.
 """
 
 import importlib
@@ -33,7 +35,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
+    "_mathml",  # formulas as MathML at build time (docs/_mathml.py): no script, no network
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -42,8 +44,19 @@ extensions = [
 # No intersphinx: the build must not reach the network. External names (numpy, pandas,
 # scikit-learn) are written as plain text or ``code``; see ``nitpick_ignore_regex``.
 
+html_math_renderer = "mathml"
+
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+# sg_execution_times.rst: sphinx-gallery's timing pages load jQuery and DataTables from CDNs;
+# they are not written (``write_computation_times`` below), and a stale copy is not built.
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+    "sg_execution_times.rst",
+    "auto_examples/sg_execution_times.rst",
+]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
@@ -138,6 +151,11 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "min_reported_time": 1,
+    "write_computation_times": False,
+    # Figures sized for the content column and saved at 150 dpi, plus a 2x copy for
+    # high-density screens (docs/_gallery.py).
+    "reset_modules": ("_gallery.reset_matplotlib",),
+    "image_srcset": ["2x"],
 }
 
 # -- HTML --------------------------------------------------------------------------------------
