@@ -12,9 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python}"
 export MPLBACKEND=Agg
-# Small models on a small shared machine: one BLAS thread is faster and gives the same
-# numbers everywhere (conf.py sets the same limit for the examples).
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 
 # A fresh output directory, so that no page left over from an earlier build is published or
 # checked. (The examples' results are cached in docs/auto_examples, not here.)

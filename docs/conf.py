@@ -14,7 +14,6 @@ import re
 import sys
 from pathlib import Path
 
-import threadpoolctl
 
 import skinvariance
 
@@ -132,12 +131,6 @@ suppress_warnings = ["myst.header"]
 # -- sphinx-gallery ----------------------------------------------------------------------------
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-# The examples fit many small models. Threaded BLAS on a small shared machine spends more time
-# waiting than computing on problems this size (measured: a logistic regression on 600 x 400
-# took 1.6 s with 2 BLAS threads on a busy 2-core machine, 0.12 s with 1), so the build runs
-# BLAS single-threaded. The package's own numba kernels keep their threads.
-threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),

@@ -1,16 +1,16 @@
 import sys
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
 
+from skinvariance.plotting import plot_invariances, plot_matrix
+
+# matplotlib is the 'plot' extra (in the test extra too): without it, these tests cannot run.
+matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
-
-from skinvariance.plotting import plot_invariances, plot_matrix  # noqa: E402
+plt = pytest.importorskip("matplotlib.pyplot")
 
 
 @pytest.fixture(autouse=True)
