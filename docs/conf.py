@@ -8,12 +8,10 @@ from elsewhere.
 """
 
 import importlib
-import inspect
 import os
 import re
 import sys
 from pathlib import Path
-
 
 import skinvariance
 
@@ -174,31 +172,55 @@ html_context = {"default_mode": "light"}
 # -- Hooks -------------------------------------------------------------------------------------
 
 
+def _documented_names():
+    """``{id(object): documented name}`` for every public name of the API page.
+
+    Objects are defined in private modules (``skinvariance.stitching._compare``) and
+    documented where they are public (``skinvariance.stitching.compare_invariances``).
+    """
+    from _api import public_names
+
+    documented = {}
+    for module, names in public_names().items():
+        mod = importlib.import_module(module)
+        for name in names:
+            documented.setdefault(id(getattr(mod, name)), f"{module}.{name}")
+    return documented
+
+
 def _resolve_reexports(app, env, node, contnode):
-    """Resolve ``skinvariance.Name`` to the module that defines (and documents) ``Name``."""
+    """Resolve ``skinvariance.Name`` (or ``skinvariance.Name.attribute``) to where ``Name`` is
+    documented."""
     target = node.get("reftarget", "")
     if node.get("refdomain") != "py" or not target.startswith("skinvariance."):
         return None
     parts = target.split(".")
-    obj = None
     for i in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:i]))
         except ImportError:
             continue
-        for attr in parts[i:]:
-            obj = getattr(obj, attr, None)
         break
-    if obj is None or not hasattr(obj, "__module__") or inspect.ismodule(obj):
+    else:
         return None
-    canonical = f"{obj.__module__}.{getattr(obj, '__qualname__', parts[-1])}"
-    if canonical == target:
+    # Walk the attributes, remembering the last public object documented on its own page.
+    canonical = None
+    for j, attr in enumerate(parts[i:], start=i):
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+        documented = _DOCUMENTED.get(id(obj))
+        if documented is not None:
+            canonical = ".".join([documented, *parts[j + 1 :]])
+    if canonical is None or canonical == target:
         return None
     domain = env.get_domain("py")
     return domain.resolve_xref(
         env, node.get("refdoc"), app.builder, node.get("reftype"), canonical, node, contnode
     )
 
+
+_DOCUMENTED = _documented_names()
 
 # A numpydoc "name : type" line (Parameters, Returns, Attributes, ...).
 _TYPE_LINE = re.compile(r"^(\s*\**[A-Za-z_][\w, *]*\s:\s)(.+)$")

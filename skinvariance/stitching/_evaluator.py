@@ -210,7 +210,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     not stitch. (Scores here are on the training rows, for brevity; score held-out rows.)
 
     Many small fits run with one BLAS thread each and in parallel across spaces and pairs
-    with ``n_jobs`` (see :mod:`skinvariance._parallel`): no thread limit is needed around
+    with ``n_jobs`` (see ``skinvariance._parallel``): no thread limit is needed around
     the evaluator to get its speed.
     """
 
@@ -470,7 +470,7 @@ DataFrame
         -------
         scores : DataFrame
             Columns ``encoder``, ``decoder``, ``stitched`` (encoder differs from decoder),
-            ``score`` and ``scorer`` (:attr:`scorer_name_`), encoders in fit order.
+            ``score`` and ``scorer`` (``scorer_name_``), encoders in fit order.
         """
         matrix = self.stitching_matrix(spaces, y)
         names = list(matrix.index)
