@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from skinvariance._bench import machine_description, markdown_table, run_kernel_benchmark
+from skinvariance._bench import machine_description, run_kernel_benchmark
+from skinvariance._markdown import markdown_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

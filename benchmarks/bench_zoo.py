@@ -38,7 +38,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skinvariance import ProductProjection, StitchingEvaluator, compare_invariances
-from skinvariance._bench import machine_description, markdown_table
+from skinvariance._bench import machine_description
+from skinvariance._markdown import markdown_table
 from skinvariance.datasets import FACTORS, make_model_zoo
 from skinvariance.stitching import default_invariances
 

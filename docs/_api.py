@@ -19,7 +19,7 @@ SECTIONS = [
     ("skinvariance.metrics", "Similarity between latent spaces"),
     ("skinvariance.stitching", "Zero-shot stitching and invariance selection"),
     ("skinvariance.spaces", "Several spaces at once"),
-    ("skinvariance.outofcore", "Large data"),
+    ("skinvariance.io", "Reading and writing spaces; large data"),
     ("skinvariance.datasets", "Datasets"),
     ("skinvariance.plotting", "Plotting"),
 ]
@@ -62,7 +62,9 @@ API reference
 Every public name, one page each, grouped by module. The main estimators and functions are
 also importable from the package itself (``from skinvariance import RelativeProjection``);
 ``skinvariance.kernels``, ``skinvariance.metrics``, ``skinvariance.datasets``,
-``skinvariance.outofcore`` and ``skinvariance.plotting`` are meant to be imported as modules.
+``skinvariance.io`` and ``skinvariance.plotting`` are meant to be imported as modules
+(``skinvariance.outofcore`` keeps the out-of-core names of ``skinvariance.io`` at their first
+documented path).
 The command line is described in :doc:`user_guide/cli`.
 
 """
@@ -86,6 +88,8 @@ def write_api_page(path):
             "",
             ".. autosummary::",
             "   :toctree: generated/",
+            # the sidebar groups the pages by module under the same titles as this page
+            f"   :caption: {title}",
             "   :nosignatures:",
             "",
         ]

@@ -1,18 +1,17 @@
 """Sphinx configuration for the skinvariance documentation.
 
 Build with ``bash docs/build.sh`` (or ``python -m sphinx -W --keep-going -b html docs
-docs/_build/html``). The build works offline: no inventory, font or data is fetched. (The
-pages load MathJax from its CDN when they are viewed; offline, formulas show as TeX source.)
+docs/_build/html``). The build works offline: no inventory, font or data is fetched, and
+the pages it writes load nothing from the network either: formulas are MathML written at build
+time (``_mathml.py``), and ``docs/build.sh`` fails if a page loads a script or stylesheet
+from elsewhere.
 """
 
 import importlib
-import inspect
 import os
 import re
 import sys
 from pathlib import Path
-
-import threadpoolctl
 
 import skinvariance
 
@@ -33,7 +32,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
+    "_mathml",  # formulas as MathML at build time (docs/_mathml.py): no script, no network
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -42,8 +41,19 @@ extensions = [
 # No intersphinx: the build must not reach the network. External names (numpy, pandas,
 # scikit-learn) are written as plain text or ``code``; see ``nitpick_ignore_regex``.
 
+html_math_renderer = "mathml"
+
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+# sg_execution_times.rst: sphinx-gallery's timing pages load jQuery and DataTables from CDNs;
+# they are not written (``write_computation_times`` below), and a stale copy is not built.
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+    "sg_execution_times.rst",
+    "auto_examples/sg_execution_times.rst",
+]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
@@ -120,12 +130,6 @@ suppress_warnings = ["myst.header"]
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-# The examples fit many small models. Threaded BLAS on a small shared machine spends more time
-# waiting than computing on problems this size (measured: a logistic regression on 600 x 400
-# took 1.6 s with 2 BLAS threads on a busy 2-core machine, 0.12 s with 1), so the build runs
-# BLAS single-threaded. The package's own numba kernels keep their threads.
-threadpoolctl.threadpool_limits(limits=1, user_api="blas")
-
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
@@ -138,6 +142,11 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "min_reported_time": 1,
+    "write_computation_times": False,
+    # Figures sized for the content column and saved at 150 dpi, plus a 2x copy for
+    # high-density screens (docs/_gallery.py).
+    "reset_modules": ("_gallery.reset_matplotlib",),
+    "image_srcset": ["2x"],
 }
 
 # -- HTML --------------------------------------------------------------------------------------
@@ -163,31 +172,55 @@ html_context = {"default_mode": "light"}
 # -- Hooks -------------------------------------------------------------------------------------
 
 
+def _documented_names():
+    """``{id(object): documented name}`` for every public name of the API page.
+
+    Objects are defined in private modules (``skinvariance.stitching._compare``) and
+    documented where they are public (``skinvariance.stitching.compare_invariances``).
+    """
+    from _api import public_names
+
+    documented = {}
+    for module, names in public_names().items():
+        mod = importlib.import_module(module)
+        for name in names:
+            documented.setdefault(id(getattr(mod, name)), f"{module}.{name}")
+    return documented
+
+
 def _resolve_reexports(app, env, node, contnode):
-    """Resolve ``skinvariance.Name`` to the module that defines (and documents) ``Name``."""
+    """Resolve ``skinvariance.Name`` (or ``skinvariance.Name.attribute``) to where ``Name`` is
+    documented."""
     target = node.get("reftarget", "")
     if node.get("refdomain") != "py" or not target.startswith("skinvariance."):
         return None
     parts = target.split(".")
-    obj = None
     for i in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:i]))
         except ImportError:
             continue
-        for attr in parts[i:]:
-            obj = getattr(obj, attr, None)
         break
-    if obj is None or not hasattr(obj, "__module__") or inspect.ismodule(obj):
+    else:
         return None
-    canonical = f"{obj.__module__}.{getattr(obj, '__qualname__', parts[-1])}"
-    if canonical == target:
+    # Walk the attributes, remembering the last public object documented on its own page.
+    canonical = None
+    for j, attr in enumerate(parts[i:], start=i):
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+        documented = _DOCUMENTED.get(id(obj))
+        if documented is not None:
+            canonical = ".".join([documented, *parts[j + 1 :]])
+    if canonical is None or canonical == target:
         return None
     domain = env.get_domain("py")
     return domain.resolve_xref(
         env, node.get("refdoc"), app.builder, node.get("reftype"), canonical, node, contnode
     )
 
+
+_DOCUMENTED = _documented_names()
 
 # A numpydoc "name : type" line (Parameters, Returns, Attributes, ...).
 _TYPE_LINE = re.compile(r"^(\s*\**[A-Za-z_][\w, *]*\s:\s)(.+)$")

@@ -21,13 +21,18 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skinvariance import ProductProjection, StitchingEvaluator, stack_spaces
+from skinvariance import (
+    ProductProjection,
+    StitchingEvaluator,
+    stack_spaces,
+)
 from skinvariance.datasets import make_model_zoo
 
 zoo = make_model_zoo(factors="architecture", n_models=3, random_state=0)
 spaces = stack_spaces(zoo.spaces)
 y = zoo.target
-print(f"{spaces.shape[0]} digits, columns (space, feature): {spaces.shape[1]}")
+n_digits, n_columns = spaces.shape
+print(f"{n_digits} digits, {n_columns} columns (space, feature)")
 
 # %%
 # The search
@@ -50,30 +55,47 @@ param_grid = {
     ],
     "projection__aggregate": ["concat", "mean"],
 }
-search = GridSearchCV(evaluator, param_grid, cv=StratifiedKFold(3, shuffle=True, random_state=0))
+folds = StratifiedKFold(3, shuffle=True, random_state=0)
+search = GridSearchCV(evaluator, param_grid, cv=folds)
 search.fit(spaces, y)
-print("best:", search.best_params_, f"zero-shot accuracy {search.best_score_:.3f}")
+for name, value in search.best_params_.items():
+    print(f"best {name}: {value}")
+print(f"zero-shot accuracy {search.best_score_:.3f}")
 
 # %%
 # All candidates
 # --------------
 results = pd.DataFrame(search.cv_results_)
-results["kernels"] = results["param_projection__projections"].map(" + ".join)
+results["kernels"] = results["param_projection__projections"].map(
+    " + ".join
+)
 results["aggregate"] = results["param_projection__aggregate"]
-summary = results.pivot(index="kernels", columns="aggregate", values="mean_test_score")
-errors = results.pivot(index="kernels", columns="aggregate", values="std_test_score")
-summary = summary.loc[[" + ".join(p) for p in param_grid["projection__projections"]]]
+table = results.pivot(
+    index="kernels",
+    columns="aggregate",
+    values=["mean_test_score", "std_test_score"],
+)
+order = [" + ".join(p) for p in param_grid["projection__projections"]]
+summary = table["mean_test_score"].loc[order]
+errors = table["std_test_score"]
 errors = errors.loc[summary.index]
 summary.round(3)
 
 # %%
-fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
-summary.plot.barh(xerr=errors, ax=ax, capsize=3)
-ax.set_xlabel("mean zero-shot stitching accuracy (3-fold cross-validation)")
+fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+summary.plot.barh(xerr=errors, ax=ax, capsize=3, legend=False)
+ax.set_xlabel(
+    "mean zero-shot stitching accuracy (3-fold cross-validation)"
+)
 ax.set_ylabel("kernels in the product")
 ax.set_xlim(max(0.0, summary.min().min() - 0.1), 1.0)
 ax.invert_yaxis()
-ax.legend(title="aggregate", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+fig.legend(
+    title="aggregate",
+    loc="outside upper center",
+    ncols=2,
+    frameon=False,
+)
 plt.show()
 
 # %%

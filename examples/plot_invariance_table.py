@@ -51,11 +51,17 @@ transformations = {
 # Minkowski is shown with p=3: with p=2 it is the euclidean distance and inherits its
 # invariance to rotations.
 projections = {
-    name if name != "minkowski" else "minkowski\np=3": RelativeProjection(name, p=3.0)
+    name.replace("minkowski", "minkowski\np=3"): RelativeProjection(
+        name, p=3
+    )
     for name in kernel_table().index
 }
-projections["cosine\ncenter=True"] = RelativeProjection("cosine", center=True)
-projections["euclidean\nnormalize=\n'layer'"] = RelativeProjection("euclidean", normalize="layer")
+projections["cosine\ncenter=True"] = RelativeProjection(
+    "cosine", center=True
+)
+projections["euclidean\nnormalize='layer'"] = RelativeProjection(
+    "euclidean", normalize="layer"
+)
 
 
 def relative_change(projection, transform):
@@ -67,7 +73,7 @@ def relative_change(projection, transform):
 
 change = np.array(
     [
-        [relative_change(projection, transform) for projection in projections.values()]
+        [relative_change(p, transform) for p in projections.values()]
         for transform in transformations.values()
     ]
 )
@@ -77,23 +83,39 @@ change = np.array(
 # -------------------
 floor = 1e-16
 invariant = change < 1e-9
-fig, ax = plt.subplots(figsize=(10, 5.2), layout="constrained")
-image = ax.imshow(np.maximum(change, floor), cmap="YlGn_r", norm=LogNorm(floor, 10.0))
-ax.set_xticks(range(len(projections)), list(projections), fontsize=9)
-ax.set_yticks(range(len(transformations)), list(transformations))
+fig, ax = plt.subplots(figsize=(6.4, 6.4), layout="constrained")
+# one row per projection, one column per transformation
+image = ax.imshow(
+    np.maximum(change, floor).T,
+    cmap="YlGn_r",
+    norm=LogNorm(floor, 10.0),
+    aspect="auto",
+)
+ax.set_yticks(range(len(projections)), list(projections))
+ax.set_xticks(
+    range(len(transformations)),
+    list(transformations),
+    rotation=45,
+    ha="left",
+)
 ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
 for (i, j), value in np.ndenumerate(change):
     ax.text(
-        j,
         i,
+        j,
         "invariant" if invariant[i, j] else f"{value:.2f}",
         ha="center",
         va="center",
-        fontsize=8,
+        fontsize=9,
         color="white" if invariant[i, j] else "black",
     )
-fig.colorbar(image, ax=ax, shrink=0.8, label="relative change of the representation")
-fig.suptitle("What each kernel is invariant to, measured on random data")
+fig.colorbar(
+    image,
+    ax=ax,
+    location="bottom",
+    shrink=0.8,
+    label="relative change of the representation",
+)
 plt.show()
 
 # %%

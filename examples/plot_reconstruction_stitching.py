@@ -20,7 +20,12 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import train_test_split
 
-from skinvariance import RelativeProjection, StitchingEvaluator, stack_spaces, unstack_spaces
+from skinvariance import (
+    RelativeProjection,
+    StitchingEvaluator,
+    stack_spaces,
+    unstack_spaces,
+)
 from skinvariance.datasets import make_model_zoo
 
 zoo = make_model_zoo(kind="autoencoder", n_models=3, random_state=0)
@@ -36,14 +41,18 @@ spaces_train, spaces_test, pixels_train, pixels_test = train_test_split(
 evaluators = {
     "absolute": StitchingEvaluator(None, Ridge(), random_state=0),
     "relative (cosine)": StitchingEvaluator(
-        RelativeProjection("cosine"), Ridge(), anchors=100, random_state=0
+        RelativeProjection("cosine"),
+        Ridge(),
+        anchors=100,
+        random_state=0,
     ),
 }
 for name, ev in evaluators.items():
     ev.fit(spaces_train, pixels_train)
     mse = -ev.stitching_matrix(spaces_test, pixels_test)
     stitched = mse.to_numpy()[~np.eye(len(mse), dtype=bool)].mean()
-    print(f"{name:18s} MSE on its own decoder {np.diag(mse).mean():.3f}, stitched {stitched:.3f}")
+    own_mse = np.diag(mse).mean()
+    print(f"{name:18s} MSE: own {own_mse:.3f}, stitched {stitched:.3f}")
 
 # %%
 # What the stitched decoders draw
@@ -52,7 +61,9 @@ for name, ev in evaluators.items():
 # ``init-1``'s latent space, reconstructs them.
 encoder, decoder = "init-1", "init-0"
 test = unstack_spaces(spaces_test)
-absolute = evaluators["absolute"].decoders_[decoder].predict(test[encoder])
+absolute = (
+    evaluators["absolute"].decoders_[decoder].predict(test[encoder])
+)
 relative_ev = evaluators["relative (cosine)"]
 relative = relative_ev.decoders_[decoder].predict(
     relative_ev.projections_[encoder].transform(test[encoder])
@@ -68,15 +79,20 @@ rows = {
     "stitched,\nrelative": relative,
 }
 n_digits = 8
-fig, axes = plt.subplots(len(rows), n_digits, figsize=(8, 4.6), layout="constrained")
+fig, axes = plt.subplots(
+    len(rows), n_digits, figsize=(6.4, 4.2), layout="constrained"
+)
 for i, (label, images) in enumerate(rows.items()):
     for j in range(n_digits):
         ax = axes[i, j]
-        ax.imshow(np.clip(images[j], 0, 1).reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+        digit = np.clip(images[j], 0, 1).reshape(8, 8)
+        ax.imshow(digit, cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-fig.suptitle(f"Decoder of {decoder} reading {encoder}'s latent space, zero-shot")
+    axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center")
+fig.suptitle(
+    f"Decoder of {decoder} reads {encoder}'s latent space, zero-shot"
+)
 plt.show()
 
 # %%

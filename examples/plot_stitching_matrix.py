@@ -25,11 +25,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skinvariance import RelativeProjection, StitchingEvaluator, stack_spaces
+from skinvariance import (
+    RelativeProjection,
+    StitchingEvaluator,
+    stack_spaces,
+)
 from skinvariance.datasets import make_model_zoo
 from skinvariance.plotting import plot_matrix
 
-zoo = make_model_zoo(factors="initialization", n_models=5, random_state=0)
+zoo = make_model_zoo(
+    factors="initialization", n_models=5, random_state=0
+)
 zoo.models[["name", "factor", "hidden_layer_sizes", "test_accuracy"]]
 
 # %%
@@ -38,7 +44,11 @@ zoo.models[["name", "factor", "hidden_layer_sizes", "test_accuracy"]]
 # Stacking the spaces into one table keeps them row-aligned through the split.
 spaces = stack_spaces(zoo.spaces)
 spaces_train, spaces_test, y_train, y_test = train_test_split(
-    spaces, zoo.target, test_size=0.5, stratify=zoo.target, random_state=0
+    spaces,
+    zoo.target,
+    test_size=0.5,
+    stratify=zoo.target,
+    random_state=0,
 )
 
 # %%
@@ -47,26 +57,39 @@ spaces_train, spaces_test, y_train, y_test = train_test_split(
 # ``None`` as the projection uses the absolute spaces: the baseline. The relative projection
 # uses 100 anchors, the same rows of the training set in every space. The decoder is a
 # standardised logistic regression.
-decoder = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+decoder = make_pipeline(
+    StandardScaler(), LogisticRegression(max_iter=500)
+)
 evaluators = {
-    "absolute spaces": StitchingEvaluator(None, decoder, random_state=0),
-    "relative projection (cosine)": StitchingEvaluator(
-        RelativeProjection("cosine"), decoder, anchors=100, random_state=0
+    "absolute spaces": StitchingEvaluator(
+        None, decoder, random_state=0
+    ),
+    "relative (cosine)": StitchingEvaluator(
+        RelativeProjection("cosine"),
+        decoder,
+        anchors=100,
+        random_state=0,
     ),
 }
 matrices = {
-    name: ev.fit(spaces_train, y_train).stitching_matrix(spaces_test, y_test)
+    name: ev.fit(spaces_train, y_train).stitching_matrix(
+        spaces_test, y_test
+    )
     for name, ev in evaluators.items()
 }
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.6), layout="constrained")
 for ax, (name, matrix) in zip(axes, matrices.items()):
-    plot_matrix(matrix, ax=ax, vmin=0, vmax=1, colorbar=ax is axes[-1], title=name)
-fig.suptitle("Accuracy of each decoder (column) on each encoder's digits (row)")
+    plot_matrix(
+        matrix, ax=ax, vmin=0, vmax=1, colorbar=False, title=name
+    )
+fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label="accuracy")
+fig.suptitle("Accuracy of each decoder (column) on each encoder (row)")
 plt.show()
 
 # %%
 # The diagonal is each network with its own classifier; everything off it is zero-shot. The
 # mean of the off-diagonal entries is the evaluator's ``score``:
 for name, ev in evaluators.items():
-    print(f"{name:30s} zero-shot accuracy {ev.score(spaces_test, y_test):.3f}")
+    score = ev.score(spaces_test, y_test)
+    print(f"{name:18s} zero-shot accuracy {score:.3f}")

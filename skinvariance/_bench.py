@@ -162,18 +162,3 @@ def _cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
-
-
-def markdown_table(table, *, floatfmt=".3g"):
-    """A DataFrame as a Markdown table (missing cells blank), without extra dependencies."""
-
-    def cell(value):
-        if isinstance(value, float):
-            return "" if np.isnan(value) else format(value, floatfmt)
-        return str(value)
-
-    header = [str(column) for column in table.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for record in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(value) for value in record) + " |")
-    return "\n".join(lines)

@@ -129,14 +129,87 @@ def plot_matrix(
     return ax
 
 
+# The range of each measure a compare_invariances table can hold, by column name, where it is
+# bounded: error bars are clipped to it (a standard deviation does not make a score of 1.02
+# or -0.05 possible). Names from skinvariance.metrics' registry in compare_invariances.
+_MEASURE_RANGES = {
+    "cka": (0.0, 1.0),
+    "linear_cka": (0.0, 1.0),
+    "rbf_cka": (0.0, 1.0),
+    "procrustes": (0.0, 1.0),
+    "jaccard": (0.0, 1.0),
+    "mrr": (0.0, 1.0),
+    "pearson": (-1.0, 1.0),
+    "cosine": (-1.0, 1.0),
+}
+# Ranges of scikit-learn scorers, for the stitching columns (the table's attrs["scorer"]).
+_SCORER_PREFIX_RANGES = (
+    ("neg_", (-np.inf, 0.0)),
+    ("accuracy", (0.0, 1.0)),
+    ("balanced_accuracy", (0.0, 1.0)),
+    ("top_k_accuracy", (0.0, 1.0)),
+    ("f1", (0.0, 1.0)),
+    ("precision", (0.0, 1.0)),
+    ("recall", (0.0, 1.0)),
+    ("jaccard", (0.0, 1.0)),
+    ("roc_auc", (0.0, 1.0)),
+    ("average_precision", (0.0, 1.0)),
+    ("matthews_corrcoef", (-1.0, 1.0)),
+    ("r2", (-np.inf, 1.0)),
+    ("explained_variance", (-np.inf, 1.0)),
+)
+
+
+def _measure_range(table, measure):
+    """``(low, high)`` of ``measure`` in a comparison table, or None when it is not known.
+
+    Unknown: a measure given as a callable under a name of one's own, or the stitching scores
+    of a scorer that ``table.attrs["scorer"]`` does not name.
+    """
+    measure = measure.removesuffix("_mean")
+    if measure in ("stitching", "non_stitched"):
+        scorer = table.attrs.get("scorer")
+        if not isinstance(scorer, str):
+            return None
+        for prefix, limits in _SCORER_PREFIX_RANGES:
+            if scorer.startswith(prefix):
+                return limits
+        return None
+    return _MEASURE_RANGES.get(measure)
+
+
+def _clipped_errors(means, errors, limits):
+    """Lower and upper error-bar lengths, ``mean -/+ std`` clipped to ``limits``."""
+    if errors is None:
+        return None
+    low, high = limits if limits is not None else (-np.inf, np.inf)
+    finite = np.isfinite(means)
+    if np.any((means[finite] < low) | (means[finite] > high)):
+        # a mean outside the range: the range does not apply to this measure
+        low, high = -np.inf, np.inf
+    lower = means - np.maximum(means - errors, low)
+    upper = np.minimum(means + errors, high) - means
+    return np.vstack([lower, upper])
+
+
 def plot_invariances(
-    table, measure="stitching", *, ax=None, color="C0", best_color="C1", title=None
+    table,
+    measure="stitching",
+    *,
+    ax=None,
+    color="C0",
+    best_color="C1",
+    title=None,
+    limits="auto",
+    legend=True,
 ):
     """Bar chart of a :func:`~skinvariance.compare_invariances` table.
 
-    One bar per invariance: the mean of ``measure`` over space pairs, with its standard
-    deviation as an error bar. The best invariance (column ``best``) is drawn in
-    ``best_color``.
+    One bar per invariance: the mean of ``measure`` over space pairs, with an error bar of
+    one standard deviation on either side, clipped to the measure's range (an accuracy's
+    error bar stops at 0 and 1). The best invariance (column ``best``: the highest
+    ``stitching_mean``) is drawn in ``best_color``, whichever measure is drawn, and the
+    legend says so.
 
     Parameters
     ----------
@@ -152,11 +225,20 @@ def plot_invariances(
         Colours of the bars and of the best invariance's bar.
     title : str, default=None
         The title of the Axes; the measure's name by default.
+    limits : "auto", tuple of (float, float) or None, default="auto"
+        The range the error bars are clipped to. ``"auto"`` uses the measure's known range
+        ([0, 1] for CKA, Jaccard, MRR, Procrustes and an accuracy
+        scorer; [-1, 1] for Pearson and cosine; at most 0 for a ``neg_*`` scorer) and does not
+        clip a measure whose range is unknown; None never clips. A range that some mean falls
+        outside of is ignored.
+    legend : bool, default=True
+        Whether to draw a legend saying what the colours and the error bars mean.
 
     Returns
     -------
     ax : matplotlib Axes
-        The Axes drawn on; the bars are ``ax.patches``, in table order.
+        The Axes drawn on; the bars are ``ax.patches``, in table order, and the error bars
+        ``ax.collections[0]`` (one segment per bar, from the lower to the upper end).
 
     See Also
     --------
@@ -168,12 +250,24 @@ def plot_invariances(
     >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from skinvariance.plotting import plot_invariances
-    >>> table = pd.DataFrame({"invariance": ["absolute", "relative_cosine"],
-    ...                       "stitching_mean": [0.3, 0.9], "stitching_std": [0.1, 0.02],
+    >>> table = pd.DataFrame({"invariance": ["absolute", "cosine"],
+    ...                       "stitching_mean": [0.3, 0.9], "stitching_std": [0.1, 0.2],
     ...                       "best": [False, True]})
+    >>> table.attrs["scorer"] = "accuracy"
     >>> ax = plot_invariances(table)
     >>> [round(float(bar.get_height()), 2) for bar in ax.patches]
     [0.3, 0.9]
+
+    The error bar of the best invariance stops at 1, the highest accuracy:
+
+    >>> [[round(float(end[1]), 2) for end in segment]
+    ...  for segment in ax.collections[0].get_segments()]
+    [[0.2, 0.4], [0.7, 1.0]]
+    >>> for text in ax.get_legend().get_texts():
+    ...     print(text.get_text())
+    best: cosine (highest stitching_mean)
+    other invariances
+    ± 1 std over space pairs
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(
@@ -191,6 +285,19 @@ def plot_invariances(
         )
     if "invariance" not in table.columns:
         raise ValueError("table must have an 'invariance' column, as compare_invariances makes.")
+    if isinstance(limits, str) and limits == "auto":
+        limits = _measure_range(table, measure)
+    elif limits is not None:
+        try:
+            low, high = (float(v) for v in limits)
+        except (TypeError, ValueError):
+            low = high = np.nan
+        if not low <= high:  # also False for NaN
+            raise ValueError(
+                "The 'limits' parameter of plot_invariances must be 'auto', None or a pair "
+                f"(low, high) with low <= high. Got {limits!r} instead."
+            )
+        limits = (low, high)
     means = table[f"{measure}_mean"].to_numpy(dtype=float)
     std_column = f"{measure}_std"
     errors = table[std_column].to_numpy(dtype=float) if std_column in table.columns else None
@@ -204,12 +311,44 @@ def plot_invariances(
     ax.bar(
         positions,
         means,
-        yerr=errors,
+        yerr=_clipped_errors(means, errors, limits),
         color=[best_color if flag else color for flag in best],
         capsize=3,
+        error_kw={"ecolor": "black", "elinewidth": 1.0},
     )
     ax.set_xticks(positions, [str(name) for name in table["invariance"]], rotation=45, ha="right")
     ax.set_xlabel("invariance")
-    ax.set_ylabel(f"{measure} (mean over space pairs)")
+    ax.set_ylabel(f"{measure}\n(mean over space pairs)")
+    # An Axes that shares its y axis with a neighbour has its tick labels hidden by
+    # plt.subplots(sharey=True); every bar chart keeps its own.
+    ax.tick_params(axis="y", labelleft=True)
     ax.set_title(measure if title is None else title)
+    if legend:
+        _legend(ax, table, best, color, best_color, errors is not None)
     return ax
+
+
+def _legend(ax, table, best, color, best_color, has_errors):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = []
+    if best.any():
+        names = ", ".join(str(name) for name in table.loc[best, "invariance"])
+        selected_by = table.attrs.get("selected_by", "stitching_mean")
+        handles.append(Patch(color=best_color, label=f"best: {names} (highest {selected_by})"))
+        handles.append(Patch(color=color, label="other invariances"))
+    if has_errors:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="black",
+                linewidth=1.0,
+                marker="_",
+                markersize=8,
+                label="± 1 std over space pairs",
+            )
+        )
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

@@ -247,7 +247,8 @@ def _write_bad(tmp_path, problem, case):
         return ["--labels", labels], "--labels: applies only to spaces read from files"
     if case == "logistic-regression-target":
         np.save(labels, spaces["c"][:, 0])
-        return [a, b, "--labels", labels, "--decoder", "logistic"], "--decoder logistic: needs"
+        argv = [a, b, "--labels", labels, "--decoder", "logistic"]
+        return argv, "--decoder logistic: The 'logistic' decoder needs class labels"
     raise AssertionError(case)
 
 
@@ -300,12 +301,12 @@ def test_compare_on_a_small_zoo_relative_beats_absolute(capsys):
 
 
 def test_zoo_dataset_without_the_extra(monkeypatch, capsys):
-    from skinvariance import datasets
+    from skinvariance.datasets import _loaders
 
     def missing():
         raise ImportError("load_mnist1d needs the 'mnist1d' package")
 
-    monkeypatch.setattr(datasets, "_mnist1d_arrays", missing)
+    monkeypatch.setattr(_loaders, "_mnist1d_arrays", missing)
     status, _, err = run(["compare", "--dataset", "mnist1d", "--quiet"], capsys)
     assert status == 2
     assert err.strip() == (

@@ -25,8 +25,8 @@ from skinvariance import (
     StitchingEvaluator,
     compare_invariances,
     metrics,
-    outofcore,
 )
+from skinvariance.io import _dask_npy as io_dask_npy
 from skinvariance.outofcore import dask_from_npy, dask_to_npy
 
 
@@ -213,7 +213,7 @@ def test_dask_from_npy_and_to_npy(tmp_path, data):
 def test_dask_to_npy_disk_full_leaves_nothing(tmp_path, data, monkeypatch):
     X, _ = data
     calls = []
-    setitem = outofcore._NpyRowWriter.__setitem__
+    setitem = io_dask_npy._NpyRowWriter.__setitem__
 
     def failing(self, key, value):
         calls.append(key)
@@ -221,7 +221,7 @@ def test_dask_to_npy_disk_full_leaves_nothing(tmp_path, data, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         setitem(self, key, value)
 
-    monkeypatch.setattr(outofcore._NpyRowWriter, "__setitem__", failing)
+    monkeypatch.setattr(io_dask_npy._NpyRowWriter, "__setitem__", failing)
     with (
         dask.config.set(scheduler="synchronous"),
         pytest.raises(OSError, match=r"R.npy' failed: the disk is full"),

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skinvariance import datasets
+from skinvariance.datasets import _loaders as loaders
 from skinvariance.datasets import (
     hidden_activations,
     load_mnist1d,
@@ -317,7 +317,7 @@ def test_optional_loaders_name_the_extra_when_missing(monkeypatch, loader, modul
     monkeypatch.setitem(sys.modules, module, None)  # makes the import fail
     # Bypass the per-process cache, which may already hold the data.
     for name in ("_mnist_5k_arrays", "_mnist1d_arrays"):
-        monkeypatch.setattr(datasets, name, getattr(datasets, name).__wrapped__)
+        monkeypatch.setattr(loaders, name, getattr(loaders, name).__wrapped__)
     with pytest.raises(ImportError, match=rf"'{extra}' package.*'bench' extra"):
         loader()
 

@@ -1,5 +1,7 @@
 """Tests of skinvariance.metrics against plain reference formulas, scipy and invariances."""
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from scipy.stats import ortho_group, pearsonr
 from sklearn import config_context
 
 from skinvariance import metrics, stack_spaces
+from skinvariance.kernels import row_blocks
 from skinvariance.metrics import (
     cka,
     knn_jaccard,
@@ -29,16 +32,17 @@ SMALL_MEMORY = 0.003
 
 @pytest.fixture
 def blocks(monkeypatch):
-    """Record ``(rows per block, rows)`` of every blocked loop of the metrics module."""
+    """Record ``(rows per block, rows)`` of every blocked loop of the measures' modules."""
     seen = []
-    original = metrics._chunk_rows
 
-    def recording(row_bytes, n_rows):
-        chunk = original(row_bytes, n_rows)
-        seen.append((chunk, n_rows))
-        return chunk
+    def recording(n_rows, row_bytes, **kwargs):
+        slices = list(row_blocks(n_rows, row_bytes, **kwargs))
+        seen.append((slices[0].stop - slices[0].start, n_rows))
+        return iter(slices)
 
-    monkeypatch.setattr(metrics, "_chunk_rows", recording)
+    for module in ("_cka", "_matched", "_procrustes", "_neighbours"):
+        monkeypatch.setattr(importlib.import_module(f"skinvariance.metrics.{module}"),
+                            "row_blocks", recording)
     return seen
 
 
@@ -492,7 +496,7 @@ def test_similarity_matrix_errors():
     ):
         similarity_matrix(spaces, "mean_cosine_similarity")
     with pytest.raises(ValueError, match="'metric' parameter of similarity_matrix must be"):
-        similarity_matrix(spaces, "cosine")
+        similarity_matrix(spaces, "cosinus")
     with pytest.raises(ValueError, match="must return a finite real number; got nan"):
         similarity_matrix(_spaces(), lambda X, Y: float("nan"))
     with pytest.raises(ValueError, match="same number of rows"):

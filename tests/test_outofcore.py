@@ -11,7 +11,8 @@ from sklearn import config_context
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skinvariance import ProductProjection, RelativeProjection, outofcore
+from skinvariance import ProductProjection, RelativeProjection
+from skinvariance.io import _npy as io_npy
 from skinvariance.outofcore import transform_npy
 
 # A budget of a few KiB makes blocks of a few dozen rows, so small files cross many blocks.
@@ -162,13 +163,13 @@ def test_transform_npy_blocks_stay_within_the_budget(tmp_path, data, monkeypatch
     source = _save(tmp_path, "X.npy", X)
     rel = RelativeProjection().fit(anchors)
     heights = []
-    read_rows = outofcore._read_rows
+    read_rows = io_npy._read_rows
 
     def recording(file, info, start, buffer):
         heights.append(len(buffer))
         return read_rows(file, info, start, buffer)
 
-    monkeypatch.setattr(outofcore, "_read_rows", recording)
+    monkeypatch.setattr(io_npy, "_read_rows", recording)
     budget_mib = 0.05
     transform_npy(rel, source, tmp_path / "R.npy", working_memory=budget_mib, progress=False)
     # One-row probe, then blocks whose input and output alone fit in the budget.
@@ -274,7 +275,7 @@ def test_transform_npy_disk_full_mid_write(tmp_path, data, monkeypatch, existing
     if existing:
         np.save(target, np.arange(4))
     rel = RelativeProjection().fit(anchors)
-    write_block = outofcore._write_block
+    write_block = io_npy._write_block
     calls = []
 
     def failing(file, block):
@@ -283,7 +284,7 @@ def test_transform_npy_disk_full_mid_write(tmp_path, data, monkeypatch, existing
             raise OSError(errno.ENOSPC, "No space left on device")
         write_block(file, block)
 
-    monkeypatch.setattr(outofcore, "_write_block", failing)
+    monkeypatch.setattr(io_npy, "_write_block", failing)
     with pytest.raises(OSError, match=r"R.npy' failed after \d+ of 700 rows: the disk is full"):
         transform_npy(
             rel, source, target, overwrite=existing, working_memory=TINY_MIB, progress=False
@@ -373,7 +374,7 @@ def test_cli_project_errors_are_one_line_status_2(tmp_path, data, capsys, change
 def test_transform_npy_temporary_file_cannot_be_created(tmp_path, data, monkeypatch):
     X, anchors = data
     source = _save(tmp_path, "X.npy", X)
-    monkeypatch.setattr(outofcore, "_temporary_path", lambda path: tmp_path / "gone" / "t.part")
+    monkeypatch.setattr(io_npy, "temporary_path", lambda path: tmp_path / "gone" / "t.part")
     with pytest.raises(OSError, match=r"Writing the output .*R.npy' failed after 0 of 700 rows"):
         transform_npy(RelativeProjection().fit(anchors), source, tmp_path / "R.npy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy"]

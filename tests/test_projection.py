@@ -224,7 +224,10 @@ def test_fused_and_generic_paths_agree(data):
         [("c", "cosine"), ("a", RelativeProjection("l1", center=True)),
          ("b", RelativeProjection("linf", center=True))]
     ).fit(A)
-    assert len(fused._fusion_groups()) == 2 and generic._fusion_groups() == []
+    fused_groups, fused_others = fused._subspace_plan(np.float64)
+    generic_groups, generic_others = generic._subspace_plan(np.float64)
+    assert [positions for _, positions in fused_groups] == [[0], [1, 2]] and fused_others == []
+    assert generic_groups == [] and generic_others == [0, 1, 2]
     with config_context(working_memory=0.02):  # about 15 rows per block
         np.testing.assert_allclose(fused.transform(X), generic.transform(X), rtol=1e-10)
 
@@ -291,7 +294,7 @@ def test_pickle_and_pandas_output(tmp_path, data):
         ({"projections": ["cosine", "l1"], "aggregate": "weighted"}, ValueError,
          "needs 'weights'"),
         ({"projections": ["cosine", "l1"], "aggregate": "weighted", "weights": [1.0]},
-         ValueError, "'weights' must be 2 finite numbers"),
+         ValueError, "'weights' parameter of ProductProjection must be 2 finite numbers"),
         ({"projections": ["cosine", RelativeProjection("l1", n_anchors=3)], "aggregate": "sum"},
          ValueError, r"needs subspaces of equal widths; got \{'cosine': 25, 'l1': 3\}"),
     ],

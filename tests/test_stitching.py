@@ -361,7 +361,7 @@ def test_scoring_strings_and_callables(data):
     matrix = ev.stitching_matrix(test, y_test)
     expected = f1_score(y_test, ev.decoders_["a"].predict(test["b"]), average="macro")
     assert matrix.loc["b", "a"] == pytest.approx(expected)
-    assert set(ev.results_["scorer"]) == {"f1_macro"}
+    assert set(ev.stitching_scores(test, y_test)["scorer"]) == {"f1_macro"}
 
     scorer = make_scorer(balanced_accuracy_score)
     ev = StitchingEvaluator(None, decoder(), scoring=scorer).fit(train, y_train)
@@ -371,12 +371,13 @@ def test_scoring_strings_and_callables(data):
     assert "balanced_accuracy_score" in ev.scorer_name_
 
 
-def test_results_table_is_the_matrix_in_long_form(data):
+def test_stitching_scores_are_the_matrix_in_long_form(data):
     X, y = data
     spaces = {"x": X, "y": X @ ortho_group.rvs(16, random_state=18), "z": -X}
     ev = StitchingEvaluator(RelativeProjection("l1"), decoder(), anchors=30, random_state=0)
     matrix = ev.fit(spaces, y).stitching_matrix(spaces, y)
-    results = ev.results_
+    results = ev.stitching_scores(spaces, y)
+    assert not hasattr(ev, "results_")  # scoring sets no fitted attribute
     assert list(results.columns) == ["encoder", "decoder", "stitched", "score", "scorer"]
     assert len(results) == 9
     assert (results["stitched"] == (results["encoder"] != results["decoder"])).all()
@@ -739,7 +740,12 @@ def test_compare_invariances_is_reproducible(rotated_spaces):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"metrics": ["cka", "spearman"]}, ValueError, r"names among \[.*\]. Got 'spearman'"),
+        (
+            {"metrics": ["cka", "spearman"]},
+            ValueError,
+            r"'metrics' parameter of compare_invariances must be a str among \[.*\]. "
+            r"Got 'spearman'",
+        ),
         ({"metrics": "cka"}, TypeError, "'metrics' parameter of compare_invariances"),
         ({"metrics": {"m": 3}}, TypeError, "must map str names to callables"),
         (
@@ -766,5 +772,5 @@ def test_compare_invariances_bad_spaces_and_target(rotated_spaces):
         compare_invariances(spaces, y[:-1])
     with pytest.raises(ValueError, match="at least 2 spaces"):
         compare_invariances({"base": spaces["base"]}, y)
-    with pytest.raises(ValueError, match="no default decoder for a 'multilabel-indicator'"):
+    with pytest.raises(ValueError, match="No default decoder fits a 'multilabel-indicator'"):
         compare_invariances(spaces, np.eye(2, dtype=int)[np.arange(400) % 2])

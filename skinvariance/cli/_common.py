@@ -1,0 +1,193 @@
+"""What every subcommand shares: the one-line usage error, messages on standard error,
+option types, output files and the table's summary lines."""
+
+import argparse
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from .._compat import InvalidParameterError
+from .._validation import DataError, check_output_path
+from ..kernels import available_kernels
+
+__all__ = [
+    "FORMATS",
+    "Messages",
+    "Parser",
+    "UsageError",
+    "add_output_options",
+    "at_least_two",
+    "check_kernels",
+    "check_output",
+    "choices_list",
+    "comma_list",
+    "emit",
+    "output_format",
+    "positive_int",
+    "print_summary",
+    "user_errors",
+]
+
+FORMATS = ("markdown", "csv", "json")
+_FORMAT_BY_SUFFIX = {".md": "markdown", ".csv": "csv", ".json": "json"}
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its files: reported in one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the option (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class Messages:
+    """Progress (terminal only, not --quiet) and messages (not --quiet) on standard error."""
+
+    def __init__(self, quiet):
+        self.quiet = quiet
+        self.progress_enabled = not quiet and sys.stderr.isatty()
+
+    def progress(self, message):
+        if self.progress_enabled:
+            print(message, file=sys.stderr, flush=True)
+
+    def info(self, message):
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def user_errors(prefix=""):
+    """Report the library's errors about the user's data or parameters as usage errors.
+
+    Only :class:`~skinvariance._validation.DataError` and scikit-learn's
+    ``InvalidParameterError`` are user mistakes; any other exception is a bug and keeps its
+    traceback.
+    """
+    try:
+        yield
+    except (DataError, InvalidParameterError) as exc:
+        message = str(exc).splitlines()[0]
+        raise UsageError(f"{prefix}{message}") from None
+
+
+# -- option types ------------------------------------------------------------------------------
+
+
+def comma_list(value):
+    items = [item.strip() for item in value.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {value!r}")
+    return items
+
+
+def choices_list(choices):
+    def parse(value):
+        items = comma_list(value)
+        for item in items:
+            if item not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"unknown value {item!r}; choose among {', '.join(choices)}"
+                )
+        return items
+
+    return parse
+
+
+def check_kernels(names, option, *, aliases=True):
+    """Raise a usage error naming ``option`` if a name in ``names`` is not a kernel."""
+    known = set(available_kernels(aliases=aliases))
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"{option}: unknown kernel {name!r}; choose among {', '.join(sorted(known))}"
+            )
+    return names
+
+
+def positive_int(value):
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def at_least_two(value):
+    number = positive_int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 2, got {value!r}")
+    return number
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def add_output_options(parser):
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="table format (default: from the --output suffix .md/.csv/.json, else markdown); "
+        "with csv or json, standard output carries the table alone",
+    )
+    parser.add_argument("--output", metavar="FILE", help="write the table to FILE")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --output/--plot file"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress and no messages on standard error"
+    )
+
+
+def check_output(path, overwrite, option):
+    """The output file given to ``option`` (None: a positional argument), or a usage error
+    saying why it cannot be written."""
+    if path is None:
+        return None
+    path = Path(path)
+    where = f"{option} {path}" if option else f"{path}"
+    try:
+        return check_output_path(path, overwrite=overwrite)
+    except FileExistsError:
+        raise UsageError(f"{where}: the file exists; pass --overwrite to replace it") from None
+    except IsADirectoryError:
+        raise UsageError(f"{where}: is a directory") from None
+    except FileNotFoundError:
+        raise UsageError(f"{where}: no such directory {path.parent}") from None
+
+
+def output_format(args):
+    if args.format is not None:
+        return args.format
+    if args.output is not None:
+        return _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower(), "markdown")
+    return "markdown"
+
+
+def emit(text, output):
+    """Write ``text`` to standard output, or to the ``output`` file."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"{output}: cannot write the file ({reason})") from None
+
+
+def print_summary(lines, fmt, output, args, messages):
+    """Summary lines after the table: on standard output after a Markdown table printed there,
+    else on standard error (so that csv/json output stays machine-readable)."""
+    if fmt == "markdown" and output is None:
+        if not args.quiet:
+            print("\n" + "\n".join(lines))
+    else:
+        for line in lines:
+            messages.info(line)

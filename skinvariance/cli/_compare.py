@@ -1,0 +1,303 @@
+"""``skinvariance compare``: compare invariances on spaces read from files, or on a model zoo
+trained on the fly, and print the table of :func:`~skinvariance.compare_invariances`."""
+
+import time
+
+from threadpoolctl import threadpool_limits
+
+from ..datasets import DATASETS, FACTORS, make_model_zoo
+from ..io import read_labels, read_spaces
+from ..projection import ProductProjection, RelativeProjection
+from ..stitching import compare_invariances, default_invariances, make_decoder
+from ..stitching._invariances import DECODERS
+from ._common import (
+    UsageError,
+    add_output_options,
+    at_least_two,
+    check_kernels,
+    check_output,
+    choices_list,
+    comma_list,
+    emit,
+    output_format,
+    positive_int,
+    print_summary,
+    user_errors,
+)
+from ._render import render
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands):
+    """Add the ``compare`` subcommand to ``commands`` (an argparse subparsers object)."""
+    compare = commands.add_parser(
+        "compare",
+        help="compare invariances by similarity and zero-shot stitching",
+        description="Compare invariances (absolute, scale, relative kernels, their product, "
+        "alignments) by the similarity of the spaces and by zero-shot stitching, and say "
+        "which wins. With no FILE, a model zoo is trained on the fly (scikit-learn digits, "
+        "five perceptrons differing by their random seed) and compared.",
+    )
+    compare.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="the spaces: one .npy per space (named by its stem), .npz archives (one key per "
+        "space), or stacked .parquet/.csv files with (space, feature) columns",
+    )
+    compare.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="the decoders' target, one row per sample (.npy/.csv/.txt)",
+    )
+    _add_row_options(compare)
+    _add_decoder_options(compare)
+    compare.add_argument(
+        "--plot", metavar="FILE.png", help="save a bar chart of the stitching scores (plot extra)"
+    )
+    compare.add_argument(
+        "--n-jobs", type=int, default=None, help="parallel jobs (joblib); -1 for all processors"
+    )
+    compare.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N BLAS threads while comparing (default, or 0: the library's thread "
+        "policy, which already runs the many small decoder fits with one BLAS thread)",
+    )
+    compare.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    _add_zoo_options(compare)
+    add_output_options(compare)
+    compare.set_defaults(handler=run)
+    return compare
+
+
+def _add_row_options(compare):
+    compare.add_argument(
+        "--anchors", type=positive_int, default=300, help="number of parallel anchors (300)"
+    )
+    compare.add_argument(
+        "--invariances",
+        type=comma_list,
+        metavar="NAMES",
+        help="comma-separated rows to compare (default: all of absolute, scale, "
+        "relative_<kernel>, relative_cosine_centered, product, orthogonal, affine)",
+    )
+    compare.add_argument(
+        "--kernels",
+        type=comma_list,
+        metavar="KERNELS",
+        help="comma-separated relative kernels; their product is compared too "
+        "(default: cosine,euclidean,l1,linf)",
+    )
+    compare.add_argument(
+        "--aggregate",
+        choices=("concat", "sum", "mean"),
+        help="how the product combines its subspaces (default: concat)",
+    )
+    compare.add_argument(
+        "--metrics",
+        type=comma_list,
+        metavar="NAMES",
+        help="comma-separated similarity measures (default: cka,pearson,cosine,jaccard,mrr)",
+    )
+
+
+def _add_decoder_options(compare):
+    compare.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        default="auto",
+        help="the stitched decoder, after standard scaling: logistic regression, ridge or "
+        "k-nearest neighbours (default auto: logistic for class labels, ridge otherwise)",
+    )
+    compare.add_argument(
+        "--scoring",
+        metavar="NAME",
+        help="how stitching is scored: any scikit-learn scorer name, e.g. accuracy, "
+        "f1_weighted, f1_macro, neg_mean_squared_error (default: accuracy for class labels, "
+        "neg_mean_squared_error otherwise)",
+    )
+
+
+def _add_zoo_options(compare):
+    zoo = compare.add_argument_group("model zoo (without FILE)")
+    zoo.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help="training data (default digits; mnist_5k and mnist1d need the bench extra)",
+    )
+    zoo.add_argument(
+        "--factors",
+        type=choices_list(FACTORS),
+        metavar="FACTORS",
+        help="what varies between models: initialization, architecture, training "
+        "(comma-separated; default initialization)",
+    )
+    zoo.add_argument("--n-models", type=at_least_two, help="models per factor (default 5)")
+    zoo.add_argument(
+        "--kind",
+        choices=("classifier", "autoencoder"),
+        help="classifiers (labels stitched) or autoencoders (inputs reconstructed)",
+    )
+
+
+def _invariances(args):
+    """The invariances to compare, from --kernels, --aggregate and --invariances."""
+    invariances = default_invariances()
+    if args.kernels is not None:
+        check_kernels(args.kernels, "--kernels")
+        rebuilt = {}
+        for name, estimator in invariances.items():
+            if name.startswith("relative_") and name != "relative_cosine_centered":
+                # The chosen kernels take the place of the default relative rows.
+                for kernel in args.kernels:
+                    rebuilt.setdefault(f"relative_{kernel}", RelativeProjection(kernel))
+            elif name == "product":
+                if len(args.kernels) > 1:
+                    rebuilt["product"] = ProductProjection(list(args.kernels))
+            else:
+                rebuilt[name] = estimator
+        invariances = rebuilt
+    if args.aggregate is not None and "product" in invariances:
+        invariances["product"] = invariances["product"].set_params(aggregate=args.aggregate)
+    if args.invariances is not None:
+        unknown = [name for name in args.invariances if name not in invariances]
+        if unknown:
+            raise UsageError(
+                f"--invariances: unknown invariance {unknown[0]!r}; choose among "
+                f"{', '.join(invariances)}"
+            )
+        invariances = {name: invariances[name] for name in args.invariances}
+    return invariances
+
+
+def _check_arguments(args):
+    if args.files and (args.dataset or args.factors or args.n_models or args.kind):
+        raise UsageError(
+            "--dataset, --factors, --n-models and --kind choose the model zoo; they apply "
+            "only when no file is given"
+        )
+    if args.files and args.labels is None:
+        raise UsageError("--labels: required when the spaces are read from files")
+    if not args.files and args.labels is not None:
+        raise UsageError("--labels: applies only to spaces read from files")
+
+
+def _load(args, messages):
+    """``(spaces, y, description)`` from the files, or from a model zoo trained now."""
+    if args.files:
+        messages.progress(f"reading {len(args.files)} file(s)")
+        with user_errors():
+            spaces = read_spaces(args.files)
+            y = read_labels(args.labels, next(iter(spaces.values())).shape[0],
+                            where=f"--labels {args.labels}")
+        return spaces, y, f"{len(spaces)} spaces from files"
+    dataset = args.dataset or "digits"
+    kind = args.kind or "classifier"
+    factors = args.factors or ["initialization"]
+    n_models = args.n_models or 5
+    messages.progress(
+        f"training a model zoo: {n_models} {kind} model(s) per factor "
+        f"({', '.join(factors)}) on {dataset}"
+    )
+    try:
+        zoo = make_model_zoo(dataset, factors=factors, n_models=n_models, kind=kind,
+                             n_jobs=args.n_jobs, verbose=int(messages.progress_enabled),
+                             random_state=args.seed)
+    except ImportError as exc:
+        raise UsageError(f"--dataset {dataset}: {exc}") from None
+    y = zoo.data if kind == "autoencoder" else zoo.target
+    description = (
+        f"model zoo of {len(zoo.spaces)} {kind}s on {dataset} "
+        f"({', '.join(factors)}), trained in {zoo.fit_time:.1f} s"
+    )
+    return zoo.spaces, y, description
+
+
+def _decoder(name, y):
+    try:
+        return make_decoder(name, y)
+    except ValueError as exc:
+        raise UsageError(f"--decoder {name}: {exc}") from None
+
+
+def _scorer(name):
+    """The scikit-learn scorer named by --scoring, or a one-line usage error."""
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    if name not in get_scorer_names():
+        raise UsageError(
+            f"--scoring {name}: not a scikit-learn scorer name (e.g. accuracy, f1_weighted, "
+            "f1_macro, neg_mean_squared_error)"
+        )
+    return get_scorer(name)
+
+
+def _check_plot(args):
+    plot = check_output(args.plot, args.overwrite, "--plot")
+    if plot is not None:
+        try:
+            import matplotlib
+        except ImportError:
+            raise UsageError(
+                "--plot: needs matplotlib, which comes with the 'plot' extra: "
+                "pip install 'skinvariance[plot]'"
+            ) from None
+        matplotlib.use("Agg")
+    return plot
+
+
+def run(args, messages):
+    """Run ``skinvariance compare``; return the exit status."""
+    _check_arguments(args)
+    invariances = _invariances(args)
+    fmt = output_format(args)
+    output = check_output(args.output, args.overwrite, "--output")
+    plot = _check_plot(args)
+    start = time.perf_counter()
+    spaces, y, source = _load(args, messages)
+    decoder = _decoder(args.decoder, y)
+    n_samples = next(iter(spaces.values())).shape[0]
+    messages.progress(
+        f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
+        f"of {n_samples} samples"
+    )
+    options = {}
+    if args.metrics is not None:
+        options["metrics"] = args.metrics
+    if args.scoring is not None:
+        options["scoring"] = _scorer(args.scoring)
+    compare_start = time.perf_counter()
+    with user_errors(), threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
+        table = compare_invariances(spaces, y, invariances, decoder=decoder,
+                                    anchors=args.anchors, random_state=args.seed,
+                                    n_jobs=args.n_jobs, **options)
+    elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
+    emit(render(table, fmt), output)
+    print_summary(_summary(table, source, n_samples, args.anchors, elapsed, compare_time),
+                  fmt, output, args, messages)
+    if plot is not None:
+        from ..plotting import plot_invariances
+
+        ax = plot_invariances(table)
+        ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
+        messages.info(f"Plot written to {plot}.")
+    return 0
+
+
+def _summary(table, source, n_samples, anchors, elapsed, compare_time):
+    lines = [f"Spaces: {source}; {n_samples} samples, {anchors} anchors."]
+    best = table.attrs.get("best")
+    scorer = table.attrs.get("scorer") or "score"
+    if best is not None:
+        row = table.loc[table["invariance"] == best].iloc[0]
+        lines.append(
+            f"Best invariance: {best} (zero-shot stitching {scorer} "
+            f"{row['stitching_mean']:.3f} ± {row['stitching_std']:.3f}, "
+            f"non-stitched {row['non_stitched_mean']:.3f})."
+        )
+    lines.append(f"Took {elapsed:.1f} s (comparison {compare_time:.1f} s).")
+    return lines

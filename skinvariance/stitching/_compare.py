@@ -1,0 +1,342 @@
+"""The selection of an invariance: similarity and zero-shot stitching of every invariance,
+in one table (the workshop paper's phases 1 and 2)."""
+
+import warnings
+from collections.abc import Mapping
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import is_classifier
+from sklearn.metrics import get_scorer_names
+from sklearn.model_selection import (
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    check_cv,
+)
+from sklearn.utils import check_random_state
+
+from .._parallel import limit_small_work
+from .._validation import check_count, check_target, error_class, is_classification_target
+from ..metrics import get_measure
+from ..spaces import check_spaces
+from ._evaluator import StitchingEvaluator
+from ._invariances import make_decoder, resolve_invariances
+
+__all__ = ["DEFAULT_METRICS", "compare_invariances"]
+
+#: The similarity columns of the table by default.
+DEFAULT_METRICS = ("cka", "pearson", "cosine", "jaccard", "mrr")
+
+
+def _resolve_metrics(metrics):
+    """``{name: (measure, symmetric)}`` from names of the registry or a mapping of callables."""
+    if isinstance(metrics, Mapping):
+        for name, function in metrics.items():
+            if not isinstance(name, str) or not callable(function):
+                raise TypeError(
+                    "The 'metrics' parameter of compare_invariances must map str names to "
+                    f"callables measure(X, Y) -> float. Got {name!r}: {function!r}."
+                )
+        # a callable is not assumed symmetric: it is evaluated on every ordered pair
+        return {name: (function, False) for name, function in metrics.items()}
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+        raise TypeError(
+            "The 'metrics' parameter of compare_invariances must be a list of measure names or "
+            f"a mapping {{name: callable}}. Got {metrics!r} instead."
+        )
+    resolved = {}
+    for name in metrics:
+        measure = get_measure(name, parameter="metrics", owner="compare_invariances")
+        resolved[name] = (measure.function, measure.symmetric)
+    return resolved
+
+
+def _check_decoder(decoder, y):
+    """The decoder (the default for None) and whether the target is class labels."""
+    if decoder is None:
+        return make_decoder("auto", y), np.ndim(y) == 1 and is_classification_target(y)
+    if not all(callable(getattr(decoder, method, None)) for method in ("fit", "predict")):
+        raise TypeError(
+            "The 'decoder' parameter of compare_invariances must be an estimator implementing "
+            f"'fit' and 'predict' or None. Got {decoder!r} instead."
+        )
+    return decoder, is_classifier(decoder)
+
+
+def _check_scoring(scoring):
+    if not (
+        scoring is None
+        or callable(scoring)
+        or (isinstance(scoring, str) and scoring in get_scorer_names())
+    ):
+        raise ValueError(
+            "The 'scoring' parameter of compare_invariances must be None, a scoring name of "
+            f"sklearn.metrics.get_scorer_names() or a callable. Got {scoring!r} instead."
+        )
+
+
+def _measure(function, Zi, Zj, metric, invariance, pair):
+    try:
+        return float(function(Zi, Zj))
+    except ValueError as exc:
+        if Zi.shape[1] != Zj.shape[1]:
+            return np.nan  # the measure needs equal widths: undefined for this pair
+        raise error_class(exc)(
+            f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
+            f"{pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
+        ) from exc
+
+
+def _evaluate_invariance(
+    invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
+):
+    """Stitching matrix and similarity matrices of one invariance on one split."""
+    with limit_small_work(sum(X.size for X in spaces.values())):
+        return _evaluate_split(
+            invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors,
+            seed,
+        )
+
+
+def _evaluate_split(
+    invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
+):
+    train_spaces = {name: X[train] for name, X in spaces.items()}
+    test_spaces = {name: X[test] for name, X in spaces.items()}
+    evaluator = StitchingEvaluator(
+        projection, decoder, anchors=min(anchors, len(train)), scoring=scoring, random_state=seed
+    ).fit(train_spaces, y[train])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*cannot be stitched because their widths")
+        stitching = evaluator.stitching_matrix(test_spaces, y[test]).to_numpy()
+    names = evaluator.space_names_
+    kind = evaluator.kind_
+    if kind == "projection":
+        encoded = {
+            name: evaluator.projections_[name].transform(test_spaces[name]) for name in names
+        }
+    else:
+        encoded = test_spaces
+    similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
+    for a, i in enumerate(names):
+        for b, j in enumerate(names):
+            if a == b:
+                continue
+            if kind == "alignment":
+                # the source mapped into the target, beside the target
+                Zi, Zj = evaluator.alignments_[i, j].transform(test_spaces[i]), test_spaces[j]
+            else:
+                Zi, Zj = encoded[i], encoded[j]
+            for metric, (function, symmetric) in metrics.items():
+                if symmetric and kind != "alignment" and b < a:
+                    similarity[metric][a, b] = similarity[metric][b, a]
+                else:
+                    similarity[metric][a, b] = _measure(
+                        function, Zi, Zj, metric, invariance, (i, j)
+                    )
+    return kind, evaluator.scorer_name_, stitching, similarity
+
+
+def compare_invariances(
+    spaces,
+    y,
+    invariances=None,
+    *,
+    metrics=DEFAULT_METRICS,
+    decoder=None,
+    scoring=None,
+    anchors=300,
+    cv=None,
+    random_state=None,
+    n_jobs=None,
+):
+    """Compare invariances by the similarity of the spaces and by zero-shot stitching.
+
+    The workshop paper's phases 1 and 2 in one table: for each invariance, make the spaces
+    invariant (a projection fitted on each space's parallel anchors, an alignment fitted on
+    the anchors of each ordered pair of spaces, or nothing), measure how similar the spaces
+    become, stitch every encoder to every decoder with
+    :class:`StitchingEvaluator`, and mark the invariance that stitches best.
+
+    Parameters
+    ----------
+    spaces : mapping of str to array-like of shape (n_samples, n_features_space) or DataFrame
+        At least two row-aligned spaces: a mapping ``{name: array}`` or a DataFrame with
+        ``(space, feature)`` columns.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        The decoders' target: class labels, or values to regress (2-D for reconstruction).
+    invariances : mapping of str to estimator or None, default=None
+        The invariances to compare, ``{name: projection, alignment or None}``, with the
+        meaning of ``StitchingEvaluator``'s ``projection``. None means
+        :func:`default_invariances`: absolute, scale (L2), each relative kernel, centred
+        cosine, the product of the four kernels, orthogonal and affine alignment.
+    metrics : list of str or mapping of str to callable, default=("cka", "pearson", \
+"cosine", "jaccard", "mrr")
+        Similarity measures between two row-aligned representations: names of the measures
+        of :mod:`skinvariance.metrics` (any of
+        :func:`~skinvariance.metrics.available_measures` with ``aliases=True``: ``"cka"``
+        (linear), ``"linear_cka"``, ``"rbf_cka"``, ``"pearson"``, ``"cosine"``, ``"jaccard"``,
+        ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
+        For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
+    decoder : estimator, default=None
+        The decoder cloned for each space. None means a linear probe:
+        ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))`` for class
+        labels (scored by accuracy) and ``make_pipeline(StandardScaler(), Ridge())`` for a
+        continuous target (scored by ``neg_mean_squared_error``: minus the MSE, so that higher
+        is better). The scaler is part of each space's decoder: fitted on the decoder's space,
+        it is applied unchanged to the stitched encoders. How strongly the probe is
+        regularised changes how well it transfers: an unregularised probe exploits directions
+        that differ between spaces. A ``RidgeClassifier`` fits faster (closed form); give it
+        a large ``alpha`` (100 to 1000 on standardised relative features) if you use it.
+    scoring : str, callable or None, default=None
+        How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
+        name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
+        classifier decoder and ``neg_mean_squared_error`` for a regressor.
+    anchors : int, default=300
+        The number of parallel anchors, chosen at random among the training rows (all of them
+        if there are fewer).
+    cv : int, cross-validation generator, iterable or None, default=None
+        How rows are split into training rows (anchors, fitting) and test rows (similarity
+        and stitching scores). None means one shuffled split with a quarter of the rows held
+        out (stratified for class labels); an int ``k`` means ``k`` shuffled folds (stratified
+        for class labels); a splitter or an iterable of ``(train, test)`` index arrays is used
+        as given. Scores are averaged over the splits for each pair of spaces before the mean
+        and standard deviation over pairs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the splits and the anchors. Every invariance uses the same splits and the same
+        anchor rows.
+    n_jobs : int, default=None
+        Number of jobs running (invariance, split) evaluations in parallel with
+        :mod:`joblib`; None means 1, -1 all processors.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per invariance, in the order given, with columns ``invariance``, ``kind``
+        (``"absolute"``, ``"projection"`` or ``"alignment"``), then for each measure ``m``
+        ``m_mean`` and ``m_std`` (over ordered pairs of different spaces), then
+        ``stitching_mean``, ``stitching_std`` (zero-shot: encoder and decoder of different
+        spaces), ``non_stitched_mean``, ``non_stitched_std`` (the diagonal: decoder on its
+        own space) and ``best``, True on the row with the highest ``stitching_mean``, the
+        measure that decides. ``table.attrs`` holds ``"best"`` (that invariance's name),
+        ``"selected_by"`` (``"stitching_mean"``) and ``"scorer"`` (the scorer's name).
+        A pair that an invariance cannot compare (absolute spaces of different widths, a
+        measure needing equal widths) contributes NaN and is left out of the mean and std.
+
+    See Also
+    --------
+    StitchingEvaluator : Zero-shot stitching with one invariance.
+    skinvariance.metrics.similarity_matrix : One similarity measure between all spaces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from skinvariance import RelativeProjection, compare_invariances
+    >>> X, y = make_classification(n_samples=300, n_features=8, n_informative=6,
+    ...                            random_state=0)
+    >>> Q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))
+    >>> spaces = {"a": X, "b": X @ Q, "c": 2.0 * X @ Q.T}
+    >>> table = compare_invariances(
+    ...     spaces, y, {"absolute": None, "cosine": RelativeProjection("cosine")},
+    ...     metrics=["cka", "mrr"], anchors=50, random_state=0)
+    >>> table[["invariance", "cka_mean", "mrr_mean", "stitching_mean", "best"]].round(2)
+      invariance  cka_mean  mrr_mean  stitching_mean   best
+    0   absolute       1.0      0.04            0.50  False
+    1     cosine       1.0      1.00            0.73   True
+    >>> table.attrs["best"], table.attrs["scorer"]
+    ('cosine', 'accuracy')
+
+    Linear CKA cannot tell these spaces apart (it is invariant to rotations and isotropic
+    scaling), but only the relative representation lets a decoder trained on one space read
+    the others (mean reciprocal rank 1: every sample is its own nearest neighbour across
+    spaces).
+    """
+    spaces = check_spaces(spaces)
+    names = list(spaces)
+    n_samples = next(iter(spaces.values())).shape[0]
+    y = check_target(y, n_samples)
+    check_count(anchors, "anchors", "compare_invariances")
+    invariances = resolve_invariances(invariances)
+    metrics = _resolve_metrics(metrics)
+    decoder, classification = _check_decoder(decoder, y)
+    _check_scoring(scoring)
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    splits = _splits(cv, n_samples, y, classification, seed)
+
+    tasks = [
+        delayed(_evaluate_invariance)(
+            name, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
+        )
+        for name, projection in invariances.items()
+        for train, test in splits
+    ]
+    results = Parallel(n_jobs=n_jobs)(tasks)
+
+    return _summarise(invariances, metrics, results, len(splits), len(names))
+
+
+def _summarise(invariances, metrics, results, n_splits, n_spaces):
+    """The table: one row per invariance, mean and std over ordered pairs of spaces."""
+    off_diagonal = ~np.eye(n_spaces, dtype=bool)
+    rows = []
+    scorer_name = None
+    for k, name in enumerate(invariances):
+        per_split = results[k * n_splits : (k + 1) * n_splits]
+        kind, scorer_name = per_split[0][0], per_split[0][1]
+        row = {"invariance": name, "kind": kind}
+        for metric in metrics:
+            values = _mean_over_splits([result[3][metric] for result in per_split])
+            row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(values[off_diagonal])
+        stitching = _mean_over_splits([result[2] for result in per_split])
+        row["stitching_mean"], row["stitching_std"] = _mean_std(stitching[off_diagonal])
+        row["non_stitched_mean"], row["non_stitched_std"] = _mean_std(np.diag(stitching))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    means = table["stitching_mean"].to_numpy(dtype=float)
+    table["best"] = False
+    best = None
+    if not np.all(np.isnan(means)):
+        best_position = int(np.nanargmax(means))
+        table.loc[best_position, "best"] = True
+        best = table.loc[best_position, "invariance"]
+    table.attrs = {"best": best, "selected_by": "stitching_mean", "scorer": scorer_name}
+    return table
+
+
+def _splits(cv, n_samples, y, classification, seed):
+    placeholder = np.zeros((n_samples, 1))
+    if cv is None:
+        splitter_class = StratifiedShuffleSplit if classification else ShuffleSplit
+        splitter = splitter_class(n_splits=1, test_size=0.25, random_state=seed)
+    elif isinstance(cv, Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(
+                "The 'cv' parameter of compare_invariances must be None, an int in the range "
+                f"[2, inf), a splitter or an iterable. Got {cv!r} instead."
+            )
+        splitter_class = StratifiedKFold if classification else KFold
+        splitter = splitter_class(n_splits=int(cv), shuffle=True, random_state=seed)
+    else:
+        splitter = check_cv(cv, y, classifier=classification)
+    return [
+        (np.asarray(train), np.asarray(test)) for train, test in splitter.split(placeholder, y)
+    ]
+
+
+def _mean_over_splits(matrices):
+    stacked = np.stack(matrices)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pairs stay NaN
+        return np.nanmean(stacked, axis=0)
+
+
+def _mean_std(values):
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return np.nan, np.nan
+    return float(np.mean(values)), float(np.std(values))

@@ -1,0 +1,508 @@
+"""Zero-shot stitching of decoders across row-aligned latent spaces.
+
+:class:`StitchingEvaluator` trains one decoder per space on an invariant representation of that
+space and scores every decoder on every other space's representation, with no further training.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier, is_regressor
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.utils import check_random_state
+
+from .._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
+from .._parallel import limit_small_work
+from .._validation import DataError, check_target
+from ..anchors import ANCHOR_STRATEGIES, select_anchors
+from ..spaces import check_spaces
+from ._invariances import fix_random_states, projection_kind
+
+__all__ = ["StitchingEvaluator"]
+
+
+def _default_scoring(decoder):
+    """Scoring string used when ``scoring=None``."""
+    if is_classifier(decoder):
+        return "accuracy"
+    if is_regressor(decoder):
+        return "neg_mean_squared_error"
+    return None  # the decoder's own ``score`` method
+
+
+def _fit_projection_and_decoder(projection, decoder, X, anchor_indices, y):
+    with limit_small_work(X.size):
+        projection = clone(projection).fit(X[anchor_indices], y[anchor_indices])
+        Z = projection.transform(X)
+        return projection, clone(decoder).fit(Z, y), Z.shape[1]
+
+
+def _fit_decoder(decoder, X, y):
+    with limit_small_work(X.size):
+        return clone(decoder).fit(X, y)
+
+
+def _fit_alignment(alignment, anchors_source, anchors_target):
+    with limit_small_work(anchors_source.size + anchors_target.size):
+        return clone(alignment).fit(anchors_source, anchors_target)
+
+
+def _score(scorer, decoder, Z, y, width):
+    if Z.shape[1] != width:
+        return np.nan
+    return float(scorer(decoder, Z, y))
+
+
+def _score_encoder(evaluator, encoder, X, y):
+    """One row of the stitching matrix: encoder ``encoder`` into every decoder."""
+    with limit_small_work(X.size):
+        return _score_encoder_rows(evaluator, encoder, X, y)
+
+
+def _score_encoder_rows(evaluator, encoder, X, y):
+    names = evaluator.space_names_
+    widths = evaluator.decoder_widths_
+    scorer = evaluator.scorer_
+    row = []
+    if evaluator.kind_ == "alignment":
+        for decoder in names:
+            if decoder == encoder:
+                Z = X
+            else:
+                Z = evaluator.alignments_[encoder, decoder].transform(X)
+            row.append(_score(scorer, evaluator.decoders_[decoder], Z, y, widths[decoder]))
+        return row
+    Z = X if evaluator.kind_ == "absolute" else evaluator.projections_[encoder].transform(X)
+    for decoder in names:
+        row.append(_score(scorer, evaluator.decoders_[decoder], Z, y, widths[decoder]))
+    return row
+
+
+
+
+class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
+    """Zero-shot stitching of decoders across row-aligned latent spaces.
+
+    For each space, fit a clone of ``projection`` on that space's anchors, transform the space
+    and fit a clone of ``decoder`` on the result. Then feed every space's representation to
+    every space's decoder with no further training and score it: the stitching matrix. Its
+    diagonal is the ordinary (non-stitched) score; its off-diagonal entries are zero-shot.
+
+    Anchors are chosen once, as row indices, so every space uses its own embedding of the same
+    samples (*parallel anchors*).
+
+    Parameters
+    ----------
+    projection : estimator or None
+        What makes the spaces comparable:
+
+        - a transformer (:class:`~skinvariance.RelativeProjection`,
+          :class:`~skinvariance.ProductProjection`, a Pipeline ending in one, or any other
+          transformer): fitted on each space's anchors alone (``fit(anchors)``), then applied
+          to the whole space;
+        - an *alignment*, i.e. a transformer whose ``fit`` requires a target (its tags say
+          ``target_tags.required``), such as :class:`~skinvariance.OrthogonalAlignment` or
+          :class:`~skinvariance.AffineAlignment`: fitted for every ordered pair of spaces
+          ``(i, j)`` on the parallel anchors (``fit(anchors_i, anchors_j)``); the decoder of
+          space ``j``, trained on space ``j`` itself, then sees space ``i`` mapped into ``j``;
+        - None: the absolute spaces, the baseline. Decoders are trained on the raw spaces and
+          an encoder can only be stitched to a decoder of the same width: pairs of different
+          widths have no score (NaN, with a warning).
+
+        Unset ``random_state`` parameters of ``projection`` (and of its sub-estimators) are
+        fixed to one seed drawn from ``random_state`` so that the per-space clones make the
+        same random choices (the same anchor subset, for instance).
+    decoder : estimator
+        A classifier or regressor (anything with ``fit`` and ``predict``), cloned once per
+        space. Regression targets may be 2-D (for instance the inputs to reconstruct).
+    anchors : int or array-like of int, default=300
+        The number of anchor rows, chosen among the training rows by ``anchor_selection`` on
+        the first space, or the anchor row indices themselves (positions in the rows passed to
+        :meth:`fit`).
+    anchor_selection : {"random", "stratified", "kmeans", "fps"}, default="random"
+        The strategy of :func:`~skinvariance.select_anchors`, used when ``anchors`` is an int.
+        ``"stratified"`` uses the classification target ``y``.
+    scoring : str, callable or None, default=None
+        A scikit-learn scoring name (see :func:`sklearn.metrics.get_scorer_names`) or a scorer
+        callable ``scorer(estimator, X, y) -> float``. None means ``"accuracy"`` for a
+        classifier decoder, ``"neg_mean_squared_error"`` for a regressor decoder (negated, as
+        in scikit-learn, so that higher is better and GridSearchCV maximises it; flip the
+        sign to read an MSE), and the decoder's own ``score`` method otherwise.
+    n_jobs : int, default=None
+        The number of jobs fitting the spaces and alignment pairs and scoring the encoders
+        in parallel with :mod:`joblib`. None means 1 unless in a
+        :func:`joblib.parallel_config` context; -1 means all processors.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the anchor selection and the ``random_state`` parameters left unset in
+        ``projection``.
+
+    Attributes
+    ----------
+    kind_ : {"projection", "alignment", "absolute"}
+        How ``projection`` was used.
+    space_names_ : list of str
+        The spaces, in the order seen during :meth:`fit`.
+    n_features_per_space_ : dict of str to int
+        The width of each space seen during :meth:`fit`.
+    anchor_indices_ : ndarray of shape (n_anchors,)
+        The anchor rows (the same in every space), positions in the rows passed to :meth:`fit`.
+    projections_ : dict of str to estimator
+        The fitted projection of each space (empty unless ``kind_ == "projection"``).
+    alignments_ : dict of (str, str) to estimator
+        The fitted alignment of each ordered pair ``(encoder, decoder)`` (empty unless
+        ``kind_ == "alignment"``).
+    decoders_ : dict of str to estimator
+        The fitted decoder of each space.
+    decoder_widths_ : dict of str to int
+        The number of features each decoder was fitted on.
+    scorer_ : callable
+        The scorer used.
+    scorer_name_ : str
+        Its name, as written in the ``scorer`` column of :meth:`stitching_scores`.
+
+    See Also
+    --------
+    compare_invariances : Compare invariances by similarity and stitching in one table.
+    skinvariance.stack_spaces : The DataFrame form of the input, which GridSearchCV can split.
+
+    Notes
+    -----
+    The input is several spaces at once, a mapping ``{name: array}`` or a DataFrame with
+    ``(space, feature)`` columns (:func:`~skinvariance.stack_spaces`). Pass the DataFrame form
+    to scikit-learn's model selection tools: they split it by rows. ``score`` is the mean
+    zero-shot score over the ordered pairs of different spaces, so ``GridSearchCV`` selects
+    the projection that stitches best. The evaluator is not a classifier: for stratified
+    folds, pass ``cv=StratifiedKFold(...)``.
+
+    Because of this multi-space input, scikit-learn's generic estimator checks
+    (``check_estimator``), written for a single array ``X``, do not apply; the test suite
+    checks cloning, parameters, nested parameters and pickling directly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skinvariance import RelativeProjection, StitchingEvaluator
+    >>> X, y = make_classification(n_samples=300, n_features=8, n_informative=6,
+    ...                            random_state=0)
+    >>> Q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))
+    >>> spaces = {"model_a": X, "model_b": 3.0 * X @ Q}     # a rotated and scaled copy
+    >>> ev = StitchingEvaluator(RelativeProjection("cosine"), LogisticRegression(),
+    ...                         anchors=50, random_state=0)
+    >>> ev.fit(spaces, y).stitching_matrix(spaces, y).round(2)
+    decoder   model_a  model_b
+    encoder
+    model_a      0.78     0.78
+    model_b      0.78     0.78
+    >>> absolute = StitchingEvaluator(None, LogisticRegression(), random_state=0)
+    >>> absolute.fit(spaces, y).stitching_matrix(spaces, y).round(2)
+    decoder   model_a  model_b
+    encoder
+    model_a      0.80     0.46
+    model_b      0.41     0.80
+
+    The cosine relative representation is invariant to the rotation and the rescaling, so
+    each decoder reads the other model's space as well as its own; the absolute spaces do
+    not stitch. (Scores here are on the training rows, for brevity; score held-out rows.)
+
+    Many small fits run with one BLAS thread each and in parallel across spaces and pairs
+    with ``n_jobs`` (see ``skinvariance._parallel``): no thread limit is needed around
+    the evaluator to get its speed.
+    """
+
+    _parameter_constraints = {
+        "projection": [HasMethods(["fit", "transform"]), None],
+        "decoder": [HasMethods(["fit", "predict"])],
+        "anchors": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        projection,
+        decoder,
+        *,
+        anchors=300,
+        anchor_selection="random",
+        scoring=None,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.projection = projection
+        self.decoder = decoder
+        self.anchors = anchors
+        self.anchor_selection = anchor_selection
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _anchor_indices(self, first, y):
+        n_samples = first.shape[0]
+        if isinstance(self.anchors, Integral):
+            if self.anchors > n_samples:
+                raise ValueError(
+                    f"The 'anchors' parameter of StitchingEvaluator asks for {self.anchors} "
+                    f"anchors, but only {n_samples} training rows were given."
+                )
+            return np.asarray(
+                select_anchors(
+                    first,
+                    int(self.anchors),
+                    strategy=self.anchor_selection,
+                    y=y if self.anchor_selection == "stratified" else None,
+                    random_state=self.random_state,
+                ),
+                dtype=np.int64,
+            )
+        indices = np.asarray(self.anchors)
+        if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
+            raise ValueError(
+                "The 'anchors' parameter of StitchingEvaluator must be an int or a non-empty "
+                f"1-D array of integer row indices. Got an array of shape {indices.shape} and "
+                f"dtype {indices.dtype} instead."
+            )
+        out_of_range = indices[(indices < 0) | (indices >= n_samples)]
+        if out_of_range.size:
+            raise ValueError(
+                f"The 'anchors' parameter of StitchingEvaluator holds row index "
+                f"{int(out_of_range[0])}, out of range for {n_samples} training rows."
+            )
+        if np.unique(indices).size != indices.size:
+            raise ValueError("The 'anchors' parameter of StitchingEvaluator repeats a row index.")
+        return indices.astype(np.int64)
+
+    def _make_scorer(self):
+        scoring = self.scoring if self.scoring is not None else _default_scoring(self.decoder)
+        scorer = check_scoring(self.decoder, scoring=scoring)
+        if isinstance(scoring, str):
+            name = scoring
+        elif scoring is None:
+            name = "score"
+        else:
+            name = getattr(scoring, "__name__", None) or repr(scoring)
+        return scorer, name
+
+    def _check_fitted_spaces(self, spaces, y, argument):
+        spaces = check_spaces(spaces, input_name=argument)
+        if set(spaces) != set(self.space_names_):
+            missing = sorted(set(self.space_names_) - set(spaces))
+            extra = sorted(set(spaces) - set(self.space_names_))
+            raise ValueError(
+                f"{argument} must hold the spaces seen in fit, {self.space_names_}; "
+                f"missing {missing}, unexpected {extra}."
+            )
+        for name in self.space_names_:
+            width, expected = spaces[name].shape[1], self.n_features_per_space_[name]
+            if width != expected:
+                raise ValueError(
+                    f"Space {name!r} of {argument} has {width} features, but "
+                    f"StitchingEvaluator was fitted with {expected} features for it."
+                )
+        n_samples = next(iter(spaces.values())).shape[0]
+        y = check_target(y, n_samples)
+        return {name: spaces[name] for name in self.space_names_}, y
+
+    # -- fit / score --------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, spaces, y):
+        """Fit one projection (or one alignment per pair) and one decoder per space.
+
+        Parameters
+        ----------
+        spaces : mapping of str to array-like of shape (n_samples, n_features_space) or \
+DataFrame
+            At least two row-aligned spaces: a mapping ``{name: array}`` or a DataFrame with
+            ``(space, feature)`` columns.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The decoders' target: class labels, or values to regress (2-D for reconstruction).
+
+        Returns
+        -------
+        self : StitchingEvaluator
+            The fitted evaluator.
+        """
+        spaces = check_spaces(spaces)
+        names = list(spaces)
+        first = spaces[names[0]]
+        y = check_target(y, first.shape[0])
+        kind = projection_kind(self.projection)
+        scorer, scorer_name = self._make_scorer()
+        anchor_indices = self._anchor_indices(first, y)
+
+        if kind == "projection":
+            projections, decoders, widths = self._fit_projections(spaces, y, anchor_indices)
+            alignments = {}
+        else:
+            projections = {}
+            decoders, alignments = self._fit_decoders(spaces, y, anchor_indices, kind)
+            widths = {name: X.shape[1] for name, X in spaces.items()}
+
+        # Check once, on the anchor rows, that the scorer can score this decoder.
+        rows = first[anchor_indices]
+        Z0 = rows if kind != "projection" else projections[names[0]].transform(rows)
+        try:
+            with limit_small_work(Z0.size):
+                scorer(decoders[names[0]], Z0, y[anchor_indices])
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise DataError(
+                f"The 'scoring' parameter of StitchingEvaluator ({scorer_name!r}) cannot score "
+                f"the decoder {self.decoder!r}: {exc}"
+            ) from exc
+
+        self.kind_ = kind
+        self.space_names_ = names
+        self.n_features_per_space_ = {name: X.shape[1] for name, X in spaces.items()}
+        self.anchor_indices_ = anchor_indices
+        self.projections_ = projections
+        self.alignments_ = alignments
+        self.decoders_ = decoders
+        self.decoder_widths_ = widths
+        self.scorer_ = scorer
+        self.scorer_name_ = scorer_name
+        return self
+
+    def _fit_projections(self, spaces, y, anchor_indices):
+        """One projection (fitted on the space's anchors) and one decoder per space."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        projection = fix_random_states(clone(self.projection), seed)
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_projection_and_decoder)(projection, self.decoder, X, anchor_indices, y)
+            for X in spaces.values()
+        )
+        names = list(spaces)
+        projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
+        decoders = {name: dec for name, (_, dec, _) in zip(names, fitted, strict=True)}
+        widths = {name: width for name, (_, _, width) in zip(names, fitted, strict=True)}
+        return projections, decoders, widths
+
+    def _fit_decoders(self, spaces, y, anchor_indices, kind):
+        """One decoder per raw space, and one alignment per ordered pair for an alignment."""
+        names = list(spaces)
+        pairs = [(i, j) for i in names for j in names if i != j] if kind == "alignment" else []
+        tasks = [delayed(_fit_decoder)(self.decoder, X, y) for X in spaces.values()]
+        tasks += [
+            delayed(_fit_alignment)(
+                self.projection, spaces[i][anchor_indices], spaces[j][anchor_indices]
+            )
+            for i, j in pairs
+        ]
+        fitted = Parallel(n_jobs=self.n_jobs)(tasks)
+        decoders = dict(zip(names, fitted[: len(names)], strict=True))
+        alignments = dict(zip(pairs, fitted[len(names) :], strict=True))
+        return decoders, alignments
+
+    def stitching_matrix(self, spaces, y):
+        """Score every encoder space with every decoder.
+
+        Parameters
+        ----------
+        spaces : mapping of str to array-like of shape (n_samples, n_features_space) or \
+DataFrame
+            The spaces seen in :meth:`fit` (same names and widths), for instance test rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The true target of these rows.
+
+        Returns
+        -------
+        matrix : DataFrame of shape (n_spaces, n_spaces)
+            Rows are encoder spaces (index name ``"encoder"``), columns decoder spaces (columns
+            name ``"decoder"``). The diagonal is the non-stitched score; an off-diagonal entry
+            is NaN when the encoder's representation and the decoder's input differ in width
+            (absolute spaces of different widths), which also raises a warning.
+        """
+        check_is_fitted(self)
+        spaces, y = self._check_fitted_spaces(spaces, y, "spaces")
+        names = self.space_names_
+        rows = Parallel(n_jobs=self.n_jobs)(
+            delayed(_score_encoder)(self, name, spaces[name], y) for name in names
+        )
+        matrix = pd.DataFrame(
+            np.asarray(rows, dtype=np.float64),
+            index=pd.Index(names, name="encoder"),
+            columns=pd.Index(names, name="decoder"),
+        )
+        undefined = [(i, j) for i in names for j in names if np.isnan(matrix.loc[i, j])]
+        if undefined:
+            i, j = undefined[0]
+            warnings.warn(
+                f"{len(undefined)} encoder/decoder pair(s) cannot be stitched because their "
+                f"widths differ (e.g. encoder {i!r} gives {self._encoded_width(i)} features, "
+                f"the decoder of {j!r} expects {self.decoder_widths_[j]}); their scores are "
+                "NaN. Use an invariant projection or an alignment to stitch spaces of "
+                "different widths.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return matrix
+
+    def _encoded_width(self, name):
+        if self.kind_ == "projection":
+            return self.decoder_widths_[name]
+        return self.n_features_per_space_[name]
+
+    def stitching_scores(self, spaces, y):
+        """The stitching matrix in long form: one row per (encoder, decoder) pair.
+
+        Parameters
+        ----------
+        spaces : mapping of str to array-like of shape (n_samples, n_features_space) or \
+DataFrame
+            The spaces seen in :meth:`fit` (same names and widths), for instance test rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The true target of these rows.
+
+        Returns
+        -------
+        scores : DataFrame
+            Columns ``encoder``, ``decoder``, ``stitched`` (encoder differs from decoder),
+            ``score`` and ``scorer`` (``scorer_name_``), encoders in fit order.
+        """
+        matrix = self.stitching_matrix(spaces, y)
+        names = list(matrix.index)
+        return pd.DataFrame(
+            {
+                "encoder": [i for i in names for _ in names],
+                "decoder": [j for _ in names for j in names],
+                "stitched": [i != j for i in names for j in names],
+                "score": matrix.to_numpy().ravel(),
+                "scorer": self.scorer_name_,
+            }
+        )
+
+    def score(self, spaces, y):
+        """Mean zero-shot score over the ordered pairs of different spaces.
+
+        Parameters
+        ----------
+        spaces : mapping of str to array-like of shape (n_samples, n_features_space) or \
+DataFrame
+            The spaces seen in :meth:`fit`.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The true target.
+
+        Returns
+        -------
+        score : float
+            The mean of the off-diagonal entries of :meth:`stitching_matrix` that are defined
+            (NaN, with a warning, if none is).
+        """
+        matrix = self.stitching_matrix(spaces, y).to_numpy()
+        off_diagonal = matrix[~np.eye(matrix.shape[0], dtype=bool)]
+        if np.all(np.isnan(off_diagonal)):
+            return np.nan
+        return float(np.nanmean(off_diagonal))
