@@ -88,6 +88,17 @@ def _maxnum(typingctx, a, b):
     return a(a, b), codegen
 
 
+@numba.njit(nogil=True, cache=True)
+def all_finite(values):
+    """Whether every entry of a 2-D array is finite (no temporary the size of the array)."""
+    n, k = values.shape
+    for i in range(n):
+        for j in range(k):
+            if not np.isfinite(values[i, j]):
+                return False
+    return True
+
+
 def check_overflow(out, kernel_name):
     """Raise if a block of distances holds a non-finite value (its true value overflowed).
 
@@ -107,7 +118,7 @@ def check_overflow(out, kernel_name):
     ValueError
         Naming the samples ``X``, the dtype and the remedy.
     """
-    if not np.isfinite(out).all():
+    if not all_finite(out):
         dtype = out.dtype
         remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
             "rescale X and the anchors"
