@@ -165,7 +165,7 @@ class CosineKernel(Kernel):
     invariances = ("orthogonal", "isotropic scaling", "signed permutation")
     uses_matmul = True
     error = "absolute"
-    accuracy = "|error| <= (d + 2) eps"
+    accuracy = "absolute error <= (d + 2) eps"
 
     def tolerance(self, dtype, n_features, *, p=2.0):
         return (n_features + 2) * np.finfo(dtype).eps
@@ -193,7 +193,7 @@ class AngularKernel(CosineKernel):
     name = "angular"
     kind = "distance"
     formula = "arccos(<x, a> / (|x| |a|)) / pi"
-    accuracy = "|error| <= 3 (d + 2) eps"
+    accuracy = "absolute error <= 3 (d + 2) eps"
 
     def tolerance(self, dtype, n_features, *, p=2.0):
         # Where arccos is kept, |cos| <= 0.99 and its condition number is at most
