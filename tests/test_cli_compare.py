@@ -89,6 +89,7 @@ def test_compare_file_layouts_give_the_same_table(layout, files, problem, tmp_pa
     if layout == "npz":
         np.savez(tmp_path / "spaces.npz", **spaces)
     elif layout == "parquet":
+        pytest.importorskip("pyarrow")  # the test extra
         stack_spaces(spaces).to_parquet(tmp_path / "spaces.parquet")
     else:
         stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=layout == "csv")
@@ -166,6 +167,7 @@ def test_output_file_and_overwrite(files, tmp_path, capsys):
 
 
 def test_plot_writes_a_png(files, tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the plot extra
     paths, labels = files
     png = tmp_path / "bars.png"
     status, _, _ = run_cli(

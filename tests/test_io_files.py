@@ -38,11 +38,15 @@ def test_one_npy_per_space_named_by_its_stem(tmp_path, spaces):
     _assert_same_spaces(got, {**spaces, "second": spaces["second"].astype(np.float32)})
 
 
-def test_npz_parquet_and_csv_layouts(tmp_path, spaces):
-    np.savez(tmp_path / "spaces.npz", **spaces)
-    _assert_same_spaces(read_spaces([tmp_path / "spaces.npz"]), spaces)
+def test_parquet_layout(tmp_path, spaces):
+    pytest.importorskip("pyarrow")  # the test extra
     stack_spaces(spaces).to_parquet(tmp_path / "spaces.parquet")
     _assert_same_spaces(read_spaces([tmp_path / "spaces.parquet"]), spaces)
+
+
+def test_npz_and_csv_layouts(tmp_path, spaces):
+    np.savez(tmp_path / "spaces.npz", **spaces)
+    _assert_same_spaces(read_spaces([tmp_path / "spaces.npz"]), spaces)
     for index in (True, False):
         stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=index)
         got = read_spaces([tmp_path / "spaces.csv"])
@@ -104,6 +108,7 @@ def _write_bad_spaces(tmp_path, spaces, case):
         pd.DataFrame(spaces["first"]).to_csv(tmp_path / "flat.csv", index=False)
         return [tmp_path / "flat.csv"], tmp_path / "flat.csv", "expected two column levels"
     if case == "flat parquet":
+        pytest.importorskip("pyarrow")  # the test extra
         pd.DataFrame(spaces["first"]).to_parquet(tmp_path / "flat.parquet")
         return [tmp_path / "flat.parquet"], tmp_path / "flat.parquet", "expected two column"
     if case == "text column":
