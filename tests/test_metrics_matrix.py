@@ -9,12 +9,17 @@ from scipy.stats import ortho_group
 
 from skinvariance import metrics, stack_spaces
 from skinvariance.metrics import (
+    available_measures,
+    get_measure,
     mean_cosine_similarity,
     mean_reciprocal_rank,
+    measure_table,
     pearson_similarity,
     procrustes_similarity,
     similarity_matrix,
 )
+
+# -- conventions every measure shares ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -33,6 +38,56 @@ def test_measures_reject_bad_rows(func, X, Y, match):
     with pytest.raises(ValueError, match=match):
         func(X, Y)
 
+
+# -- the registry ------------------------------------------------------------------------------
+
+
+def test_every_name_and_short_name_finds_its_measure():
+    names = available_measures()
+    assert sorted(measure_table().index) == names
+    aliases = set()
+    for name in names:
+        measure = get_measure(name)
+        assert measure.name == name
+        assert measure.function is getattr(metrics, name)  # the public function of that name
+        for alias in measure.aliases:
+            assert get_measure(alias) is measure
+        aliases.update(measure.aliases)
+    assert available_measures(aliases=True) == sorted(set(names) | aliases)
+
+
+def test_the_registry_is_true_to_the_measures(rng):
+    """``symmetric`` and ``same_width`` say what the functions do."""
+    X = rng.normal(size=(30, 4))
+    Y = X @ rng.normal(size=(4, 4)) + rng.normal(size=(30, 4))
+    wide = rng.normal(size=(30, 6))
+    for name in available_measures():
+        measure = get_measure(name)
+        swapped = measure.function(Y, X) == pytest.approx(measure.function(X, Y), rel=1e-12)
+        assert swapped == measure.symmetric, name
+        if measure.same_width:
+            with pytest.raises(ValueError, match="same number of features"):
+                measure.function(X, wide)
+        else:
+            assert 0.0 <= measure.function(X, wide) <= 1.0
+        row = measure_table().loc[name]
+        assert (row["symmetric"], row["same width"]) == (measure.symmetric, measure.same_width)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, r"^The 'metric' parameter must be a str among \[.*'mrr'.*\]. Got 'spearman'"),
+        ({"parameter": "metrics", "owner": "compare_invariances"},
+         r"^The 'metrics' parameter of compare_invariances must be a str among"),
+    ],
+)
+def test_an_unknown_name_lists_the_known_ones(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        get_measure("spearman", **kwargs)
+
+
+# -- similarity_matrix -------------------------------------------------------------------------
 
 
 def _spaces(seed=19):
