@@ -292,30 +292,33 @@ def test_run_parts_runs_every_part_on_the_pool():
 # -- results do not depend on the number of threads --------------------------------------------
 
 
-@pytest.fixture
-def four_cpus(monkeypatch):
-    """Four threads for the compiled loops, whatever the machine: four CPUs and a BLAS limit
-    of four (threadpoolctl sets it even on fewer cores)."""
+def _on_every_policy(compute, monkeypatch):
+    """``compute()`` with the machine's defaults, on four threads whatever the machine (four
+    CPUs and a BLAS limit of four, which threadpoolctl sets even on fewer cores), and under a
+    limit of one thread."""
     thread_pool()  # created before, with the real CPU count
-    monkeypatch.setattr(_parallel, "cpu_count", lambda: 4)
-    with threadpool_limits(4):
+    default = compute()
+    with monkeypatch.context() as patch, threadpool_limits(4):
+        patch.setattr(_parallel, "cpu_count", lambda: 4)
         assert compiled_threads() == 4
-        yield
-
-
-def _one_thread(compute):
+        assert len(split_rows(4_096, compiled_threads())) == 4
+        four = compute()
     with threadpool_limits(1):
         assert compiled_threads() == 1
-        return compute()
+        one = compute()
+    return default, four, one
 
 
-# 5,003 rows: a 4,096-row block and a 907-row one (the tallest block), each split over four
-# threads into parts whose sizes are not multiples of the loops' 4-row tiles.
+# 5,003 rows: a block of 4,096 rows (the tallest) and one of 907, each split over four threads;
+# the 907 rows into parts of 226 and 227 rows, not multiples of the compiled loops' 4-row tiles.
 N_ROWS = 5_003
 
 
 @pytest.fixture
 def many_rows(rng):
+    blocks = [(rows.start, rows.stop) for rows in row_blocks(N_ROWS, 2 * 16 * 8)]
+    assert blocks == [(0, 4_096), (4_096, N_ROWS)]
+    assert [part.stop - part.start for part in split_rows(907, 4)] == [226, 227, 227, 227]
     X = rng.normal(size=(N_ROWS, 16))
     return X, X[rng.choice(N_ROWS, size=9, replace=False)] + 0.1
 
@@ -323,12 +326,12 @@ def many_rows(rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kernel", ["linf", "minkowski", "l1", "cosine", "euclidean", "angular"])
 def test_pairwise_kernel_is_the_same_on_one_thread_and_on_four(kernel, dtype, many_rows,
-                                                                four_cpus):
+                                                                monkeypatch):
     X, A = (Z.astype(dtype) for Z in many_rows)
-    assert len(split_rows(4_096, compiled_threads())) == 4
-    many = pairwise_kernel(X, A, kernel, p=3.0)
-    one = _one_thread(lambda: pairwise_kernel(X, A, kernel, p=3.0))
-    _assert_same(one, many, kernel, dtype)
+    default, four, one = _on_every_policy(lambda: pairwise_kernel(X, A, kernel, p=3.0),
+                                          monkeypatch)
+    _assert_same(one, default, kernel, dtype)
+    _assert_same(one, four, kernel, dtype)
 
 
 def _assert_same(one, many, kernel, dtype):
@@ -357,9 +360,9 @@ def _assert_same(one, many, kernel, dtype):
          "product-four"],
 )
 def test_projections_are_the_same_on_one_thread_and_on_four(estimator, kernel, dtype,
-                                                            many_rows, four_cpus):
+                                                            many_rows, monkeypatch):
     X, A = (Z.astype(dtype) for Z in many_rows)
     estimator.fit(A)
-    many = estimator.transform(X)
-    one = _one_thread(lambda: estimator.transform(X))
-    _assert_same(one, many, kernel, dtype)
+    default, four, one = _on_every_policy(lambda: estimator.transform(X), monkeypatch)
+    _assert_same(one, default, kernel, dtype)
+    _assert_same(one, four, kernel, dtype)
