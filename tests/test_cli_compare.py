@@ -268,7 +268,6 @@ def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys
     assert "Traceback" not in err
 
 
-
 def test_compare_on_a_small_zoo_relative_beats_absolute(capsys):
     # The no-file mode end to end on a tiny zoo (two classifiers differing by their seed).
     status, out, err = run_cli(
@@ -292,7 +291,6 @@ def test_zoo_dataset_without_the_extra(monkeypatch, capsys):
     assert err.strip() == (
         "skinvariance compare: error: --dataset mnist1d: load_mnist1d needs the 'mnist1d' package"
     )
-
 
 
 def test_scoring_chooses_the_stitching_scorer(files, problem, capsys):

@@ -28,7 +28,6 @@ def test_bad_options_are_one_line_and_status_2(argv, expected, capsys):
     assert err.count("\n") == 1 and expected in err
 
 
-
 def test_console_script_and_module_entry_points():
     (script,) = entry_points(group="console_scripts", name="skinvariance")
     assert script.value == "skinvariance.cli:main"

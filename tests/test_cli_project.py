@@ -77,4 +77,3 @@ def test_cli_project_errors_are_one_line_status_2(tmp_path, out_of_core_data, ca
     assert err.count("\n") == 1 and err.startswith("skinvariance project: error: ")
     assert re.search(message, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
-

@@ -110,5 +110,3 @@ def test_on_disk_transform_on_a_cluster(client, tmp_path, dask_data):
         rel.transform(dask_from_npy(tmp_path / "X.npy", chunk_rows=100)), tmp_path / "R.npy"
     )
     assert_allclose(np.load(tmp_path / "R.npy"), cdist(X, anchors, "chebyshev"), rtol=1e-12)
-
-

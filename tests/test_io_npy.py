@@ -24,7 +24,6 @@ def _tolerance(dtype):
     return {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
 
 
-
 class _RecordingMemmap(np.memmap):
     """A memmap that records the rows of every read through indexing."""
 
@@ -284,7 +283,6 @@ def test_transform_npy_disk_full_mid_write(tmp_path, out_of_core_data, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == expected  # no partial file left
     if existing:
         assert np.array_equal(np.load(target), np.arange(4))  # the old output is intact
-
 
 
 def test_transform_npy_temporary_file_cannot_be_created(tmp_path, out_of_core_data, monkeypatch):

@@ -186,7 +186,6 @@ def test_cka_constant_columns_are_fine_and_float32_accepted():
     assert got == pytest.approx(linear_cka(X, Y), rel=1e-5)
 
 
-
 # -- properties --------------------------------------------------------------------------------
 
 

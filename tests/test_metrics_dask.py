@@ -46,5 +46,3 @@ def test_metrics_dask_errors(rng):
         metrics.pearson_similarity(Xd, chunked(bad, 64, 5))
     with pytest.raises(ValueError, match="CKA is undefined"):
         metrics.linear_cka(Xd, da.ones((300, 5), chunks=100))
-
-

@@ -55,12 +55,10 @@ def test_pearson_similarity_matches_scipy(memory, blocks):
     assert pearson_similarity(X[:, perm], Y[:, perm]) == pytest.approx(expected, rel=1e-10)
 
 
-
 @pytest.mark.parametrize("func", [mean_cosine_similarity, pearson_similarity])
 def test_matched_row_measures_need_equal_widths(func):
     with pytest.raises(ValueError, match=r"same number of features; got X with shape \(4, 3\)"):
         func(np.ones((4, 3)), np.ones((4, 2)))
-
 
 
 def test_pearson_similarity_needs_two_features():

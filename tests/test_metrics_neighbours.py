@@ -126,7 +126,6 @@ def test_mean_reciprocal_rank_needs_equal_widths():
         mean_reciprocal_rank(np.eye(4), np.eye(4)[:, :3])
 
 
-
 # -- properties --------------------------------------------------------------------------------
 
 

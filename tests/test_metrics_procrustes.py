@@ -42,7 +42,6 @@ def test_procrustes_similarity_different_widths_is_zero_padding(blocks):
     assert procrustes_similarity(X, X @ semi) == pytest.approx(1.0, abs=1e-12)
 
 
-
 def test_procrustes_similarity_of_a_constant_space():
     with pytest.raises(ValueError, match="every row of Y is the same vector"):
         procrustes_similarity(np.eye(3), np.ones((3, 3)))

@@ -142,4 +142,3 @@ def test_product_bad_input(projection_data):
         prod.transform(X[:, :2])
     with pytest.raises(ValueError, match="Input X contains infinity"):
         prod.transform(np.full((1, 6), np.inf))
-

@@ -152,7 +152,6 @@ def test_relative_projection_bad_input(projection_data):
         RelativeProjection(normalize="layer").fit(A[:1])
 
 
-
 @pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf", "minkowski"])
 @pytest.mark.parametrize(
     "params",

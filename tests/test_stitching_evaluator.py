@@ -532,5 +532,3 @@ def test_scoring_before_fit_and_mismatched_spaces(stitching_data):
         ev.score({"a": X, "b": X[:, 1:]}, y)
     with pytest.raises(ValueError, match="y has 10 rows but the spaces have 400 rows"):
         ev.score({"a": X, "b": X}, y[:10])
-
-
