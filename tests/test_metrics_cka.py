@@ -196,6 +196,7 @@ def test_linear_cka_properties(spaces, move_x, move_y, debiased):
     value = linear_cka(X, Y, debiased=debiased)
     assert value == pytest.approx(cka_ref(X @ X.T, Y @ Y.T, debiased), rel=1e-9, abs=1e-12)
     assert linear_cka(Y, X, debiased=debiased) == pytest.approx(value, rel=1e-12, abs=1e-15)
+    assert linear_cka(X, X, debiased=debiased) == pytest.approx(1.0, rel=1e-12)
     assert linear_cka(X, move_x(X), debiased=debiased) == pytest.approx(1.0, rel=1e-10)
     # Orthogonal maps, isotropic scaling and translation of either space, independently.
     moved = linear_cka(move_x(X), move_y(Y), debiased=debiased)
@@ -210,6 +211,7 @@ def test_rbf_cka_median_heuristic_properties(spaces, move_x, move_y, debiased):
     expected = cka_ref(rbf_gram(X, median_sigma(X)), rbf_gram(Y, median_sigma(Y)), debiased)
     assert value == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert rbf_cka(Y, X, debiased=debiased) == pytest.approx(value, rel=1e-12, abs=1e-15)
+    assert rbf_cka(X, X, debiased=debiased) == pytest.approx(1.0, rel=1e-12)
     assert rbf_cka(X, move_x(X), debiased=debiased) == pytest.approx(1.0, rel=1e-10)
     # sigma follows the scale of each space: the same invariances as linear CKA.
     moved = rbf_cka(move_x(X), move_y(Y), debiased=debiased)

@@ -64,6 +64,7 @@ def test_procrustes_similarity_properties(spaces, move_x, move_y):
     _, _, disparity = procrustes(_padded(X, width), _padded(Y, width))
     assert value**2 == pytest.approx(1.0 - disparity, rel=1e-9, abs=1e-12)
     assert procrustes_similarity(Y, X) == pytest.approx(value, rel=1e-12, abs=1e-15)
+    assert procrustes_similarity(X, X) == pytest.approx(1.0, rel=1e-12)
     assert procrustes_similarity(X, move_x(X)) == pytest.approx(1.0, rel=1e-10)
     # Orthogonal maps, isotropic scaling and translation of either space, independently.
     moved = procrustes_similarity(move_x(X), move_y(Y))
