@@ -167,8 +167,11 @@ def test_final_step():
     relative = RelativeProjection()
     assert final_step(relative) is relative
     assert final_step(make_pipeline(StandardScaler(), relative)) is relative
-    ending_in_passthrough = make_pipeline(relative, "passthrough")
-    assert final_step(ending_in_passthrough) is ending_in_passthrough
+    # A final step that does nothing is skipped: the projection is what the Pipeline ends in.
+    assert final_step(make_pipeline(relative, "passthrough")) is relative
+    assert final_step(make_pipeline(StandardScaler(), relative, None)) is relative
+    only_passthrough = make_pipeline("passthrough")
+    assert final_step(only_passthrough) is only_passthrough
     assert final_step(None) is None
 
 
