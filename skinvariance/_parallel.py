@@ -135,10 +135,16 @@ def thread_pool():
         return _pool
 
 
-def split_rows(n_rows, n_threads, *, min_rows=MIN_ROWS_PER_THREAD):
-    """Up to ``n_threads`` contiguous slices of ``n_rows`` rows, none below ``min_rows``."""
+def split_rows(n_rows, n_threads, *, min_rows=MIN_ROWS_PER_THREAD, align=1):
+    """Up to ``n_threads`` contiguous slices of ``n_rows`` rows, none below ``min_rows``.
+
+    Inner boundaries fall on multiples of ``align``: a compiled loop that treats rows in tiles
+    of ``align`` then sees the same tiles whatever the number of threads, so its results do
+    not depend on it (a row summed in a tile and one summed alone may round differently).
+    """
     n_parts = max(1, min(n_threads, n_rows // min_rows))
     bounds = np.linspace(0, n_rows, n_parts + 1).astype(int)
+    bounds[1:-1] -= bounds[1:-1] % align
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
@@ -159,9 +165,10 @@ def run_parts(function, parts):
 def limit_small_work(n_elements):
     """One BLAS (and OpenMP) thread while doing small work; no change for large work.
 
-    Thread limits are global to the process: when several threads do small work at once
-    (joblib's threading backend), the limit is set by the first to enter and restored by the
-    last to leave, never by one thread under another's feet.
+    BLAS limits are global to the process: when several threads do small work at once
+    (joblib's threading backend), the BLAS limit is set by the first to enter and restored by
+    the last to leave, never by one thread under another's feet. OpenMP limits belong to
+    each thread: every thread sets and restores its own.
 
     Parameters
     ----------
@@ -176,33 +183,60 @@ def limit_small_work(n_elements):
     """
     if n_elements >= SMALL_WORK_ELEMENTS:
         return nullcontext()
-    return _single_thread()
+    return _SmallWork()
 
 
-class _SingleThread:
-    """Reference-counted ``threadpoolctl`` limit of every pool to one thread."""
+def _release_blas_control():
+    """Let any thread set the BLAS limit next.
+
+    threadpoolctl (3.8 and later) lets one thread at a time set a pthreads OpenBLAS, the first
+    to call it, until that thread leaves a ``threadpool_limits`` block; other threads' calls
+    are silently ignored. The limit of small work is held by whichever thread is in first and
+    released by whichever is out last, so each of them takes control explicitly.
+    """
+    for library in _threadpool_controller().select(internal_api="openblas").lib_controllers:
+        release = getattr(type(library), "clear_controlling_thread", None)
+        if release is not None:
+            release(force=True)
+
+
+class _SharedBlasLimit:
+    """Reference-counted, process-wide limit of BLAS to one thread."""
 
     def __init__(self):
         self._users = 0
         self._limiter = None
         self._lock = threading.Lock()
 
-    def __call__(self):
-        return self
-
-    def __enter__(self):
+    def acquire(self):
         with self._lock:
             if self._users == 0:
-                self._limiter = _threadpool_controller().limit(limits=1)
+                _release_blas_control()
+                self._limiter = _threadpool_controller().limit(limits=1, user_api="blas")
             self._users += 1
-        return self
 
-    def __exit__(self, *exc_info):
+    def release(self):
         with self._lock:
             self._users -= 1
             if self._users == 0:
+                _release_blas_control()
                 self._limiter.restore_original_limits()
+                _release_blas_control()
                 self._limiter = None
 
 
-_single_thread = _SingleThread()
+_shared_blas_limit = _SharedBlasLimit()
+
+
+class _SmallWork:
+    """The context of :func:`limit_small_work`: the shared BLAS limit and this thread's
+    OpenMP limit."""
+
+    def __enter__(self):
+        _shared_blas_limit.acquire()
+        self._openmp = _threadpool_controller().limit(limits=1, user_api="openmp")
+        return self
+
+    def __exit__(self, *exc_info):
+        self._openmp.restore_original_limits()
+        _shared_blas_limit.release()
