@@ -18,7 +18,7 @@ None of them returns NaN, or zeros for nonzero vectors.
 
 import numpy as np
 
-from . import _numba
+from . import _numba, _unit
 
 #: Cosines beyond this (in absolute value) give angular distances recomputed with ``atan2``:
 #: there ``arccos`` would turn the rounding of the cosine into a much larger angle error.
@@ -204,11 +204,11 @@ class AngularKernel(CosineKernel):
         rows = _UnitRows(X)
         np.dot(rows.unit, state.unit.T, out=out)
         np.clip(out, -1.0, 1.0, out=out)
-        sample_rows, anchor_cols = _numba.entries_beyond(out, _ANGULAR_RECOMPUTE)
+        sample_rows, anchor_cols = _unit.entries_beyond(out, _ANGULAR_RECOMPUTE)
         np.arccos(out, out=out)
         out *= 1.0 / np.pi
         if len(sample_rows):
-            _numba.angular_entries(
+            _unit.angular_entries(
                 X, state.rows, rows.scale, rows.inv_norm, state.scale, state.inv_norm,
                 sample_rows, anchor_cols, out,
             )
@@ -370,7 +370,7 @@ class _UnitRows:
     """Rows divided by their L2 norm (zero rows stay zero), with what rebuilds them in float64.
 
     ``unit`` is in the dtype of the rows; ``rows[i] / scale[i] * inv_norm[i]`` is the unit
-    vector in float64 (see :func:`_numba.unit_rows_into`).
+    vector in float64 (see :func:`_unit.unit_rows_into`).
     """
 
     def __init__(self, rows):
@@ -378,7 +378,7 @@ class _UnitRows:
         self.unit = np.empty_like(self.rows)
         self.scale = np.empty(len(self.rows))
         self.inv_norm = np.empty(len(self.rows))
-        _numba.unit_rows_into(self.rows, self.unit, self.scale, self.inv_norm)
+        _unit.unit_rows_into(self.rows, self.unit, self.scale, self.inv_norm)
 
 
 def _exponent(magnitude):

@@ -13,7 +13,8 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from .._parallel import row_blocks
-from ..kernels import KernelEvaluator, _numba
+from ..kernels import KernelEvaluator
+from ..kernels._unit import unit_rows
 from ._normalize import normalize_in_place
 
 __all__ = ["AnchorPreprocessing", "SubspaceGroup", "project_in_blocks"]
@@ -80,7 +81,7 @@ class AnchorPreprocessing:
                 "rescale X and the anchors, or use float64."
             )
         if self.l2_normalize:
-            X = _numba.unit_rows(X)
+            X = unit_rows(X)
         return np.ascontiguousarray(X, dtype=dtype)
 
 
