@@ -16,6 +16,9 @@ __all__ = ["rsa"]
 SPEARMAN_BYTES_PER_PAIR = 32
 #: Bytes per entry of the two square float32 matrices of the permutation null.
 NULL_BYTES_PER_ENTRY = 8
+#: The tallest block of dissimilarities: taller ones are no faster, and the block's memory
+#: comes on top of the ranks.
+BLOCK_ROWS = 512
 
 
 def _budget():
@@ -27,8 +30,8 @@ def _check_fits(needed, what, hint):
     budget = _budget()
     if needed > budget:
         raise DataError(
-            f"rsa {what} needs about {needed / 2**20:,.0f} MiB, more than the working_memory "
-            f"budget of {budget / 2**20:,.0f} MiB. Raise the budget "
+            f"{what} needs about {needed / 2**20:,.1f} MiB, more than the working_memory "
+            f"budget of {budget / 2**20:,.1f} MiB. Raise the budget "
             "(sklearn.set_config(working_memory=...) or sklearn.config_context, in MiB), "
             f"compare fewer samples{hint}."
         )
@@ -56,7 +59,7 @@ def _upper_values(Z, norms, distance):
     n = Z.shape[0]
     position = 0
     # Per row: the block of products (float64), the mask of pairs j > i, the values taken.
-    for rows in row_blocks(n, 17 * n, max_rows=n):
+    for rows in row_blocks(n, 17 * n, max_rows=BLOCK_ROWS):
         D = Z[rows] @ Z.T
         if distance == "correlation":
             np.subtract(1.0, D, out=D)
@@ -123,8 +126,8 @@ def _spearman(X, Y, distance):
     n = X.shape[0]
     _check_fits(
         SPEARMAN_BYTES_PER_PAIR * (n * (n - 1) // 2),
-        f"with method='spearman' ranks all n(n-1)/2 dissimilarities of each space at once "
-        f"(n_samples={n}): it",
+        "rsa with method='spearman' ranks all n(n-1)/2 dissimilarities of each space at once: "
+        f"with n_samples={n} it",
         ", or use method='pearson', which runs in blocks of rows",
     )
     rx, sx = _centred_ranks(X, distance, "X")
@@ -154,14 +157,15 @@ def rsa(X, Y, *, distance="correlation", method="spearman"):
     distance))``. A sample whose features are all equal has correlation 0 with every other
     (dissimilarity 1), as in :func:`pearson_similarity`.
 
-    Cost and memory: the dissimilarities are computed one block of rows at a time
-    (``working_memory``), O(n^2 (d_x + d_y)) time. The Pearson correlation is accumulated
-    block by block: O(block * n) memory. The **Spearman correlation needs every
-    dissimilarity at once** to rank it (a rank depends on all the others): about 32 bytes
-    per pair of samples, ``16 n^2`` bytes at the peak (1.5 GiB for 10,000 samples), and
-    O(n^2 log n) time for the sort. Beyond scikit-learn's ``working_memory`` (MiB, 1 GiB by
-    default) it is refused with an error saying how much it needs; raise the budget with
-    ``sklearn.config_context(working_memory=...)``, or use ``method="pearson"``.
+    Cost and memory: the dissimilarities are computed one block of rows at a time (at most
+    512 rows, within ``working_memory``), O(n^2 (d_x + d_y)) time. The Pearson correlation
+    is accumulated block by block: O(block * n) memory. The **Spearman correlation needs
+    every dissimilarity at once** to rank it (a rank depends on all the others): about 32
+    bytes per pair of samples, ``16 n^2`` bytes at the peak (1.5 GiB for 10,000 samples),
+    plus one block, and O(n^2 log n) time for the sort. Beyond scikit-learn's
+    ``working_memory`` (MiB, 1 GiB by default) it is refused with an error saying how much
+    it needs; raise the budget with ``sklearn.config_context(working_memory=...)``, or use
+    ``method="pearson"``.
 
     Range: [-1, 1]; higher = more similar; symmetric; ``rsa(X, X) = 1``.
     Invariances: with ``distance="euclidean"``, orthogonal maps, isotropic scaling and
@@ -243,7 +247,11 @@ def rsa_null(X, Y, *, distance="correlation", method="spearman"):
     """
     X, Y = check_paired_arrays(X, Y, "rsa", min_samples=3)
     n = X.shape[0]
-    _check_fits(NULL_BYTES_PER_ENTRY * n * n, f"'s permutation null (n_samples={n})", "")
+    _check_fits(
+        NULL_BYTES_PER_ENTRY * n * n,
+        f"The permutation null of rsa holds both dissimilarity matrices: with n_samples={n} it",
+        "",
+    )
     if method == "spearman":
         cx, sx = _centred_ranks(X, distance, "X")
         cy, sy = _centred_ranks(Y, distance, "Y")
