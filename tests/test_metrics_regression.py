@@ -99,6 +99,8 @@ def test_least_squares_ignores_invertible_linear_maps_of_x(seed):
     A = rng.normal(size=(5, 5)) + 3 * np.eye(5)
     assert linear_regression_r2(X @ A - 7.0, Y) == pytest.approx(linear_regression_r2(X, Y),
                                                                    abs=1e-9)
+    assert linear_regression_r2(X, X @ A) == pytest.approx(1.0, abs=1e-10)
+    assert linear_regression_r2(X, X) == pytest.approx(1.0, abs=1e-12)
 
 
 @PROPERTY
