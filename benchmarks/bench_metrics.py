@@ -29,7 +29,8 @@ scratch arrays are not included. The compiled loops are compiled (or loaded from
 cache) before the first measurement. The inputs are float32 (the usual dtype of stored
 embeddings) and exist before the measurement starts. The machine's load (``os.getloadavg``)
 is recorded before and after the run: timings on a shared machine are only comparable within
-one run.
+one run. ``--blas-threads 1`` shows what busy-waiting BLAS threads cost on an oversubscribed
+machine, where LAPACK's decompositions (SVD, least squares) slow down the most.
 
 Run ``python benchmarks/bench_metrics.py`` for a quick small run, or, at the sizes of the
 results file, the command written at its top. ``--tasks`` selects comparisons. The Markdown
@@ -42,6 +43,7 @@ import platform
 import sys
 import time
 import tracemalloc
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +55,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import r2_score
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 from skinvariance.metrics import (
     cknna,
@@ -422,6 +425,8 @@ def parse(argv):
     add("--n-perm-cka", type=int, default=5000, help="rows for the linear CKA permutations")
     add("--n-perm", type=int, default=2000, help="rows for the Jaccard and RSA permutations")
     add("--tasks", nargs="+", choices=TASKS, default=list(TASKS), help="comparisons to run")
+    add("--blas-threads", type=int, default=None,
+        help="limit BLAS to this many threads (default: the libraries' own setting)")
     add("--output", type=Path,
         default=Path(__file__).resolve().parent / "results" / "metrics.md",
         help="where to write the Markdown table")
@@ -438,7 +443,9 @@ def main(argv=None):
         sys.argv[1:] if argv is None else argv
     )
     start_load = _load()
-    rows, ratios = run(args)
+    limit = threadpool_limits(args.blas_threads) if args.blas_threads else nullcontext()
+    with limit:
+        rows, ratios = run(args)
     table = to_markdown(rows, ratios, command.strip(), (start_load, _load()))
     print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)
