@@ -119,6 +119,7 @@ class Weighted(Aggregation):
         dw = np.array([np.einsum("ij,ij->", dH, block) for block in self.blocks(X)],
                       dtype=w.dtype)
         grads["logits"][:] = w * (dw - np.dot(w, dw))
+        self._cache = None
 
 
 class MLPSum(Aggregation):

@@ -59,7 +59,8 @@ _SHARED_PARAMETERS_DOC = """\
         ``"adam"``: minibatch Adam with ``batch_size``, ``learning_rate_init`` and
         ``early_stopping``; ``"lbfgs"``: full-batch L-BFGS (scipy), better for small data.
     batch_size : int or "auto", default="auto"
-        Minibatch size for ``"adam"``; ``"auto"`` is ``min(200, n_samples)``.
+        Minibatch size for ``"adam"``; ``"auto"`` is ``min(200, n_samples)``. A larger
+        size is clipped to the number of training rows.
     learning_rate_init : float, default=1e-3
         Adam's step size.
     max_iter : int, default=200
