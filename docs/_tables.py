@@ -172,6 +172,26 @@ def _two_lines(cell, separator):
     return f"| {head}\n       | {tail}"
 
 
+def measure_table_rst():
+    """The measure registry: the names ``metric=`` accepts, short names, range, symmetry."""
+    from skinvariance.metrics import measure_table
+
+    table = measure_table()
+    rows = [
+        (
+            f":func:`~skinvariance.metrics.{name}`",
+            ", ".join(f"``{a.strip()}``" for a in row["aliases"].split(",") if a.strip()),
+            row["range"],
+            "yes" if row["symmetric"] else "no",
+            "yes" if row["same width"] else "no",
+            "yes" if row["fast null"] else "no",
+        )
+        for name, row in table.iterrows()
+    ]
+    header = ("measure", "short names", "range", "symmetric", "equal widths", "fast null")
+    return _list_table(header, rows, widths=(28, 14, 18, 12, 12, 12))
+
+
 def write_tables(directory):
     """Write every generated table into ``directory`` (only files whose text changed)."""
     directory = Path(directory)
@@ -179,6 +199,7 @@ def write_tables(directory):
     for name, text in {
         "kernel_table.inc": kernel_table_rst(),
         "invariance_table.inc": invariance_table_rst(),
+        "measure_table.inc": measure_table_rst(),
         "cli_reference.inc": cli_reference_rst(),
         "cli_compare_output.inc": cli_compare_output_rst(),
         "zoo_stitching_table.inc": zoo_stitching_table_rst(),

@@ -51,6 +51,9 @@ def _expected_failed_checks(estimator):
     return getter(estimator) if getter is not None else {}
 
 
+# The checks fit on a few hundred random rows with default settings; a decoder that has not
+# converged there says so, as scikit-learn's own MLPs do (what is checked is the API).
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(list(_instances()), expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
@@ -78,7 +81,10 @@ def test_every_public_estimator_is_checked_or_excused():
             assert (Path(__file__).parent.parent / test_file).is_file(), test_file
 
 
-@pytest.mark.parametrize("estimator", list(_instances()), ids=lambda est: type(est).__name__)
+@pytest.mark.parametrize(
+    "estimator", [est for est in _instances() if hasattr(est, "transform")],
+    ids=lambda est: type(est).__name__,
+)
 def test_float32_in_float32_out(estimator, rng):
     X = rng.normal(size=(30, 5)).astype(np.float32)
     fitted = estimator.fit(X, X[:, :2] if estimator.__sklearn_tags__().target_tags.required
