@@ -28,15 +28,6 @@ from ._compat import NumberInterval, _fit_context, check_is_fitted, validate_dat
 
 __all__ = ["AffineAlignment", "OrthogonalAlignment"]
 
-#: Checks of ``sklearn.utils.estimator_checks`` that the alignments are expected to fail, with
-#: the reason, keyed by estimator class name then check name. Empty: both pass every check.
-#: Each alignment also returns its entry from ``_expected_failed_checks()``, which
-#: ``tests/test_common.py`` passes to ``parametrize_with_checks``.
-EXPECTED_FAILED_CHECKS = {
-    "OrthogonalAlignment": {},
-    "AffineAlignment": {},
-}
-
 
 def _validate_pair(estimator, X, Y):
     """Validate source and target anchors; return float arrays with a 2-D target."""
@@ -134,10 +125,6 @@ class _BaseAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     @property
     def _n_features_out(self):
         return self.n_targets_
-
-    def _expected_failed_checks(self):
-        """Estimator checks expected to fail, ``{check name: reason}`` (none)."""
-        return dict(EXPECTED_FAILED_CHECKS[type(self).__name__])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

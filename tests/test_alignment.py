@@ -9,7 +9,6 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skinvariance import AffineAlignment, OrthogonalAlignment
-from skinvariance.alignment import EXPECTED_FAILED_CHECKS
 
 ESTIMATORS = [
     OrthogonalAlignment(),
@@ -19,18 +18,11 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=lambda est: est._expected_failed_checks()
-)
+# Every scikit-learn check, with non-default parameters too (the defaults are checked in
+# tests/test_common.py): no expected failure.
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
-
-
-def test_expected_failures_are_declared_with_reasons():
-    for est in ESTIMATORS:
-        failures = est._expected_failed_checks()
-        assert failures == EXPECTED_FAILED_CHECKS[type(est).__name__]
-        assert all(isinstance(reason, str) and reason for reason in failures.values())
 
 
 def _rotated(rng, n=60, d=5, *, scale=1.0, shift=0.0, noise=0.0):

@@ -7,6 +7,7 @@ from scipy.stats import ortho_group
 from sklearn import config_context
 
 from skinvariance.kernels import (
+    _driver,
     available_kernels,
     get_kernel,
     kernel_table,
@@ -145,11 +146,22 @@ def test_minkowski_large_order_does_not_overflow(rng):
 
 
 @pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf", "angular"])
-def test_blocks_and_threads_cover_every_row(kernel, rng):
-    """Many small blocks, each split across threads, with a remainder of odd rows."""
+def test_blocks_and_threads_cover_every_row(kernel, rng, monkeypatch):
+    """Several blocks, the full ones split across two threads, and a remainder of odd rows."""
     X, A = rng.normal(size=(1031, 17)), rng.normal(size=(29, 17))
-    with config_context(working_memory=0.02):
+    parts_per_block = []
+    split = _driver.split_rows
+
+    def recording_split(n_rows, n_threads, **kwargs):
+        parts = split(n_rows, n_threads, **kwargs)
+        parts_per_block.append((n_rows, len(parts)))
+        return parts
+
+    monkeypatch.setattr(_driver, "split_rows", recording_split)
+    with config_context(working_memory=0.08):  # blocks of about 300 rows, two parts each
         blocked = pairwise_kernel(X, A, kernel, n_threads=2)
+    assert len(parts_per_block) >= 4 and sum(n for n, _ in parts_per_block) == len(X)
+    assert all(count == 2 for n, count in parts_per_block if n >= 128)
     single = pairwise_kernel(X, A, kernel, n_threads=1)
     np.testing.assert_allclose(blocked, single, rtol=1e-12)
     np.testing.assert_allclose(blocked, REFERENCES[kernel](X, A), rtol=1e-10, atol=1e-12)
