@@ -1,7 +1,6 @@
 """The one registry mapping kernel names and aliases to kernels."""
 
-import pandas as pd
-
+from .._registry import Registry
 from ._definitions import (
     AngularKernel,
     CosineKernel,
@@ -11,21 +10,17 @@ from ._definitions import (
     MinkowskiKernel,
 )
 
-_KERNELS = {
-    kernel.name: kernel
-    for kernel in (
+_KERNELS = Registry(
+    (
         CosineKernel(),
         EuclideanKernel(),
         L1Kernel(),
         LinfKernel(),
         AngularKernel(),
         MinkowskiKernel(),
-    )
-}
-_BY_NAME = {
-    **{name: kernel for kernel in _KERNELS.values() for name in kernel.aliases},
-    **_KERNELS,
-}
+    ),
+    parameter="kernel",
+)
 
 
 def available_kernels(*, aliases=False):
@@ -50,7 +45,7 @@ def available_kernels(*, aliases=False):
     >>> "chebyshev" in available_kernels(aliases=True)
     True
     """
-    return sorted(_BY_NAME if aliases else _KERNELS)
+    return _KERNELS.names(aliases=aliases)
 
 
 def get_kernel(name):
@@ -77,13 +72,7 @@ def get_kernel(name):
     >>> get_kernel("manhattan").name
     'l1'
     """
-    try:
-        return _BY_NAME[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"The 'kernel' parameter must be a str among {available_kernels(aliases=True)}. "
-            f"Got {name!r} instead."
-        ) from None
+    return _KERNELS.get(name)
 
 
 def kernel_table():
@@ -110,15 +99,14 @@ def kernel_table():
     >>> kernel_table().loc["l1", "accuracy"]
     'relative error <= d eps'
     """
-    rows = [
-        {
+    return _KERNELS.table(
+        lambda kernel: {
             "kernel": kernel.name,
             "aliases": ", ".join(kernel.aliases),
             "kind": kernel.kind,
             "formula": kernel.formula,
             "invariant to": ", ".join(kernel.invariances),
             "accuracy": kernel.accuracy,
-        }
-        for kernel in _KERNELS.values()
-    ]
-    return pd.DataFrame(rows).set_index("kernel")
+        },
+        index="kernel",
+    )
