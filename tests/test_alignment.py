@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 from scipy.linalg import orthogonal_procrustes
 from scipy.stats import ortho_group
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skinvariance import AffineAlignment, OrthogonalAlignment
@@ -13,8 +15,14 @@ from skinvariance import AffineAlignment, OrthogonalAlignment
 ESTIMATORS = [
     OrthogonalAlignment(),
     OrthogonalAlignment(center=False, scale=True),
+    OrthogonalAlignment(standardize=True),
+    OrthogonalAlignment(center=False, scale=True, standardize=True),
     AffineAlignment(),
     AffineAlignment(fit_intercept=False, alpha=1.0),
+    AffineAlignment(alpha="auto"),
+    AffineAlignment(alpha="auto", alphas=[0.1, 1.0, 10.0], fit_intercept=False),
+    AffineAlignment(alpha=2.0, standardize=True),
+    AffineAlignment(alpha="auto", standardize=True, fit_intercept=False),
 ]
 
 
@@ -121,21 +129,31 @@ def test_scaled_map_is_optimal_among_orthogonal_maps():
         assert best <= np.linalg.norm(s * Xc @ R - Yc) + 1e-12
 
 
-@pytest.mark.parametrize("Estimator", [OrthogonalAlignment, AffineAlignment])
-def test_float32_preserved_and_one_dimensional_target(Estimator):
+@pytest.mark.parametrize(
+    ("Estimator", "params"),
+    [
+        (OrthogonalAlignment, {}),
+        (OrthogonalAlignment, {"standardize": True}),
+        (AffineAlignment, {}),
+        (AffineAlignment, {"alpha": "auto", "standardize": True}),
+    ],
+)
+def test_float32_preserved_and_one_dimensional_target(Estimator, params):
     rng = np.random.default_rng(8)
     X = rng.normal(size=(30, 4))
     Y = rng.normal(size=(30, 2))
-    al = Estimator().fit(X.astype(np.float32), Y.astype(np.float32))
+    al = Estimator(**params).fit(X.astype(np.float32), Y.astype(np.float32))
     assert al.transform(X.astype(np.float32)).dtype == np.float32
     assert al.inverse_transform(Y.astype(np.float32)).dtype == np.float32
-    ref = Estimator().fit(X, Y).transform(X)
+    ref = Estimator(**params).fit(X, Y).transform(X)
     np.testing.assert_allclose(al.transform(X.astype(np.float32)), ref, rtol=1e-4, atol=1e-4)
     # A 1-D target is one target column.
     y = Y[:, 0]
-    one = Estimator().fit(X, y)
+    one = Estimator(**params).fit(X, y)
     assert one.n_targets_ == 1
-    np.testing.assert_allclose(one.transform(X), Estimator().fit(X, y[:, None]).transform(X))
+    np.testing.assert_allclose(
+        one.transform(X), Estimator(**params).fit(X, y[:, None]).transform(X)
+    )
     assert one.inverse_transform(y).shape == (30, 4)
 
 
@@ -216,19 +234,37 @@ def test_widths_checked_in_both_directions(Estimator):
         al.inverse_transform(rng.normal(size=(2, 3)))
 
 
+_ALPHA_RANGE = (r"The 'alpha' parameter of AffineAlignment must be a float in the range "
+                r"\[0.0, inf\) or a str among \{'auto'\}\. Got ")
+_ALPHAS = (r"The 'alphas' parameter of AffineAlignment must be None or a non-empty 1-D "
+           r"array-like of positive finite floats\. Got ")
+
+
 @pytest.mark.parametrize(
     "estimator, match",
     [
-        (AffineAlignment(alpha=-1.0), "The 'alpha' parameter of AffineAlignment must be a float"),
-        (AffineAlignment(alpha=True),
-         r"The 'alpha' parameter of AffineAlignment must be a float in the range \[0.0, inf\)\. "
-         "Got True instead"),
-        (AffineAlignment(alpha=np.inf), "The 'alpha' parameter of AffineAlignment"),
-        (AffineAlignment(alpha=np.nan), "The 'alpha' parameter of AffineAlignment"),
-        (AffineAlignment(alpha="auto"), "The 'alpha' parameter of AffineAlignment"),
+        (AffineAlignment(alpha=-1.0), _ALPHA_RANGE + "-1.0 instead"),
+        (AffineAlignment(alpha=True), _ALPHA_RANGE + "True instead"),
+        (AffineAlignment(alpha=np.inf), _ALPHA_RANGE + "inf instead"),
+        (AffineAlignment(alpha=np.nan), _ALPHA_RANGE + "nan instead"),
+        (AffineAlignment(alpha="automatic"), _ALPHA_RANGE + "'automatic' instead"),
+        (AffineAlignment(alpha=None), _ALPHA_RANGE + "None instead"),
+        (AffineAlignment(alpha="auto", alphas=[1.0, -1.0]), _ALPHAS + r"\[1.0, -1.0\]"),
+        (AffineAlignment(alpha="auto", alphas=[0.0, 1.0]), _ALPHAS + r"\[0.0, 1.0\]"),
+        (AffineAlignment(alpha="auto", alphas=[]), _ALPHAS + r"\[\]"),
+        (AffineAlignment(alpha="auto", alphas=[1.0, np.inf]), _ALPHAS + r"\[1.0, inf\]"),
+        (AffineAlignment(alpha="auto", alphas=[[1.0, 2.0]]), _ALPHAS + r"\[\[1.0, 2.0\]\]"),
+        (AffineAlignment(alpha="auto", alphas=[True, False]), _ALPHAS + r"\[True, False\]"),
+        (AffineAlignment(alpha="auto", alphas=["1"]), _ALPHAS + r"\['1'\]"),
+        # Checked whatever alpha is, as any parameter.
+        (AffineAlignment(alpha=1.0, alphas=[-1.0]), _ALPHAS + r"\[-1.0\]"),
+        (AffineAlignment(alphas=1.0), "The 'alphas' parameter of AffineAlignment must be an "
+                                      "array-like or None. Got 1.0 instead"),
+        (AffineAlignment(standardize="yes"), "The 'standardize' parameter of AffineAlignment"),
         (AffineAlignment(fit_intercept=1), "The 'fit_intercept' parameter of AffineAlignment"),
         (OrthogonalAlignment(scale="yes"), "The 'scale' parameter of OrthogonalAlignment"),
         (OrthogonalAlignment(center=None), "The 'center' parameter of OrthogonalAlignment"),
+        (OrthogonalAlignment(standardize=1), "The 'standardize' parameter of OrthogonalAlign"),
     ],
 )
 def test_bad_parameters(estimator, match):
@@ -286,3 +322,287 @@ def test_affine_at_extreme_magnitudes_matches_scale_one(magnitude, alpha):
 def test_orthogonal_refuses_degenerate_anchors(scale, center, X, Y, match):
     with pytest.raises(ValueError, match=f"OrthogonalAlignment cannot be fitted: the {match}"):
         OrthogonalAlignment(center=center, scale=scale).fit(X, Y)
+
+
+# -- AffineAlignment(alpha="auto"): ridge strength by leave-one-out over the anchors -----------
+
+
+def _noisy_linear(rng, n, d, t, *, noise):
+    """A seeded linear map with noise: ``Y = X W + b + noise``, features of unequal scales."""
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d) + 1.0
+    W = rng.normal(size=(d, t)) / np.sqrt(d)
+    return X, X @ W - 2.0 + noise * rng.normal(size=(n, t))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("standardize", [False, True])
+def test_auto_beats_least_squares_with_fewer_anchors_than_dimensions(seed, standardize):
+    """60 anchors in 80 dimensions: least squares interpolates the anchors (noise included),
+    the strength chosen on them transfers better to held-out rows (here by half)."""
+    rng = np.random.default_rng(seed)
+    X, Y = _noisy_linear(rng, 560, 80, 8, noise=1.0)
+    anchors, held_out = slice(0, 60), slice(60, None)
+    errors = {}
+    for alpha in (0.0, "auto"):
+        al = AffineAlignment(alpha=alpha, standardize=standardize).fit(X[anchors], Y[anchors])
+        errors[alpha] = np.mean((al.transform(X[held_out]) - Y[held_out]) ** 2)
+        if alpha == 0.0:  # the anchors are interpolated
+            np.testing.assert_allclose(al.transform(X[anchors]), Y[anchors], atol=1e-8)
+    assert errors["auto"] < 0.7 * errors[0.0]
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("n_targets", [1, 4])
+@pytest.mark.parametrize("shape", [(25, 60), (80, 12)])
+@pytest.mark.parametrize("grid", ["default", "given"])
+def test_auto_matches_ridgecv(fit_intercept, n_targets, shape, grid):
+    """The same strength and coefficients as RidgeCV on the same grid (one alpha shared by all
+    target columns), fewer and more anchors than features."""
+    rng = np.random.default_rng(20)
+    X, Y = _noisy_linear(rng, *shape, n_targets, noise=1.0)
+    y = Y[:, 0] if n_targets == 1 else Y
+    alphas = None if grid == "default" else np.logspace(-2, 3, 11)
+    al = AffineAlignment(alpha="auto", alphas=alphas, fit_intercept=fit_intercept).fit(X, y)
+    ref = RidgeCV(alphas=al.alphas_, fit_intercept=fit_intercept).fit(X, y)
+    assert al.alpha_ == ref.alpha_
+    # Not at the ends of the grid: the choice is a real one.
+    assert al.alphas_[0] < al.alpha_ < al.alphas_[-1]
+    np.testing.assert_allclose(al.coef_, np.atleast_2d(ref.coef_), rtol=1e-9, atol=1e-12)
+    # (RidgeCV keeps a scalar 0.0 without intercept.)
+    np.testing.assert_allclose(al.intercept_, np.broadcast_to(ref.intercept_, n_targets),
+                               atol=1e-10)
+    if alphas is not None:
+        np.testing.assert_array_equal(al.alphas_, alphas)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_auto_chooses_the_smallest_brute_force_leave_one_out_error(fit_intercept):
+    """The choice against n refits of scikit-learn's Ridge per strength, each without one
+    anchor, scored on that anchor (summed over target columns)."""
+    rng = np.random.default_rng(21)
+    X, Y = _noisy_linear(rng, 15, 30, 3, noise=0.8)
+    alphas = np.logspace(-2, 3, 16)
+    al = AffineAlignment(alpha="auto", alphas=alphas, fit_intercept=fit_intercept).fit(X, Y)
+    errors = []
+    for alpha in alphas:
+        squared = 0.0
+        for i in range(len(X)):
+            keep = np.arange(len(X)) != i
+            fit = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X[keep], Y[keep])
+            squared += np.sum((fit.predict(X[i : i + 1]) - Y[i]) ** 2)
+        errors.append(squared)
+    assert al.alpha_ == alphas[int(np.argmin(errors))]
+    # The map is the ridge fit of the chosen strength on every anchor.
+    ref = Ridge(alpha=al.alpha_, fit_intercept=fit_intercept).fit(X, Y)
+    np.testing.assert_allclose(al.transform(X), ref.predict(X), atol=1e-10)
+    np.testing.assert_allclose(
+        al.transform(X), AffineAlignment(alpha=al.alpha_, fit_intercept=fit_intercept)
+        .fit(X, Y).transform(X), atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_default_grid_is_relative_to_the_mean_squared_singular_value(fit_intercept):
+    rng = np.random.default_rng(22)
+    X, Y = _noisy_linear(rng, 20, 50, 2, noise=1.0)
+    al = AffineAlignment(alpha="auto", fit_intercept=fit_intercept).fit(X, Y)
+    Xc = X - X.mean(0) if fit_intercept else X
+    singular = np.linalg.svd(Xc, compute_uv=False)
+    scale = np.sum(singular**2) / min(X.shape)
+    np.testing.assert_allclose(al.alphas_, np.logspace(-3, 4, 29) * scale, rtol=1e-12)
+    # The grid follows the data: rescaling the source rescales it (by the square).
+    again = AffineAlignment(alpha="auto", fit_intercept=fit_intercept).fit(8.0 * X, Y)
+    np.testing.assert_allclose(again.alphas_, 64.0 * al.alphas_, rtol=1e-12)
+    assert again.alpha_ == pytest.approx(64.0 * al.alpha_, rel=1e-12)
+    np.testing.assert_allclose(again.transform(8.0 * X), al.transform(X), atol=1e-10)
+
+
+def test_fixed_alpha_is_reported_and_auto_on_constant_anchors_maps_to_the_mean():
+    rng = np.random.default_rng(23)
+    X, Y = _noisy_linear(rng, 20, 5, 2, noise=0.1)
+    assert AffineAlignment(alpha=2.5).fit(X, Y).alpha_ == 2.5
+    assert not hasattr(AffineAlignment(alpha=2.5).fit(X, Y), "alphas_")
+    # Source anchors all the same vector: no direction to fit, every strength is as good
+    # (the first is kept), and every sample maps onto the target anchors' mean.
+    al = AffineAlignment(alpha="auto").fit(np.ones((20, 5)), Y)
+    assert al.alpha_ == al.alphas_[0]
+    np.testing.assert_allclose(al.transform(X), np.tile(Y.mean(0), (20, 1)), atol=1e-12)
+
+
+# -- standardize=True: the latent space translation ----------------------------------------------
+
+
+def _whitened(rng, n, d):
+    """Centred anchors with identity covariance: every orthogonal image of them is standard."""
+    Z = rng.normal(size=(n, d))
+    return np.linalg.qr(Z - Z.mean(0))[0] * np.sqrt(n)
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_standardize_recovers_per_feature_scaling_and_rotation(scale):
+    """``X = Z D_x + s_x`` and ``Y = (Z Q) D_y + s_y`` for a common latent ``Z`` whose anchors
+    are white (the condition for both standardisations to be ``Z`` and ``Z Q``): the
+    standardised map is exactly ``Q`` between them, on anchors and on new samples. Without
+    standardising, no rotation (with a scale and shift) maps an anisotropic rescaling."""
+    rng = np.random.default_rng(30)
+    n, d = 60, 5
+    Z = _whitened(rng, n, d)
+    Q = ortho_group.rvs(d, random_state=31)
+    D_x, D_y = rng.uniform(0.1, 10.0, size=d), rng.uniform(0.1, 10.0, size=d)
+    s_x, s_y = rng.normal(size=d), 5.0 * rng.normal(size=d)
+    X, Y = Z * D_x + s_x, (Z @ Q) * D_y + s_y
+    al = OrthogonalAlignment(standardize=True, scale=scale).fit(X, Y)
+    np.testing.assert_allclose(al.rotation_, Q, atol=1e-12)
+    assert al.scale_ == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(al.source_scale_, D_x, rtol=1e-12)
+    np.testing.assert_allclose(al.target_scale_, D_y, rtol=1e-12)
+    np.testing.assert_allclose(al.source_mean_, s_x, atol=1e-12)
+    np.testing.assert_allclose(al.target_mean_, s_y, atol=1e-12)
+    np.testing.assert_allclose(al.transform(X), Y, atol=1e-12 * np.abs(Y).max())
+    np.testing.assert_allclose(al.inverse_transform(Y), X, atol=1e-12 * np.abs(X).max())
+    Z_new = rng.normal(size=(9, d))
+    np.testing.assert_allclose(al.transform(Z_new * D_x + s_x), (Z_new @ Q) * D_y + s_y,
+                               atol=1e-11)
+    plain = OrthogonalAlignment(scale=scale).fit(X, Y)
+    assert np.linalg.norm(plain.transform(X) - Y) > 0.1 * np.linalg.norm(Y - Y.mean(0))
+
+
+def test_standardize_equals_procrustes_and_ridge_between_standard_scaled_anchors():
+    """The oracle: StandardScaler on each side (a constant feature included, which gets the
+    scale 1), scipy's Procrustes or scikit-learn's Ridge / RidgeCV between the scaled anchors,
+    the target's scaling undone."""
+    rng = np.random.default_rng(32)
+    X = rng.normal(size=(30, 6)) * rng.uniform(0.1, 10.0, size=6) + 2.0
+    Y = rng.normal(size=(30, 4)) * rng.uniform(0.1, 10.0, size=4) - 1.0
+    X[:, 2] = 3.0
+    Y[:, 1] = -7.0
+    V = rng.normal(size=(8, 6)) * 3.0
+    for center in (True, False):
+        sx, sy = StandardScaler(with_mean=center).fit(X), StandardScaler(with_mean=center).fit(Y)
+        Xs, Ys = sx.transform(X), sy.transform(Y)
+        Xp = np.hstack([Xs, np.zeros((30, 2))])  # zero padding to the wider side
+        R = orthogonal_procrustes(Xp, np.hstack([Ys, np.zeros((30, 4))]))[0][:6, :4]
+        al = OrthogonalAlignment(standardize=True, center=center).fit(X, Y)
+        np.testing.assert_allclose(al.source_scale_, sx.scale_, rtol=1e-12)
+        np.testing.assert_allclose(al.target_scale_, sy.scale_, rtol=1e-12)
+        assert al.source_scale_[2] == al.target_scale_[1] == 1.0
+        np.testing.assert_allclose(al.rotation_, R, atol=1e-10)
+        np.testing.assert_allclose(al.transform(V), sy.inverse_transform(sx.transform(V) @ R),
+                                   atol=1e-10)
+        for alpha, regressor in ((3.0, Ridge(alpha=3.0, fit_intercept=center)),
+                                 ("auto", RidgeCV(alphas=np.logspace(-2, 3, 11),
+                                                  fit_intercept=center))):
+            al = AffineAlignment(alpha=alpha, alphas=np.logspace(-2, 3, 11),
+                                 standardize=True, fit_intercept=center).fit(X, Y)
+            regressor.fit(Xs, Ys)
+            expected = sy.inverse_transform(regressor.predict(sx.transform(V)))
+            np.testing.assert_allclose(al.transform(V), expected, atol=1e-10)
+            np.testing.assert_allclose(V @ al.coef_.T + al.intercept_, expected, atol=1e-10)
+            if alpha == "auto":
+                assert al.alpha_ == regressor.alpha_
+
+
+def test_standardize_leaves_least_squares_unchanged():
+    """Least squares is equivariant to a rescaling of the features: standardising changes
+    nothing (the oracle is LinearRegression); ridge does change."""
+    rng = np.random.default_rng(33)
+    X, Y = _noisy_linear(rng, 40, 6, 3, noise=0.3)
+    X *= [1.0, 100.0, 0.01, 5.0, 1.0, 0.2]
+    V = rng.normal(size=(5, 6))
+    ref = LinearRegression().fit(X, Y).predict(V)
+    np.testing.assert_allclose(AffineAlignment(standardize=True).fit(X, Y).transform(V), ref,
+                               atol=1e-9)
+    ridge = [AffineAlignment(alpha=10.0, standardize=s).fit(X, Y).transform(V)
+             for s in (False, True)]
+    assert np.abs(ridge[0] - ridge[1]).max() > 0.01
+
+
+STANDARDISED = [
+    OrthogonalAlignment(standardize=True),
+    OrthogonalAlignment(standardize=True, scale=True),
+    OrthogonalAlignment(standardize=True, center=False),
+    AffineAlignment(standardize=True, alpha=5.0),
+    AffineAlignment(standardize=True, alpha="auto"),
+    AffineAlignment(standardize=True, alpha=3.0, fit_intercept=False),
+]
+
+
+@pytest.mark.parametrize("estimator", STANDARDISED, ids=repr)
+def test_standardized_maps_are_invariant_to_rescaling_features_of_either_side(estimator):
+    """Fitted on ``(X S_x, Y S_y)`` (any non-zero factors, signs included), the map carries
+    ``V S_x`` to what the map fitted on ``(X, Y)`` gives for ``V``, times ``S_y``."""
+    rng = np.random.default_rng(34)
+    X, Y = rng.normal(size=(40, 5)) + 1.0, rng.normal(size=(40, 4)) - 2.0
+    Y[:, :3] += X[:, :3] @ rng.normal(size=(3, 3))
+    V = rng.normal(size=(6, 5))
+    S_x = rng.uniform(0.01, 100.0, size=5) * [1, -1, 1, 1, -1]
+    S_y = rng.uniform(0.01, 100.0, size=4) * [-1, 1, 1, 1]
+    reference = estimator.fit(X, Y)
+    expected, back = reference.transform(V), reference.inverse_transform(Y[:6])
+    rescaled = estimator.fit(X * S_x, Y * S_y)
+    np.testing.assert_allclose(rescaled.transform(V * S_x) / S_y, expected, atol=1e-10)
+    np.testing.assert_allclose(rescaled.inverse_transform(Y[:6] * S_y) / S_x, back,
+                               atol=1e-10)
+    if estimator.get_params().get("center", estimator.get_params().get("fit_intercept")):
+        # Centred: invariant to translations as well.
+        moved = estimator.fit(X + 3.0, Y - 7.0)
+        np.testing.assert_allclose(moved.transform(V + 3.0) + 7.0, expected, atol=1e-10)
+
+
+def test_unstandardized_ridge_is_not_invariant_to_rescaling_features():
+    """The contrast that makes the test above meaningful."""
+    rng = np.random.default_rng(34)
+    X, Y = rng.normal(size=(40, 5)), rng.normal(size=(40, 4))
+    S_x = np.array([0.01, 1.0, 100.0, 1.0, 1.0])
+    al = AffineAlignment(alpha=5.0)
+    assert np.abs(al.fit(X * S_x, Y).transform(X * S_x) - al.fit(X, Y).transform(X)).max() > 0.01
+
+
+@pytest.mark.parametrize("estimator", STANDARDISED, ids=repr)
+def test_standardized_inverse_is_consistent(estimator):
+    """A widening map is inverted exactly; a narrowing one is a projection (idempotent)."""
+    rng = np.random.default_rng(35)
+    X = rng.normal(size=(40, 3)) * [1.0, 10.0, 0.1] + 4.0
+    Y = np.hstack([X @ rng.normal(size=(3, 3)), rng.normal(size=(40, 2))]) * 3.0 + 1.0
+    wide = estimator.fit(X, Y)
+    np.testing.assert_allclose(wide.inverse_transform(wide.transform(X)), X, atol=1e-10)
+    narrow = estimator.fit(Y, X)
+    once = narrow.inverse_transform(narrow.transform(Y))
+    np.testing.assert_allclose(narrow.inverse_transform(narrow.transform(once)), once,
+                               atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "magnitudes"),
+    [(np.float64, [1e-300, 1e-150, 1.0, 1e150, 1e300]), (np.float32, [1e-35, 1e-15, 1.0, 1e15,
+                                                                       1e35])],
+)
+@pytest.mark.parametrize("estimator", STANDARDISED, ids=repr)
+def test_standardized_maps_at_extreme_per_feature_magnitudes(dtype, magnitudes, estimator):
+    """Each feature at its own magnitude, from near the smallest to near the largest normal
+    number: the same map as at magnitude 1, feature by feature, in the input's dtype."""
+    rng = np.random.default_rng(36)
+    X, Y = rng.normal(size=(30, 5)) + 1.0, rng.normal(size=(30, 5))
+    Y += X @ rng.normal(size=(5, 5))
+    S_x, S_y = np.array(magnitudes), np.array(magnitudes[::-1])
+    reference = clone(estimator).fit(X, Y)
+    expected = reference.transform(X)
+    al = clone(estimator).fit((X * S_x).astype(dtype), (Y * S_y).astype(dtype))
+    out = al.transform((X * S_x).astype(dtype))
+    assert out.dtype == dtype and np.all(np.isfinite(out))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(out.astype(np.float64) / S_y, expected, atol=tol * 10)
+    back = al.inverse_transform((Y * S_y).astype(dtype)).astype(np.float64) / S_x
+    np.testing.assert_allclose(back, reference.inverse_transform(Y), atol=tol * 10)
+
+
+def test_standardize_refuses_anchors_constant_to_rounding():
+    """Rows that differ only by rounding: not identical (the exact test passes them), but
+    every feature is constant once standardised (StandardScaler's rule)."""
+    X = np.full((6, 2), 1.0)
+    X[0] += np.finfo(float).eps
+    Y = np.random.default_rng(37).normal(size=(6, 2))
+    OrthogonalAlignment().fit(X, Y)  # a rotation exists without standardising
+    with pytest.raises(ValueError, match="OrthogonalAlignment cannot be fitted: the source "
+                                         "anchors X have zero variance"):
+        OrthogonalAlignment(standardize=True).fit(X, Y)

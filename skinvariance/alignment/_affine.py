@@ -70,7 +70,9 @@ class AffineAlignment(BaseAlignment):
     ----------
     coef_ : ndarray of shape (n_targets_, n_features_in_)
         ``W``, in the raw coordinates of both spaces and laid out as in scikit-learn's linear
-        models: ``transform(X) = X @ coef_.T + intercept_``.
+        models: ``transform(X) = X @ coef_.T + intercept_``. An entry beyond the dtype's range
+        (features of the two spaces differing in magnitude by more than it spans) is ``±inf``
+        or 0 here; ``transform`` does not use this array.
     intercept_ : ndarray of shape (n_targets_,)
         ``b`` (zeros when ``fit_intercept=False``).
     alpha_ : float
@@ -185,7 +187,8 @@ class AffineAlignment(BaseAlignment):
         self._coef_scaled = np.ldexp(coef.T, -e_coef)
         self._coef_exponent = e_coef + e_y - e_x
         self.n_targets_ = Y.shape[1]
-        self.coef_ = self._raw_coef().astype(X.dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            self.coef_ = self._raw_coef().astype(X.dtype)
         try:  # b is the image of the origin
             origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
             self.intercept_ = self._forward(origin, self._coef_scaled.T, self._coef_exponent)[0]
