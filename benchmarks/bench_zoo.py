@@ -2,16 +2,26 @@
 
     python benchmarks/bench_zoo.py                                 # digits (always available)
     python benchmarks/bench_zoo.py --datasets digits,mnist1d,mnist_5k   # needs the bench extra
+    python benchmarks/bench_zoo.py --anchors 16 --name zoo_anchors16    # fewer anchors than dims
 
 For each dataset and each factor (initialization, architecture, training modality), a zoo of
 perceptrons varying that factor alone (skinvariance.datasets.make_model_zoo) is compared under
 each invariance: absolute, scale (L2), each relative kernel, centred cosine, the product of the
-four kernels (concat and sum), orthogonal and affine alignment.
+four kernels (concat and sum), and the alignments: orthogonal (Procrustes) with and without
+standard scaling (``_std``: the latent space translation), affine by least squares and by ridge
+with its strength chosen by leave-one-out over the anchors (``_ridge``: ``alpha="auto"``), with
+and without standard scaling. (Least squares does not change under standard scaling, so there
+is no ``affine_std`` row.)
 
-Writes into benchmarks/results/:
+Writes into benchmarks/results/ (``--name`` replaces the ``zoo`` prefix):
 
 - zoo_similarity.md / .csv: similarity between the spaces of each zoo under each invariance
-  (linear CKA, Pearson, cosine, Jaccard@k, MRR), mean ± std over ordered pairs of models;
+  (linear CKA, Pearson, cosine, Jaccard@k, MRR, RSA, mutual k-NN, CKNNA), mean ± std over
+  ordered pairs of models (for an alignment: the source mapped into the target, beside the
+  target). SVCCA, PWCCA and linear-regression R² are left out: they are invariant to the
+  invertible linear maps the alignments apply (so every alignment row would repeat the
+  absolute one), and on relative spaces as wide as the test rows are many they are 1 by
+  construction;
 - zoo_stitching.md / .csv: zero-shot stitching, mean ± std over ordered pairs (encoder of one
   model, decoder of another): classification accuracy and weighted F1 (classifier zoos,
   logistic-regression decoder), reconstruction MSE (autoencoder zoos, ridge decoder mapping
@@ -24,6 +34,7 @@ hand: rerun the script.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -37,21 +48,47 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skinvariance import ProductProjection, StitchingEvaluator, compare_invariances
+from skinvariance import (
+    AffineAlignment,
+    OrthogonalAlignment,
+    ProductProjection,
+    StitchingEvaluator,
+    compare_invariances,
+)
 from skinvariance._bench import machine_description
 from skinvariance._markdown import markdown_table
 from skinvariance.datasets import FACTORS, make_model_zoo
 from skinvariance.stitching import default_invariances
 
 RESULTS = Path(__file__).resolve().parent / "results"
-METRICS = ["cka", "pearson", "cosine", "jaccard", "mrr"]
+METRICS = ["cka", "pearson", "cosine", "jaccard", "mrr", "rsa", "mutual_knn", "cknna"]
+METRIC_TITLES = {
+    "cka": "Linear CKA", "pearson": "Pearson", "cosine": "Cosine", "jaccard": "Jaccard@10",
+    "mrr": "MRR", "rsa": "RSA (Spearman correlation of correlation-distance RDMs)",
+    "mutual_knn": "Mutual k-NN (k=10)", "cknna": "CKNNA (k=10)",
+}  # fmt: skip
+
+#: Every alignment variant, named by what it is (the default table's own alignment rows are
+#: left out: they are one of these).
+ALIGNMENTS = {
+    "orthogonal": OrthogonalAlignment(),
+    "orthogonal_std": OrthogonalAlignment(standardize=True),
+    "affine": AffineAlignment(),
+    "affine_ridge": AffineAlignment(alpha="auto"),
+    "affine_ridge_std": AffineAlignment(alpha="auto", standardize=True),
+}
 
 
 def invariances():
-    table = default_invariances()
+    table = {
+        name: estimator
+        for name, estimator in default_invariances().items()
+        if not isinstance(estimator, OrthogonalAlignment | AffineAlignment)
+    }
     table["product_sum"] = ProductProjection(
         ["cosine", "euclidean", "l1", "linf"], aggregate="sum"
     )
+    table.update(ALIGNMENTS)
     return table
 
 
@@ -190,12 +227,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--name", default="zoo", help="prefix of the result files (zoo)")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
 
     def say(message):
         print(f"... {message}", file=sys.stderr, flush=True)
 
+    load_start = os.getloadavg()[0]
     start = time.perf_counter()
     # The decoders and encoders are small: one BLAS thread each is fastest (and much faster
     # on a shared machine), parallelism comes from --n-jobs.
@@ -204,12 +243,13 @@ def main(argv=None):
             datasets, args.n_models, args.anchors, args.seed, args.n_jobs, say
         )
     elapsed = time.perf_counter() - start
+    load = f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     command = "python benchmarks/bench_zoo.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
     header = (
         f"Command: `{command.strip()}`  \n"
-        f"Machine: {machine_description()}  \n"
+        f"Machine: {machine_description()}; load average (1 min) {load}  \n"
         f"Zoos of {args.n_models} models per factor, {args.anchors} anchors, seed {args.seed}; "
         f"total {elapsed:.0f} s.\n\n"
         "Spaces are of held-out samples (never seen by an encoder); scores are mean ± std over "
@@ -225,14 +265,13 @@ def main(argv=None):
     args.output.mkdir(parents=True, exist_ok=True)
 
     sections = ["# Similarity of latent spaces under each invariance\n\n", header]
-    names = {"cka": "Linear CKA", "pearson": "Pearson", "cosine": "Cosine",
-             "jaccard": "Jaccard@10", "mrr": "MRR"}  # fmt: skip
     for measure in METRICS:
         part = similarity[similarity["measure"] == measure]
-        sections.append(f"\n## {names[measure]}\n\n{markdown_table(_pivot(part, 'invariance'))}\n")
+        table = markdown_table(_pivot(part, "invariance"))
+        sections.append(f"\n## {METRIC_TITLES[measure]}\n\n{table}\n")
     sections.append(f"\n## The zoos\n\n{_zoo_summary(models)}\n")
-    (args.output / "zoo_similarity.md").write_text("".join(sections))
-    similarity.to_csv(args.output / "zoo_similarity.csv", index=False)
+    (args.output / f"{args.name}_similarity.md").write_text("".join(sections))
+    similarity.to_csv(args.output / f"{args.name}_similarity.csv", index=False)
 
     sections = ["# Zero-shot stitching under each invariance\n\n", header, f1_note]
     titles = {
@@ -245,9 +284,9 @@ def main(argv=None):
         if len(part):
             sections.append(f"\n## {title}\n\n{markdown_table(_pivot(part, 'column'))}\n")
     sections.append(f"\n## The zoos\n\n{_zoo_summary(models)}\n")
-    (args.output / "zoo_stitching.md").write_text("".join(sections))
-    stitching.to_csv(args.output / "zoo_stitching.csv", index=False)
-    print((args.output / "zoo_stitching.md").read_text())
+    (args.output / f"{args.name}_stitching.md").write_text("".join(sections))
+    stitching.to_csv(args.output / f"{args.name}_stitching.csv", index=False)
+    print((args.output / f"{args.name}_stitching.md").read_text())
 
 
 if __name__ == "__main__":
