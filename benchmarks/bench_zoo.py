@@ -8,10 +8,11 @@ For each dataset and each factor (initialization, architecture, training modalit
 perceptrons varying that factor alone (skinvariance.datasets.make_model_zoo) is compared under
 each invariance: absolute, scale (L2), each relative kernel, centred cosine, the product of the
 four kernels (concat and sum), and the alignments: orthogonal (Procrustes) with and without
-standard scaling (``_std``: the latent space translation), affine by least squares and by ridge
-with its strength chosen by leave-one-out over the anchors (``_ridge``: ``alpha="auto"``), with
-and without standard scaling. (Least squares does not change under standard scaling, so there
-is no ``affine_std`` row.)
+standard scaling (``_standardized``: the latent space translation), affine by least squares
+and by ridge with its strength chosen by leave-one-out over the anchors (``_ridge``:
+``alpha="auto"``), with and without standard scaling. (Least squares does not change under
+standard scaling, so there is no ``affine_standardized`` row.) ``compare_invariances``' default
+alignment rows are ``orthogonal_standardized`` and ``affine_ridge``, chosen from these results.
 
 Writes into benchmarks/results/ (``--name`` replaces the ``zoo`` prefix):
 
@@ -72,10 +73,10 @@ METRIC_TITLES = {
 #: left out: they are one of these).
 ALIGNMENTS = {
     "orthogonal": OrthogonalAlignment(),
-    "orthogonal_std": OrthogonalAlignment(standardize=True),
+    "orthogonal_standardized": OrthogonalAlignment(standardize=True),
     "affine": AffineAlignment(),
     "affine_ridge": AffineAlignment(alpha="auto"),
-    "affine_ridge_std": AffineAlignment(alpha="auto", standardize=True),
+    "affine_ridge_standardized": AffineAlignment(alpha="auto", standardize=True),
 }
 
 

@@ -191,7 +191,7 @@ def test_kernels_and_aggregate_choose_the_rows(files, capsys):
     rows = [row["invariance"] for row in json.loads(out)]
     assert rows == [
         "absolute", "scale", "relative_cosine", "relative_l1", "relative_cosine_centered",
-        "product", "orthogonal", "affine",
+        "product", "orthogonal_standardized", "affine_ridge",
     ]  # fmt: skip
 
 

@@ -46,7 +46,7 @@ def test_compare_invariances_default_table(rotated_spaces):
     assert list(table["invariance"]) == list(default_invariances())
     kinds = dict(zip(table["invariance"], table["kind"], strict=True))
     assert kinds["absolute"] == "absolute"
-    assert kinds["orthogonal"] == kinds["affine"] == "alignment"
+    assert kinds["orthogonal_standardized"] == kinds["affine_ridge"] == "alignment"
     assert kinds["relative_cosine"] == kinds["product"] == kinds["scale"] == "projection"
     rows = table.set_index("invariance")
 

@@ -44,18 +44,18 @@ class AffineAlignment(BaseAlignment):
         Fit the translation ``b``: both sides' anchors are centred on their means before ``W``
         is fitted (as scikit-learn's linear models do), and ``b = mu_Y - W mu_X``. With
         ``False`` the map is linear (``b = 0``) and nothing is centred.
-    alpha : float >= 0 or "auto", default=0.0
+    alpha : float or "auto", default=0.0
         Ridge penalty on ``W``: ``0`` is ordinary least squares; ``"auto"`` chooses it among
         ``alphas`` by leave-one-out over the anchors (one strength for all target features,
         the one with the smallest squared error summed over anchors and target features).
         With ``standardize=True`` it is a penalty on the map between the standardised sides.
     alphas : array-like of shape (n_alphas,), default=None
         The positive strengths ``alpha="auto"`` chooses among, in the units of the (centred;
-        with ``standardize=True`` standardised) source anchors, as :class:`RidgeCV`'s. None:
+        with ``standardize=True`` standardised) source anchors, as ``RidgeCV``'s. None:
         29 values log-spaced from ``1e-3`` to ``1e4`` times the mean squared singular value of
         those anchors (``||X_c||_F² / min(n_anchors, n_features)``), from nearly least
-        squares to nearly the constant map onto the target anchors' mean. Ignored unless
-        ``alpha="auto"``.
+        squares to nearly the constant map onto the target anchors' mean. Used only with
+        ``alpha="auto"`` (checked whatever ``alpha`` is).
     standardize : bool, default=False
         Divide each feature of either side by its anchors' standard deviation before fitting,
         and multiply the target's back on output: with ``fit_intercept=True`` (centring) this

@@ -83,7 +83,8 @@ def _add_row_options(compare):
         type=comma_list,
         metavar="NAMES",
         help="comma-separated rows to compare (default: all of absolute, scale, "
-        "relative_<kernel>, relative_cosine_centered, product, orthogonal, affine)",
+        "relative_<kernel>, relative_cosine_centered, product, orthogonal_standardized, "
+        "affine_ridge)",
     )
     compare.add_argument(
         "--kernels",
