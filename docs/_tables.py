@@ -173,7 +173,8 @@ def _two_lines(cell, separator):
 
 
 def measure_table_rst():
-    """The measure registry: the names ``metric=`` accepts, short names, range, symmetry."""
+    """The measure registry: the names ``metric=`` accepts, short names, range, symmetry,
+    and the numeric contract."""
     from skinvariance.metrics import measure_table
 
     table = measure_table()
@@ -185,11 +186,14 @@ def measure_table_rst():
             "yes" if row["symmetric"] else "no",
             "yes" if row["same width"] else "no",
             "yes" if row["fast null"] else "no",
+            row["scale-free"],
+            row["at any magnitude"],
         )
         for name, row in table.iterrows()
     ]
-    header = ("measure", "short names", "range", "symmetric", "equal widths", "fast null")
-    return _list_table(header, rows, widths=(28, 14, 18, 12, 12, 12))
+    header = ("measure", "short names", "range", "symmetric", "equal widths", "fast null",
+              "scale-free", "at any magnitude")
+    return _list_table(header, rows, widths=(22, 10, 14, 8, 8, 8, 10, 20))
 
 
 def write_tables(directory):

@@ -102,8 +102,11 @@ def check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samp
 
 def check_paired_arrays(X, Y, measure, *, same_width=False, min_samples=2):
     """Validate two row-aligned spaces: finite 2-D arrays, float32 kept, anything else float64."""
-    X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
-    Y = check_array(Y, dtype=FLOAT_DTYPES, input_name="Y")
+    # scikit-learn's finiteness check sums the array first: large finite values of both signs
+    # overflow that sum (a RuntimeWarning about nothing the user did) before it looks closer.
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
+        Y = check_array(Y, dtype=FLOAT_DTYPES, input_name="Y")
     check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
                         min_samples=min_samples)
     return X, Y

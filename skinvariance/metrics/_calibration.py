@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 from scipy import stats
 
-from .._compat import Interval, StrOptions, validate_params
+from .._compat import NumberInterval, StrOptions, validate_params
 from .._validation import check_paired_arrays
 from ._registry import available_measures, get_measure
 
@@ -64,7 +64,7 @@ def _null_of(metric, X, Y, params):
         "X": ["array-like"],
         "Y": ["array-like"],
         "metric": [StrOptions(set(available_measures(aliases=True))), callable],
-        "n_permutations": [Interval(Integral, 1, None, closed="left")],
+        "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
         "random_state": ["random_state", np.random.Generator],
         "metric_params": [dict, None],
     },

@@ -46,6 +46,17 @@ class Measure:
         permutation of Y's rows does not change (see
         :func:`~skinvariance.metrics.permutation_test`); it may return None where it cannot
         help. None: every permutation re-runs the function.
+    scaling : {"space", "sample"}
+        The scaling the measure does not see, with its default parameters: a positive
+        factor per space (``"space"``) or per sample, i.e. per row of either space
+        (``"sample"``). The measure works on copies rescaled by powers of two, so that it
+        gives the same value at every magnitude (its numeric contract, see ``tolerance``).
+    tolerance : float
+        The numeric contract: for finite input of any magnitude the dtype holds, the value
+        is that of the same numbers brought to scale 1 (each space, or each sample, times a
+        power of two), within this absolute difference; never NaN.
+    scale_parameters : str
+        How a parameter with units of the data follows a rescaling, if one does.
     """
 
     name: str
@@ -55,6 +66,15 @@ class Measure:
     same_width: bool = False
     value_range: str = "[0, 1]"
     null: object = None
+    scaling: str = "space"
+    tolerance: float = 1e-12
+    scale_parameters: str = ""
+
+    @property
+    def contract(self):
+        """The numeric contract as the documentation states it."""
+        extra = f" ({self.scale_parameters})" if self.scale_parameters else ""
+        return f"value at scale 1 ± {self.tolerance:.0e}, never NaN{extra}"
 
 
 _CKA_RANGE = "[0, 1] ([-1, 1] debiased)"
@@ -62,22 +82,26 @@ _MEASURES = Registry(
     (
         Measure("cka", cka, value_range=_CKA_RANGE, null=cka_null),
         Measure("linear_cka", linear_cka, value_range=_CKA_RANGE, null=linear_cka_null),
-        Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null),
+        Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null,
+                scale_parameters="a given sigma scales with X and Y together"),
         Measure("mean_cosine_similarity", mean_cosine_similarity, aliases=("cosine",),
-                same_width=True, value_range="[-1, 1]"),
+                same_width=True, value_range="[-1, 1]", scaling="sample"),
         Measure("pearson_similarity", pearson_similarity, aliases=("pearson",),
-                same_width=True, value_range="[-1, 1]"),
+                same_width=True, value_range="[-1, 1]", scaling="sample"),
         Measure("procrustes_similarity", procrustes_similarity, aliases=("procrustes",)),
-        Measure("knn_jaccard", knn_jaccard, aliases=("jaccard",), null=knn_jaccard_null),
+        Measure("knn_jaccard", knn_jaccard, aliases=("jaccard",), null=knn_jaccard_null,
+                scaling="sample"),
         Measure("mean_reciprocal_rank", mean_reciprocal_rank, symmetric=False,
-                aliases=("mrr",), same_width=True, value_range="[1/n, 1]"),
+                aliases=("mrr",), same_width=True, value_range="[1/n, 1]", scaling="sample"),
         Measure("svcca", svcca, null=svcca_null),
         Measure("pwcca", pwcca, symmetric=False, null=pwcca_null),
         Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null),
-        Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null),
+        Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null,
+                scaling="sample"),
         Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null),
         Measure("linear_regression_r2", linear_regression_r2, symmetric=False,
-                aliases=("r2",), null=linear_regression_r2_null),
+                aliases=("r2",), null=linear_regression_r2_null,
+                scale_parameters="a ridge alpha scales with the square of X's scale"),
     ),
     parameter="metric",
 )
@@ -137,7 +161,18 @@ def get_measure(name, *, parameter="metric", owner=None):
 
 
 def measure_table():
-    """One row per measure: aliases, range, symmetry, whether widths must match, fast null.
+    """One row per measure: aliases, range, symmetry, whether widths must match, fast null,
+    and its numeric contract.
+
+    The ``scale-free`` column says what scaling a measure does not see with its default
+    parameters: one positive factor per space, or one per sample (row of either space). The
+    ``at any magnitude`` column is the numeric contract: every measure works on copies of
+    its inputs rescaled by powers of two and computes in float64, so finite input of any
+    magnitude the dtype holds (float32 or float64, from the smallest subnormal number to
+    the largest number, constant or duplicate rows, one column far larger than the others)
+    gives the value of the same numbers at scale 1, within the stated absolute difference
+    (in fact identically), and never NaN; where a measure is undefined (e.g. a space whose
+    rows are all the same vector) it raises the same error at every scale.
 
     Returns
     -------
@@ -158,6 +193,8 @@ def measure_table():
             "symmetric": measure.symmetric,
             "same width": measure.same_width,
             "fast null": measure.null is not None,
+            "scale-free": f"each {measure.scaling}",
+            "at any magnitude": measure.contract,
         },
         index="measure",
     )
