@@ -188,10 +188,10 @@ def compare_invariances(
         ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
         For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
     decoder : estimator, default=None
-        The decoder cloned for each space. None means a linear probe:
-        ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))`` for class
-        labels (scored by accuracy) and ``make_pipeline(StandardScaler(), Ridge())`` for a
-        continuous target (scored by ``neg_mean_squared_error``: minus the MSE, so that higher
+        The decoder cloned for each space. None means a linear probe (:func:`make_decoder`):
+        ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
+        LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the
+        same with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus the MSE, so that higher
         is better). The scaler is part of each space's decoder: fitted on the decoder's space,
         it is applied unchanged to the stitched encoders. How strongly the probe is
         regularised changes how well it transfers: an unregularised probe exploits directions
