@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
     Options,
     RealNotInt,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 from sklearn.utils._set_output import _get_output_config
@@ -74,6 +75,7 @@ __all__ = [
     "plain_output",
     "transform_output",
     "validate_data",
+    "validate_parameter_constraints",
     "validate_params",
 ]
 

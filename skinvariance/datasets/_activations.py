@@ -7,7 +7,7 @@ from scipy.special import expit
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_array
 
-from .._compat import HasMethods, check_is_fitted, validate_params
+from .._compat import HasMethods, NumberInterval, check_is_fitted, validate_params
 
 __all__ = ["hidden_activations"]
 
@@ -27,7 +27,7 @@ _ACTIVATIONS = {"identity": _identity, "logistic": expit, "tanh": np.tanh, "relu
     {
         "estimator": [HasMethods(["fit", "predict"])],
         "X": ["array-like"],
-        "layer": [Integral],
+        "layer": [NumberInterval(Integral, None, None, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )

@@ -7,6 +7,7 @@ the registry is available to both (and to ``skinvariance compare --metrics``).
 
 from dataclasses import dataclass
 
+from .._compat import validate_params
 from .._registry import Registry
 from ._cca import pwcca, pwcca_null, svcca, svcca_null
 from ._cka import cka, linear_cka, rbf_cka
@@ -107,6 +108,7 @@ _MEASURES = Registry(
 )
 
 
+@validate_params({"aliases": ["boolean"]}, prefer_skip_nested_validation=True)
 def available_measures(*, aliases=False):
     """Names accepted wherever a measure is chosen by name.
 
@@ -130,6 +132,10 @@ def available_measures(*, aliases=False):
     return _MEASURES.names(aliases=aliases)
 
 
+@validate_params(
+    {"name": "no_validation", "parameter": [str], "owner": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def get_measure(name, *, parameter="metric", owner=None):
     """The measure registered under ``name`` (a canonical name or an alias).
 

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import TransformerMixin, clone
 
 from .._compat import (
-    Interval,
+    NumberInterval,
     StrOptions,
     _BaseComposition,
     _check_feature_names_in,
@@ -124,7 +124,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         "aggregate": [StrOptions(set(AGGREGATIONS))],
         "weights": ["array-like", None],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
-        "n_anchors": [Interval(Integral, 1, None, closed="left"), None],
+        "n_anchors": [NumberInterval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "random_state": ["random_state"],
     }

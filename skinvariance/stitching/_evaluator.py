@@ -14,7 +14,14 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
+from .._compat import (
+    N_JOBS,
+    HasMethods,
+    NumberInterval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+)
 from .._parallel import limit_small_work
 from .._validation import DataError, check_target
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
@@ -217,10 +224,10 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints = {
         "projection": [HasMethods(["fit", "transform"]), None],
         "decoder": [HasMethods(["fit", "predict"])],
-        "anchors": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "anchors": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS,
         "random_state": ["random_state"],
     }
 

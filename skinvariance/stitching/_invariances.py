@@ -11,8 +11,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import type_of_target
 
-from .._compat import _fit_context, check_is_fitted, validate_data
-from .._validation import final_step
+from .._compat import InvalidParameterError, _fit_context, check_is_fitted, validate_data
+from .._validation import check_target, final_step
 from ..alignment import AffineAlignment, OrthogonalAlignment
 from ..projection import ProductProjection, RelativeProjection, normalize_rows
 
@@ -222,10 +222,12 @@ def make_decoder(name, y):
                     ('standardscaler', StandardScaler()),
                     ('logisticregression', LogisticRegression(max_iter=1000))])
     """
-    if name not in DECODERS:
-        raise ValueError(
-            f"The decoder name must be a str among {list(DECODERS)}. Got {name!r} instead."
+    if not isinstance(name, str) or name not in DECODERS:
+        raise InvalidParameterError(
+            f"The 'name' parameter of make_decoder must be a str among {sorted(DECODERS)}. "
+            f"Got {name!r} instead."
         )
+    y = check_target(y, None, min_classes=1)  # a single class is refused where it is fitted
     target = type_of_target(y, input_name="y")
     if target not in ("binary", "multiclass", "continuous", "continuous-multioutput"):
         raise ValueError(
