@@ -25,6 +25,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils import check_array
 
 from ._compat import NumberInterval, _fit_context, check_is_fitted, validate_data
+from ._validation import DataError
 
 __all__ = ["AffineAlignment", "OrthogonalAlignment"]
 
@@ -101,7 +102,7 @@ def _affine_map(estimator, X, shift, matrix, exponent, offset):
         np.ldexp(out, e + exponent, out=out)
         out += np.asarray(offset, dtype=dt)
     if not np.isfinite(out).all():
-        raise ValueError(
+        raise DataError(
             f"The values mapped by {type(estimator).__name__} overflow {dt} (some exceed "
             f"{np.finfo(dt).max:.3g}); rescale the input or use float64."
         )
@@ -111,7 +112,7 @@ def _affine_map(estimator, X, shift, matrix, exponent, offset):
 def _power_of_two(value, what, estimator):
     """``(f, e)`` with ``value = f 2**e``; refuse a value beyond float64 (0 or infinite)."""
     if not np.isfinite(value) or value == 0:
-        raise ValueError(
+        raise DataError(
             f"{type(estimator).__name__} cannot be fitted: {what} does not fit in float64 (the "
             "source and target anchors differ in magnitude by more than float64 can express)."
         )
@@ -240,7 +241,7 @@ class OrthogonalAlignment(_BaseAlignment):
             # Exact tests: rounding of the mean must not pass identical rows for variance.
             if not (np.ptp(Z, axis=0).any() if self.center else Z.any()):
                 what = "have zero variance (every row is the same vector)"
-                raise ValueError(
+                raise DataError(
                     f"OrthogonalAlignment cannot be fitted: the {name} "
                     f"{what if self.center else 'are all zero'}, so no rotation is defined "
                     f"(shape={Z.shape})."
@@ -412,7 +413,7 @@ class AffineAlignment(_BaseAlignment):
             intercept = np.ldexp(np.asarray(reg.intercept_, dtype=np.float64), e_y)
         self.intercept_ = np.broadcast_to(intercept.astype(X.dtype), (Y.shape[1],)).copy()
         if not np.isfinite(self.intercept_).all():
-            raise ValueError(
+            raise DataError(
                 "AffineAlignment cannot be fitted: the translation of the map overflows "
                 f"{X.dtype}; rescale the anchors or use float64."
             )

@@ -78,7 +78,7 @@ def select_anchors(X, n_anchors, *, strategy="random", y=None, random_state=None
                     ensure_all_finite=strategy in ("kmeans", "fps"), input_name="X")
     n_samples = X.shape[0]
     if n_anchors > n_samples:
-        raise ValueError(
+        raise DataError(
             f"n_anchors={n_anchors} is larger than the number of rows available "
             f"({n_samples})."
         )

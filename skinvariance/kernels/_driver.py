@@ -15,6 +15,7 @@ from .._compat import (
 )
 from .._parallel import MAX_BLOCK_ROWS, compiled_threads, run_parts, split_rows
 from .._parallel import row_blocks as _row_blocks
+from .._validation import DataError
 from . import _numba
 from ._registry import available_kernels, get_kernel
 
@@ -158,7 +159,7 @@ def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
     X = check_array(X, dtype=[np.float64, np.float32], input_name=x_name)
     A = check_array(A, dtype=[np.float64, np.float32], input_name=a_name)
     if X.shape[1] != A.shape[1]:
-        raise ValueError(
+        raise DataError(
             f"{x_name} has {X.shape[1]} features, but {a_name} has {A.shape[1]} features; "
             "samples and anchors must have the same number of features."
         )

@@ -261,7 +261,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         n_samples = first.shape[0]
         if isinstance(self.anchors, Integral):
             if self.anchors > n_samples:
-                raise ValueError(
+                raise DataError(
                     f"The 'anchors' parameter of StitchingEvaluator asks for {self.anchors} "
                     f"anchors, but only {n_samples} training rows were given."
                 )
