@@ -100,13 +100,25 @@ def check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samp
         )
 
 
-def check_paired_arrays(X, Y, measure, *, same_width=False, min_samples=2):
-    """Validate two row-aligned spaces: finite 2-D arrays, float32 kept, anything else float64."""
+def _checked_space(Z, name):
+    """``check_array`` of one space, its errors naming it (scikit-learn's "Expected 2D array"
+    does not say which)."""
     # scikit-learn's finiteness check sums the array first: large finite values of both signs
     # overflow that sum (a RuntimeWarning about nothing the user did) before it looks closer.
-    with np.errstate(over="ignore", invalid="ignore"):
-        X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
-        Y = check_array(Y, dtype=FLOAT_DTYPES, input_name="Y")
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return check_array(Z, dtype=FLOAT_DTYPES, input_name=name)
+    except ValueError as exc:
+        message = str(exc)
+        if f"Input {name} " not in message:
+            message = f"{name} is invalid: {message}"
+        raise DataError(message) from exc
+
+
+def check_paired_arrays(X, Y, measure, *, same_width=False, min_samples=2):
+    """Validate two row-aligned spaces: finite 2-D arrays, float32 kept, anything else float64."""
+    X = _checked_space(X, "X")
+    Y = _checked_space(Y, "Y")
     check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
                         min_samples=min_samples)
     return X, Y

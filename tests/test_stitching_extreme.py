@@ -60,12 +60,15 @@ def _compare(spaces, y, rows):
 
 
 def _assert_same_table(table, reference, rows):
+    """Finite, and the table of scale 1: to the accuracy of the kernels, which is sqrt(d eps)
+    relative for the euclidean one (reached by different paths at different magnitudes,
+    see kernel_table()), a few eps for the others."""
     table, reference = table.set_index("invariance"), reference.set_index("invariance")
     numbers = [column for column in reference.columns if column.endswith(("_mean", "_std"))]
     values = table.loc[list(rows), numbers].to_numpy(dtype=float)
     assert np.all(np.isfinite(values))
     np.testing.assert_allclose(values, reference.loc[list(rows), numbers].to_numpy(dtype=float),
-                               rtol=0, atol=1e-9)
+                               rtol=0, atol=1e-6)
 
 
 @profile(4)

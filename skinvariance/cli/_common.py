@@ -206,8 +206,8 @@ def output_format(args):
     return "markdown"
 
 
-def emit(text, output):
-    """Write ``text`` to standard output, or to the ``output`` file."""
+def emit(text, output, option="--output"):
+    """Write ``text`` to standard output, or to the ``output`` file (given to ``option``)."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -215,7 +215,7 @@ def emit(text, output):
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise write_failed(output, exc) from None
+        raise write_failed(output, exc, option) from None
 
 
 def write_failed(path, exc, option=None):

@@ -79,7 +79,7 @@ def hidden_activations(estimator, X, *, layer=-1):
             f"MLPClassifier or MLPRegressor. Got {type(estimator).__name__} instead."
         )
     check_is_fitted(estimator, "coefs_")
-    X = check_array(X, dtype=[np.float64, np.float32])
+    X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
     n_features = estimator.coefs_[0].shape[0]
     if X.shape[1] != n_features:
         raise ValueError(

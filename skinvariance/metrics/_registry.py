@@ -5,9 +5,12 @@
 the registry is available to both (and to ``skinvariance compare --metrics``).
 """
 
+import inspect
 from dataclasses import dataclass
 
-from .._compat import validate_params
+from sklearn import config_context
+
+from .._compat import InvalidParameterError, validate_params
 from .._registry import Registry
 from ._cca import pwcca, pwcca_null, svcca, svcca_null
 from ._cka import cka, linear_cka, rbf_cka
@@ -19,7 +22,7 @@ from ._procrustes import procrustes_similarity
 from ._regression import linear_regression_r2, linear_regression_r2_null
 from ._rsa import rsa, rsa_null
 
-__all__ = ["Measure", "available_measures", "get_measure", "measure_table"]
+__all__ = ["Measure", "available_measures", "call_measure", "get_measure", "measure_table"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,31 @@ _MEASURES = Registry(
     ),
     parameter="metric",
 )
+
+
+def call_measure(function, X, Y, params, *, owner, label):
+    """``function(X, Y, **params)``, its own parameter checks on, even when called by another
+    validated function (which turns them off for what it calls); a bad ``params`` is reported
+    as the ``metric_params`` of ``owner``.
+
+    Raised as a plain ``ValueError`` / ``TypeError``: scikit-learn would rename the measure in
+    the message of an ``InvalidParameterError`` after ``owner``'s own name.
+    """
+    try:
+        inspect.signature(function).bind(X, Y, **params)
+    except TypeError as exc:
+        raise TypeError(
+            f"The 'metric_params' parameter of {owner} must be keyword arguments of {label}. "
+            f"Got metric_params={params!r}: {exc}."
+        ) from None
+    try:
+        with config_context(skip_parameter_validation=False):
+            return function(X, Y, **params)
+    except InvalidParameterError as exc:
+        raise ValueError(
+            f"The 'metric_params' parameter of {owner} must be valid parameters of {label}. "
+            f"Got metric_params={params!r}: {exc}"
+        ) from None
 
 
 @validate_params({"aliases": ["boolean"]}, prefer_skip_nested_validation=True)

@@ -21,7 +21,13 @@ from sklearn.utils import check_random_state
 
 from .._compat import N_JOBS, validate_parameter_constraints
 from .._parallel import limit_small_work
-from .._validation import check_count, check_target, error_class, is_classification_target
+from .._validation import (
+    DataError,
+    check_count,
+    check_target,
+    error_class,
+    is_classification_target,
+)
 from ..metrics import get_measure
 from ..spaces import check_spaces
 from ._evaluator import StitchingEvaluator
@@ -340,9 +346,13 @@ def _splits(cv, n_samples, y, classification, seed):
         splitter = splitter_class(n_splits=int(cv), shuffle=True, random_state=seed)
     else:
         splitter = check_cv(cv, y, classifier=classification)
-    return [
-        (np.asarray(train), np.asarray(test)) for train, test in splitter.split(placeholder, y)
-    ]
+    try:
+        return [
+            (np.asarray(train), np.asarray(test))
+            for train, test in splitter.split(placeholder, y)
+        ]
+    except ValueError as exc:  # e.g. a class of one sample, which no stratified split can hold
+        raise DataError(f"y cannot be split into training and test rows: {exc}") from exc
 
 
 def _mean_over_splits(matrices):
