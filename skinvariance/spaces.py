@@ -152,8 +152,8 @@ def check_spaces(
     if len(items) < min_spaces:
         names = ", ".join(repr(name) for name, _ in items) or "none"
         raise DataError(
-            f"{input_name} must hold at least {min_spaces} spaces (min_spaces={min_spaces}); "
-            f"got {len(items)} ({names})."
+            f"{input_name} must hold at least {min_spaces} spaces; got {len(items)} ({names}) "
+            f"(min_spaces={min_spaces})."
         )
 
     checked = {}

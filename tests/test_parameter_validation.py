@@ -81,6 +81,12 @@ def _stitch(spaces=SPACES, target=y):
     return lambda estimator: estimator.fit(spaces, target)
 
 
+def _mlp():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few iterations: only its layers matter
+        return MLPClassifier((3,), max_iter=5, random_state=0).fit(X, y)
+
+
 def _npy(tmp_path):
     np.save(tmp_path / "x.npy", X)
     return tmp_path / "x.npy"
@@ -234,8 +240,8 @@ CALLS = {
         "X": [NAN_X, "x"], "path": [3], "overwrite": FLAG}),
     # datasets
     "hidden_activations": (
-        _function(skinvariance.datasets.hidden_activations,
-                  estimator=MLPClassifier((3,), max_iter=5).fit(X, y), X=X), {
+        lambda **kw: skinvariance.datasets.hidden_activations(**{"estimator": _mlp(), "X": X,
+                                                                 **kw}), {
             "estimator": [LogisticRegression(), "mlp"], "X": [NAN_X, X[:, :2]],
             "layer": [True, 1.5, 5]}),
     "load_mnist1d": (skinvariance.datasets.load_mnist1d, {"return_X_y": FLAG}),

@@ -334,8 +334,7 @@ def run(args, messages):
 
 
 def _summary(table, source, n_samples, anchors, elapsed, compare_time):
-    lines = [f"Spaces: {source}; {n_samples} samples, {anchors} anchors (at most the "
-             "training rows)."]
+    lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors} anchors."]
     best = table.attrs.get("best")
     scorer = table.attrs.get("scorer") or "score"
     if best is not None:
