@@ -5,13 +5,16 @@ zero-variance check.
 underflows below about 1e-154, long before the numbers themselves do. Every measure is
 invariant to some scaling of its inputs (an isotropic scale of each space, or a positive scale
 of each sample, see :func:`~skinvariance.metrics.measure_table`), so it works on copies brought
-to ``[-1, 1]`` by a **power of two**: :func:`scaled_rows` (one factor per row) and
-:class:`Centring` (column-centred, one factor per space). Multiplying by a power of two is
-exact for every number in the normal range, so the measure of ``2**k X`` is the measure of
-``X``, bit for bit, at every magnitude the dtype holds; the only numbers changed are those
-that fall below the normal range after scaling (``2**-1022`` of the largest), whose squares
-would not count anyway.
+to ``[-1, 1]`` by a **power of two**: :func:`scaled_rows` (one factor per row; the row-wise
+cosine and unit rows rescale only the rows whose squared norm is far from 1),
+:class:`Centring` (column-centred, one factor per space) and :func:`translated`. Multiplying
+by a power of two is exact for every number in the normal range, so the measure of ``2**k X``
+is the measure of ``X`` at every magnitude the dtype holds; the only numbers changed are
+those that fall below the normal range after scaling (``2**-1022`` of the largest), whose
+squares would not count anyway.
 """
+
+import math
 
 import numpy as np
 
@@ -26,16 +29,40 @@ __all__ = [
     "check_not_constant",
     "row_centred",
     "rowwise_cosine",
-    "scaled",
     "scaled_rows",
+    "times_power_of_two",
     "translated",
     "unit_rows",
 ]
+
+#: Squared norms within these bounds were formed without overflow and without losing the
+#: row's largest terms: such rows are used as they are, the others rescaled first.
+_SAFE_SQUARES = (2.0**-960, 2.0**960)
 
 
 def binary_exponent(top):
     """The ``e`` with ``top / 2**e`` in ``[0.5, 1)`` (0 where ``top`` is 0); array-wise."""
     return np.frexp(top)[1]
+
+
+def times_power_of_two(Z, exponent):
+    """``Z *= 2**-exponent`` in place, ``exponent`` an int or one per row (a column vector).
+
+    Exact in the normal range. A multiplication by the power where it is a normal number
+    (several times faster than :func:`numpy.ldexp`), ``ldexp`` beyond.
+    """
+    exponent = np.asarray(exponent)
+    if exponent.ndim == 0:
+        if -1020 <= int(exponent) <= 1020:
+            if exponent != 0:
+                Z *= math.ldexp(1.0, -int(exponent))
+        else:
+            np.ldexp(Z, -int(exponent), out=Z)
+    elif np.all(np.abs(exponent) <= 1020):
+        Z *= np.ldexp(1.0, -exponent)
+    else:
+        np.ldexp(Z, -exponent.astype(np.intc), out=Z)
+    return Z
 
 
 def check_not_constant(Z, name, measure):
@@ -47,15 +74,13 @@ def check_not_constant(Z, name, measure):
         )
 
 
-def scaled(Z):
-    """``(Zs, exponent)``: a float64 copy of ``Z`` divided by the power of two ``2**exponent``
-    that brings its largest magnitude into ``[0.5, 1)``; for measures that do not change
-    when a space is multiplied by a positive number. Exact in the normal range (integers
-    stay integers times a power of two, ties stay ties)."""
-    Z = np.array(Z, dtype=np.float64)
-    exponent = int(binary_exponent(max(Z.max(initial=0.0), -Z.min(initial=0.0))))
-    np.ldexp(Z, -exponent, out=Z)
-    return Z, exponent
+def _row_bounds_scaled(Z):
+    """Multiply each row of the float64 ``Z`` in place by the power of two that brings its
+    largest magnitude into ``[0.5, 1)``; return which rows are constant."""
+    high, low = Z.max(axis=1, initial=-np.inf), Z.min(axis=1, initial=np.inf)
+    top = np.maximum(np.abs(high), np.abs(low)) if Z.shape[1] else np.zeros(len(Z))
+    times_power_of_two(Z, binary_exponent(top)[:, None])
+    return high == low
 
 
 def scaled_rows(Z):
@@ -66,18 +91,36 @@ def scaled_rows(Z):
     (cosine, correlation, cosine neighbours): their squares can neither overflow nor vanish.
     """
     Z = np.array(Z, dtype=np.float64)
-    top = np.maximum(Z.max(axis=1, initial=0.0), -Z.min(axis=1, initial=0.0))
-    np.ldexp(Z, -binary_exponent(top)[:, None], out=Z)
+    _row_bounds_scaled(Z)
     return Z
 
 
-def rowwise_cosine(X, Y):
-    """Cosine between matched rows in float64; 0 where either row is zero. Scale-safe."""
-    X, Y = scaled_rows(X), scaled_rows(Y)
-    dots = np.einsum("ij,ij->i", X, Y)
-    nx = np.sqrt(np.einsum("ij,ij->i", X, X))
-    ny = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-    denom = nx * ny  # each norm is 0 or at least 0.5: no underflow
+def _squared_norms(Z):
+    return np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+
+
+def _unsafe(squares):
+    low, high = _SAFE_SQUARES
+    return ~((squares >= low) & (squares <= high))
+
+
+def rowwise_cosine(X, Y, *, prepared=False):
+    """Cosine between matched rows in float64; 0 where either row is zero. Scale-safe.
+
+    Rows whose squared norms fall outside ``2**+-960`` (far from 1: overflowed, or small
+    enough to have lost terms) are recomputed from copies rescaled by powers of two, which
+    the cosine does not see; the others, nearly always all of them, are used as they are.
+    ``prepared``: X and Y already come from :func:`centre_rows` (at most 2 in magnitude,
+    their largest entry, when not 0, at least ``2**-54``), so nothing is recomputed.
+    """
+    dots = np.einsum("ij,ij->i", X, Y, dtype=np.float64)
+    nx, ny = _squared_norms(X), _squared_norms(Y)
+    redo = np.zeros(len(dots), dtype=bool) if prepared else _unsafe(nx) | _unsafe(ny)
+    if redo.any():
+        Xs, Ys = scaled_rows(X[redo]), scaled_rows(Y[redo])
+        dots[redo] = np.einsum("ij,ij->i", Xs, Ys)
+        nx[redo], ny[redo] = _squared_norms(Xs), _squared_norms(Ys)
+    denom = np.sqrt(nx) * np.sqrt(ny)
     out = np.zeros_like(dots)
     nonzero = denom > 0
     out[nonzero] = dots[nonzero] / denom[nonzero]
@@ -88,8 +131,8 @@ def centre_rows(Z):
     """``(Zc, constant)``: the rows of ``Z`` minus their own means, brought to ``[-1, 1]`` by
     powers of two first (:func:`scaled_rows`), and which rows are constant. Constant rows
     become exact zeros, whatever the rounding of their mean."""
-    Z = scaled_rows(Z)
-    constant = Z.max(axis=1) == Z.min(axis=1)
+    Z = np.array(Z, dtype=np.float64)
+    constant = _row_bounds_scaled(Z)
     Z -= Z.mean(axis=1, keepdims=True)
     Z[constant] = 0.0
     return Z, constant
@@ -106,11 +149,17 @@ def row_centred(X, Y):
 def unit_rows(Z):
     """Rows scaled to unit norm in float64; zero rows stay zero (cosine 0 with anything).
 
-    Scale-safe: each row is brought to ``[-1, 1]`` by a power of two first
-    (:func:`scaled_rows`), so its norm is at least 0.5 and its square cannot overflow.
+    Scale-safe: a row whose squared norm falls outside ``2**+-960`` is brought to ``[-1, 1]``
+    by a power of two first (:func:`scaled_rows`), so its norm is at least 0.5 and its square
+    cannot overflow.
     """
-    Z = scaled_rows(Z)
-    norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+    Z = np.array(Z, dtype=np.float64)
+    norms = _squared_norms(Z)
+    redo = _unsafe(norms)
+    if redo.any():
+        Z[redo] = scaled_rows(Z[redo])
+        norms[redo] = _squared_norms(Z[redo])
+    np.sqrt(norms, out=norms)
     norms[norms == 0] = 1.0
     Z /= norms[:, None]
     return Z
@@ -133,7 +182,11 @@ class Centring:
     """
 
     def __init__(self, low, high):
+        # The largest magnitude of every column, constant ones included: whether the plain
+        # column sums can overflow.
+        self.top_all = float(np.max(np.maximum(np.abs(low), np.abs(high)), initial=0.0))
         self.varying = np.asarray(low != high)
+        self.any_constant = not self.varying.all()
         top = np.max(np.maximum(np.abs(low), np.abs(high)), where=self.varying, initial=0.0)
         self.shift = int(binary_exponent(np.float64(top)))
         self.low = self.scaled(np.asarray(low)[None])[0]
@@ -146,6 +199,10 @@ class Centring:
         """Measure ``Z`` (a 2-D float array): two passes over its rows, no copy of it."""
         n, d = Z.shape
         centring = cls(Z.min(axis=0), Z.max(axis=0))
+        if centring.top_all * n < 2.0**1000:  # the plain sums cannot overflow: no copy
+            sums = Z.sum(axis=0, dtype=np.float64)
+            sums[~centring.varying] = 0.0
+            return centring.with_sums(times_power_of_two(sums, centring.shift), n)
         sums = np.zeros(d)
         for rows in row_blocks(n, 16 * d, max_rows=MAX_BLOCK_ROWS):
             sums += centring.scaled(Z[rows]).sum(axis=0)
@@ -154,22 +211,27 @@ class Centring:
     def scaled(self, block):
         """A float64 copy of a block of rows brought into ``[-1, 1]``, constant columns 0."""
         out = np.array(block, dtype=np.float64)
-        out[:, ~self.varying] = 0.0
-        return np.ldexp(out, -self.shift, out=out)
+        if self.any_constant:
+            out[:, ~self.varying] = 0.0
+        return times_power_of_two(out, self.shift)
 
     def with_sums(self, sums, n):
         """Set the mean from the column sums of :meth:`scaled` over the ``n`` rows."""
-        self.mean = sums / n
-        spread = np.max(np.maximum(self.high - self.mean, self.mean - self.low), initial=0.0)
+        mean = sums / n
+        spread = np.max(np.maximum(self.high - mean, mean - self.low), initial=0.0)
         self.exponent = self.shift + int(binary_exponent(spread))
+        # The mean in the units of the centred copy: scaling commutes with rounding.
+        self.mean = times_power_of_two(mean, self.exponent - self.shift)
         return self
 
     def block(self, block):
         """The centred, rescaled float64 copy of a block of rows of the measured space."""
-        out = self.scaled(block)
+        out = np.array(block, dtype=np.float64)
+        if self.any_constant:
+            out[:, ~self.varying] = 0.0
+        times_power_of_two(out, self.exponent)
         out -= self.mean
-        out[:, ~self.varying] = 0.0
-        return np.ldexp(out, self.shift - self.exponent, out=out)
+        return out
 
     def apply(self, Z):
         """The centred, rescaled float64 copy of the whole measured space."""
@@ -189,13 +251,14 @@ def translated(Z):
     top = np.max(np.maximum(np.abs(low), np.abs(high)), where=varying, initial=0.0)
     shift = int(binary_exponent(np.float64(top)))
     out = np.array(Z, dtype=np.float64)
-    out[:, ~varying] = 0.0
-    np.ldexp(out, -shift, out=out)
-    low = np.ldexp(np.where(varying, low, 0).astype(np.float64), -shift)
-    high = np.ldexp(np.where(varying, high, 0).astype(np.float64), -shift)
+    if not varying.all():
+        out[:, ~varying] = 0.0
+    times_power_of_two(out, shift)
+    low = times_power_of_two(np.where(varying, low, 0).astype(np.float64), shift)
+    high = times_power_of_two(np.where(varying, high, 0).astype(np.float64), shift)
     out -= 0.5 * low + 0.5 * high
     exponent = int(binary_exponent(np.max(0.5 * high - 0.5 * low, initial=0.0)))
-    np.ldexp(out, -exponent, out=out)
+    times_power_of_two(out, exponent)
     return out, shift + exponent
 
 

@@ -63,10 +63,10 @@ def _hsic_terms_linear(X, Y):
     return kl, kk, ll, rk_rl, rk_rk, rl_rl, np.trace(Gxx), np.trace(Gyy)
 
 
-def _squared_distances(Z, norms, start, stop):
+def _squared_distances(Z, norms, start, stop, *, exact_zeros=True):
     """Rows ``start:stop`` of the squared distances between the rows of ``Z``, with an exact
-    zero diagonal. Rounding of the expanded form leaves duplicate rows a few ulps apart:
-    those count as zero."""
+    zero diagonal. Rounding of the expanded form leaves duplicate rows a few ulps apart: with
+    ``exact_zeros``, those count as zero."""
     D = euclidean_distances(
         Z[start:stop],
         Z,
@@ -74,10 +74,15 @@ def _squared_distances(Z, norms, start, stop):
         X_norm_squared=norms[start:stop, None],
         Y_norm_squared=norms[None, :],
     )
-    D[D <= 64 * np.finfo(np.float64).eps * (norms[start:stop, None] + norms[None, :])] = 0.0
+    if exact_zeros:
+        D[D <= _ROUNDING * (norms[start:stop, None] + norms[None, :])] = 0.0
     rows = np.arange(stop - start)
     D[rows, rows + start] = 0.0
     return D
+
+
+#: The rounding of the expanded form of a squared distance, relative to ``|z_i|^2 + |z_j|^2``.
+_ROUNDING = 64 * np.finfo(np.float64).eps
 
 
 def _median_sq_distance(Z, name):
@@ -116,9 +121,12 @@ def _rbf_rows(Z, norms, start, stop, sq_sigma):
     ``sq_sigma`` may be 0 (a bandwidth below the smallest number: distinct rows give 0) or
     infinite (every pair gives 1): the exact kernel of these numbers in float64.
     """
-    K = _squared_distances(Z, norms, start, stop)
     with np.errstate(divide="ignore", over="ignore"):
         gamma = np.float64(0.5) / np.float64(sq_sigma)
+        # Duplicate rows a few ulps apart matter only where that moves a kernel value.
+        noise = gamma * _ROUNDING * 2 * norms.max(initial=0.0)
+    K = _squared_distances(Z, norms, start, stop, exact_zeros=not noise < 1e-13)
+    with np.errstate(over="ignore"):
         if np.isinf(gamma):
             return (K == 0).astype(np.float64)
         K *= -gamma

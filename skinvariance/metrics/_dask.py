@@ -85,7 +85,7 @@ def _cosine_block(xb, yb, start, centre):
     xb = _float_block(xb, start, "X")
     yb = _float_block(yb, start, "Y")
     if centre:
-        xb, yb = row_centred(xb, yb)
+        return (float(np.sum(rowwise_cosine(*row_centred(xb, yb), prepared=True))),)
     return (float(np.sum(rowwise_cosine(xb, yb))),)
 
 

@@ -55,11 +55,7 @@ def mean_cosine_similarity(X, Y):
         X, Y = check_dask_pair(X, Y, "mean_cosine_similarity", same_width=True)
         return float(dask_mean_rowwise_cosine(X, Y))
     X, Y = check_paired_arrays(X, Y, "mean_cosine_similarity", same_width=True)
-    n, d = X.shape
-    out = np.empty(n)
-    for rows in row_blocks(n, 8 * 2 * d, max_rows=MAX_BLOCK_ROWS):
-        out[rows] = rowwise_cosine(X[rows], Y[rows])
-    return float(out.mean())
+    return float(np.mean(rowwise_cosine(X, Y)))
 
 
 @validate_params({"X": ["array-like"], "Y": ["array-like"]}, prefer_skip_nested_validation=True)
@@ -115,5 +111,5 @@ def pearson_similarity(X, Y):
     n, d = X.shape
     out = np.empty(n)
     for rows in row_blocks(n, 8 * 2 * d, max_rows=MAX_BLOCK_ROWS):
-        out[rows] = rowwise_cosine(*row_centred(X[rows], Y[rows]))
+        out[rows] = rowwise_cosine(*row_centred(X[rows], Y[rows]), prepared=True)
     return float(out.mean())

@@ -204,9 +204,9 @@ def measure_table():
     its inputs rescaled by powers of two and computes in float64, so finite input of any
     magnitude the dtype holds (float32 or float64, from the smallest subnormal number to
     the largest number, constant or duplicate rows, one column far larger than the others)
-    gives the value of the same numbers at scale 1, within the stated absolute difference
-    (in fact identically), and never NaN; where a measure is undefined (e.g. a space whose
-    rows are all the same vector) it raises the same error at every scale.
+    gives the value of the same numbers at scale 1, within the stated absolute difference, and
+    never NaN; where a measure is undefined (e.g. a space whose rows are all the same vector)
+    it raises the same error at every scale.
 
     Returns
     -------
