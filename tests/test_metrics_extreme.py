@@ -136,8 +136,9 @@ def test_every_measure_gives_its_value_at_scale_one(name, dtype, data):
     measure = get_measure(name)
     X0, Y0 = data.draw(spaces_at_scale_one(same_width=measure.same_width))
     per_row = measure.scaling == "sample"
+    dtype_y = data.draw(st.sampled_from([dtype, "float32", "float64"]))  # mixed dtypes too
     X, X1 = _at_magnitude(X0, _exponents(data.draw, dtype, X0.shape, per_row), dtype)
-    Y, Y1 = _at_magnitude(Y0, _exponents(data.draw, dtype, Y0.shape, per_row), dtype)
+    Y, Y1 = _at_magnitude(Y0, _exponents(data.draw, dtype_y, Y0.shape, per_row), dtype_y)
     params = PARAMS.get(name, {})
     reference = _outcome(measure.function, X1, Y1, params)
     event("error" if isinstance(reference, Exception) else "value")
