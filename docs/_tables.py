@@ -200,7 +200,7 @@ def own_embeddings_cli_output_rst():
     ]
     # wrapped to the column of code on the pages (docs/_check_site.py)
     wrapped = [
-        part for line in summary for part in textwrap.wrap(line, 76, subsequent_indent="  ")
+        part for line in summary for part in textwrap.wrap(line, 66, subsequent_indent="  ")
     ]
     block = [".. code-block:: text", "", *(f"   {line}" for line in wrapped)]
     return _markdown_table_rst(stdout) + "\n" + "\n".join(block) + "\n"

@@ -70,14 +70,12 @@ print({name: Z.shape for name, Z in spaces.items()}, y.shape)
 # another, zero-shot.
 table = compare_invariances(spaces, y, random_state=0)
 columns = [
-    "invariance",
     "cka_mean",
-    "mrr_mean",
     "stitching_mean",
     "stitching_std",
     "non_stitched_mean",
 ]
-table[columns].round(3)
+table.set_index("invariance")[columns].round(3)
 
 # %%
 # How to read it
@@ -101,7 +99,7 @@ print(
 
 # %%
 # The figure puts every invariance between the two.
-fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained")
 plot_invariances(table, "stitching", ax=ax, legend=False, title="")
 positions = range(len(table))
 ax.scatter(
@@ -115,10 +113,10 @@ ax.scatter(
 ax.axhline(chance, color="grey", linestyle="--")
 ax.set_ylabel("accuracy, mean over pairs")
 ax.set_ylim(0, 1.05)
-ax.legend(
+fig.legend(
     handles=[
-        Patch(color="C1", label=f"best: {best}"),
-        Patch(color="C0", label="zero-shot stitching"),
+        Patch(color="C1", label=f"best stitching: {best}"),
+        Patch(color="C0", label="zero-shot stitching, other"),
         Line2D(
             [],
             [],
@@ -135,9 +133,19 @@ ax.legend(
             linestyle="--",
             label="chance (most frequent class)",
         ),
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="|",
+            linestyle="",
+            markersize=10,
+            label="± 1 std over pairs",
+        ),
     ],
-    loc="lower right",
-    fontsize=9,
+    loc="outside upper center",
+    ncols=2,
+    frameon=False,
 )
 plt.show()
 
