@@ -32,7 +32,7 @@ def _list_table(header, rows, *, widths=None, css_class=None):
 
 
 def kernel_table_rst():
-    """The registry's kernels: name, aliases, kind and formula."""
+    """The registry's kernels: name, aliases, kind, formula and accuracy."""
     from skinvariance.kernels import kernel_table
 
     table = kernel_table()
@@ -42,10 +42,14 @@ def kernel_table_rst():
             ", ".join(f"``{a.strip()}``" for a in row["aliases"].split(",") if a.strip()) or "",
             row["kind"],
             f"``{row['formula']}``",
+            row["accuracy"],
         )
         for name, row in table.iterrows()
     ]
-    return _list_table(("name", "aliases", "kind", "value for sample x, anchor a"), rows)
+    return _list_table(
+        ("name", "aliases", "kind", "value for sample x, anchor a", "accuracy (any magnitude)"),
+        rows,
+    )
 
 
 def invariance_table_rst():

@@ -17,7 +17,8 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 
 #: The bottom layer and what sits above it (docs/code_layout.rst, "Layers").
-BOTTOM = ("_validation", "_parallel", "_compat", "_dask", "_streaming", "_markdown", "kernels")
+BOTTOM = ("_validation", "_parallel", "_compat", "_dask", "_streaming", "_markdown", "_registry",
+          "kernels")
 ABOVE = ("projection", "alignment", "decoders", "metrics", "stitching", "io", "cli", "datasets",
          "plotting")
 

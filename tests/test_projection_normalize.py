@@ -105,12 +105,6 @@ def test_copy_false_normalises_in_place(rng):
     np.testing.assert_allclose(R, expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize_rows('layer') takes the rounding error of a constant row's mean for a "
-    "spread: [0.7] * 5 becomes [-1] * 5, not zeros (reported; the scale-safe "
-    "normalize_rows_into of the numerics branch mends it: then remove this mark)",
-)
 @pytest.mark.parametrize(("value", "width"), [(0.7, 5), (1e3 / 3, 7)])
 def test_constant_rows_of_any_value_become_zeros(value, width):
     np.testing.assert_array_equal(normalize_rows(np.full((2, width), value), "layer"), 0.0)

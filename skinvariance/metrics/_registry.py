@@ -7,8 +7,7 @@ the registry is available to both (and to ``skinvariance compare --metrics``).
 
 from dataclasses import dataclass
 
-import pandas as pd
-
+from .._registry import Registry
 from ._cca import pwcca, pwcca_null, svcca, svcca_null
 from ._cka import cka, linear_cka, rbf_cka
 from ._cka_null import cka_null, linear_cka_null, rbf_cka_null
@@ -59,9 +58,8 @@ class Measure:
 
 
 _CKA_RANGE = "[0, 1] ([-1, 1] debiased)"
-_MEASURES = {
-    measure.name: measure
-    for measure in (
+_MEASURES = Registry(
+    (
         Measure("cka", cka, value_range=_CKA_RANGE, null=cka_null),
         Measure("linear_cka", linear_cka, value_range=_CKA_RANGE, null=linear_cka_null),
         Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null),
@@ -80,12 +78,9 @@ _MEASURES = {
         Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null),
         Measure("linear_regression_r2", linear_regression_r2, symmetric=False,
                 aliases=("r2",), null=linear_regression_r2_null),
-    )
-}
-_BY_NAME = {
-    **{alias: measure for measure in _MEASURES.values() for alias in measure.aliases},
-    **_MEASURES,
-}
+    ),
+    parameter="metric",
+)
 
 
 def available_measures(*, aliases=False):
@@ -108,7 +103,7 @@ def available_measures(*, aliases=False):
     >>> "linear_cka" in available_measures(), "mrr" in available_measures(aliases=True)
     (True, True)
     """
-    return sorted(_BY_NAME if aliases else _MEASURES)
+    return _MEASURES.names(aliases=aliases)
 
 
 def get_measure(name, *, parameter="metric", owner=None):
@@ -138,14 +133,7 @@ def get_measure(name, *, parameter="metric", owner=None):
     >>> get_measure("mrr").name
     'mean_reciprocal_rank'
     """
-    try:
-        return _BY_NAME[name]
-    except (KeyError, TypeError):
-        where = f" of {owner}" if owner else ""
-        raise ValueError(
-            f"The '{parameter}' parameter{where} must be a str among "
-            f"{available_measures(aliases=True)}. Got {name!r} instead."
-        ) from None
+    return _MEASURES.get(name, parameter=parameter, owner=owner)
 
 
 def measure_table():
@@ -162,15 +150,14 @@ def measure_table():
     >>> bool(measure_table().loc["mean_reciprocal_rank", "symmetric"])
     False
     """
-    rows = [
-        {
+    return _MEASURES.table(
+        lambda measure: {
             "measure": measure.name,
             "aliases": ", ".join(measure.aliases),
             "range": measure.value_range,
             "symmetric": measure.symmetric,
             "same width": measure.same_width,
             "fast null": measure.null is not None,
-        }
-        for measure in _MEASURES.values()
-    ]
-    return pd.DataFrame(rows).set_index("measure")
+        },
+        index="measure",
+    )

@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .._parallel import row_blocks
 from ..kernels import KernelEvaluator
-from ..kernels._definitions import _unit_rows
+from ..kernels._unit import unit_rows
 from ._normalize import normalize_in_place
 
 __all__ = ["AnchorPreprocessing", "SubspaceGroup", "project_in_blocks"]
@@ -44,9 +44,17 @@ class AnchorPreprocessing:
         a standard deviation below ``10 * eps`` counts as 1)."""
         mean = std = None
         if center or scale:
-            scaler = StandardScaler(with_mean=center, with_std=scale).fit(anchors)
-            mean = scaler.mean_ if center else None
-            std = scaler.scale_ if scale else None
+            # Fitted on the anchors divided by a power of two (exact), so that no sum or
+            # square overflows or underflows at extreme magnitudes; the statistics are scaled
+            # back, except the scale 1 of constant features.
+            anchors = np.asarray(anchors)
+            exponent = int(np.frexp(np.max(np.abs(anchors), initial=0.0))[1])
+            scaler = StandardScaler(with_mean=center, with_std=scale)
+            scaler.fit(np.ldexp(anchors, -exponent))
+            mean = np.ldexp(scaler.mean_, exponent) if center else None
+            if scale:
+                constant = scaler.scale_ != np.sqrt(scaler.var_)
+                std = np.where(constant, 1.0, np.ldexp(scaler.scale_, exponent))
         return cls(mean, std, l2_normalize)
 
     @property
@@ -67,8 +75,13 @@ class AnchorPreprocessing:
             X = X - self.mean.astype(dtype, copy=False)
         if self.scale is not None:
             X = X / self.scale.astype(dtype, copy=False)
+        if not (self.mean is None and self.scale is None or np.isfinite(X).all()):
+            raise ValueError(
+                f"X centred and scaled with the anchors' statistics overflows {X.dtype}; "
+                "rescale X and the anchors, or use float64."
+            )
         if self.l2_normalize:
-            X = _unit_rows(X)
+            X = unit_rows(X)
         return np.ascontiguousarray(X, dtype=dtype)
 
 
