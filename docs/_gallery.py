@@ -5,6 +5,7 @@ ORDER = [
     "plot_stitching_matrix.py",
     "plot_reconstruction_stitching.py",
     "plot_compare_invariances.py",
+    "plot_own_embeddings.py",
     "plot_grid_search.py",
 ]
 

@@ -6,8 +6,11 @@ benchmarks' result files. ``conf.py`` writes them under ``generated/`` before th
 """
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,14 +136,23 @@ def zoo_similarity_table_rst(dataset="digits", factor="initialization"):
 
 # The command the command-line page shows with its output (run at every build).
 CLI_COMPARE = ["compare", "--quiet"]
+# The command "Your own embeddings" shows, run on the files its code writes (the same zoo,
+# saved the same way), in a folder of its own.
+OWN_FILES = ("model_a.npy", "model_b.npy", "model_c.npy")
+CLI_COMPARE_FILES = ["compare", *OWN_FILES, "--labels", "labels.npy"]
+# A line of the command's output that reports a duration ("Took 4.5 s"), which changes
+# from run to run and is left out of the pages.
+_DURATION = re.compile(r"\b\d+(\.\d+)? ?s\b")
 
 
-def cli_compare_output_rst():
-    """The Markdown table ``skinvariance compare --quiet`` prints, run now, as a reST table."""
+def _run_cli(argv, cwd):
+    """Standard output of ``python -m skinvariance argv`` run in ``cwd`` with this checkout's
+    package; an error if it fails or writes to standard error."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", COLUMNS="80")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     completed = subprocess.run(
-        [sys.executable, "-m", "skinvariance", *CLI_COMPARE],
-        cwd=ROOT,
+        [sys.executable, "-m", "skinvariance", *argv],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -148,10 +160,15 @@ def cli_compare_output_rst():
     )
     if completed.returncode != 0 or completed.stderr.strip():
         raise RuntimeError(
-            f"skinvariance {' '.join(CLI_COMPARE)} failed (status {completed.returncode}) "
+            f"skinvariance {' '.join(argv)} failed (status {completed.returncode}) "
             f"or wrote to standard error:\n{completed.stderr}"
         )
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("|")]
+    return completed.stdout
+
+
+def _markdown_table_rst(stdout):
+    """The Markdown table of the command's output as a reST table."""
+    lines = [line for line in stdout.splitlines() if line.startswith("|")]
     cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
     header, _separator, *rows = cells
     # "mean ± std" and long column names on two lines, so that the ten columns fit the page
@@ -160,6 +177,37 @@ def cli_compare_output_rst():
         [_two_lines(cell, " ± ") if " ± " in cell else cell or " " for cell in row] for row in rows
     ]
     return _list_table(header, rows, css_class="cli-output")
+
+
+def cli_compare_output_rst():
+    """The Markdown table ``skinvariance compare --quiet`` prints, run now, as a reST table."""
+    return _markdown_table_rst(_run_cli(CLI_COMPARE, ROOT))
+
+
+def own_embeddings_cli_output_rst():
+    """``skinvariance compare model_a.npy ... --labels labels.npy``, run now on the files the
+    page "Your own embeddings" writes: its table, then its other lines (but durations)."""
+    import numpy as np
+
+    from skinvariance.datasets import make_model_zoo
+
+    zoo = make_model_zoo(factors="architecture", n_models=4, random_state=0)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, Z in zip(OWN_FILES, zoo.spaces.values()):
+            np.save(Path(folder) / name, Z.astype(np.float32))
+        np.save(Path(folder) / "labels.npy", zoo.target)
+        stdout = _run_cli(CLI_COMPARE_FILES, folder)
+    summary = [
+        line
+        for line in stdout.splitlines()
+        if line.strip() and not line.startswith("|") and not _DURATION.search(line)
+    ]
+    # wrapped to the column of code on the pages (docs/_check_site.py)
+    wrapped = [
+        part for line in summary for part in textwrap.wrap(line, 66, subsequent_indent="  ")
+    ]
+    block = [".. code-block:: text", "", *(f"   {line}" for line in wrapped)]
+    return _markdown_table_rst(stdout) + "\n" + "\n".join(block) + "\n"
 
 
 def _two_lines(cell, separator):
@@ -173,7 +221,8 @@ def _two_lines(cell, separator):
 
 
 def measure_table_rst():
-    """The measure registry: the names ``metric=`` accepts, short names, range, symmetry."""
+    """The measure registry: the names ``metric=`` accepts, short names, range, symmetry,
+    and the numeric contract."""
     from skinvariance.metrics import measure_table
 
     table = measure_table()
@@ -185,11 +234,14 @@ def measure_table_rst():
             "yes" if row["symmetric"] else "no",
             "yes" if row["same width"] else "no",
             "yes" if row["fast null"] else "no",
+            row["scale-free"],
+            row["at any magnitude"],
         )
         for name, row in table.iterrows()
     ]
-    header = ("measure", "short names", "range", "symmetric", "equal widths", "fast null")
-    return _list_table(header, rows, widths=(28, 14, 18, 12, 12, 12))
+    header = ("measure", "short names", "range", "symmetric", "equal widths", "fast null",
+              "scale-free", "at any magnitude")
+    return _list_table(header, rows, widths=(22, 10, 14, 8, 8, 8, 10, 20))
 
 
 def write_tables(directory):
@@ -202,6 +254,7 @@ def write_tables(directory):
         "measure_table.inc": measure_table_rst(),
         "cli_reference.inc": cli_reference_rst(),
         "cli_compare_output.inc": cli_compare_output_rst(),
+        "own_embeddings_cli_output.inc": own_embeddings_cli_output_rst(),
         "zoo_stitching_table.inc": zoo_stitching_table_rst(),
         "zoo_similarity_table.inc": zoo_similarity_table_rst(),
     }.items():

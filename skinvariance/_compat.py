@@ -5,6 +5,7 @@ move touches this file alone.
 """
 
 import copy
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -17,6 +18,7 @@ from sklearn.utils._param_validation import (
     Options,
     RealNotInt,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 from sklearn.utils._set_output import _get_output_config
@@ -44,7 +46,19 @@ class NumberInterval(Interval):
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
 
+#: The constraint of a count (``k``, ``n_permutations``, ...): an int of at least 1, not a bool.
+COUNT = NumberInterval(Integral, 1, None, closed="left")
+#: The constraints of ``n_jobs`` (joblib's meaning): a nonzero int (negative counts down from
+#: the number of processors) or None; not a bool, not 0 (which joblib refuses).
+N_JOBS = [
+    NumberInterval(Integral, None, -1, closed="right"),
+    NumberInterval(Integral, 1, None, closed="left"),
+    None,
+]
+
 __all__ = [
+    "COUNT",
+    "N_JOBS",
     "HasMethods",
     "Hidden",
     "Interval",
@@ -61,6 +75,7 @@ __all__ = [
     "plain_output",
     "transform_output",
     "validate_data",
+    "validate_parameter_constraints",
     "validate_params",
 ]
 

@@ -100,10 +100,25 @@ def check_paired_shapes(x_shape, y_shape, measure, *, same_width=False, min_samp
         )
 
 
+def _checked_space(Z, name):
+    """``check_array`` of one space, its errors naming it (scikit-learn's "Expected 2D array"
+    does not say which)."""
+    # scikit-learn's finiteness check sums the array first: large finite values of both signs
+    # overflow that sum (a RuntimeWarning about nothing the user did) before it looks closer.
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return check_array(Z, dtype=FLOAT_DTYPES, input_name=name)
+    except ValueError as exc:
+        message = str(exc)
+        if f"Input {name} " not in message:
+            message = f"{name} is invalid: {message}"
+        raise DataError(message) from exc
+
+
 def check_paired_arrays(X, Y, measure, *, same_width=False, min_samples=2):
     """Validate two row-aligned spaces: finite 2-D arrays, float32 kept, anything else float64."""
-    X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
-    Y = check_array(Y, dtype=FLOAT_DTYPES, input_name="Y")
+    X = _checked_space(X, "X")
+    Y = _checked_space(Y, "Y")
     check_paired_shapes(X.shape, Y.shape, measure, same_width=same_width,
                         min_samples=min_samples)
     return X, Y
@@ -117,19 +132,29 @@ def is_classification_target(y):
     return type_of_target(y) in ("binary", "multiclass")
 
 
-def check_target(y, n_samples, *, name="y", classification=None):
+def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
+                 rows_of="the spaces have"):
     """The one check of a target: its values, its shape, and its rows against the samples'.
+
+    Every public entry point that takes a target (the stitching evaluator, the comparison,
+    the default decoders, the learned-aggregation decoders, stratified anchors, the labels
+    files) checks it here, so that the same mistakes get the same messages, naming ``y``.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
         Class labels or values to regress.
-    n_samples : int
-        The number of rows ``y`` must have.
+    n_samples : int or None
+        The number of rows ``y`` must have (None: any).
     name : str, default="y"
         The argument's name in error messages.
     classification : bool or None, default=None
-        True: ``y`` must hold at least two classes. None: decided from ``y``.
+        True: ``y`` holds class labels, at least ``min_classes`` of them. False: ``y`` holds
+        values to regress, which must be numbers. None: decided from ``y``.
+    min_classes : int, default=2
+        The fewest classes class labels may have.
+    rows_of : str, default="the spaces have"
+        What holds the ``n_samples`` rows, for the message (e.g. ``"X has"``).
 
     Returns
     -------
@@ -140,8 +165,9 @@ def check_target(y, n_samples, *, name="y", classification=None):
     ------
     DataError
         If ``y`` is None, holds NaN or infinity, mixes strings and numbers, is not 1-D or
-        2-D, has a row count other than ``n_samples``, or has a single class when class
-        labels are expected. The message names ``name``.
+        2-D, has a row count other than ``n_samples``, has fewer than ``min_classes`` classes
+        when class labels are expected, or holds strings where numbers are. The message
+        names ``name``.
     """
     if y is None:
         raise DataError(f"{name} is required: one value per sample; got {name}=None.")
@@ -154,17 +180,24 @@ def check_target(y, n_samples, *, name="y", classification=None):
         raise DataError(f"{name} must be 1-D or 2-D; got an array of shape {y.shape}.")
     if y.shape[0] == 0:
         raise DataError(f"{name} is empty (shape {y.shape}); one value per sample is needed.")
-    if y.shape[0] != n_samples:
+    if n_samples is not None and y.shape[0] != n_samples:
         raise DataError(
-            f"{name} has {y.shape[0]} rows but the spaces have {n_samples} rows (samples)."
+            f"{name} has {y.shape[0]} rows but {rows_of} {n_samples} rows (samples)."
         )
     if y.dtype == object:
         _check_object_target(y, name)
+    if classification is False and y.dtype == object and not isinstance(y.flat[0], str):
+        y = y.astype(np.float64)  # numbers only (checked above)
+    if classification is False and y.dtype.kind not in "biuf":
+        raise DataError(
+            f"{name} must hold numbers to regress; got values of dtype {y.dtype} "
+            f"(e.g. {y.ravel()[0]!r})."
+        )
     if classification is None:
         classification = y.ndim == 1 and is_classification_target(y)
-    if classification and np.unique(y).size < 2:
+    if classification and np.unique(y).size < min_classes:
         raise DataError(
-            f"{name} holds a single class ({np.unique(y)[0].item()!r}); at least two classes "
+            f"{name} holds only one class ({np.unique(y)[0].item()!r}); at least two classes "
             "are needed to train and score a classifier."
         )
     return y

@@ -8,6 +8,7 @@ from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils import check_array, check_random_state, column_or_1d
 
 from ._compat import NumberInterval, StrOptions, validate_params
+from ._validation import DataError, check_target
 
 ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")
 
@@ -77,7 +78,7 @@ def select_anchors(X, n_anchors, *, strategy="random", y=None, random_state=None
                     ensure_all_finite=strategy in ("kmeans", "fps"), input_name="X")
     n_samples = X.shape[0]
     if n_anchors > n_samples:
-        raise ValueError(
+        raise DataError(
             f"n_anchors={n_anchors} is larger than the number of rows available "
             f"({n_samples})."
         )
@@ -127,12 +128,10 @@ def _row_distances(differences):
 
 def _stratified(y, n_samples, n_anchors, rng):
     if y is None:
-        raise ValueError("strategy='stratified' needs the class labels y; got y=None.")
-    y = column_or_1d(y, warn=True)
-    if y.shape[0] != n_samples:
-        raise ValueError(
-            f"y has {y.shape[0]} labels, but X has {n_samples} rows; they must match."
-        )
+        raise DataError("strategy='stratified' needs the class labels y; got y=None.")
+    # One class is allowed: the round robin is then a random choice.
+    y = column_or_1d(check_target(y, n_samples, classification=True, min_classes=1,
+                                  rows_of="X has"), warn=True)
     order = rng.permutation(n_samples)
     # Per class, its rows in shuffled order; then take one row per class in turn.
     queues = [order[y[order] == label] for label in np.unique(y)]

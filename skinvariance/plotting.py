@@ -3,8 +3,12 @@
 matplotlib is imported when a plot is drawn, never when this module is imported.
 """
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
+
+from ._compat import HasMethods, InvalidParameterError, NumberInterval, validate_params
 
 __all__ = ["plot_invariances", "plot_matrix"]
 
@@ -20,6 +24,18 @@ def _pyplot():
     return plt
 
 
+def _check_colors(function, **colors):
+    """Refuse, naming the parameter, what matplotlib does not take for a colour."""
+    from matplotlib.colors import is_color_like
+
+    for name, color in colors.items():
+        if not is_color_like(color):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {function} must be a matplotlib color. Got "
+                f"{color!r} instead."
+            )
+
+
 def _axes(ax, figsize):
     if ax is None:
         _, ax = _pyplot().subplots(figsize=figsize)
@@ -28,6 +44,24 @@ def _axes(ax, figsize):
     return ax
 
 
+_AXES = [HasMethods(["imshow", "barh", "set_title"]), None]
+_BOUND = [NumberInterval(Real, None, None, closed="neither"), None]
+
+
+@validate_params(
+    {
+        "matrix": ["array-like"],
+        "ax": _AXES,
+        "cmap": "no_validation",  # matplotlib names the colour map it does not know
+        "vmin": _BOUND,
+        "vmax": _BOUND,
+        "annotate": ["boolean"],
+        "fmt": [str],
+        "colorbar": ["boolean"],
+        "title": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_matrix(
     matrix,
     *,
@@ -192,6 +226,19 @@ def _clipped_errors(means, errors, limits):
     return np.vstack([lower, upper])
 
 
+@validate_params(
+    {
+        "table": [pd.DataFrame],
+        "measure": [str],
+        "ax": _AXES,
+        "color": "no_validation",  # _check_colors
+        "best_color": "no_validation",
+        "title": [str, None],
+        "limits": "no_validation",  # checked below, with the measure's range
+        "legend": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_invariances(
     table,
     measure="stitching",
@@ -269,11 +316,8 @@ def plot_invariances(
     other invariances
     ± 1 std over space pairs
     """
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(
-            "table must be the DataFrame returned by compare_invariances; got "
-            f"{type(table).__name__} instead."
-        )
+    _pyplot()  # the clear error if matplotlib is missing, before anything else
+    _check_colors("plot_invariances", color=color, best_color=best_color)
     measure = measure.removesuffix("_mean")
     available = sorted(
         column.removesuffix("_mean") for column in table.columns if column.endswith("_mean")

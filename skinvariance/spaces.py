@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_array
 
+from ._compat import COUNT, InvalidParameterError, NumberInterval, validate_params
+from ._validation import DataError
+
 __all__ = ["check_spaces", "stack_spaces", "unstack_spaces"]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
@@ -33,13 +36,13 @@ def _blocks_from_frame(frame, input_name):
     """Split a DataFrame with (space, feature) columns into ``[(name, sub_frame), ...]``."""
     columns = frame.columns
     if not isinstance(columns, pd.MultiIndex) or columns.nlevels != 2:
-        raise ValueError(
+        raise DataError(
             f"A DataFrame passed as {input_name} must have two column levels (space, feature), "
             f"as made by stack_spaces; got {columns.nlevels} column level(s)."
         )
     if columns.has_duplicates:
         duplicated = columns[columns.duplicated()][0]
-        raise ValueError(
+        raise DataError(
             f"The columns of {input_name} must be unique (space, feature) pairs; "
             f"{duplicated!r} appears more than once."
         )
@@ -48,6 +51,31 @@ def _blocks_from_frame(frame, input_name):
     return [(name, frame.loc[:, np.asarray(level == name)].droplevel(0, axis=1)) for name in names]
 
 
+def _check_dtype(dtype):
+    """Refuse, naming ``dtype``, what numpy cannot read as a dtype (or a list of them)."""
+    try:
+        for item in dtype if isinstance(dtype, (list, tuple)) else [dtype]:
+            if item is not None:
+                np.dtype(item)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            "The 'dtype' parameter of check_spaces must be a dtype, a list or tuple of dtypes, "
+            f"or None. Got {dtype!r} instead."
+        ) from None
+
+
+@validate_params(
+    {
+        "spaces": "no_validation",
+        "min_spaces": [COUNT],
+        "dtype": "no_validation",  # _check_dtype
+        "copy": ["boolean"],
+        "ensure_same_width": ["boolean"],
+        "ensure_min_samples": [NumberInterval(Integral, 0, None, closed="left")],
+        "input_name": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_spaces(
     spaces,
     *,
@@ -93,8 +121,8 @@ def check_spaces(
         If ``spaces`` is neither a mapping nor a DataFrame, or a space name is not a string.
     ValueError
         If fewer than ``min_spaces`` spaces are given, a space is not a finite 2-D numeric
-        array, or the spaces do not all have the same number of rows. The message names the
-        space at fault.
+        array, or the spaces do not all have the same number of rows (a ``DataError``, which
+        the command line reports in one line). The message names the space at fault.
 
     See Also
     --------
@@ -111,13 +139,9 @@ def check_spaces(
     >>> check_spaces({"a": np.ones((4, 3)), "b": np.ones((5, 3))})
     Traceback (most recent call last):
         ...
-    ValueError: All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
+    skinvariance._validation.DataError: All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
     """  # noqa: E501
-    if not isinstance(min_spaces, Integral) or isinstance(min_spaces, bool) or min_spaces < 1:
-        raise ValueError(
-            f"The 'min_spaces' parameter of check_spaces must be an int in the range [1, inf). "
-            f"Got {min_spaces!r} instead."
-        )
+    _check_dtype(dtype)
     if isinstance(spaces, pd.DataFrame):
         items = _blocks_from_frame(spaces, input_name)
     elif isinstance(spaces, Mapping):
@@ -127,8 +151,9 @@ def check_spaces(
 
     if len(items) < min_spaces:
         names = ", ".join(repr(name) for name, _ in items) or "none"
-        raise ValueError(
-            f"{input_name} must hold at least {min_spaces} spaces; got {len(items)} ({names})."
+        raise DataError(
+            f"{input_name} must hold at least {min_spaces} spaces; got {len(items)} ({names}) "
+            f"(min_spaces={min_spaces})."
         )
 
     checked = {}
@@ -142,7 +167,7 @@ def check_spaces(
         if name in checked:
             # A dict cannot repeat a key, but a custom Mapping's items() can: never let a
             # repeated name overwrite a space silently.
-            raise ValueError(f"Space names in {input_name} must be unique; got {name!r} twice.")
+            raise DataError(f"Space names in {input_name} must be unique; got {name!r} twice.")
         try:
             array = check_array(
                 X,
@@ -154,19 +179,20 @@ def check_spaces(
                 input_name=f"space {name!r}",
             )
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"Space {name!r} of {input_name} is invalid: {exc}") from exc
+            error = TypeError if isinstance(exc, TypeError) else DataError
+            raise error(f"Space {name!r} of {input_name} is invalid: {exc}") from exc
         if first is None:
             first = (name, array)
         else:
             first_name, first_array = first
             if array.shape[0] != first_array.shape[0]:
-                raise ValueError(
+                raise DataError(
                     "All spaces must have the same number of rows (samples); space "
                     f"{name!r} has {array.shape[0]} rows but space {first_name!r} has "
                     f"{first_array.shape[0]}."
                 )
             if ensure_same_width and array.shape[1] != first_array.shape[1]:
-                raise ValueError(
+                raise DataError(
                     "All spaces must have the same number of features; space "
                     f"{name!r} has {array.shape[1]} features but space {first_name!r} has "
                     f"{first_array.shape[1]}."
@@ -175,6 +201,10 @@ def check_spaces(
     return checked
 
 
+@validate_params(
+    {"spaces": "no_validation", "index": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
 def stack_spaces(spaces, *, index=None):
     """Stack row-aligned spaces into one DataFrame with (space, feature) columns.
 
@@ -253,6 +283,9 @@ def stack_spaces(spaces, *, index=None):
     return pd.concat(blocks, axis=1)
 
 
+@validate_params(
+    {"frame": "no_validation", "min_spaces": [COUNT]}, prefer_skip_nested_validation=True
+)
 def unstack_spaces(frame, *, min_spaces=1):
     """Split a DataFrame with (space, feature) columns into a dict of arrays.
 

@@ -134,7 +134,7 @@ def test_fps_separates_rows_differing_far_below_the_largest_coordinate():
         ({"n_anchors": 5, "strategy": "best"}, ValueError, "The 'strategy' parameter"),
         ({"n_anchors": 5, "strategy": "stratified"}, ValueError, "needs the class labels y"),
         ({"n_anchors": 5, "strategy": "stratified", "y": [0, 1]}, ValueError,
-         "y has 2 labels, but X has 120 rows"),
+         r"y has 2 rows but X has 120 rows \(samples\)"),
     ],
 )
 def test_bad_input(kwargs, error, match, blobs):

@@ -327,7 +327,7 @@ def test_non_finite_input_is_refused(Estimator, bad, blobs):
 
 def test_one_class_is_refused(blobs):
     X, _ = blobs
-    with pytest.raises(ValueError, match="at least 2 classes in y; got 1 class: 'a'"):
+    with pytest.raises(ValueError, match=r"y holds only one class \('a'\); at least two"):
         ProductClassifier(3, random_state=0).fit(X, np.full(len(X), "a"))
 
 

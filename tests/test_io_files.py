@@ -161,7 +161,7 @@ def test_several_targets_in_a_csv(tmp_path):
         ("y.npy", np.array([0, 1, 0]), "3 labels for 4 rows in the spaces"),
         ("y.npy", np.array([0.0, 1.0, np.nan, 1.0]), "contains NaN"),
         ("y.npy", np.array([0.0, 1.0, np.inf, 1.0]), "contains infinity"),
-        ("y.npy", np.array([2, 2, 2, 2]), "holds a single class"),
+        ("y.npy", np.array([2, 2, 2, 2]), "holds only one class"),
         ("y.npy", np.zeros((4, 2, 2)), r"expected one label per row, got shape \(4, 2, 2\)"),
         ("y.txt", "1\n2\n", "2 labels for 4 rows in the spaces"),
         ("y.csv", "", "cannot read the file"),

@@ -103,7 +103,8 @@ def test_plot_invariances_other_measure(table):
 def test_plot_invariances_bad_input(table):
     with pytest.raises(ValueError, match=r"must be one of \['cka', 'stitching'\].*'mrr'"):
         plot_invariances(table, "mrr")
-    with pytest.raises(TypeError, match="got dict instead"):
+    with pytest.raises(TypeError, match="'table' parameter of plot_invariances must be an "
+                       "instance of 'pandas.DataFrame'"):
         plot_invariances(table.to_dict())
 
 

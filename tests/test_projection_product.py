@@ -119,7 +119,7 @@ def test_pickle_and_pandas_output(tmp_path, projection_data):
         ({"projections": FOUR, "aggregate": "max"}, ValueError, "The 'aggregate' parameter"),
         ({"projections": []}, ValueError, "must contain at least one projection"),
         ({"projections": ["cosinus"]}, ValueError, "Got 'cosinus' instead"),
-        ({"projections": [LogisticRegression()]}, TypeError, "must be a kernel name among"),
+        ({"projections": [LogisticRegression()]}, TypeError, "must hold kernel names among"),
         ({"projections": [("a", "cosine"), ("a", "l1")]}, ValueError, "are repeated"),
         ({"projections": ["cosine", "l1"], "aggregate": "weighted"}, ValueError,
          "needs 'weights'"),

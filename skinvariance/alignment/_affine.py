@@ -14,6 +14,7 @@ from .._compat import (
     check_is_fitted,
     validate_data,
 )
+from .._validation import DataError
 from ._base import BaseAlignment, check_target, validate_pair
 from ._ridge import DEFAULT_ALPHAS, data_scale, ridge_leave_one_out
 from ._scaling import exponent_of
@@ -192,8 +193,8 @@ class AffineAlignment(BaseAlignment):
         try:  # b is the image of the origin
             origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
             self.intercept_ = self._forward(origin, self._coef_scaled.T, self._coef_exponent)[0]
-        except ValueError:
-            raise ValueError(
+        except DataError:
+            raise DataError(
                 "AffineAlignment cannot be fitted: the translation of the map overflows "
                 f"{X.dtype}; rescale the anchors or use float64."
             ) from None

@@ -4,6 +4,7 @@ import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
 from .._compat import _fit_context, check_is_fitted, validate_data
+from .._validation import DataError
 from ._base import BaseAlignment, check_target, validate_pair
 from ._scaling import power_of_two
 
@@ -179,7 +180,7 @@ class OrthogonalAlignment(BaseAlignment):
 
     def _refuse(self, name, Z):
         what = "have zero variance (every row is the same vector)"
-        raise ValueError(
+        raise DataError(
             f"OrthogonalAlignment cannot be fitted: the {name} "
             f"{what if self.center else 'are all zero'}, so no rotation is defined "
             f"(shape={Z.shape})."

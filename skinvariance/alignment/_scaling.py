@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from .._validation import DataError
+
 __all__ = ["ScaledSide", "affine_map", "exponent_of", "power_of_two", "scaled_side"]
 
 
@@ -98,7 +100,7 @@ def affine_map(estimator, X, shift, matrix, exponent, offset, *, in_scale=None, 
     :attr:`ScaledSide.scale`) or None (ones). ``X - shift`` is formed after dividing both by
     powers of two, the matrix product on numbers of magnitude at most 4, and the powers of two
     applied last (exactly), so that only a result beyond the dtype's largest number overflows;
-    that raises a ``ValueError``.
+    that raises a ``DataError`` (a ``ValueError``).
     """
     dt = X.dtype
     shift = np.asarray(shift, dtype=dt)
@@ -123,7 +125,7 @@ def affine_map(estimator, X, shift, matrix, exponent, offset, *, in_scale=None, 
             np.ldexp(out, e + exponent + power, out=out)
         out += np.asarray(offset, dtype=dt)
     if not np.isfinite(out).all():
-        raise ValueError(
+        raise DataError(
             f"The values mapped by {type(estimator).__name__} overflow {dt} (some exceed "
             f"{np.finfo(dt).max:.3g}); rescale the input or use float64."
         )
@@ -133,7 +135,7 @@ def affine_map(estimator, X, shift, matrix, exponent, offset, *, in_scale=None, 
 def power_of_two(value, what, estimator):
     """``(f, e)`` with ``value = f 2**e``; refuse a value beyond float64 (0 or infinite)."""
     if not np.isfinite(value) or value == 0:
-        raise ValueError(
+        raise DataError(
             f"{type(estimator).__name__} cannot be fitted: {what} does not fit in float64 (the "
             "source and target anchors differ in magnitude by more than float64 can express)."
         )

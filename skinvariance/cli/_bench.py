@@ -15,6 +15,7 @@ from ._common import (
     output_format,
     positive_int,
     print_summary,
+    seed,
     user_errors,
 )
 from ._render import render
@@ -49,7 +50,7 @@ def add_parser(commands):
         help="comma-separated dtypes (float32,float64)",
     )
     bench.add_argument("--repeat", type=positive_int, default=3, help="best of N timings (3)")
-    bench.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    bench.add_argument("--seed", type=seed, default=0, help="random seed (0)")
     add_output_options(bench)
     bench.set_defaults(handler=run)
     return bench

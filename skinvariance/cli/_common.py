@@ -9,6 +9,7 @@ from pathlib import Path
 from .._compat import InvalidParameterError
 from .._validation import DataError, check_output_path
 from ..kernels import available_kernels
+from ..metrics import available_measures
 
 __all__ = [
     "FORMATS",
@@ -18,14 +19,19 @@ __all__ = [
     "add_output_options",
     "at_least_two",
     "check_kernels",
+    "check_measures",
     "check_output",
     "choices_list",
     "comma_list",
     "emit",
+    "n_jobs",
+    "non_negative_int",
     "output_format",
     "positive_int",
     "print_summary",
+    "seed",
     "user_errors",
+    "write_failed",
 ]
 
 FORMATS = ("markdown", "csv", "json")
@@ -108,14 +114,45 @@ def check_kernels(names, option, *, aliases=True):
     return names
 
 
-def positive_int(value):
+def check_measures(names, option):
+    """Raise a usage error naming ``option`` if a name in ``names`` is not a measure."""
+    known = available_measures(aliases=True)
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"{option}: unknown measure {name!r}; choose among {', '.join(known)}"
+            )
+    return names
+
+
+def _integer(value, expected, accept):
+    """``int(value)`` if ``accept`` says so, else argparse's error (which names the option)."""
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+        number = None
+    if number is None or not accept(number):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
     return number
+
+
+def positive_int(value):
+    return _integer(value, "a positive integer", lambda n: n >= 1)
+
+
+def non_negative_int(value):
+    return _integer(value, "an integer of at least 0", lambda n: n >= 0)
+
+
+def n_jobs(value):
+    """joblib's ``n_jobs``: a positive count, or a negative one counting down from all the
+    processors (-1: all); 0 means nothing."""
+    return _integer(value, "a nonzero integer (-1 for all processors)", lambda n: n != 0)
+
+
+def seed(value):
+    """A seed of numpy's ``RandomState``."""
+    return _integer(value, f"an integer from 0 to {2**32 - 1}", lambda n: 0 <= n < 2**32)
 
 
 def at_least_two(value):
@@ -169,8 +206,8 @@ def output_format(args):
     return "markdown"
 
 
-def emit(text, output):
-    """Write ``text`` to standard output, or to the ``output`` file."""
+def emit(text, output, option="--output"):
+    """Write ``text`` to standard output, or to the ``output`` file (given to ``option``)."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -178,8 +215,15 @@ def emit(text, output):
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise UsageError(f"{output}: cannot write the file ({reason})") from None
+        raise write_failed(output, exc, option) from None
+
+
+def write_failed(path, exc, option=None):
+    """The usage error of a write that failed: it names the file (and the option) and says
+    *write*."""
+    reason = exc.strerror or str(exc)
+    where = f"{option} {path}" if option else f"{path}"
+    return UsageError(f"{where}: cannot write the file ({reason})")
 
 
 def print_summary(lines, fmt, output, args, messages):

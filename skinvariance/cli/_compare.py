@@ -15,14 +15,19 @@ from ._common import (
     add_output_options,
     at_least_two,
     check_kernels,
+    check_measures,
     check_output,
     choices_list,
     comma_list,
     emit,
+    n_jobs,
+    non_negative_int,
     output_format,
     positive_int,
     print_summary,
+    seed,
     user_errors,
+    write_failed,
 )
 from ._render import render
 
@@ -57,17 +62,18 @@ def add_parser(commands):
         "--plot", metavar="FILE.png", help="save a bar chart of the stitching scores (plot extra)"
     )
     compare.add_argument(
-        "--n-jobs", type=int, default=None, help="parallel jobs (joblib); -1 for all processors"
+        "--n-jobs", type=n_jobs, default=None,
+        help="parallel jobs (joblib); -1 for all processors",
     )
     compare.add_argument(
         "--blas-threads",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="at most N BLAS threads while comparing (default, or 0: the library's thread "
         "policy, which already runs the many small decoder fits with one BLAS thread)",
     )
-    compare.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    compare.add_argument("--seed", type=seed, default=0, help="random seed (0)")
     _add_zoo_options(compare)
     add_output_options(compare)
     compare.set_defaults(handler=run)
@@ -76,7 +82,9 @@ def add_parser(commands):
 
 def _add_row_options(compare):
     compare.add_argument(
-        "--anchors", type=positive_int, default=300, help="number of parallel anchors (300)"
+        "--anchors", type=positive_int, default=None,
+        help="number of parallel anchors, at most the number of samples (300, or every "
+        "training row when there are fewer)",
     )
     compare.add_argument(
         "--invariances",
@@ -176,6 +184,8 @@ def _invariances(args):
 
 
 def _check_arguments(args):
+    if args.metrics is not None:
+        check_measures(args.metrics, "--metrics")
     if args.files and (args.dataset or args.factors or args.n_models or args.kind):
         raise UsageError(
             "--dataset, --factors, --n-models and --kind choose the model zoo; they apply "
@@ -238,6 +248,8 @@ def _scorer(name):
 
 
 def _check_plot(args):
+    """The --plot file, checked before anything is computed: matplotlib is there, and it
+    writes files of that type."""
     plot = check_output(args.plot, args.overwrite, "--plot")
     if plot is not None:
         try:
@@ -248,7 +260,43 @@ def _check_plot(args):
                 "pip install 'skinvariance[plot]'"
             ) from None
         matplotlib.use("Agg")
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        formats = sorted(FigureCanvasAgg.get_supported_filetypes())
+        if plot.suffix.lower().lstrip(".") not in formats:
+            raise UsageError(
+                f"--plot {plot}: unsupported file type {plot.suffix or '(none)'!r}; "
+                f"choose among {', '.join('.' + name for name in formats)}"
+            )
     return plot
+
+
+def _save_plot(table, plot, messages):
+    from ..plotting import plot_invariances
+
+    ax = plot_invariances(table)
+    try:
+        ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
+    except OSError as exc:
+        raise write_failed(plot, exc, "--plot") from None
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(ax.figure)
+    messages.info(f"Plot written to {plot}.")
+
+
+def _check_anchors(args, n_samples):
+    """The number of anchors: --anchors, which may not exceed the samples, or 300 (at most
+    every training row, as compare_invariances does)."""
+    if args.anchors is None:
+        return 300
+    if args.anchors > n_samples:
+        raise UsageError(
+            f"--anchors {args.anchors}: more anchors than the {n_samples} rows (samples) of "
+            "the spaces; anchors are chosen among the training rows"
+        )
+    return args.anchors
 
 
 def run(args, messages):
@@ -262,6 +310,7 @@ def run(args, messages):
     spaces, y, source = _load(args, messages)
     decoder = _decoder(args.decoder, y)
     n_samples = next(iter(spaces.values())).shape[0]
+    anchors = _check_anchors(args, n_samples)
     messages.progress(
         f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
         f"of {n_samples} samples"
@@ -274,23 +323,19 @@ def run(args, messages):
     compare_start = time.perf_counter()
     with user_errors(), threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
         table = compare_invariances(spaces, y, invariances, decoder=decoder,
-                                    anchors=args.anchors, random_state=args.seed,
+                                    anchors=anchors, random_state=args.seed,
                                     n_jobs=args.n_jobs, **options)
     elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
     emit(render(table, fmt), output)
-    print_summary(_summary(table, source, n_samples, args.anchors, elapsed, compare_time),
+    print_summary(_summary(table, source, n_samples, anchors, elapsed, compare_time),
                   fmt, output, args, messages)
     if plot is not None:
-        from ..plotting import plot_invariances
-
-        ax = plot_invariances(table)
-        ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
-        messages.info(f"Plot written to {plot}.")
+        _save_plot(table, plot, messages)
     return 0
 
 
 def _summary(table, source, n_samples, anchors, elapsed, compare_time):
-    lines = [f"Spaces: {source}; {n_samples} samples, {anchors} anchors."]
+    lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors} anchors."]
     best = table.attrs.get("best")
     scorer = table.attrs.get("scorer") or "score"
     if best is not None:

@@ -72,7 +72,8 @@ def run(args, messages):
                               working_memory=args.working_memory,
                               progress=messages.progress_enabled)
     except (DataError, InvalidParameterError, OSError) as exc:
-        message = str(exc).splitlines()[0]
+        # An OSError's own text leads with "[Errno N]": its strerror is the message.
+        message = (getattr(exc, "strerror", None) or str(exc)).splitlines()[0]
         named = str(input_path) in message or str(output) in message
         raise UsageError(message if named else f"{input_path}: {message}") from None
     messages.info(

@@ -7,7 +7,7 @@ from scipy.special import expit
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_array
 
-from .._compat import HasMethods, check_is_fitted, validate_params
+from .._compat import HasMethods, NumberInterval, check_is_fitted, validate_params
 
 __all__ = ["hidden_activations"]
 
@@ -27,7 +27,7 @@ _ACTIVATIONS = {"identity": _identity, "logistic": expit, "tanh": np.tanh, "relu
     {
         "estimator": [HasMethods(["fit", "predict"])],
         "X": ["array-like"],
-        "layer": [Integral],
+        "layer": [NumberInterval(Integral, None, None, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )
@@ -79,7 +79,7 @@ def hidden_activations(estimator, X, *, layer=-1):
             f"MLPClassifier or MLPRegressor. Got {type(estimator).__name__} instead."
         )
     check_is_fitted(estimator, "coefs_")
-    X = check_array(X, dtype=[np.float64, np.float32])
+    X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
     n_features = estimator.coefs_[0].shape[0]
     if X.shape[1] != n_features:
         raise ValueError(

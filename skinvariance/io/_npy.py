@@ -11,7 +11,7 @@ from sklearn import config_context, get_config
 
 from .._compat import (
     HasMethods,
-    Interval,
+    NumberInterval,
     check_is_fitted,
     get_chunk_n_rows,
     plain_output,
@@ -108,7 +108,7 @@ class _Progress:
         "input_path": [str, os.PathLike],
         "output_path": [str, os.PathLike],
         "overwrite": ["boolean"],
-        "working_memory": [Interval(Real, 0, None, closed="neither"), None],
+        "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "progress": ["boolean", callable],
     },
     prefer_skip_nested_validation=True,

@@ -10,9 +10,8 @@ kernel, or, for a distance beyond the dtype's largest number, an error.
 the package's thread pool.
 """
 
-from .._parallel import row_blocks
 from ._definitions import Kernel
-from ._driver import KernelEvaluator, pairwise_kernel
+from ._driver import KernelEvaluator, pairwise_kernel, row_blocks
 from ._registry import available_kernels, get_kernel, kernel_table
 
 __all__ = [

@@ -18,6 +18,7 @@ None of them returns NaN, or zeros for nonzero vectors.
 
 import numpy as np
 
+from .._validation import DataError
 from . import _numba, _unit
 
 #: Cosines beyond this (in absolute value) give angular distances recomputed with ``atan2``:
@@ -359,7 +360,7 @@ def _special_minkowski(p):
 def _check_cast(A):
     """Refuse anchors that overflowed when cast to the samples' (narrower) dtype."""
     if not np.isfinite(A).all():
-        raise ValueError(
+        raise DataError(
             f"The anchors do not fit in {A.dtype}, the dtype of X (some exceed "
             f"{np.finfo(A.dtype).max:.3g} in magnitude); pass X as float64, or rescale X and "
             "the anchors."

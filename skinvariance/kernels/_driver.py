@@ -1,12 +1,21 @@
 """The blocked driver that evaluates kernels on row blocks, on the package's thread pool."""
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_array
 
-from .._compat import Interval, StrOptions, validate_params
-from .._parallel import compiled_threads, row_blocks, run_parts, split_rows
+from .._compat import (
+    COUNT,
+    NumberInterval,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
+from .._parallel import MAX_BLOCK_ROWS, compiled_threads, run_parts, split_rows
+from .._parallel import row_blocks as _row_blocks
+from .._validation import DataError
 from . import _numba
 from ._registry import available_kernels, get_kernel
 
@@ -47,7 +56,17 @@ class KernelEvaluator:
     True
     """
 
+    _parameter_constraints = {
+        "kernels": [list, tuple],
+        "p": [NumberInterval(Real, 1, None, closed="both")],
+        "n_threads": [COUNT, None],
+    }
+
     def __init__(self, A, kernels, *, p=2.0, n_threads=None):
+        validate_parameter_constraints(
+            self._parameter_constraints, {"kernels": kernels, "p": p, "n_threads": n_threads},
+            caller_name=type(self).__name__,
+        )
         self.kernels = [get_kernel(name) for name in kernels]
         self.dtype = A.dtype
         self.n_anchors = A.shape[0]
@@ -140,7 +159,7 @@ def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
     X = check_array(X, dtype=[np.float64, np.float32], input_name=x_name)
     A = check_array(A, dtype=[np.float64, np.float32], input_name=a_name)
     if X.shape[1] != A.shape[1]:
-        raise ValueError(
+        raise DataError(
             f"{x_name} has {X.shape[1]} features, but {a_name} has {A.shape[1]} features; "
             "samples and anchors must have the same number of features."
         )
@@ -152,8 +171,8 @@ def check_samples_and_anchors(X, A, *, x_name="X", a_name="A"):
         "X": ["array-like"],
         "A": ["array-like"],
         "kernel": [StrOptions(set(available_kernels(aliases=True)))],
-        "p": [Interval(Real, 1, None, closed="both")],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "p": [NumberInterval(Real, 1, None, closed="both")],
+        "n_threads": [NumberInterval(Integral, 1, None, closed="left"), None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -213,6 +232,22 @@ def pairwise_kernel(X, A, kernel="cosine", *, p=2.0, n_threads=None):
     X, A = check_samples_and_anchors(X, A)
     out = np.empty((X.shape[0], A.shape[0]), dtype=X.dtype)
     with KernelEvaluator(A, [kernel], p=p, n_threads=n_threads) as evaluator:
-        for rows in row_blocks(X.shape[0], evaluator.temporary_row_bytes(X.shape[1])):
+        for rows in _row_blocks(X.shape[0], evaluator.temporary_row_bytes(X.shape[1])):
             evaluator.compute(np.ascontiguousarray(X[rows]), [out[rows]])
     return out
+
+
+@validate_params(
+    {
+        "n_rows": [NumberInterval(Integral, 0, None, closed="left")],
+        "row_bytes": [NumberInterval(Real, 0, None, closed="neither")],
+        "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
+        "max_rows": [COUNT],
+    },
+    prefer_skip_nested_validation=True,
+)
+@functools.wraps(_row_blocks)
+def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS):
+    # The public form, with its parameters checked; the package's loops call the unchecked
+    # one of _parallel.
+    return _row_blocks(n_rows, row_bytes, working_memory=working_memory, max_rows=max_rows)

@@ -47,6 +47,8 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
+from .._validation import DataError
+
 _FAST_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _SUM_FLAGS = {"nsz", "contract", "reassoc"}
 _SCALED_FLAGS = {"nsz", "contract"}
@@ -125,7 +127,7 @@ def check_overflow(out, kernel_name):
         remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
             "rescale X and the anchors"
         )
-        raise ValueError(
+        raise DataError(
             f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
             f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
         )

@@ -1,5 +1,6 @@
 """The one registry mapping kernel names and aliases to kernels."""
 
+from .._compat import validate_params
 from .._registry import Registry
 from ._definitions import (
     AngularKernel,
@@ -23,6 +24,7 @@ _KERNELS = Registry(
 )
 
 
+@validate_params({"aliases": ["boolean"]}, prefer_skip_nested_validation=True)
 def available_kernels(*, aliases=False):
     """Names accepted wherever a kernel is chosen.
 

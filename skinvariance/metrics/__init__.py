@@ -13,7 +13,11 @@ Conventions shared by all measures:
 
 - inputs must be finite, have the same number of rows and at least two rows (three for the CCA
   measures and RSA, four for debiased CKA and CKNNA); the error names the argument at fault;
-- computations run in float64 whatever the input dtype;
+- computations run in float64 whatever the input dtype, on copies of the inputs divided by
+  powers of two that bring them into [-1, 1] (each space, or each sample, whichever scaling
+  the measure does not see): finite input of any magnitude float32 or float64 holds gives
+  the value of the same numbers at scale 1, within 1e-12, never NaN (the ``at any
+  magnitude`` column of :func:`measure_table`);
 - memory stays bounded: nothing of size ``n_samples x n_samples`` is built at once; work that
   needs pairs of samples runs over blocks of rows sized by scikit-learn's ``working_memory``
   setting (``sklearn.config_context(working_memory=...)``, in MiB). Two exceptions hold

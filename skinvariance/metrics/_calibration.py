@@ -7,9 +7,9 @@ from numbers import Integral
 import numpy as np
 from scipy import stats
 
-from .._compat import Interval, StrOptions, validate_params
+from .._compat import NumberInterval, StrOptions, validate_params
 from .._validation import check_paired_arrays
-from ._registry import available_measures, get_measure
+from ._registry import available_measures, call_measure, get_measure
 
 __all__ = ["permutation_test", "seed_sequence"]
 
@@ -50,7 +50,8 @@ def _null_of(metric, X, Y, params):
     else:
         measure = get_measure(metric)
         func, factory, label = measure.function, measure.null, measure.name
-    observed = func(X, Y, **params)  # validates the inputs and the measure's parameters
+    # validates the inputs and the measure's parameters
+    observed = call_measure(func, X, Y, params, owner="permutation_test", label=label)
     X, Y = check_paired_arrays(X, Y, label)
     null = factory(X, Y, **params) if factory is not None else None
     if null is None:
@@ -64,7 +65,7 @@ def _null_of(metric, X, Y, params):
         "X": ["array-like"],
         "Y": ["array-like"],
         "metric": [StrOptions(set(available_measures(aliases=True))), callable],
-        "n_permutations": [Interval(Integral, 1, None, closed="left")],
+        "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
         "random_state": ["random_state", np.random.Generator],
         "metric_params": [dict, None],
     },

@@ -17,9 +17,9 @@ from numbers import Integral
 import numpy as np
 from scipy.linalg import LinAlgError, svd, svdvals
 
-from .._compat import Interval, RealNotInt, validate_params
+from .._compat import NumberInterval, RealNotInt, validate_params
 from .._validation import DataError, check_paired_arrays
-from ._base import check_not_constant
+from ._base import centred, check_not_constant
 
 __all__ = ["pwcca", "svcca"]
 
@@ -28,14 +28,19 @@ DEFAULT_VARIANCE = 0.99
 
 
 def _thin_svd(Z):
-    """Thin SVD of the column-centred float64 copy of ``Z``."""
-    Zc = Z.astype(np.float64)
-    Zc -= Zc.mean(axis=0)
+    """Thin SVD of the column-centred float64 copy of ``Z`` divided by ``2**exponent``.
+
+    Returns ``(U, s, Vt, exponent)``. The centred copy is brought into ``[-1, 1]`` by the
+    power of two ``2**exponent`` (:func:`centred`), so that the squared singular values
+    neither overflow nor vanish; the measures depend on ``s`` only through ratios, and a
+    ridge penalty is rescaled by ``4**-exponent`` alike.
+    """
+    Zc, exponent = centred(Z)
     try:
-        return svd(Zc, full_matrices=False, overwrite_a=True, check_finite=False)
+        return (*svd(Zc, full_matrices=False, check_finite=False), exponent)
     except LinAlgError:  # the divide-and-conquer driver occasionally fails to converge
-        Zc = Z.astype(np.float64) - Z.mean(axis=0, dtype=np.float64)
-        return svd(Zc, full_matrices=False, lapack_driver="gesvd", check_finite=False)
+        return (*svd(Zc, full_matrices=False, lapack_driver="gesvd", check_finite=False),
+                exponent)
 
 
 def principal_basis(Z, name, measure, n_components=1.0):
@@ -49,7 +54,7 @@ def principal_basis(Z, name, measure, n_components=1.0):
     reaches it (1.0: every direction of non-zero variance).
     """
     check_not_constant(Z, name, measure)
-    U, s, Vt = _thin_svd(Z)
+    U, s, Vt, _ = _thin_svd(Z)
     rank = int(np.count_nonzero(s > s[0] * max(Z.shape) * np.finfo(np.float64).eps))
     if isinstance(n_components, Integral):
         if n_components > rank:
@@ -82,7 +87,7 @@ def _check_n_components(n_components, X, Y):
     if isinstance(n_components, Integral):
         limit = min(X.shape[0] - 1, X.shape[1], Y.shape[1])
         if n_components > limit:
-            raise ValueError(
+            raise DataError(  # not InvalidParameterError: see check_k
                 f"The 'n_components' parameter of svcca must be at most min(n_samples - 1, "
                 f"n_features_x, n_features_y) = {limit} for X with shape {X.shape} and Y with "
                 f"shape {Y.shape}. Got {n_components!r} instead."
@@ -107,8 +112,8 @@ def _svcca_bases(X, Y, n_components):
         "X": ["array-like"],
         "Y": ["array-like"],
         "n_components": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(RealNotInt, 0, 1, closed="right"),
+            NumberInterval(Integral, 1, None, closed="left"),
+            NumberInterval(RealNotInt, 0, 1, closed="right"),
             None,
         ],
     },
@@ -135,6 +140,11 @@ def svcca(X, Y, *, n_components=None):
     independently. With ``n_components=1.0`` (no reduction) any invertible linear map of
     either space (and translation); with a reduction, a map that changes which directions
     carry the variance changes the kept subspace, so only the former hold.
+
+    At any magnitude: each space is centred and divided by a power of two that brings it into
+    [-1, 1] before its SVD, so finite input of any magnitude float32 or float64 holds
+    (subnormal numbers to the largest number) gives the value of the same numbers at scale 1,
+    within 1e-12, and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------
@@ -237,6 +247,11 @@ def pwcca(X, Y):
     permutations of the features, isotropic scaling and translation of the weighting space.
     **Not** invariant to a rotation of the weighting space: the L1 sum over its features
     changes (the canonical correlations do not).
+
+    At any magnitude: each space is centred and divided by a power of two that brings it into
+    [-1, 1] before its SVD, so finite input of any magnitude float32 or float64 holds
+    (subnormal numbers to the largest number) gives the value of the same numbers at scale 1,
+    within 1e-12, and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------

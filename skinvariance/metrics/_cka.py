@@ -6,11 +6,11 @@ import numpy as np
 from sklearn import get_config
 from sklearn.metrics.pairwise import euclidean_distances
 
-from .._compat import Interval, StrOptions, validate_params
+from .._compat import InvalidParameterError, NumberInterval, StrOptions, validate_params
 from .._dask import any_dask
 from .._parallel import MAX_BLOCK_ROWS, row_blocks
-from .._validation import check_paired_arrays
-from ._base import check_not_constant
+from .._validation import DataError, check_paired_arrays
+from ._base import Centring, check_not_constant, translated
 from ._dask import check_dask_pair, dask_hsic_terms_linear, dask_terms_inputs
 
 __all__ = ["cka", "linear_cka", "rbf_cka"]
@@ -23,7 +23,10 @@ def _hsic_terms_linear(X, Y):
     ``L = Yc Yc^T`` built from column-centred ``Xc``, ``Yc``: Frobenius products
     ``<K, L>``, ``<K, K>``, ``<L, L>``, products of the diagonals, and traces. With n > d they
     come from the feature-space matrices ``Xc^T Xc`` (never an n x n matrix); with n smaller
-    than both widths, from the n x n Gram matrices, which is then cheaper.
+    than both widths, from the n x n Gram matrices, which is then cheaper. ``Xc`` and ``Yc``
+    are each divided by a power of two that brings them into ``[-1, 1]`` (:class:`Centring`):
+    the terms are those of the rescaled spaces, which CKA does not see, and no fourth power
+    of a large or small number can overflow or vanish.
     """
     if any_dask(X, Y):
         X, Y = dask_terms_inputs(X, Y)
@@ -31,11 +34,9 @@ def _hsic_terms_linear(X, Y):
             return dask_hsic_terms_linear(X, Y)
     n, d_x = X.shape
     d_y = Y.shape[1]
-    mx = X.mean(axis=0, dtype=np.float64)
-    my = Y.mean(axis=0, dtype=np.float64)
+    cx, cy = Centring.of(X), Centring.of(Y)
     if n < min(d_x, d_y):
-        Xc = X.astype(np.float64) - mx
-        Yc = Y.astype(np.float64) - my
+        Xc, Yc = cx.apply(X), cy.apply(Y)
         K = Xc @ Xc.T
         L = Yc @ Yc.T
         rk, rl = np.diag(K).copy(), np.diag(L).copy()
@@ -46,9 +47,8 @@ def _hsic_terms_linear(X, Y):
     Gyx = np.zeros((d_y, d_x))
     rk_rl = rk_rk = rl_rl = 0.0
     for rows in row_blocks(n, 8 * 2 * (d_x + d_y), max_rows=MAX_BLOCK_ROWS):
-        start, stop = rows.start, rows.stop
-        xb = X[start:stop].astype(np.float64) - mx
-        yb = Y[start:stop].astype(np.float64) - my
+        xb = cx.block(X[rows])
+        yb = cy.block(Y[rows])
         Gxx += xb.T @ xb
         Gyy += yb.T @ yb
         Gyx += yb.T @ xb
@@ -61,6 +61,28 @@ def _hsic_terms_linear(X, Y):
     kk = np.vdot(Gxx, Gxx)
     ll = np.vdot(Gyy, Gyy)
     return kl, kk, ll, rk_rl, rk_rk, rl_rl, np.trace(Gxx), np.trace(Gyy)
+
+
+def _squared_distances(Z, norms, start, stop, *, exact_zeros=True):
+    """Rows ``start:stop`` of the squared distances between the rows of ``Z``, with an exact
+    zero diagonal. Rounding of the expanded form leaves duplicate rows a few ulps apart: with
+    ``exact_zeros``, those count as zero."""
+    D = euclidean_distances(
+        Z[start:stop],
+        Z,
+        squared=True,
+        X_norm_squared=norms[start:stop, None],
+        Y_norm_squared=norms[None, :],
+    )
+    if exact_zeros:
+        D[D <= _ROUNDING * (norms[start:stop, None] + norms[None, :])] = 0.0
+    rows = np.arange(stop - start)
+    D[rows, rows + start] = 0.0
+    return D
+
+
+#: The rounding of the expanded form of a squared distance, relative to ``|z_i|^2 + |z_j|^2``.
+_ROUNDING = 64 * np.finfo(np.float64).eps
 
 
 def _median_sq_distance(Z, name):
@@ -79,64 +101,67 @@ def _median_sq_distance(Z, name):
     norms = np.einsum("ij,ij->i", Z, Z)
     out = np.empty(m * (m - 1) // 2)
     pos = 0
-    for rows in row_blocks(m, 8 * 3 * m, max_rows=m):
-        start, stop = rows.start, rows.stop
-        D = euclidean_distances(
-            Z[start:stop],
-            Z,
-            squared=True,
-            X_norm_squared=norms[start:stop, None],
-            Y_norm_squared=norms[None, :],
-        )
-        # Rounding of the expanded form leaves duplicate rows a few ulps apart: count as zero.
-        D[D <= 64 * np.finfo(np.float64).eps * (norms[start:stop, None] + norms[None, :])] = 0.0
-        vals = D[np.arange(m)[None, :] > np.arange(start, stop)[:, None]]  # pairs j > i
+    for rows in row_blocks(m, 8 * 4 * m, max_rows=m):
+        D = _squared_distances(Z, norms, rows.start, rows.stop)
+        vals = D[np.arange(m)[None, :] > np.arange(rows.start, rows.stop)[:, None]]  # j > i
         out[pos : pos + vals.size] = vals
         pos += vals.size
     out = out[out > 0]
     if out.size == 0:
-        raise ValueError(
+        raise DataError(
             f"The median heuristic for sigma needs two distinct rows in {name}; every row of "
             f"{name} is the same vector."
         )
     return float(np.median(out))
 
 
-def _rbf_rows(Z, norms, start, stop, gamma):
-    """Rows ``start:stop`` of ``exp(-gamma |z_i - z_j|^2)``, with an exact unit diagonal."""
-    K = euclidean_distances(
-        Z[start:stop],
-        Z,
-        squared=True,
-        X_norm_squared=norms[start:stop, None],
-        Y_norm_squared=norms[None, :],
-    )
-    rows = np.arange(stop - start)
-    K[rows, rows + start] = 0.0
-    K *= -gamma
+def _rbf_rows(Z, norms, start, stop, sq_sigma):
+    """Rows ``start:stop`` of ``exp(-|z_i - z_j|^2 / (2 sigma^2))``, with a unit diagonal.
+
+    ``sq_sigma`` may be 0 (a bandwidth below the smallest number: distinct rows give 0) or
+    infinite (every pair gives 1): the exact kernel of these numbers in float64.
+    """
+    with np.errstate(divide="ignore", over="ignore"):
+        gamma = np.float64(0.5) / np.float64(sq_sigma)
+        # Duplicate rows a few ulps apart matter only where that moves a kernel value.
+        noise = gamma * _ROUNDING * 2 * norms.max(initial=0.0)
+    K = _squared_distances(Z, norms, start, stop, exact_zeros=not noise < 1e-13)
+    with np.errstate(over="ignore"):
+        if np.isinf(gamma):
+            return (K == 0).astype(np.float64)
+        K *= -gamma
     np.exp(K, out=K)
     return K
 
 
-def _hsic_terms_rbf(X, Y, gamma_x, gamma_y):
+def _rbf_inputs(X, Y, sigma):
+    """X and Y translated and brought to ``[-1, 1]`` (:func:`translated`), and their squared
+    bandwidths in the same units: the median heuristic's, or ``sigma`` rescaled alike."""
+    (Xc, ex), (Yc, ey) = translated(X), translated(Y)
+    if sigma is None:
+        return Xc, Yc, _median_sq_distance(Xc, "X"), _median_sq_distance(Yc, "Y")
+    with np.errstate(over="ignore", under="ignore"):
+        return Xc, Yc, np.ldexp(sigma, -ex) ** 2, np.ldexp(sigma, -ey) ** 2
+
+
+def _hsic_terms_rbf(X, Y, sx2, sy2):
     """Same statistics as :func:`_hsic_terms_linear` for RBF Gram matrices, blockwise.
 
-    ``K_ij = exp(-gamma_x |x_i - x_j|^2)``, ``L_ij = exp(-gamma_y |y_i - y_j|^2)``, both with a
-    unit diagonal. Returns the Frobenius products ``<K, L>``, ``<K, K>``, ``<L, L>`` and the row
-    sums ``K 1``, ``L 1``, from which biased and unbiased HSIC follow without an n x n matrix.
+    ``K_ij = exp(-|x_i - x_j|^2 / (2 sx2))``, ``L_ij = exp(-|y_i - y_j|^2 / (2 sy2))``, both
+    with a unit diagonal, from the prepared inputs of :func:`_rbf_inputs`. Returns the
+    Frobenius products ``<K, L>``, ``<K, K>``, ``<L, L>`` and the row sums ``K 1``, ``L 1``,
+    from which biased and unbiased HSIC follow without an n x n matrix.
     """
     n = X.shape[0]
-    X = X.astype(np.float64)
-    Y = Y.astype(np.float64)
     nx = np.einsum("ij,ij->i", X, X)
     ny = np.einsum("ij,ij->i", Y, Y)
     k1 = np.empty(n)
     l1 = np.empty(n)
     kl = kk = ll = 0.0
-    for rows in row_blocks(n, 8 * 4 * n, max_rows=n):
+    for rows in row_blocks(n, 8 * 6 * n, max_rows=n):
         start, stop = rows.start, rows.stop
-        K = _rbf_rows(X, nx, start, stop, gamma_x)
-        L = _rbf_rows(Y, ny, start, stop, gamma_y)
+        K = _rbf_rows(X, nx, start, stop, sx2)
+        L = _rbf_rows(Y, ny, start, stop, sy2)
         kl += np.vdot(K, L)
         kk += np.vdot(K, K)
         ll += np.vdot(L, L)
@@ -145,15 +170,19 @@ def _hsic_terms_rbf(X, Y, gamma_x, gamma_y):
     return kl, kk, ll, k1, l1
 
 
-def _cka_from_terms(kl, kk, ll, n, debiased, names=("X", "Y")):
+def _cka_from_terms(kl, kk, ll, n, debiased, names=("X", "Y"), sigma=None):
     """CKA value from (already centred or U-centred) HSIC estimates."""
     if kk <= 0 or ll <= 0:
         which = names[0] if kk <= 0 else names[1]
         estimator = "debiased (unbiased) HSIC" if debiased else "HSIC"
-        raise ValueError(
+        hint = "" if sigma is None else (
+            f" with sigma={sigma!r} (a bandwidth far above the spread of {which} makes every "
+            "kernel value 1; far below it, with debiased=True, every kernel value off the "
+            "diagonal 0)"
+        )
+        raise DataError(
             f"CKA is undefined: the {estimator} of {which} with itself is not positive "
-            f"({kk if which == names[0] else ll:.3g}) for n_samples={n}; {which} has too little "
-            "variance to compare."
+            f"for n_samples={n}; {which} has too little variance to compare{hint}."
         )
     value = kl / np.sqrt(kk * ll)
     return float(np.clip(value, -1.0 if debiased else 0.0, 1.0))
@@ -180,12 +209,7 @@ def _linear_cka(X, Y, debiased):
 
 def _rbf_cka(X, Y, debiased, sigma):
     n = X.shape[0]
-    if sigma is None:
-        sx2 = _median_sq_distance(X, "X")
-        sy2 = _median_sq_distance(Y, "Y")
-    else:
-        sx2 = sy2 = float(sigma) ** 2
-    kl, kk, ll, k1, l1 = _hsic_terms_rbf(X, Y, 1 / (2 * sx2), 1 / (2 * sy2))
+    kl, kk, ll, k1, l1 = _hsic_terms_rbf(*_rbf_inputs(X, Y, sigma))
     sk, sl = k1.sum(), l1.sum()
     if debiased:
         # Zero the unit diagonals: <K~, L~> = <K, L> - n, K~ 1 = K 1 - 1.
@@ -206,7 +230,7 @@ def _rbf_cka(X, Y, debiased, sigma):
     eps = 64 * np.finfo(np.float64).eps
     kk_ = 0.0 if kk_ <= eps * kk else kk_
     ll_ = 0.0 if ll_ <= eps * ll else ll_
-    return _cka_from_terms(kl_, kk_, ll_, n, debiased)
+    return _cka_from_terms(kl_, kk_, ll_, n, debiased, sigma=sigma)
 
 
 @validate_params(
@@ -215,7 +239,7 @@ def _rbf_cka(X, Y, debiased, sigma):
         "Y": ["array-like"],
         "kernel": [StrOptions({"linear", "rbf"})],
         "debiased": ["boolean"],
-        "sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "sigma": [NumberInterval(Real, 0, None, closed="neither"), None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -256,6 +280,12 @@ def cka(X, Y, kernel="linear", *, debiased=False, sigma=None):
     independently (for RBF with the median heuristic, since sigma scales with the data; with a
     fixed ``sigma`` only orthogonal maps and translations). Not invariant to anisotropic
     scaling or general invertible linear maps. X and Y may have different widths.
+
+    At any magnitude: each space is centred (translated, for RBF) and divided by a power of two
+    that brings it into [-1, 1] before any square is formed, so finite input of any magnitude
+    float32 or float64 holds (subnormal numbers to the largest number) gives the value of the
+    same numbers at scale 1, within 1e-12; a given ``sigma`` is divided alike, and never NaN
+    (see :func:`measure_table`).
 
     Parameters
     ----------
@@ -308,7 +338,7 @@ def cka(X, Y, kernel="linear", *, debiased=False, sigma=None):
     1.0
     """
     if kernel == "linear" and sigma is not None:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'sigma' parameter of cka is only used with kernel='rbf'; got sigma={sigma!r} "
             "with kernel='linear'."
         )
@@ -339,6 +369,11 @@ def linear_cka(X, Y, *, debiased=False):
     Range: [0, 1] ([-1, 1] when debiased); higher = more similar; symmetric.
     Invariances: orthogonal maps, isotropic scaling and translation of either space,
     independently. Widths may differ.
+
+    At any magnitude: each space is centred and divided by a power of two that brings it into
+    [-1, 1] before any square is formed, so finite input of any magnitude float32 or float64
+    holds (subnormal numbers to the largest number) gives the value of the same numbers at
+    scale 1, within 1e-12, and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------
@@ -377,7 +412,7 @@ def linear_cka(X, Y, *, debiased=False):
         "X": ["array-like"],
         "Y": ["array-like"],
         "debiased": ["boolean"],
-        "sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "sigma": [NumberInterval(Real, 0, None, closed="neither"), None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -393,6 +428,14 @@ def rbf_cka(X, Y, *, debiased=False, sigma=None):
     Range: [0, 1] ([-1, 1] when debiased); higher = more similar; symmetric.
     Invariances: orthogonal maps and translation of either space; isotropic scaling too with
     the median heuristic (not with a fixed ``sigma``). Widths may differ.
+
+    At any magnitude: each space is translated and divided by a power of two that brings it
+    into [-1, 1] before any distance is formed, so finite input of any magnitude float32 or
+    float64 holds (subnormal numbers to the largest number) gives the value of the same numbers
+    at scale 1, within 1e-12 (``sigma`` scales with X and Y together: it is divided by the same
+    powers; a bandwidth below the smallest number gives the identity kernel, one above the
+    largest a kernel of ones, for which CKA is undefined), and never NaN (see
+    :func:`measure_table`).
 
     Parameters
     ----------

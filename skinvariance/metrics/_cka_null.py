@@ -22,8 +22,8 @@ from sklearn import get_config
 
 from .._parallel import row_blocks
 from .._validation import check_paired_arrays
-from ._base import check_not_constant
-from ._cka import _cka_from_terms, _median_sq_distance, _rbf_rows, _unbiased
+from ._base import centred, check_not_constant
+from ._cka import _cka_from_terms, _rbf_inputs, _rbf_rows, _unbiased
 from ._loops import permuted_pair_sums
 
 __all__ = ["cka_null", "linear_cka_null", "rbf_cka_null"]
@@ -37,12 +37,6 @@ GRAM_BYTES_PER_ENTRY = 8
 
 def _gram_fits(n):
     return GRAM_BYTES_PER_ENTRY * n * n <= get_config()["working_memory"] * 2**20
-
-
-def _centred(Z):
-    Z = Z.astype(np.float64)
-    Z -= Z.mean(axis=0)
-    return Z
 
 
 def _centre_gram(G, sums, debiased):
@@ -85,14 +79,14 @@ def _linear_gram(Zc, debiased):
 
 
 def _rbf_gram(Z, sq_sigma, debiased):
-    """The centred RBF Gram matrix as float32 (see :func:`_centre_gram`)."""
+    """The centred RBF Gram matrix as float32 (see :func:`_centre_gram`), from a prepared
+    input of :func:`~._cka._rbf_inputs` and its squared bandwidth."""
     n = Z.shape[0]
-    Z = Z.astype(np.float64)
     norms = np.einsum("ij,ij->i", Z, Z)
     G = np.empty((n, n), dtype=np.float32)
     sums = np.empty(n)
     for rows in row_blocks(n, 16 * n, max_rows=n):
-        block = _rbf_rows(Z, norms, rows.start, rows.stop, 1 / (2 * sq_sigma))
+        block = _rbf_rows(Z, norms, rows.start, rows.stop, sq_sigma)
         sums[rows] = block.sum(axis=1)
         G[rows] = block
     return _centre_gram(G, sums - 1.0 if debiased else sums, debiased)  # unit diagonal
@@ -139,12 +133,12 @@ def cka_null(X, Y, kernel="linear", *, debiased=False, sigma=None):
     if kernel == "rbf":
         if not _gram_fits(n):
             return None
-        if sigma is None:
-            sx2, sy2 = _median_sq_distance(X, "X"), _median_sq_distance(Y, "Y")
-        else:
-            sx2 = sy2 = float(sigma) ** 2
-        return _gram_null(_rbf_gram(X, sx2, debiased), _rbf_gram(Y, sy2, debiased), debiased)
-    Xc, Yc = _centred(X), _centred(Y)
+        Xc, Yc, sx2, sy2 = _rbf_inputs(X, Y, sigma)
+        return _gram_null(_rbf_gram(Xc, sx2, debiased), _rbf_gram(Yc, sy2, debiased),
+                          debiased)
+    # Brought to [-1, 1] by powers of two (CKA does not see it): the float32 Gram matrices
+    # and their squares can neither overflow nor vanish.
+    (Xc, _), (Yc, _) = centred(X), centred(Y)
     if _gram_fits(n) and n * GATHER_COST < 2 * X.shape[1] * Y.shape[1]:
         return _gram_null(_linear_gram(Xc, debiased), _linear_gram(Yc, debiased), debiased)
     return _feature_null(Xc, Yc, debiased)

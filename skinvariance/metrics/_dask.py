@@ -9,7 +9,7 @@ import numpy as np
 
 from .._dask import blockwise_sum, check_known_chunks, import_dask
 from .._validation import DataError, check_finite_rows, check_paired_shapes
-from ._base import rowwise_cosine
+from ._base import Centring, row_centred, rowwise_cosine
 
 __all__ = [
     "check_dask_pair",
@@ -53,9 +53,9 @@ def dask_terms_inputs(X, Y):
     return X, Y
 
 
-def _hsic_block(xb, yb, start, mx, my):
-    xb = _float_block(xb, start, "X") - mx
-    yb = _float_block(yb, start, "Y") - my
+def _hsic_block(xb, yb, start, cx, cy):
+    xb = cx.block(_float_block(xb, start, "X"))
+    yb = cy.block(_float_block(yb, start, "Y"))
     rk = np.einsum("ij,ij->i", xb, xb)
     rl = np.einsum("ij,ij->i", yb, yb)
     return xb.T @ xb, yb.T @ yb, yb.T @ xb, rk @ rl, rk @ rk, rl @ rl
@@ -64,13 +64,19 @@ def _hsic_block(xb, yb, start, mx, my):
 def dask_hsic_terms_linear(X, Y):
     """The sufficient statistics of linear HSIC of two Dask arrays, in the feature-space form.
 
-    Two passes over the blocks: the column means, then the centred feature-space Gram
-    matrices and diagonal products, summed over blocks. Same terms as the NumPy path of
+    Three passes over the blocks: the columns' bounds, their means (scale-safe, see
+    :class:`~._base.Centring`), then the centred feature-space Gram matrices and diagonal
+    products, summed over blocks. Same terms as the NumPy path of
     :func:`skinvariance.metrics.linear_cka`.
     """
     dask, _ = import_dask("linear CKA of Dask arrays")
-    mx, my = dask.compute(X.mean(axis=0, dtype=np.float64), Y.mean(axis=0, dtype=np.float64))
-    Gxx, Gyy, Gyx, rk_rl, rk_rk, rl_rl = blockwise_sum(_hsic_block, X, Y, mx, my)
+    cx, cy = (Centring(*bounds) for bounds in dask.compute(
+        (X.min(axis=0), X.max(axis=0)), (Y.min(axis=0), Y.max(axis=0))))
+    sums = dask.compute(*(Z.map_blocks(c.scaled, dtype=np.float64).sum(axis=0)
+                          for Z, c in ((X, cx), (Y, cy))))
+    cx.with_sums(sums[0], X.shape[0])
+    cy.with_sums(sums[1], Y.shape[0])
+    Gxx, Gyy, Gyx, rk_rl, rk_rk, rl_rl = blockwise_sum(_hsic_block, X, Y, cx, cy)
     kl, kk, ll = np.vdot(Gyx, Gyx), np.vdot(Gxx, Gxx), np.vdot(Gyy, Gyy)
     return kl, kk, ll, rk_rl, rk_rk, rl_rl, np.trace(Gxx), np.trace(Gyy)
 
@@ -79,10 +85,7 @@ def _cosine_block(xb, yb, start, centre):
     xb = _float_block(xb, start, "X")
     yb = _float_block(yb, start, "Y")
     if centre:
-        const = (np.ptp(xb, axis=1) == 0) | (np.ptp(yb, axis=1) == 0)
-        xb = xb - xb.mean(axis=1, keepdims=True)
-        yb = yb - yb.mean(axis=1, keepdims=True)
-        xb[const] = 0.0  # a constant row has correlation 0, whatever the rounding of its mean
+        return (float(np.sum(rowwise_cosine(*row_centred(xb, yb), prepared=True))),)
     return (float(np.sum(rowwise_cosine(xb, yb))),)
 
 

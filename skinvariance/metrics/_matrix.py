@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .._compat import Interval, StrOptions, validate_params
+from .._compat import N_JOBS, NumberInterval, StrOptions, validate_params
 from .._validation import error_class
 from ..spaces import check_spaces
 from ._calibration import permutation_test, seed_sequence
-from ._registry import available_measures, get_measure
+from ._registry import available_measures, call_measure, get_measure
 
 __all__ = ["similarity_matrix"]
 
@@ -26,7 +26,7 @@ def _calibrated(X, Y, params, metric, calibrate, n_permutations, seed):
 def _evaluate(func, X, Y, params, pair, name, calibration=None):
     try:
         if calibration is None:
-            value = func(X, Y, **params)
+            value = call_measure(func, X, Y, params, owner="similarity_matrix", label=name)
         else:
             value = _calibrated(X, Y, params, *calibration)
     except ValueError as exc:
@@ -48,10 +48,10 @@ def _evaluate(func, X, Y, params, pair, name, calibration=None):
     {
         "spaces": "no_validation",
         "metric": [StrOptions(set(available_measures(aliases=True))), callable],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS,
         "metric_params": [dict, None],
         "calibrate": ["boolean", StrOptions({"zscore", "pvalue"})],
-        "n_permutations": [Interval(Integral, 1, None, closed="left")],
+        "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
         "random_state": ["random_state", np.random.Generator],
     },
     prefer_skip_nested_validation=True,

@@ -1,12 +1,10 @@
 """Measures comparing neighbourhoods: k nearest neighbours and cross-space retrieval."""
 
-from numbers import Integral
-
 import numpy as np
 
-from .._compat import Interval, validate_params
+from .._compat import COUNT, validate_params
 from .._parallel import row_blocks
-from .._validation import check_paired_arrays
+from .._validation import DataError, check_paired_arrays
 from ._base import unit_rows
 
 __all__ = ["check_k", "knn_jaccard", "mean_reciprocal_rank", "neighbour_lists", "overlap_counts"]
@@ -36,7 +34,9 @@ def _top_k_mask(S, k):
 def check_k(k, n, measure):
     """Raise if ``k`` neighbours cannot be found among ``n - 1`` other samples."""
     if k >= n:
-        raise ValueError(
+        # A DataError, not an InvalidParameterError: scikit-learn renames the function in
+        # the latter's message when a validated function (permutation_test) calls this one.
+        raise DataError(
             f"The 'k' parameter of {measure} must be smaller than n_samples={n} (a sample is "
             f"not its own neighbour); got k={k}."
         )
@@ -84,7 +84,7 @@ def neighbour_lists(Z, k):
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "k": [Interval(Integral, 1, None, closed="left")]},
+    {"X": ["array-like"], "Y": ["array-like"], "k": [COUNT]},
     prefer_skip_nested_validation=True,
 )
 def knn_jaccard(X, Y, k=10):
@@ -105,6 +105,11 @@ def knn_jaccard(X, Y, k=10):
     Invariances: anything that keeps the cosine-neighbour order within X or within Y,
     independently: orthogonal maps and positive per-sample scaling of either space. Not
     invariant to translation. X and Y may have different widths.
+
+    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
+    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
+    numbers to the largest number) gives the value of the same numbers at scale 1, within
+    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------
@@ -156,6 +161,11 @@ def mean_reciprocal_rank(X, Y):
     ``mean_reciprocal_rank(X, X) = 1`` when the rows of X are pairwise non-parallel.
     Invariances: positive rescaling of any row of either space; one orthogonal map applied to
     both. Not invariant to a map of one space alone (align or project first).
+
+    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
+    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
+    numbers to the largest number) gives the value of the same numbers at scale 1, within
+    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------

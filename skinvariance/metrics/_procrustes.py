@@ -6,7 +6,7 @@ from scipy.linalg import svdvals
 from .._compat import validate_params
 from .._parallel import MAX_BLOCK_ROWS, row_blocks
 from .._validation import check_paired_arrays
-from ._base import check_not_constant
+from ._base import Centring, check_not_constant
 
 __all__ = ["procrustes_similarity"]
 
@@ -25,6 +25,11 @@ def procrustes_similarity(X, Y):
     Range: [0, 1]; higher = more similar; symmetric; 1 iff Y is a rotated, scaled, translated
     copy of X (or X of Y, for different widths). Invariances: orthogonal maps, isotropic
     scaling and translation of either space, independently.
+
+    At any magnitude: each space is centred and divided by a power of two that brings it into
+    [-1, 1] before any square is formed, so finite input of any magnitude float32 or float64
+    holds (subnormal numbers to the largest number) gives the value of the same numbers at
+    scale 1, within 1e-12, and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------
@@ -59,16 +64,16 @@ def procrustes_similarity(X, Y):
     check_not_constant(Y, "Y", "procrustes_similarity")
     n, d_x = X.shape
     d_y = Y.shape[1]
-    mx = X.mean(axis=0, dtype=np.float64)
-    my = Y.mean(axis=0, dtype=np.float64)
+    # Each space centred and brought to [-1, 1] by a power of two, which the measure does
+    # not see: no square overflows or vanishes.
+    cx, cy = Centring.of(X), Centring.of(Y)
     cross = np.zeros((d_x, d_y))
     sx = sy = 0.0
     for rows in row_blocks(n, 8 * 2 * (d_x + d_y), max_rows=MAX_BLOCK_ROWS):
-        start, stop = rows.start, rows.stop
-        xb = X[start:stop].astype(np.float64) - mx
-        yb = Y[start:stop].astype(np.float64) - my
+        xb = cx.block(X[rows])
+        yb = cy.block(Y[rows])
         cross += xb.T @ yb
         sx += np.vdot(xb, xb)
         sy += np.vdot(yb, yb)
-    value = svdvals(cross).sum() / np.sqrt(sx * sy)
+    value = svdvals(cross, check_finite=False).sum() / np.sqrt(sx * sy)
     return float(np.clip(value, 0.0, 1.0))

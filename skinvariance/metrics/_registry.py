@@ -5,8 +5,12 @@
 the registry is available to both (and to ``skinvariance compare --metrics``).
 """
 
+import inspect
 from dataclasses import dataclass
 
+from sklearn import config_context
+
+from .._compat import InvalidParameterError, validate_params
 from .._registry import Registry
 from ._cca import pwcca, pwcca_null, svcca, svcca_null
 from ._cka import cka, linear_cka, rbf_cka
@@ -18,7 +22,7 @@ from ._procrustes import procrustes_similarity
 from ._regression import linear_regression_r2, linear_regression_r2_null
 from ._rsa import rsa, rsa_null
 
-__all__ = ["Measure", "available_measures", "get_measure", "measure_table"]
+__all__ = ["Measure", "available_measures", "call_measure", "get_measure", "measure_table"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,17 @@ class Measure:
         permutation of Y's rows does not change (see
         :func:`~skinvariance.metrics.permutation_test`); it may return None where it cannot
         help. None: every permutation re-runs the function.
+    scaling : {"space", "sample"}
+        The scaling the measure does not see, with its default parameters: a positive
+        factor per space (``"space"``) or per sample, i.e. per row of either space
+        (``"sample"``). The measure works on copies rescaled by powers of two, so that it
+        gives the same value at every magnitude (its numeric contract, see ``tolerance``).
+    tolerance : float
+        The numeric contract: for finite input of any magnitude the dtype holds, the value
+        is that of the same numbers brought to scale 1 (each space, or each sample, times a
+        power of two), within this absolute difference; never NaN.
+    scale_parameters : str
+        How a parameter with units of the data follows a rescaling, if one does.
     """
 
     name: str
@@ -55,6 +70,15 @@ class Measure:
     same_width: bool = False
     value_range: str = "[0, 1]"
     null: object = None
+    scaling: str = "space"
+    tolerance: float = 1e-12
+    scale_parameters: str = ""
+
+    @property
+    def contract(self):
+        """The numeric contract as the documentation states it."""
+        extra = f" ({self.scale_parameters})" if self.scale_parameters else ""
+        return f"value at scale 1 ± {self.tolerance:.0e}, never NaN{extra}"
 
 
 _CKA_RANGE = "[0, 1] ([-1, 1] debiased)"
@@ -62,27 +86,57 @@ _MEASURES = Registry(
     (
         Measure("cka", cka, value_range=_CKA_RANGE, null=cka_null),
         Measure("linear_cka", linear_cka, value_range=_CKA_RANGE, null=linear_cka_null),
-        Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null),
+        Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null,
+                scale_parameters="a given sigma scales with X and Y together"),
         Measure("mean_cosine_similarity", mean_cosine_similarity, aliases=("cosine",),
-                same_width=True, value_range="[-1, 1]"),
+                same_width=True, value_range="[-1, 1]", scaling="sample"),
         Measure("pearson_similarity", pearson_similarity, aliases=("pearson",),
-                same_width=True, value_range="[-1, 1]"),
+                same_width=True, value_range="[-1, 1]", scaling="sample"),
         Measure("procrustes_similarity", procrustes_similarity, aliases=("procrustes",)),
-        Measure("knn_jaccard", knn_jaccard, aliases=("jaccard",), null=knn_jaccard_null),
+        Measure("knn_jaccard", knn_jaccard, aliases=("jaccard",), null=knn_jaccard_null,
+                scaling="sample"),
         Measure("mean_reciprocal_rank", mean_reciprocal_rank, symmetric=False,
-                aliases=("mrr",), same_width=True, value_range="[1/n, 1]"),
+                aliases=("mrr",), same_width=True, value_range="[1/n, 1]", scaling="sample"),
         Measure("svcca", svcca, null=svcca_null),
         Measure("pwcca", pwcca, symmetric=False, null=pwcca_null),
         Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null),
-        Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null),
+        Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null,
+                scaling="sample"),
         Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null),
         Measure("linear_regression_r2", linear_regression_r2, symmetric=False,
-                aliases=("r2",), null=linear_regression_r2_null),
+                aliases=("r2",), null=linear_regression_r2_null,
+                scale_parameters="a ridge alpha scales with the square of X's scale"),
     ),
     parameter="metric",
 )
 
 
+def call_measure(function, X, Y, params, *, owner, label):
+    """``function(X, Y, **params)``, its own parameter checks on, even when called by another
+    validated function (which turns them off for what it calls); a bad ``params`` is reported
+    as the ``metric_params`` of ``owner``.
+
+    Raised as a plain ``ValueError`` / ``TypeError``: scikit-learn would rename the measure in
+    the message of an ``InvalidParameterError`` after ``owner``'s own name.
+    """
+    try:
+        inspect.signature(function).bind(X, Y, **params)
+    except TypeError as exc:
+        raise TypeError(
+            f"The 'metric_params' parameter of {owner} must be keyword arguments of {label}. "
+            f"Got metric_params={params!r}: {exc}."
+        ) from None
+    try:
+        with config_context(skip_parameter_validation=False):
+            return function(X, Y, **params)
+    except InvalidParameterError as exc:
+        raise ValueError(
+            f"The 'metric_params' parameter of {owner} must be valid parameters of {label}. "
+            f"Got metric_params={params!r}: {exc}"
+        ) from None
+
+
+@validate_params({"aliases": ["boolean"]}, prefer_skip_nested_validation=True)
 def available_measures(*, aliases=False):
     """Names accepted wherever a measure is chosen by name.
 
@@ -106,6 +160,10 @@ def available_measures(*, aliases=False):
     return _MEASURES.names(aliases=aliases)
 
 
+@validate_params(
+    {"name": "no_validation", "parameter": [str], "owner": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def get_measure(name, *, parameter="metric", owner=None):
     """The measure registered under ``name`` (a canonical name or an alias).
 
@@ -137,7 +195,18 @@ def get_measure(name, *, parameter="metric", owner=None):
 
 
 def measure_table():
-    """One row per measure: aliases, range, symmetry, whether widths must match, fast null.
+    """One row per measure: aliases, range, symmetry, whether widths must match, fast null,
+    and its numeric contract.
+
+    The ``scale-free`` column says what scaling a measure does not see with its default
+    parameters: one positive factor per space, or one per sample (row of either space). The
+    ``at any magnitude`` column is the numeric contract: every measure works on copies of
+    its inputs rescaled by powers of two and computes in float64, so finite input of any
+    magnitude the dtype holds (float32 or float64, from the smallest subnormal number to
+    the largest number, constant or duplicate rows, one column far larger than the others)
+    gives the value of the same numbers at scale 1, within the stated absolute difference, and
+    never NaN; where a measure is undefined (e.g. a space whose rows are all the same vector)
+    it raises the same error at every scale.
 
     Returns
     -------
@@ -158,6 +227,8 @@ def measure_table():
             "symmetric": measure.symmetric,
             "same width": measure.same_width,
             "fast null": measure.null is not None,
+            "scale-free": f"each {measure.scaling}",
+            "at any magnitude": measure.contract,
         },
         index="measure",
     )

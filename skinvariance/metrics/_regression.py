@@ -4,8 +4,9 @@ from numbers import Real
 
 import numpy as np
 
-from .._compat import Interval, validate_params
+from .._compat import NumberInterval, validate_params
 from .._validation import DataError, check_paired_arrays
+from ._base import centred
 from ._cca import _thin_svd
 
 __all__ = ["linear_regression_r2"]
@@ -14,22 +15,26 @@ __all__ = ["linear_regression_r2"]
 def _regression_parts(X, Y, alpha):
     """The SVD of centred X, centred Y and its total variance, the per-direction shrinkage."""
     X, Y = check_paired_arrays(X, Y, "linear_regression_r2")
-    Yc = Y.astype(np.float64)
-    Yc -= Yc.mean(axis=0)
+    # Y centred and brought to [-1, 1] by a power of two, which R^2 does not see.
+    Yc, _ = centred(Y)
     total = float(np.vdot(Yc, Yc))
     if not total > 0:
         raise DataError(
             "linear_regression_r2 is undefined when Y has zero variance: every row of Y is "
             f"the same vector (shape={Y.shape}), so there is nothing to explain."
         )
-    if not np.ptp(X, axis=0).any():  # a constant X explains nothing
+    if np.array_equal(X.max(axis=0), X.min(axis=0)):  # a constant X explains nothing
         return np.zeros((X.shape[0], 0)), Yc, total, np.zeros(0)
-    U, s, _ = _thin_svd(X)
+    U, s, _, exponent = _thin_svd(X)
     if alpha == 0:
         keep = s > s[0] * max(X.shape) * np.finfo(np.float64).eps  # numerical rank
         shrink = np.ones(int(keep.sum()))
     else:
         keep = s > 0
+        # The penalty in the units of the rescaled X: s^2 / (s^2 + alpha) is unchanged. It
+        # may overflow (no direction explained) or vanish (least squares), as it should.
+        with np.errstate(over="ignore", under="ignore"):
+            alpha = np.ldexp(np.float64(alpha), -2 * exponent)
         shrink = s[keep] ** 2 / (s[keep] ** 2 + alpha)
     # Explained variance of the fitted values Yh = U diag(d) U^T Yc:
     # ||Yc||^2 - ||Yc - Yh||^2 = sum_a (2 d_a - d_a^2) ||(U^T Yc)_a||^2.
@@ -45,7 +50,7 @@ def _explained_share(U, Yc, total, gain):
     {
         "X": ["array-like"],
         "Y": ["array-like"],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [NumberInterval(Real, 0, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
@@ -73,6 +78,13 @@ def linear_regression_r2(X, Y, *, alpha=0.0):
     Invariances: any invertible linear map and translation of X (``alpha=0``; with ridge,
     orthogonal maps and translation); orthogonal maps, isotropic scaling and translation of
     Y.
+
+    At any magnitude: each space is centred and divided by a power of two that brings it into
+    [-1, 1] before its SVD, so finite input of any magnitude float32 or float64 holds
+    (subnormal numbers to the largest number) gives the value of the same numbers at scale 1,
+    within 1e-12 (a ridge ``alpha`` is divided by the square of X's power alike: it may then
+    overflow, explaining nothing, or vanish, leaving least squares, as the exact penalty
+    would), and never NaN (see :func:`measure_table`).
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ from sklearn import get_config
 from .._compat import StrOptions, validate_params
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
-from ._base import unit_rows
+from ._base import centre_rows, translated, unit_rows
 from ._loops import average_ranks, permuted_pair_sums
 
 __all__ = ["rsa"]
@@ -38,18 +38,23 @@ def _check_fits(needed, what, hint):
 
 
 def _prepared(Z, distance, name):
-    """Rows ready for the blocked dissimilarities, and their squared norms (euclidean)."""
-    Z = Z.astype(np.float64)
+    """Rows ready for the blocked dissimilarities, and their squared norms (euclidean).
+
+    Scale-safe: for the Euclidean distance the space is translated to the middle of its
+    columns' ranges and brought to ``[-1, 1]`` by a power of two (:func:`translated`: the
+    correlations of the distances see neither; tied distances of integer data stay tied),
+    for the correlation distance each row is, before it is centred and normalised.
+    """
     if distance == "euclidean":
+        Z, _ = translated(Z)
         return Z, np.einsum("ij,ij->i", Z, Z)
     if Z.shape[1] < 2:
         raise DataError(
             "rsa with distance='correlation' correlates each sample's features, so it needs at "
             f"least 2 features; got {name} with shape {Z.shape}. Use distance='euclidean'."
         )
-    constant = np.ptp(Z, axis=1) == 0
-    Z -= Z.mean(axis=1, keepdims=True)
-    Z[constant] = 0.0  # correlation 0 with every row: dissimilarity 1 (see rsa)
+    # A constant row gets correlation 0 with every row: dissimilarity 1 (see rsa).
+    Z, _ = centre_rows(Z)
     return unit_rows(Z), None
 
 
@@ -174,6 +179,12 @@ def rsa(X, Y, *, distance="correlation", method="spearman"):
     space, but **not** a general rotation (correlation centres each sample across its
     features, which a rotation does not preserve) nor a per-feature translation. Spearman
     adds invariance to any increasing transform of the dissimilarities.
+
+    At any magnitude: each space (Euclidean distance) or each row (correlation distance) is
+    divided by a power of two that brings it into [-1, 1] before any square is formed, so
+    finite input of any magnitude float32 or float64 holds (subnormal numbers to the largest
+    number) gives the value of the same numbers at scale 1, within 1e-12, and never NaN (see
+    :func:`measure_table`).
 
     Parameters
     ----------

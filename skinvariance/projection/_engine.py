@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from .._parallel import row_blocks
+from .._validation import DataError
 from ..kernels import KernelEvaluator
 from ..kernels._unit import unit_rows
 from ._normalize import normalize_in_place
@@ -76,7 +77,7 @@ class AnchorPreprocessing:
         if self.scale is not None:
             X = X / self.scale.astype(dtype, copy=False)
         if not (self.mean is None and self.scale is None or np.isfinite(X).all()):
-            raise ValueError(
+            raise DataError(
                 f"X centred and scaled with the anchors' statistics overflows {X.dtype}; "
                 "rescale X and the anchors, or use float64."
             )

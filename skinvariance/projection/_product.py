@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import TransformerMixin, clone
 
 from .._compat import (
-    Interval,
+    NumberInterval,
     StrOptions,
     _BaseComposition,
     _check_feature_names_in,
@@ -124,7 +124,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         "aggregate": [StrOptions(set(AGGREGATIONS))],
         "weights": ["array-like", None],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
-        "n_anchors": [Interval(Integral, 1, None, closed="left"), None],
+        "n_anchors": [NumberInterval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "random_state": ["random_state"],
     }
@@ -257,9 +257,9 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
             estimator = RelativeProjection(kernel=entry) if isinstance(entry, str) else entry
             if not (hasattr(estimator, "fit") and hasattr(estimator, "transform")):
                 raise TypeError(
-                    f"Projection {name!r} must be a kernel name among "
-                    f"{available_kernels(aliases=True)} or a transformer with fit and "
-                    f"transform; got {estimator!r}."
+                    f"The 'projections' parameter of ProductProjection must hold kernel names "
+                    f"among {available_kernels(aliases=True)} or transformers with fit and "
+                    f"transform; projection {name!r} is {estimator!r}."
                 )
             core = final_step(estimator)
             if isinstance(core, RelativeProjection) and isinstance(core.kernel, str):
@@ -301,12 +301,14 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         self.orientations_ = np.array(
             [_orientation(est) for _, est in self.projections_], dtype=np.float64
         )
-        self._weights = self._check_weights() if self.aggregate == "weighted" else None
+        # weights are checked whenever given (a wrong value is a mistake even where unused)
+        weights = self._check_weights() if self.weights is not None else None
+        self._weights = weights if self.aggregate == "weighted" else None
+        if self.aggregate == "weighted" and weights is None:
+            raise ValueError("aggregate='weighted' needs 'weights'; got weights=None.")
         return self
 
     def _check_weights(self):
-        if self.weights is None:
-            raise ValueError("aggregate='weighted' needs 'weights'; got weights=None.")
         try:
             weights = np.asarray(self.weights, dtype=np.float64)
         except (TypeError, ValueError):

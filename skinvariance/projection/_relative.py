@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._compat import (
-    Interval,
+    NumberInterval,
     StrOptions,
     _check_feature_names_in,
     _fit_context,
@@ -138,8 +138,8 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "kernel": [StrOptions(set(available_kernels(aliases=True)))],
-        "p": [Interval(Real, 1, None, closed="both")],
-        "n_anchors": [Interval(Integral, 1, None, closed="left"), None],
+        "p": [NumberInterval(Real, 1, None, closed="both")],
+        "n_anchors": [NumberInterval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "center": ["boolean"],
         "scale": ["boolean"],
@@ -274,7 +274,7 @@ def _project(X, group):
         "X": ["array-like"],
         "anchors": ["array-like"],
         "kernel": [StrOptions(set(available_kernels(aliases=True)))],
-        "p": [Interval(Real, 1, None, closed="both")],
+        "p": [NumberInterval(Real, 1, None, closed="both")],
         "center": ["boolean"],
         "scale": ["boolean"],
         "l2_normalize": ["boolean"],

@@ -9,6 +9,12 @@ one tidy table.
 
 from ._compare import compare_invariances
 from ._evaluator import StitchingEvaluator
-from ._invariances import default_invariances, make_decoder
+from ._invariances import PowerOfTwoScaler, default_invariances, make_decoder
 
-__all__ = ["StitchingEvaluator", "compare_invariances", "default_invariances", "make_decoder"]
+__all__ = [
+    "PowerOfTwoScaler",
+    "StitchingEvaluator",
+    "compare_invariances",
+    "default_invariances",
+    "make_decoder",
+]

@@ -19,8 +19,15 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 
+from .._compat import N_JOBS, validate_parameter_constraints
 from .._parallel import limit_small_work
-from .._validation import check_count, check_target, error_class, is_classification_target
+from .._validation import (
+    DataError,
+    check_count,
+    check_target,
+    error_class,
+    is_classification_target,
+)
 from ..metrics import get_measure
 from ..spaces import check_spaces
 from ._evaluator import StitchingEvaluator
@@ -30,6 +37,11 @@ __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 
 #: The similarity columns of the table by default.
 DEFAULT_METRICS = ("cka", "pearson", "cosine", "jaccard", "mrr")
+_PARAMETER_CONSTRAINTS = {
+    "cv": ["cv_object"],
+    "random_state": ["random_state"],
+    "n_jobs": N_JOBS,
+}
 
 
 def _resolve_metrics(metrics):
@@ -188,15 +200,16 @@ def compare_invariances(
         ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
         For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
     decoder : estimator, default=None
-        The decoder cloned for each space. None means a linear probe:
-        ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))`` for class
-        labels (scored by accuracy) and ``make_pipeline(StandardScaler(), Ridge())`` for a
-        continuous target (scored by ``neg_mean_squared_error``: minus the MSE, so that higher
-        is better). The scaler is part of each space's decoder: fitted on the decoder's space,
-        it is applied unchanged to the stitched encoders. How strongly the probe is
-        regularised changes how well it transfers: an unregularised probe exploits directions
-        that differ between spaces. A ``RidgeClassifier`` fits faster (closed form); give it
-        a large ``alpha`` (100 to 1000 on standardised relative features) if you use it.
+        The decoder cloned for each space. None means a linear probe (:func:`make_decoder`):
+        ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
+        LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the same
+        with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus
+        the MSE, so that higher is better). The scaler is part of each space's decoder: fitted
+        on the decoder's space, it is applied unchanged to the stitched encoders. How strongly
+        the probe is regularised changes how well it transfers: an unregularised probe exploits
+        directions that differ between spaces. A ``RidgeClassifier`` fits faster (closed form);
+        give it a large ``alpha`` (100 to 1000 on standardised relative features) if you use
+        it.
     scoring : str, callable or None, default=None
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
         name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
@@ -261,6 +274,11 @@ def compare_invariances(
     the others (mean reciprocal rank 1: every sample is its own nearest neighbour across
     spaces).
     """
+    # Parameters with no check of their own below (scikit-learn's words; never bools as counts).
+    validate_parameter_constraints(
+        _PARAMETER_CONSTRAINTS, {"cv": cv, "random_state": random_state, "n_jobs": n_jobs},
+        caller_name="compare_invariances",
+    )
     spaces = check_spaces(spaces)
     names = list(spaces)
     n_samples = next(iter(spaces.values())).shape[0]
@@ -328,9 +346,13 @@ def _splits(cv, n_samples, y, classification, seed):
         splitter = splitter_class(n_splits=int(cv), shuffle=True, random_state=seed)
     else:
         splitter = check_cv(cv, y, classifier=classification)
-    return [
-        (np.asarray(train), np.asarray(test)) for train, test in splitter.split(placeholder, y)
-    ]
+    try:
+        return [
+            (np.asarray(train), np.asarray(test))
+            for train, test in splitter.split(placeholder, y)
+        ]
+    except ValueError as exc:  # e.g. a class of one sample, which no stratified split can hold
+        raise DataError(f"y cannot be split into training and test rows: {exc}") from exc
 
 
 def _mean_over_splits(matrices):

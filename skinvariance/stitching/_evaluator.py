@@ -14,11 +14,19 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
+from .._compat import (
+    N_JOBS,
+    HasMethods,
+    NumberInterval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+)
 from .._parallel import limit_small_work
 from .._validation import DataError, check_target
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
 from ..spaces import check_spaces
+from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
 
 __all__ = ["StitchingEvaluator"]
@@ -149,6 +157,11 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         The width of each space seen during :meth:`fit`.
     anchor_indices_ : ndarray of shape (n_anchors,)
         The anchor rows (the same in every space), positions in the rows passed to :meth:`fit`.
+    anchors_ : dict of str to ndarray of shape (n_anchors, n_features_space)
+        Each space's anchor rows, in ``anchor_indices_`` order (what :meth:`stitch` maps a
+        new model's anchors onto, for an alignment).
+    anchor_target_ : ndarray of shape (n_anchors,) or (n_anchors, n_targets)
+        The target of the anchor rows, passed with them to each projection's ``fit``.
     projections_ : dict of str to estimator
         The fitted projection of each space (empty unless ``kind_ == "projection"``).
     alignments_ : dict of (str, str) to estimator
@@ -217,10 +230,10 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints = {
         "projection": [HasMethods(["fit", "transform"]), None],
         "decoder": [HasMethods(["fit", "predict"])],
-        "anchors": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "anchors": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS,
         "random_state": ["random_state"],
     }
 
@@ -254,7 +267,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         n_samples = first.shape[0]
         if isinstance(self.anchors, Integral):
             if self.anchors > n_samples:
-                raise ValueError(
+                raise DataError(
                     f"The 'anchors' parameter of StitchingEvaluator asks for {self.anchors} "
                     f"anchors, but only {n_samples} training rows were given."
                 )
@@ -368,6 +381,8 @@ DataFrame
         self.space_names_ = names
         self.n_features_per_space_ = {name: X.shape[1] for name, X in spaces.items()}
         self.anchor_indices_ = anchor_indices
+        self.anchors_ = {name: X[anchor_indices] for name, X in spaces.items()}
+        self.anchor_target_ = y[anchor_indices]
         self.projections_ = projections
         self.alignments_ = alignments
         self.decoders_ = decoders
@@ -506,3 +521,47 @@ DataFrame
         if np.all(np.isnan(off_diagonal)):
             return np.nan
         return float(np.nanmean(off_diagonal))
+
+    def stitch(self, decoder, anchors):
+        """Deploy the decoder of a fitted space on a new model: a fitted ``Pipeline``.
+
+        A model that was not in the fit is read by the decoder of space ``decoder``, zero-shot,
+        given only its embeddings of the anchor inputs: the projection (a clone of
+        ``projections_[decoder]``, same random states) is fitted on them, or for an alignment
+        the map from them onto ``anchors_[decoder]``; for absolute spaces the decoder reads the
+        new model's raw coordinates, which must be as wide as its space.
+
+        Parameters
+        ----------
+        decoder : str
+            The fitted space whose decoder is reused, one of ``space_names_``.
+        anchors : array-like of shape (n_anchors, n_features_new)
+            The new model's embeddings of the anchor inputs: row ``k`` embeds the input of
+            row ``anchor_indices_[k]`` of the spaces passed to :meth:`fit`. A ValueError
+            names a wrong number of rows, or a representation narrower or wider than the
+            decoder's input.
+
+        Returns
+        -------
+        model : sklearn.pipeline.Pipeline
+            Fitted steps ``("projection", ...)`` or ``("alignment", ...)`` (none for
+            absolute spaces), then ``("decoder", ...)``, a copy of ``decoders_[decoder]``.
+            Its ``predict`` (``predict_proba``, ``score``, ...) takes the new model's
+            embeddings. Given a fitted space's own anchors, a projection's pipeline scores
+            what :meth:`stitching_matrix` does (with ``scorer_(model, X, y)``).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skinvariance import RelativeProjection, StitchingEvaluator
+        >>> X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+        >>> spaces = {"a": X, "b": X[:, ::-1]}
+        >>> ev = StitchingEvaluator(RelativeProjection(), LogisticRegression(),
+        ...                         anchors=50, random_state=0).fit(spaces, y)
+        >>> new = 2.0 * X[:, [1, 0, 3, 2, 5, 4, 7, 6]]  # a later model: permuted, rescaled
+        >>> model = ev.stitch("a", new[ev.anchor_indices_])
+        >>> bool(model.score(new, y) == ev.stitching_matrix(spaces, y).loc["a", "a"])
+        True
+        """
+        return stitched_pipeline(self, decoder, anchors)

@@ -3,19 +3,22 @@
 from collections.abc import Mapping
 
 import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import Normalizer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import type_of_target
 
-from .._validation import final_step
+from .._compat import InvalidParameterError, _fit_context, check_is_fitted, validate_data
+from .._validation import check_target, final_step
 from ..alignment import AffineAlignment, OrthogonalAlignment
-from ..projection import ProductProjection, RelativeProjection
+from ..projection import ProductProjection, RelativeProjection, normalize_rows
 
 __all__ = [
     "DECODERS",
+    "PowerOfTwoScaler",
     "default_invariances",
     "fix_random_states",
     "make_decoder",
@@ -36,8 +39,10 @@ def default_invariances():
         Unfitted estimators, in table order:
 
         - ``"absolute"``: None, the raw spaces;
-        - ``"scale"``: :class:`sklearn.preprocessing.Normalizer` (L2 normalisation of each
-          vector, the workshop paper's scale invariance);
+        - ``"scale"``: L2 normalisation of each vector, the workshop paper's scale
+          invariance (:func:`~skinvariance.projection.normalize_rows` with ``norm="l2"``,
+          which, unlike :class:`sklearn.preprocessing.Normalizer`, takes vectors of any
+          magnitude the dtype holds, not zeros for those whose squared norm overflows);
         - ``"relative_cosine"``, ``"relative_euclidean"``, ``"relative_l1"``,
           ``"relative_linf"``: :class:`~skinvariance.RelativeProjection` with each kernel;
         - ``"relative_cosine_centered"``: cosine after centring on the anchor mean
@@ -71,7 +76,8 @@ def default_invariances():
     """
     return {
         "absolute": None,
-        "scale": Normalizer(),
+        "scale": FunctionTransformer(normalize_rows, kw_args={"norm": "l2"},
+                                     feature_names_out="one-to-one"),
         "relative_cosine": RelativeProjection("cosine"),
         "relative_euclidean": RelativeProjection("euclidean"),
         "relative_l1": RelativeProjection("l1"),
@@ -136,6 +142,67 @@ def resolve_invariances(invariances):
     return dict(invariances)
 
 
+class PowerOfTwoScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Divide each feature (or all of them) by a power of two fitted to its largest magnitude.
+
+    The divisor of a feature is ``2**e`` with its largest magnitude in ``[2**(e-1), 2**e)``
+    among the fitted rows (1 for a zero feature): dividing by it is exact in the normal range,
+    so what follows sees values within ``[-1, 1]`` and gives, for data of any magnitude, the
+    result it gives for the same data at scale 1. It sits in front of scikit-learn's
+    ``StandardScaler`` in the default decoders: alone, the latter squares values (which
+    overflows from about 1e154 in float64 and 1e19 in float32) and takes a feature whose
+    variance is below ``eps`` for a constant (every feature of a space of magnitude 1e-160).
+
+    Parameters
+    ----------
+    per_feature : bool, default=True
+        One divisor per feature; False: one for all features (the largest magnitude of all),
+        which keeps distances between rows in proportion (for nearest neighbours).
+
+    Attributes
+    ----------
+    exponent_ : ndarray of shape (n_features,)
+        The exponents ``e`` of the divisors.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skinvariance.stitching import PowerOfTwoScaler
+    >>> X = np.array([[1e300, -3.0], [-5e299, 1.0]])
+    >>> PowerOfTwoScaler().fit_transform(X)
+    array([[ 0.74661089, -0.75      ],
+           [-0.37330545,  0.25      ]])
+    """
+
+    _parameter_constraints = {"per_feature": ["boolean"]}
+
+    def __init__(self, per_feature=True):
+        self.per_feature = per_feature
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the exponents to the largest magnitude of each feature of ``X``."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        top = np.abs(X).max(axis=0, initial=0.0)
+        if not self.per_feature:
+            top = np.full_like(top, top.max(initial=0.0))
+        self.exponent_ = np.frexp(top)[1].astype(np.intc)
+        return self
+
+    def transform(self, X):
+        """``X`` divided by the fitted powers of two, in its dtype."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return np.ldexp(X, -self.exponent_).astype(X.dtype, copy=False)
+
+
 def make_decoder(name, y):
     """The decoder named ``name`` for the target ``y``, each space getting a clone.
 
@@ -145,6 +212,8 @@ def make_decoder(name, y):
         ``"auto"``: ``"logistic"`` for class labels, ``"ridge"`` otherwise. ``"logistic"``:
         standard scaling then logistic regression; ``"ridge"``: standard scaling then a
         ridge classifier (class labels) or ridge regression; ``"knn"``: k nearest neighbours.
+        Each starts with a :class:`PowerOfTwoScaler`, so that it decodes spaces of any
+        magnitude as it decodes them at scale 1.
     y : array-like
         The target, which decides between a classifier and a regressor.
 
@@ -163,13 +232,16 @@ def make_decoder(name, y):
     --------
     >>> from skinvariance.stitching import make_decoder
     >>> make_decoder("auto", [0, 1, 1, 0])
-    Pipeline(steps=[('standardscaler', StandardScaler()),
+    Pipeline(steps=[('poweroftwoscaler', PowerOfTwoScaler()),
+                    ('standardscaler', StandardScaler()),
                     ('logisticregression', LogisticRegression(max_iter=1000))])
     """
-    if name not in DECODERS:
-        raise ValueError(
-            f"The decoder name must be a str among {list(DECODERS)}. Got {name!r} instead."
+    if not isinstance(name, str) or name not in DECODERS:
+        raise InvalidParameterError(
+            f"The 'name' parameter of make_decoder must be a str among {sorted(DECODERS)}. "
+            f"Got {name!r} instead."
         )
+    y = check_target(y, None, min_classes=1)  # a single class is refused where it is fitted
     target = type_of_target(y, input_name="y")
     if target not in ("binary", "multiclass", "continuous", "continuous-multioutput"):
         raise ValueError(
@@ -183,7 +255,10 @@ def make_decoder(name, y):
             raise ValueError(
                 "The 'logistic' decoder needs class labels; got a continuous target y."
             )
-        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        return make_pipeline(PowerOfTwoScaler(), StandardScaler(),
+                             LogisticRegression(max_iter=1000))
     if name == "ridge":
-        return make_pipeline(StandardScaler(), RidgeClassifier() if classification else Ridge())
-    return KNeighborsClassifier() if classification else KNeighborsRegressor()
+        return make_pipeline(PowerOfTwoScaler(), StandardScaler(),
+                             RidgeClassifier() if classification else Ridge())
+    return make_pipeline(PowerOfTwoScaler(per_feature=False),
+                         KNeighborsClassifier() if classification else KNeighborsRegressor())
