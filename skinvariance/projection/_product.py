@@ -19,7 +19,8 @@ from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, final_step
 from ..anchors import ANCHOR_STRATEGIES
 from ..kernels import _numba, available_kernels, get_kernel
-from ._engine import AnchorPreprocessing, project_in_blocks
+from ._cache import active_cache
+from ._engine import AnchorPreprocessing, project_in_blocks, raw_subspaces
 from ._normalize import NORMALIZATIONS, norm_code
 from ._relative import (
     AnchorSelectionMixin,
@@ -74,6 +75,11 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         Strategy of :func:`skinvariance.select_anchors`.
     random_state : int, RandomState instance or None, default=None
         Seed of the anchor selection.
+    n_threads : int, default=None
+        Threads of the compiled loops of the subspaces computed together and of the
+        aggregation. None follows the package's thread policy (see
+        :class:`RelativeProjection`). Subspaces computed by their own ``transform`` (any
+        other estimator) use their own setting. The values do not depend on it.
 
     Attributes
     ----------
@@ -102,7 +108,12 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
     Plain :class:`RelativeProjection` subspaces that share their pre-processing are computed
     together, block by block: L1 and L-infinity share one pass over the data. Parameters of
     the subspaces are managed by scikit-learn's composition base, as in
-    :class:`~sklearn.compose.ColumnTransformer`.
+    :class:`~sklearn.compose.ColumnTransformer`. Inside
+    :func:`~skinvariance.projection.cached_projections` (as in
+    :class:`~skinvariance.StitchingEvaluator` and :func:`~skinvariance.compare_invariances`),
+    raw subspaces already computed for the same samples and anchors come from the projection
+    cache: products that differ only in ``aggregate``, ``normalize`` or ``weights`` compute
+    their kernels once.
 
     Examples
     --------
@@ -127,6 +138,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         "n_anchors": [Interval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "random_state": ["random_state"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -139,6 +151,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         n_anchors=None,
         anchor_selection="random",
         random_state=None,
+        n_threads=None,
     ):
         self.projections = projections
         self.aggregate = aggregate
@@ -147,6 +160,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         self.n_anchors = n_anchors
         self.anchor_selection = anchor_selection
         self.random_state = random_state
+        self.n_threads = n_threads
 
     # -- parameters (scikit-learn's composition base) ----------------------------------------
 
@@ -345,7 +359,8 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
             else:
                 others.append(position)
         groups = [
-            (subspace_group([self.projections_[i][1] for i in positions], dtype), positions)
+            (subspace_group([self.projections_[i][1] for i in positions], dtype,
+                            n_threads=self.n_threads), positions)
             for positions in keys.values()
         ]
         return groups, others
@@ -376,7 +391,15 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         out_width = int(offsets[-1]) if self.aggregate == "concat" else int(widths[0])
         out = np.empty((X.shape[0], out_width), dtype=dtype)
         groups, others = self._subspace_plan(dtype)
-        aggregate = _Aggregation(self.aggregate, self.normalize, offsets, self._coefficients())
+        aggregate = _Aggregation(self.aggregate, self.normalize, offsets, self._coefficients(),
+                                 compiled_threads(self.n_threads))
+        row_bytes = sum(group.temporary_row_bytes(X.shape[1]) for group, _ in groups)
+        row_bytes += dtype.itemsize * int(widths.sum())
+        cache = active_cache()
+        if cache is not None and groups and all(
+            cache.accepts(X.shape[0] * group.n_anchors * dtype.itemsize) for group, _ in groups
+        ):
+            return self._transform_cached(X, out, groups, others, aggregate, row_bytes, cache)
         buffers = {}  # one buffer per fused subspace, reused by every block
 
         def compute_block(rows, block):
@@ -390,8 +413,33 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
                 subspaces[i] = np.asarray(self.projections_[i][1].transform(block), dtype=dtype)
             aggregate(subspaces, out[rows])
 
-        row_bytes = sum(group.temporary_row_bytes(X.shape[1]) for group, _ in groups)
-        project_in_blocks(X, compute_block, row_bytes + dtype.itemsize * int(widths.sum()))
+        project_in_blocks(X, compute_block, row_bytes)
+        return out
+
+    def _transform_cached(self, X, out, groups, others, aggregate, row_bytes, cache):
+        """:meth:`transform` with the fused subspaces of every row at once, from the cache
+        where it holds them; the same arithmetic, row by row, as the block-by-block path."""
+        subspaces = [None] * len(self.projections_)
+        for group, positions in groups:
+            raw = raw_subspaces(group, X, row_bytes, cache)
+            if any(norm is not None for norm in group.normalizations):
+                raw = [np.array(values, copy=True) for values in raw]
+                group.normalize(raw)
+            for i, values in zip(positions, raw):
+                subspaces[i] = values
+
+        def compute_block(rows, block):
+            for i in others:
+                subspaces_block = np.asarray(self.projections_[i][1].transform(block),
+                                             dtype=X.dtype)
+                if subspaces[i] is None:
+                    subspaces[i] = np.empty((X.shape[0], subspaces_block.shape[1]),
+                                            dtype=X.dtype)
+                subspaces[i][rows] = subspaces_block
+
+        if others:
+            project_in_blocks(X, compute_block, row_bytes)
+        aggregate(subspaces, out)
         return out
 
     def get_feature_names_out(self, input_features=None):
@@ -439,11 +487,12 @@ class _Aggregation:
     package's thread pool.
     """
 
-    def __init__(self, aggregate, normalize, offsets, coefficients):
+    def __init__(self, aggregate, normalize, offsets, coefficients, n_threads):
         self.concat = aggregate == "concat"
         self.code = norm_code(normalize)
         self.offsets = offsets
         self.coefficients = coefficients
+        self.n_threads = n_threads
 
     def __call__(self, subspaces, target):
         def run(part):
@@ -456,7 +505,7 @@ class _Aggregation:
                     not self.concat and i > 0,
                 )
 
-        run_parts(run, split_rows(target.shape[0], compiled_threads()))
+        run_parts(run, split_rows(target.shape[0], self.n_threads))
 
 
 def _buffer(buffers, position, n_rows, width, dtype):
@@ -487,3 +536,39 @@ def _orientation(estimator):
     if not isinstance(core, RelativeProjection):
         return 1.0
     return 1.0 if get_kernel(core.kernel).kind == "similarity" else -1.0
+
+
+def subspace_signatures(estimator):
+    """What relative subspaces ``estimator`` computes through the shared engine, as hashable
+    descriptions (kernel, order, pre-processing, whether in the fused L1/L-infinity pass).
+
+    Two estimators with a description in common compute that subspace identically on the
+    same samples and anchors, so the projection cache can serve one with the other's work
+    (given the same anchors; the key checks that). Read from unfitted parameters; an empty set
+    for anything else (alignments, other transformers, projections selecting their own
+    anchors).
+    """
+    if type(estimator) is RelativeProjection:
+        entries = [estimator]
+    elif type(estimator) is ProductProjection:
+        try:
+            named = estimator._check_projections()
+        except (TypeError, ValueError):
+            return frozenset()
+        entries = [est for _, est in named if type(est) is RelativeProjection]
+    else:
+        return frozenset()
+    entries = [est for est in entries if est.n_anchors is None and isinstance(est.kernel, str)]
+    groups = {}
+    for est in entries:
+        order = float(est.p) if get_kernel(est.kernel).name == "minkowski" else None
+        key = (bool(est.center), bool(est.scale), bool(est.l2_normalize), float(est.p))
+        groups.setdefault(key, []).append((get_kernel(est.kernel).name, order))
+    signatures = set()
+    for (center, scale, l2, _), kernels in groups.items():
+        names = {name for name, _ in kernels}
+        fused = type(estimator) is ProductProjection and {"l1", "linf"} <= names
+        for name, order in kernels:
+            how = "fused" if fused and name in ("l1", "linf") else "alone"
+            signatures.add((name, order, center, scale, l2, how))
+    return frozenset(signatures)
