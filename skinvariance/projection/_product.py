@@ -14,14 +14,15 @@ from .._compat import (
     check_is_fitted,
     validate_data,
 )
-from .._parallel import compiled_threads, run_parts, split_rows
+from .._parallel import compiled_threads
 from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, final_step
 from ..anchors import ANCHOR_STRATEGIES
-from ..kernels import _numba, available_kernels, get_kernel
+from ..kernels import available_kernels, get_kernel
+from ._assemble import Aggregation, assemble_by_blocks, assemble_in_phases, assemble_whole
 from ._cache import active_cache
-from ._engine import AnchorPreprocessing, project_in_blocks, raw_subspaces
-from ._normalize import NORMALIZATIONS, norm_code
+from ._engine import AnchorPreprocessing
+from ._normalize import NORMALIZATIONS
 from ._relative import (
     AnchorSelectionMixin,
     RelativeProjection,
@@ -301,9 +302,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         self._fit_anchors(X, y)
         self.projections_ = [(name, clone(est).fit(self.anchors_)) for name, est in named]
         probe = self.anchors_[:1]
-        self.widths_ = np.array(
-            [np.asarray(est.transform(probe)).shape[1] for _, est in self.projections_]
-        )
+        self.widths_ = np.array([_width(est, probe) for _, est in self.projections_])
         if self.normalize == "layer":
             check_enough_anchors("layer", int(self.widths_.min()))
         if self.aggregate != "concat" and len(set(self.widths_.tolist())) > 1:
@@ -391,56 +390,21 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         out_width = int(offsets[-1]) if self.aggregate == "concat" else int(widths[0])
         out = np.empty((X.shape[0], out_width), dtype=dtype)
         groups, others = self._subspace_plan(dtype)
-        aggregate = _Aggregation(self.aggregate, self.normalize, offsets, self._coefficients(),
-                                 compiled_threads(self.n_threads))
+        others = [(i, self.projections_[i][1]) for i in others]
+        aggregation = Aggregation(self.aggregate, self.normalize, offsets, self._coefficients(),
+                                  compiled_threads(self.n_threads))
         row_bytes = sum(group.temporary_row_bytes(X.shape[1]) for group, _ in groups)
         row_bytes += dtype.itemsize * int(widths.sum())
         cache = active_cache()
         if cache is not None and groups and all(
             cache.accepts(X.shape[0] * group.n_anchors * dtype.itemsize) for group, _ in groups
         ):
-            return self._transform_cached(X, out, groups, others, aggregate, row_bytes, cache)
-        buffers = {}  # one buffer per fused subspace, reused by every block
-
-        def compute_block(rows, block):
-            subspaces = [None] * len(self.projections_)
-            for group, positions in groups:
-                outs = [_buffer(buffers, i, len(block), widths[i], dtype) for i in positions]
-                group.compute(block, outs)
-                for i, values in zip(positions, outs):
-                    subspaces[i] = values
-            for i in others:
-                subspaces[i] = np.asarray(self.projections_[i][1].transform(block), dtype=dtype)
-            aggregate(subspaces, out[rows])
-
-        project_in_blocks(X, compute_block, row_bytes)
-        return out
-
-    def _transform_cached(self, X, out, groups, others, aggregate, row_bytes, cache):
-        """:meth:`transform` with the fused subspaces of every row at once, from the cache
-        where it holds them; the same arithmetic, row by row, as the block-by-block path."""
-        subspaces = [None] * len(self.projections_)
-        for group, positions in groups:
-            raw = raw_subspaces(group, X, row_bytes, cache)
-            if any(norm is not None for norm in group.normalizations):
-                raw = [np.array(values, copy=True) for values in raw]
-                group.normalize(raw)
-            for i, values in zip(positions, raw):
-                subspaces[i] = values
-
-        def compute_block(rows, block):
-            for i in others:
-                subspaces_block = np.asarray(self.projections_[i][1].transform(block),
-                                             dtype=X.dtype)
-                if subspaces[i] is None:
-                    subspaces[i] = np.empty((X.shape[0], subspaces_block.shape[1]),
-                                            dtype=X.dtype)
-                subspaces[i][rows] = subspaces_block
-
-        if others:
-            project_in_blocks(X, compute_block, row_bytes)
-        aggregate(subspaces, out)
-        return out
+            return assemble_whole(X, out, groups, others, aggregation, row_bytes, cache,
+                                  len(widths))
+        if self.aggregate == "concat":
+            return assemble_in_phases(X, out, groups, others, aggregation, row_bytes, {})
+        return assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, {},
+                                  len(widths))
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names.
@@ -480,38 +444,12 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         return tags
 
 
-class _Aggregation:
-    """Normalise, orient or weight, and place (concat) or add (sums) subspace rows.
-
-    One pass over each subspace; rows are independent, so parts of a block run on the
-    package's thread pool.
-    """
-
-    def __init__(self, aggregate, normalize, offsets, coefficients, n_threads):
-        self.concat = aggregate == "concat"
-        self.code = norm_code(normalize)
-        self.offsets = offsets
-        self.coefficients = coefficients
-        self.n_threads = n_threads
-
-    def __call__(self, subspaces, target):
-        def run(part):
-            for i, values in enumerate(subspaces):
-                columns = slice(None)
-                if self.concat:
-                    columns = slice(self.offsets[i], self.offsets[i + 1])
-                _numba.normalize_rows_into(
-                    values[part], target[part, columns], self.code, self.coefficients[i],
-                    not self.concat and i > 0,
-                )
-
-        run_parts(run, split_rows(target.shape[0], self.n_threads))
-
-
-def _buffer(buffers, position, n_rows, width, dtype):
-    if position not in buffers or buffers[position].shape[0] < n_rows:
-        buffers[position] = np.empty((n_rows, width), dtype=dtype)
-    return buffers[position][:n_rows]
+def _width(estimator, probe):
+    """Output width of a fitted subspace: its anchors for a relative projection, else what it
+    makes of one row."""
+    if type(estimator) is RelativeProjection:
+        return estimator.anchors_.shape[0]
+    return np.asarray(estimator.transform(probe)).shape[1]
 
 
 def _pairs_or_empty(entries):
