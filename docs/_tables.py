@@ -29,7 +29,7 @@ def _list_table(header, rows, *, widths=None, css_class=None):
 
 
 def kernel_table_rst():
-    """The registry's kernels: name, aliases, kind and formula."""
+    """The registry's kernels: name, aliases, kind, formula and accuracy."""
     from skinvariance.kernels import kernel_table
 
     table = kernel_table()
@@ -39,10 +39,14 @@ def kernel_table_rst():
             ", ".join(f"``{a.strip()}``" for a in row["aliases"].split(",") if a.strip()) or "",
             row["kind"],
             f"``{row['formula']}``",
+            row["accuracy"],
         )
         for name, row in table.iterrows()
     ]
-    return _list_table(("name", "aliases", "kind", "value for sample x, anchor a"), rows)
+    return _list_table(
+        ("name", "aliases", "kind", "value for sample x, anchor a", "accuracy (any magnitude)"),
+        rows,
+    )
 
 
 def invariance_table_rst():
@@ -168,6 +172,26 @@ def _two_lines(cell, separator):
     return f"| {head}\n       | {tail}"
 
 
+def measure_table_rst():
+    """The measure registry: the names ``metric=`` accepts, short names, range, symmetry."""
+    from skinvariance.metrics import measure_table
+
+    table = measure_table()
+    rows = [
+        (
+            f":func:`~skinvariance.metrics.{name}`",
+            ", ".join(f"``{a.strip()}``" for a in row["aliases"].split(",") if a.strip()),
+            row["range"],
+            "yes" if row["symmetric"] else "no",
+            "yes" if row["same width"] else "no",
+            "yes" if row["fast null"] else "no",
+        )
+        for name, row in table.iterrows()
+    ]
+    header = ("measure", "short names", "range", "symmetric", "equal widths", "fast null")
+    return _list_table(header, rows, widths=(28, 14, 18, 12, 12, 12))
+
+
 def write_tables(directory):
     """Write every generated table into ``directory`` (only files whose text changed)."""
     directory = Path(directory)
@@ -175,6 +199,7 @@ def write_tables(directory):
     for name, text in {
         "kernel_table.inc": kernel_table_rst(),
         "invariance_table.inc": invariance_table_rst(),
+        "measure_table.inc": measure_table_rst(),
         "cli_reference.inc": cli_reference_rst(),
         "cli_compare_output.inc": cli_compare_output_rst(),
         "zoo_stitching_table.inc": zoo_stitching_table_rst(),

@@ -8,6 +8,7 @@ spaces and zero-shot stitching.
 from skinvariance import datasets, io, kernels, metrics, outofcore
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
+from skinvariance.decoders import ProductClassifier, ProductRegressor
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
 from skinvariance.stitching import StitchingEvaluator, compare_invariances
@@ -17,7 +18,9 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AffineAlignment",
     "OrthogonalAlignment",
+    "ProductClassifier",
     "ProductProjection",
+    "ProductRegressor",
     "RelativeProjection",
     "StitchingEvaluator",
     "__version__",

@@ -6,6 +6,7 @@ move touches this file alone.
 
 import copy
 
+import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import (
@@ -22,11 +23,33 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+
+class NumberInterval(Interval):
+    """:class:`Interval` that also refuses booleans.
+
+    ``True`` is an ``Integral`` (and a ``Real``) to Python, so scikit-learn's ``Interval``
+    accepts it as the number 1; a count or a strength given as a boolean is a mistake.
+    The error message is ``Interval``'s ("must be an int in the range [1, inf)").
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from skinvariance._compat import NumberInterval
+    >>> count = NumberInterval(Integral, 1, None, closed="left")
+    >>> count.is_satisfied_by(3), count.is_satisfied_by(True)
+    (True, False)
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
 __all__ = [
     "HasMethods",
     "Hidden",
     "Interval",
     "InvalidParameterError",
+    "NumberInterval",
     "Options",
     "RealNotInt",
     "StrOptions",

@@ -23,9 +23,9 @@ The policy:
    the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
    :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
 
-Rows are cut at multiples of :data:`ROW_ALIGNMENT` (blocks of a projection, parts handed to
-threads), so that a compiled loop which tiles rows treats every row the same way whatever the
-number of threads or the block height: its results do not depend on either.
+Rows are cut at multiples of the compiled loops' row tile (blocks of a projection, parts handed
+to threads: ``align``), so that a loop which tiles rows treats every row the same way whatever
+the number of threads or the block height: its results do not depend on either.
 """
 
 import os
@@ -41,7 +41,6 @@ from ._compat import get_chunk_n_rows
 
 __all__ = [
     "MAX_BLOCK_ROWS",
-    "ROW_ALIGNMENT",
     "compiled_threads",
     "limit_small_transform",
     "limit_small_work",
@@ -62,10 +61,6 @@ SMALL_WORK_ELEMENTS = 2**24
 #: (about 0.3 s on one core): below it, a second thread saved little on an idle 2-core machine
 #: and cost up to twice the time on a loaded one (benchmarks/results/search.md).
 SMALL_TRANSFORM_OPERATIONS = 2**30
-#: Row blocks and thread parts start at multiples of this many rows: a multiple of the row tile
-#: of the compiled loops (``kernels._numba.ROW_TILE``), so that no row moves between a tiled
-#: and a remainder loop when the thread count or the block height changes.
-ROW_ALIGNMENT = 4
 
 _lock = threading.Lock()
 _pool = None
@@ -73,7 +68,7 @@ _pool_pid = None
 _controller = None
 
 
-def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS, multiple=1):
+def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS, align=1):
     """Slices cutting ``n_rows`` rows into blocks whose temporaries fit in memory.
 
     Block height follows scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`)
@@ -90,10 +85,10 @@ def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROW
         MiB per block; ``None`` uses scikit-learn's configuration (1024 by default).
     max_rows : int, default=4096
         The tallest block.
-    multiple : int, default=1
-        Unless one block holds every row, its height is rounded down to a multiple of this
-        (never below it), so that blocks start at multiples of it (``ROW_ALIGNMENT`` for the
-        projections).
+    align : int, default=1
+        Unless one block holds every row, the height is rounded down to a multiple of this
+        (never below it), so that blocks start at multiples of it (the projections pass the
+        row tile of the compiled loops, as :func:`split_rows` does).
 
     Yields
     ------
@@ -111,8 +106,8 @@ def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROW
         max_n_rows=max(min(n_rows, max_rows), 1),
         working_memory=working_memory,
     )
-    if multiple > 1 and height < n_rows:
-        height = max(multiple, height - height % multiple)
+    if align > 1 and height < n_rows:
+        height = max(align, height - height % align)
     for start in range(0, n_rows, height):
         yield slice(start, min(start + height, n_rows))
 
@@ -156,14 +151,16 @@ def thread_pool():
         return _pool
 
 
-def split_rows(n_rows, n_threads, *, min_rows=MIN_ROWS_PER_THREAD, multiple=ROW_ALIGNMENT):
+def split_rows(n_rows, n_threads, *, min_rows=MIN_ROWS_PER_THREAD, align=1):
     """Up to ``n_threads`` contiguous slices of ``n_rows`` rows, none below ``min_rows``.
 
-    Inner bounds are multiples of ``multiple`` (see :data:`ROW_ALIGNMENT`).
+    Inner boundaries fall on multiples of ``align``: a compiled loop that treats rows in tiles
+    of ``align`` then sees the same tiles whatever the number of threads, so its results do
+    not depend on it (a row summed in a tile and one summed alone may round differently).
     """
     n_parts = max(1, min(n_threads, n_rows // min_rows))
     bounds = np.linspace(0, n_rows, n_parts + 1).astype(int)
-    bounds[1:-1] -= bounds[1:-1] % multiple
+    bounds[1:-1] -= bounds[1:-1] % align
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
@@ -184,9 +181,10 @@ def run_parts(function, parts):
 def limit_small_work(n_elements):
     """One BLAS (and OpenMP) thread while doing small work; no change for large work.
 
-    Thread limits are global to the process: when several threads do small work at once
-    (joblib's threading backend), the limit is set by the first to enter and restored by the
-    last to leave, never by one thread under another's feet.
+    BLAS limits are global to the process: when several threads do small work at once
+    (joblib's threading backend), the BLAS limit is set by the first to enter and restored by
+    the last to leave, never by one thread under another's feet. OpenMP limits belong to
+    each thread: every thread sets and restores its own.
 
     Parameters
     ----------
@@ -201,7 +199,7 @@ def limit_small_work(n_elements):
     """
     if n_elements >= SMALL_WORK_ELEMENTS:
         return nullcontext()
-    return _single_thread()
+    return _SmallWork()
 
 
 def limit_small_transform(n_samples, n_anchors, n_features):
@@ -223,34 +221,60 @@ def limit_small_transform(n_samples, n_anchors, n_features):
     """
     if n_samples * n_anchors * n_features >= SMALL_TRANSFORM_OPERATIONS:
         return nullcontext()
-    return _single_thread()
+    return _SmallWork()
 
 
-class _SingleThread:
-    """Reference-counted ``threadpoolctl`` limit of every pool to one thread."""
+def _release_blas_control():
+    """Let any thread set the BLAS limit next.
+
+    threadpoolctl (3.8 and later) lets one thread at a time set a pthreads OpenBLAS, the first
+    to call it, until that thread leaves a ``threadpool_limits`` block; other threads' calls
+    are silently ignored. The limit of small work is held by whichever thread is in first and
+    released by whichever is out last, so each of them takes control explicitly.
+    """
+    for library in _threadpool_controller().select(internal_api="openblas").lib_controllers:
+        release = getattr(type(library), "clear_controlling_thread", None)
+        if release is not None:
+            release(force=True)
+
+
+class _SharedBlasLimit:
+    """Reference-counted, process-wide limit of BLAS to one thread."""
 
     def __init__(self):
         self._users = 0
         self._limiter = None
         self._lock = threading.Lock()
 
-    def __call__(self):
-        return self
-
-    def __enter__(self):
+    def acquire(self):
         with self._lock:
             if self._users == 0:
-                self._limiter = _threadpool_controller().limit(limits=1)
+                _release_blas_control()
+                self._limiter = _threadpool_controller().limit(limits=1, user_api="blas")
             self._users += 1
-        return self
 
-    def __exit__(self, *exc_info):
+    def release(self):
         with self._lock:
             self._users -= 1
             if self._users == 0:
+                _release_blas_control()
                 self._limiter.restore_original_limits()
+                _release_blas_control()
                 self._limiter = None
 
 
-_single_thread = _SingleThread()
+_shared_blas_limit = _SharedBlasLimit()
 
+
+class _SmallWork:
+    """The context of :func:`limit_small_work`: the shared BLAS limit and this thread's
+    OpenMP limit."""
+
+    def __enter__(self):
+        _shared_blas_limit.acquire()
+        self._openmp = _threadpool_controller().limit(limits=1, user_api="openmp")
+        return self
+
+    def __exit__(self, *exc_info):
+        self._openmp.restore_original_limits()
+        _shared_blas_limit.release()

@@ -152,6 +152,8 @@ def check_target(y, n_samples, *, name="y", classification=None):
         raise DataError(f"{name} is invalid: {exc}") from exc
     if y.ndim not in (1, 2):
         raise DataError(f"{name} must be 1-D or 2-D; got an array of shape {y.shape}.")
+    if y.shape[0] == 0:
+        raise DataError(f"{name} is empty (shape {y.shape}); one value per sample is needed.")
     if y.shape[0] != n_samples:
         raise DataError(
             f"{name} has {y.shape[0]} rows but the spaces have {n_samples} rows (samples)."
@@ -162,8 +164,8 @@ def check_target(y, n_samples, *, name="y", classification=None):
         classification = y.ndim == 1 and is_classification_target(y)
     if classification and np.unique(y).size < 2:
         raise DataError(
-            f"{name} holds a single class ({np.unique(y)[0]!r}); at least two classes are "
-            "needed to train and score a classifier."
+            f"{name} holds a single class ({np.unique(y)[0].item()!r}); at least two classes "
+            "are needed to train and score a classifier."
         )
     return y
 
@@ -185,12 +187,13 @@ def _check_object_target(y, name):
 
 
 def final_step(estimator):
-    """The last step of a Pipeline (skipping a final ``"passthrough"``), else the estimator."""
+    """The last step of a Pipeline that does something (a final ``"passthrough"`` or None is
+    skipped), else the estimator itself."""
     steps = getattr(estimator, "steps", None)
-    if isinstance(steps, list) and steps:
-        last = steps[-1][1]
-        if last is not None and last != "passthrough":
-            return last
+    if isinstance(steps, list):
+        for _, step in reversed(steps):
+            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+                return step
     return estimator
 
 

@@ -8,6 +8,12 @@ workshop paper (METHOD.md §7).
 
 Both estimators take ``fit(X_source_anchors, Y_target_anchors)``: the target is required. A 1-D
 ``Y`` is read as a single target column, so ``transform`` then returns one column.
+
+Both are scale-safe: each side is divided by a power of two (exact) before any mean, product or
+decomposition is formed, and the map is applied in the same way, so finite anchors and samples
+of any magnitude the dtype holds give a finite map and finite results. Only results that do not
+fit in the dtype (a scale between the spaces beyond float64, mapped values beyond the dtype's
+largest number) raise an error saying so.
 """
 
 from numbers import Real
@@ -18,18 +24,9 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils import check_array
 
-from ._compat import Interval, _fit_context, check_is_fitted, validate_data
+from ._compat import NumberInterval, _fit_context, check_is_fitted, validate_data
 
 __all__ = ["AffineAlignment", "OrthogonalAlignment"]
-
-#: Checks of ``sklearn.utils.estimator_checks`` that the alignments are expected to fail, with
-#: the reason, keyed by estimator class name then check name. Empty: both pass every check.
-#: Each alignment also returns its entry from ``_expected_failed_checks()``, which
-#: ``tests/test_common.py`` passes to ``parametrize_with_checks``.
-EXPECTED_FAILED_CHECKS = {
-    "OrthogonalAlignment": {},
-    "AffineAlignment": {},
-}
 
 
 def _validate_pair(estimator, X, Y):
@@ -68,16 +65,66 @@ def _check_target(estimator, Y):
     return Y
 
 
+def _exponent(Z):
+    """The binary exponent ``e`` of ``max|Z| = f 2**e`` (``0.5 <= f < 1``); 0 for zeros."""
+    top = float(np.max(np.abs(Z), initial=0.0))
+    return int(np.frexp(top)[1]) if top > 0 else 0
+
+
+def _centred_scaled(Z, center):
+    """``(C, mean, e)`` with ``C = (Z - mean) / 2**e`` and ``max|C|`` in ``[0.5, 1)``.
+
+    The mean is formed on ``Z`` divided by a power of two, and the centred rows are divided by
+    a second one, so that neither the sum of the rows nor their products overflow or underflow
+    whatever the magnitude of ``Z``; the divisions by powers of two are exact.
+    """
+    first = _exponent(Z)
+    scaled = np.ldexp(Z, -first)
+    mean = scaled.mean(axis=0) if center else np.zeros(Z.shape[1], dtype=Z.dtype)
+    centred = scaled - mean
+    second = _exponent(centred)
+    return np.ldexp(centred, -second), np.ldexp(mean, first), first + second
+
+
+def _affine_map(estimator, X, shift, matrix, exponent, offset):
+    """``(X - shift) @ matrix * 2**exponent + offset`` in the dtype of ``X``, scale-safe.
+
+    ``X - shift`` is formed after dividing both by a power of two, the matrix product on
+    numbers below 2, and the power of two applied last (exactly), so that only a result
+    beyond the dtype's largest number overflows; that raises a ``ValueError``.
+    """
+    dt = X.dtype
+    shift = np.asarray(shift, dtype=dt)
+    e = max(_exponent(X), _exponent(shift))
+    out = (np.ldexp(X, -e) - np.ldexp(shift, -e)) @ np.asarray(matrix, dtype=dt)
+    with np.errstate(over="ignore"):
+        np.ldexp(out, e + exponent, out=out)
+        out += np.asarray(offset, dtype=dt)
+    if not np.isfinite(out).all():
+        raise ValueError(
+            f"The values mapped by {type(estimator).__name__} overflow {dt} (some exceed "
+            f"{np.finfo(dt).max:.3g}); rescale the input or use float64."
+        )
+    return out
+
+
+def _power_of_two(value, what, estimator):
+    """``(f, e)`` with ``value = f 2**e``; refuse a value beyond float64 (0 or infinite)."""
+    if not np.isfinite(value) or value == 0:
+        raise ValueError(
+            f"{type(estimator).__name__} cannot be fitted: {what} does not fit in float64 (the "
+            "source and target anchors differ in magnitude by more than float64 can express)."
+        )
+    fraction, exponent = np.frexp(value)
+    return float(fraction), int(exponent)
+
+
 class _BaseAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Common tags and output width of the alignments."""
 
     @property
     def _n_features_out(self):
         return self.n_targets_
-
-    def _expected_failed_checks(self):
-        """Estimator checks expected to fail, ``{check name: reason}`` (none)."""
-        return dict(EXPECTED_FAILED_CHECKS[type(self).__name__])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -189,11 +236,6 @@ class OrthogonalAlignment(_BaseAlignment):
         """
         X, Y = _validate_pair(self, X, y)
         d_x, d_y = X.shape[1], Y.shape[1]
-        if self.center:
-            mu_x, mu_y = X.mean(axis=0), Y.mean(axis=0)
-        else:
-            mu_x, mu_y = np.zeros(d_x, dtype=X.dtype), np.zeros(d_y, dtype=X.dtype)
-        Xc, Yc = X - mu_x, Y - mu_y
         for name, Z in (("source anchors X", X), ("target anchors y", Y)):
             # Exact tests: rounding of the mean must not pass identical rows for variance.
             if not (np.ptp(Z, axis=0).any() if self.center else Z.any()):
@@ -203,6 +245,10 @@ class OrthogonalAlignment(_BaseAlignment):
                     f"{what if self.center else 'are all zero'}, so no rotation is defined "
                     f"(shape={Z.shape})."
                 )
+        # Both sides centred and divided by powers of two: the rotation does not change, and
+        # no product below overflows or underflows.
+        Xc, mu_x, e_x = _centred_scaled(X, self.center)
+        Yc, mu_y, e_y = _centred_scaled(Y, self.center)
         d = max(d_x, d_y)
         # Zero-pad the narrower side so that the square Procrustes problem applies.
         Xp = np.zeros((X.shape[0], d), dtype=X.dtype)
@@ -210,12 +256,16 @@ class OrthogonalAlignment(_BaseAlignment):
         Xp[:, :d_x], Yp[:, :d_y] = Xc, Yc
         R, singular_sum = orthogonal_procrustes(Xp, Yp)
         if self.scale:
-            self.scale_ = float(singular_sum) / float(np.sum(Xc.astype(np.float64) ** 2))
+            ratio = float(singular_sum) / float(np.sum(Xc.astype(np.float64) ** 2))
+            with np.errstate(over="ignore", under="ignore"):
+                scale = float(np.ldexp(ratio, e_y - e_x))
+            _power_of_two(scale, "the scale between the spaces", self)
+            self.scale_ = scale
         else:
             self.scale_ = 1.0
         self.rotation_ = np.ascontiguousarray(R[:d_x, :d_y])
-        self.source_mean_ = mu_x
-        self.target_mean_ = mu_y
+        self.source_mean_ = mu_x.astype(X.dtype)
+        self.target_mean_ = mu_y.astype(X.dtype)
         self.n_targets_ = d_y
         return self
 
@@ -234,12 +284,9 @@ class OrthogonalAlignment(_BaseAlignment):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        dt = X.dtype
-        out = (X - self.source_mean_.astype(dt)) @ self.rotation_.astype(dt)
-        if self.scale_ != 1.0:
-            out *= dt.type(self.scale_)
-        out += self.target_mean_.astype(dt)
-        return out
+        fraction, exponent = np.frexp(self.scale_)
+        return _affine_map(self, X, self.source_mean_, self.rotation_ * fraction,
+                           int(exponent), self.target_mean_)
 
     def inverse_transform(self, X):
         """Map target vectors back into the source space.
@@ -256,12 +303,9 @@ class OrthogonalAlignment(_BaseAlignment):
             ``transform`` when the source is not wider than the target.
         """
         Y = _check_target(self, X)
-        dt = Y.dtype
-        out = (Y - self.target_mean_.astype(dt)) @ self.rotation_.T.astype(dt)
-        if self.scale_ != 1.0:
-            out /= dt.type(self.scale_)
-        out += self.source_mean_.astype(dt)
-        return out
+        fraction, exponent = np.frexp(self.scale_)
+        return _affine_map(self, Y, self.target_mean_, self.rotation_.T / fraction,
+                           -int(exponent), self.source_mean_)
 
 
 class AffineAlignment(_BaseAlignment):
@@ -322,7 +366,7 @@ class AffineAlignment(_BaseAlignment):
 
     _parameter_constraints: dict = {
         "fit_intercept": ["boolean"],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [NumberInterval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, *, fit_intercept=True, alpha=0.0):
@@ -346,15 +390,32 @@ class AffineAlignment(_BaseAlignment):
             Fitted estimator.
         """
         X, Y = _validate_pair(self, X, y)
-        if self.alpha == 0:
+        # Fitted on both sides divided by powers of two (exact), so that no mean or product
+        # overflows; the penalty follows: alpha |W|^2 = alpha 4**-e_x |W_scaled|^2 4**e_y.
+        e_x, e_y = _exponent(X), _exponent(Y)
+        alpha = float(np.ldexp(float(self.alpha), -2 * e_x)) if self.alpha else 0.0
+        if alpha == 0:
             reg = LinearRegression(fit_intercept=self.fit_intercept)
         else:
-            reg = Ridge(alpha=self.alpha, fit_intercept=self.fit_intercept)
-        reg.fit(X, Y)
-        self.coef_ = np.asarray(reg.coef_, dtype=X.dtype).reshape(Y.shape[1], X.shape[1])
-        # LinearRegression/Ridge store a scalar 0.0 when fit_intercept=False.
-        intercept = np.asarray(reg.intercept_, dtype=X.dtype)
-        self.intercept_ = np.broadcast_to(intercept, (Y.shape[1],)).copy()
+            reg = Ridge(alpha=min(alpha, np.finfo(np.float64).max),
+                        fit_intercept=self.fit_intercept)
+        reg.fit(np.ldexp(X, -e_x), np.ldexp(Y, -e_y))
+        coef = np.asarray(reg.coef_, dtype=np.float64).reshape(Y.shape[1], X.shape[1])
+        # The map keeps its coefficients as a fraction and a power of two, so that a ratio of
+        # magnitudes between the spaces beyond the dtype does not reach the transforms.
+        e_coef = _exponent(coef)
+        self._coef_scaled = np.ldexp(coef, -e_coef)
+        self._coef_exponent = e_coef + e_y - e_x
+        with np.errstate(over="ignore", under="ignore"):
+            self.coef_ = np.ldexp(self._coef_scaled, self._coef_exponent).astype(X.dtype)
+            # LinearRegression/Ridge store a scalar 0.0 when fit_intercept=False.
+            intercept = np.ldexp(np.asarray(reg.intercept_, dtype=np.float64), e_y)
+        self.intercept_ = np.broadcast_to(intercept.astype(X.dtype), (Y.shape[1],)).copy()
+        if not np.isfinite(self.intercept_).all():
+            raise ValueError(
+                "AffineAlignment cannot be fitted: the translation of the map overflows "
+                f"{X.dtype}; rescale the anchors or use float64."
+            )
         self.n_targets_ = Y.shape[1]
         return self
 
@@ -373,8 +434,8 @@ class AffineAlignment(_BaseAlignment):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        dt = X.dtype
-        return X @ self.coef_.T.astype(dt) + self.intercept_.astype(dt)
+        return _affine_map(self, X, np.zeros(X.shape[1]), self._coef_scaled.T,
+                           self._coef_exponent, self.intercept_)
 
     def inverse_transform(self, X):
         """Map target vectors back into the source space (least squares).
@@ -390,6 +451,5 @@ class AffineAlignment(_BaseAlignment):
             ``(X - intercept_) @ pinv(coef_.T)``.
         """
         Y = _check_target(self, X)
-        dt = Y.dtype
-        W_pinv = pinv(self.coef_.T.astype(np.float64))
-        return ((Y - self.intercept_.astype(dt)) @ W_pinv.astype(dt)).astype(dt, copy=False)
+        return _affine_map(self, Y, self.intercept_, pinv(self._coef_scaled.T),
+                           -self._coef_exponent, np.zeros(self.n_features_in_))

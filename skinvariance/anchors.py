@@ -7,7 +7,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils import check_array, check_random_state, column_or_1d
 
-from ._compat import Interval, StrOptions, validate_params
+from ._compat import NumberInterval, StrOptions, validate_params
 
 ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")
 
@@ -15,7 +15,7 @@ ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")
 @validate_params(
     {
         "X": ["array-like"],
-        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "n_anchors": [NumberInterval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions(set(ANCHOR_STRATEGIES))],
         "y": ["array-like", None],
         "random_state": ["random_state"],
@@ -31,9 +31,11 @@ def select_anchors(X, n_anchors, *, strategy="random", y=None, random_state=None
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        The rows to choose from. Only ``"kmeans"`` and ``"fps"`` look at the values.
+        The rows to choose from. Only ``"kmeans"`` and ``"fps"`` look at the values; they
+        need finite values, of any magnitude (the rows are divided by a power of two first,
+        so the selection is the same at every scale).
     n_anchors : int
-        How many anchors, ``1 <= n_anchors <= n_samples``.
+        How many anchors, ``1 <= n_anchors <= n_samples`` (a bool is refused).
     strategy : {"random", "stratified", "kmeans", "fps"}, default="random"
         - ``"random"``: uniformly without replacement (the papers' choice).
         - ``"stratified"``: round robin over the classes of ``y`` after a seeded shuffle, so
@@ -44,6 +46,11 @@ def select_anchors(X, n_anchors, *, strategy="random", y=None, random_state=None
           takes the nearest sample not yet taken.
         - ``"fps"``: farthest-point sampling: a random first row, then repeatedly the row
           farthest (euclidean) from all rows chosen so far; ties go to the lowest index.
+
+        When ``X`` has at least ``n_anchors`` distinct rows, ``"kmeans"`` and ``"fps"``
+        choose among the first occurrences of its distinct rows (k-means weighting each by
+        its number of copies), so the anchors are distinct vectors, not only distinct
+        indices.
     y : array-like of shape (n_samples,), default=None
         Class labels, required by ``"stratified"`` and ignored otherwise.
     random_state : int, RandomState instance or None, default=None
@@ -76,14 +83,46 @@ def select_anchors(X, n_anchors, *, strategy="random", y=None, random_state=None
         )
     rng = check_random_state(random_state)
     if strategy == "random":
-        indices = rng.choice(n_samples, size=n_anchors, replace=False)
-    elif strategy == "stratified":
-        indices = _stratified(y, n_samples, n_anchors, rng)
-    elif strategy == "kmeans":
-        indices = _kmeans(X, n_anchors, rng)
-    else:
-        indices = _farthest_points(X, n_anchors, rng)
-    return np.asarray(indices, dtype=np.int64)
+        return np.asarray(rng.choice(n_samples, size=n_anchors, replace=False), dtype=np.int64)
+    if strategy == "stratified":
+        return np.asarray(_stratified(y, n_samples, n_anchors, rng), dtype=np.int64)
+    X = _power_of_two_scaled(X)
+    candidates, copies = _distinct_rows(X)
+    if len(candidates) < n_anchors:  # fewer distinct vectors than anchors: any rows will do
+        candidates, copies = np.arange(n_samples), np.ones(n_samples)
+    select = _kmeans if strategy == "kmeans" else _farthest_points
+    return np.asarray(candidates[select(X[candidates], n_anchors, rng, copies)], dtype=np.int64)
+
+
+def _power_of_two_scaled(X):
+    """``X`` divided by the power of two just above its largest magnitude (exact).
+
+    Distances, centroids and their comparisons are then formed on numbers below 1, where no
+    square overflows, whatever the scale of ``X``; and since the division is exact, the
+    selection does not depend on that scale.
+    """
+    X = np.asarray(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
+    top = np.max(np.abs(X), initial=0.0)
+    return np.ldexp(X, -int(np.frexp(top)[1])) if top > 0 else X
+
+
+def _distinct_rows(X):
+    """Indices of the first copy of each distinct row, in order, and the number of copies."""
+    _, first, copies = np.unique(X, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return first[order], copies[order]
+
+
+def _row_distances(differences):
+    """Euclidean lengths of rows, each divided by its largest entry first.
+
+    Unlike the sum of squares, this keeps the length of a difference far smaller than the
+    coordinates (``1e-300`` next to ``1``) instead of underflowing it to 0.
+    """
+    top = np.max(np.abs(differences), axis=1)
+    safe = np.where(top > 0, top, 1.0)
+    return top * np.sqrt(np.einsum("ij,ij->i", differences / safe[:, None],
+                                   differences / safe[:, None]))
 
 
 def _stratified(y, n_samples, n_anchors, rng):
@@ -102,14 +141,16 @@ def _stratified(y, n_samples, n_anchors, rng):
     return np.asarray(round_robin[:n_anchors])
 
 
-def _kmeans(X, n_anchors, rng):
+def _kmeans(X, n_anchors, rng, copies):
+    X = np.asarray(X, dtype=np.float64)  # resolves rows that float32 squares would merge
     seed = rng.randint(np.iinfo(np.int32).max)
-    centers = KMeans(n_clusters=n_anchors, n_init=1, random_state=seed).fit(X).cluster_centers_
+    kmeans = KMeans(n_clusters=n_anchors, n_init=1, random_state=seed)
+    centers = kmeans.fit(X, sample_weight=copies).cluster_centers_
     nearest = pairwise_distances_argmin(centers, X)
     chosen, taken = [], set()
     for center, first_choice in zip(centers, nearest):
         if first_choice in taken:
-            distances = ((X - center) ** 2).sum(axis=1)
+            distances = _row_distances(X - center)
             distances[list(taken)] = np.inf
             first_choice = int(np.argmin(distances))
         taken.add(int(first_choice))
@@ -117,16 +158,22 @@ def _kmeans(X, n_anchors, rng):
     return chosen
 
 
-def _farthest_points(X, n_anchors, rng):
+def _farthest_points(X, n_anchors, rng, copies):
     X = np.asarray(X, dtype=np.float64)
     sq_norms = np.einsum("ij,ij->i", X, X)
+    # The Gram form loses the relative precision of a squared distance small next to the
+    # squared norms (near duplicates): those rows are recomputed from their differences.
+    rtol = np.sqrt(X.shape[1] * np.finfo(np.float64).eps)
     chosen = [int(rng.randint(X.shape[0]))]
-    # Squared distance of every row to its nearest chosen row, updated one anchor at a time.
+    # Distance of every row to its nearest chosen row, updated one anchor at a time.
     nearest = np.full(X.shape[0], np.inf)
     for _ in range(n_anchors - 1):
-        last = X[chosen[-1]]
-        d2 = sq_norms - 2 * (X @ last) + sq_norms[chosen[-1]]
-        np.minimum(nearest, np.maximum(d2, 0), out=nearest)
-        nearest[chosen[-1]] = -1.0  # never choose a row twice, even among duplicates
+        last = chosen[-1]
+        d2 = sq_norms - 2 * (X @ X[last]) + sq_norms[last]
+        close = np.flatnonzero(d2 <= rtol * (sq_norms + sq_norms[last]))
+        distances = np.sqrt(np.maximum(d2, 0))
+        distances[close] = _row_distances(X[close] - X[last])
+        np.minimum(nearest, distances, out=nearest)
+        nearest[last] = -1.0  # never choose a row twice, even among duplicates
         chosen.append(int(np.argmax(nearest)))
     return chosen

@@ -9,7 +9,6 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skinvariance import AffineAlignment, OrthogonalAlignment
-from skinvariance.alignment import EXPECTED_FAILED_CHECKS
 
 ESTIMATORS = [
     OrthogonalAlignment(),
@@ -19,18 +18,11 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=lambda est: est._expected_failed_checks()
-)
+# Every scikit-learn check, with non-default parameters too (the defaults are checked in
+# tests/test_common.py): no expected failure.
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
-
-
-def test_expected_failures_are_declared_with_reasons():
-    for est in ESTIMATORS:
-        failures = est._expected_failed_checks()
-        assert failures == EXPECTED_FAILED_CHECKS[type(est).__name__]
-        assert all(isinstance(reason, str) and reason for reason in failures.values())
 
 
 def _rotated(rng, n=60, d=5, *, scale=1.0, shift=0.0, noise=0.0):
@@ -224,11 +216,62 @@ def test_widths_checked_in_both_directions(Estimator):
         al.inverse_transform(rng.normal(size=(2, 3)))
 
 
-def test_bad_parameters():
-    with pytest.raises(ValueError, match="'alpha' parameter of AffineAlignment must be a float"):
-        AffineAlignment(alpha=-1.0).fit(np.eye(3), np.eye(3))
-    with pytest.raises(ValueError, match="'scale' parameter of OrthogonalAlignment"):
-        OrthogonalAlignment(scale="yes").fit(np.eye(3), np.eye(3))
+@pytest.mark.parametrize(
+    "estimator, match",
+    [
+        (AffineAlignment(alpha=-1.0), "The 'alpha' parameter of AffineAlignment must be a float"),
+        (AffineAlignment(alpha=True),
+         r"The 'alpha' parameter of AffineAlignment must be a float in the range \[0.0, inf\)\. "
+         "Got True instead"),
+        (AffineAlignment(alpha=np.inf), "The 'alpha' parameter of AffineAlignment"),
+        (AffineAlignment(alpha=np.nan), "The 'alpha' parameter of AffineAlignment"),
+        (AffineAlignment(alpha="auto"), "The 'alpha' parameter of AffineAlignment"),
+        (AffineAlignment(fit_intercept=1), "The 'fit_intercept' parameter of AffineAlignment"),
+        (OrthogonalAlignment(scale="yes"), "The 'scale' parameter of OrthogonalAlignment"),
+        (OrthogonalAlignment(center=None), "The 'center' parameter of OrthogonalAlignment"),
+    ],
+)
+def test_bad_parameters(estimator, match):
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(np.eye(3), np.eye(3))
+
+
+@pytest.mark.parametrize("magnitude", [1e-300, 1e-170, 1e160, 1e300])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_orthogonal_scale_at_extreme_magnitudes(magnitude, dtype):
+    """scale=True returned inf or raised ZeroDivisionError; scipy refused 1e300 (its products
+    overflowed). Both sides at the magnitude (float32: its own extremes), the target 2.5 times
+    larger."""
+    if dtype == np.float32:
+        magnitude = {1e-300: 1e-37, 1e-170: 1e-20, 1e160: 1e19, 1e300: 1e37}[magnitude]
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(30, 4))
+    Q = ortho_group.rvs(4, random_state=15)
+    Y = ((2.5 * X @ Q + 1.0) * magnitude).astype(dtype)
+    X = (X * magnitude).astype(dtype)
+    al = OrthogonalAlignment(scale=True).fit(X, Y)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    assert al.scale_ == pytest.approx(2.5, rel=tol)
+    np.testing.assert_allclose(al.rotation_, Q, atol=tol)
+    np.testing.assert_allclose(al.transform(X) / magnitude, Y / magnitude, atol=tol)
+    np.testing.assert_allclose(al.inverse_transform(Y) / magnitude, X / magnitude, atol=tol)
+
+
+@pytest.mark.parametrize(
+    "magnitude, alpha", [(1e-300, 0.0), (1e300, 0.0), (1e-150, 2.0), (1e150, 2.0)]
+)
+def test_affine_at_extreme_magnitudes_matches_scale_one(magnitude, alpha):
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(30, 3))
+    Y = X @ rng.normal(size=(3, 2)) + 4.0 + 0.1 * rng.normal(size=(30, 2))
+    ref = AffineAlignment(alpha=alpha).fit(X, Y)
+    # Scaling both sides by s keeps W, maps b to s b, and the ridge penalty to s**2 alpha.
+    penalty = alpha * magnitude**2 if alpha else 0.0
+    al = AffineAlignment(alpha=penalty).fit(X * magnitude, Y * magnitude)
+    np.testing.assert_allclose(al.coef_, ref.coef_, rtol=1e-10)
+    np.testing.assert_allclose(al.intercept_ / magnitude, ref.intercept_, rtol=1e-10)
+    np.testing.assert_allclose(al.transform(X * magnitude) / magnitude, ref.transform(X),
+                               rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("scale", [False, True])

@@ -79,11 +79,58 @@ def test_fps_matches_brute_force(blobs):
     np.testing.assert_array_equal(idx, _brute_force_fps(X, idx[0], 12))
 
 
+@pytest.mark.parametrize("strategy", ["kmeans", "fps"])
+@pytest.mark.parametrize("scale", [1e-300, 1e300, 2.0**-1070])
+def test_value_strategies_at_extreme_magnitudes(strategy, scale, blobs):
+    """At 1e300 the squared norms overflowed and fps/kmeans returned repeated rows; the
+    selection is now that of scale 1 (the power-of-two scale, 2**-1070, is exactly so)."""
+    X, _ = blobs
+    X = X / np.abs(X).max()
+    idx = select_anchors(X * scale, 17, strategy=strategy, random_state=3)
+    assert len(np.unique(idx)) == 17 and len(np.unique((X * scale)[idx], axis=0)) == 17
+    if scale == 2.0**-1070:  # subnormal: only the largest values keep every bit
+        return
+    np.testing.assert_array_equal(idx, select_anchors(X, 17, strategy=strategy, random_state=3))
+
+
+# With more anchors than distinct vectors, k-means warns that it found fewer clusters: true.
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+@pytest.mark.parametrize("strategy", ["kmeans", "fps"])
+def test_value_strategies_choose_distinct_rows_among_duplicates(strategy, rng):
+    rows = rng.normal(size=(8, 3))
+    X = rows[rng.integers(8, size=200)]  # 200 rows, 8 distinct vectors
+    idx = select_anchors(X, 8, strategy=strategy, random_state=0)
+    assert len(np.unique(X[idx], axis=0)) == 8
+    # Each is the first copy of its vector.
+    assert all(np.flatnonzero((X == X[i]).all(axis=1))[0] == i for i in idx)
+    # More anchors than distinct vectors: still distinct indices.
+    assert len(np.unique(select_anchors(X, 12, strategy=strategy, random_state=0))) == 12
+
+
+def test_fps_separates_rows_differing_far_below_the_largest_coordinate():
+    """One huge column: rows that differ only in the small ones are still distinct."""
+    X = np.array([[1e300, 0.0], [1e300, 1.0], [1e300, 2.0], [1e300, 3.0]])
+    idx = select_anchors(X, 4, strategy="fps", random_state=0)
+    assert sorted(idx.tolist()) == [0, 1, 2, 3]
+    # Farthest first: from row 1 (seeded), row 3 is the farthest, then row 0 (ties: lowest).
+    np.testing.assert_array_equal(idx, _brute_force_fps(X / 1e300 * [1, 1e300], idx[0], 4))
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
         ({"n_anchors": 500}, ValueError, "n_anchors=500 is larger than the number of rows"),
         ({"n_anchors": 0}, ValueError, "The 'n_anchors' parameter of select_anchors"),
+        ({"n_anchors": True}, ValueError,
+         r"The 'n_anchors' parameter of select_anchors must be an int in the range \[1, inf\)\. "
+         "Got True instead"),
+        ({"n_anchors": np.True_}, ValueError, "The 'n_anchors' parameter of select_anchors"),
+        ({"n_anchors": 2.0}, ValueError, "The 'n_anchors' parameter of select_anchors"),
+        ({"n_anchors": "3"}, ValueError, "The 'n_anchors' parameter of select_anchors"),
+        ({"n_anchors": None}, ValueError, "The 'n_anchors' parameter of select_anchors"),
+        ({"n_anchors": 5, "random_state": "seed"}, ValueError, "The 'random_state' parameter"),
+        ({"n_anchors": 5, "y": 3}, ValueError, "The 'y' parameter of select_anchors"),
+        ({"n_anchors": 5, "strategy": None}, ValueError, "The 'strategy' parameter"),
         ({"n_anchors": 5, "strategy": "best"}, ValueError, "The 'strategy' parameter"),
         ({"n_anchors": 5, "strategy": "stratified"}, ValueError, "needs the class labels y"),
         ({"n_anchors": 5, "strategy": "stratified", "y": [0, 1]}, ValueError,

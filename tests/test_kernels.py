@@ -7,6 +7,7 @@ from scipy.stats import ortho_group
 from sklearn import config_context
 
 from skinvariance.kernels import (
+    _driver,
     available_kernels,
     get_kernel,
     kernel_table,
@@ -17,7 +18,15 @@ from skinvariance.kernels import (
 _ZERO_COSINE = 0.0  # scikit-learn's convention: a zero vector has cosine similarity 0
 
 
+def _by_row_max(Z):
+    """Rows divided by their largest magnitude (zero rows unchanged): cosine ignores it, and
+    cdist's own norms would otherwise underflow on subnormal rows or overflow on huge ones."""
+    top = np.abs(Z).max(axis=1, keepdims=True)
+    return Z / np.where(top > 0, top, 1.0)
+
+
 def _cosine_reference(X, A):
+    X, A = _by_row_max(X), _by_row_max(A)
     nx = np.linalg.norm(X, axis=1)[:, None]
     na = np.linalg.norm(A, axis=1)[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -25,9 +34,18 @@ def _cosine_reference(X, A):
     return np.where((nx == 0) | (na == 0), _ZERO_COSINE, sim)
 
 
+def _angular_reference(X, A):
+    """2 atan2(|u - v|, |u + v|) / pi of the unit vectors: accurate at 0 and 1 (arccos is not)."""
+    U = _by_row_max(X) / np.maximum(np.linalg.norm(_by_row_max(X), axis=1), 1e-300)[:, None]
+    V = _by_row_max(A) / np.maximum(np.linalg.norm(_by_row_max(A), axis=1), 1e-300)[:, None]
+    angle = 2 * np.arctan2(cdist(U, V), cdist(U, -V)) / np.pi
+    zero = (np.abs(U).sum(axis=1)[:, None] == 0) | (np.abs(V).sum(axis=1)[None, :] == 0)
+    return np.where(zero, 0.5, angle)
+
+
 REFERENCES = {
     "cosine": _cosine_reference,
-    "angular": lambda X, A: np.arccos(np.clip(_cosine_reference(X, A), -1, 1)) / np.pi,
+    "angular": _angular_reference,
     "euclidean": lambda X, A: cdist(X, A, "euclidean"),
     "l1": lambda X, A: cdist(X, A, "cityblock"),
     "manhattan": lambda X, A: cdist(X, A, "cityblock"),
@@ -61,9 +79,7 @@ def test_kernels_match_cdist_float64(kernel, working_memory, rng):
     with config_context(working_memory=working_memory) if working_memory else _nullcontext():
         K = pairwise_kernel(X, A, kernel)
     assert K.dtype == np.float64
-    # arccos amplifies rounding near cos = +-1 to about sqrt(eps) (documented on the kernel).
-    atol = 1e-7 if kernel == "angular" else 1e-10
-    np.testing.assert_allclose(K, REFERENCES[kernel](X, A), rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(K, REFERENCES[kernel](X, A), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("kernel", sorted(REFERENCES))
@@ -72,14 +88,13 @@ def test_kernels_match_cdist_float32(kernel, rng):
     X32, A32 = X.astype(np.float32), A.astype(np.float32)
     K = pairwise_kernel(X32, A32, kernel)
     assert K.dtype == np.float32
-    # Reference on the float32 values themselves, computed in float64.
+    # Reference on the float32 values themselves, computed in float64 (whose own error is far
+    # below float32's), against the tolerance the kernel states: absolute for cosine and
+    # angular, relative to the distance for the others.
     ref = REFERENCES[kernel](X32.astype(np.float64), A32.astype(np.float64))
-    scale = {"cosine": 1.0, "angular": 1.0}.get(
-        get_kernel(kernel).name,
-        # A distance is at most |x| + |a|: tolerate a float32 error relative to the norms.
-        (np.linalg.norm(X, axis=1)[:, None] + np.linalg.norm(A, axis=1)[None, :]),
-    )
-    tolerance = 2e-5 if get_kernel(kernel).name != "angular" else 2e-3
+    rule = get_kernel(kernel)
+    tolerance = rule.tolerance(np.float32, X.shape[1])
+    scale = 1.0 if rule.error == "absolute" else np.abs(ref)
     assert np.all(np.abs(K - ref) <= tolerance * scale)
 
 
@@ -92,6 +107,24 @@ def test_float32_euclidean_keeps_precision_on_near_duplicates(rng):
     K = pairwise_kernel(X, A, "euclidean")
     np.testing.assert_allclose(K, ref, rtol=1e-3)
     assert np.all(pairwise_kernel(A, A, "euclidean").diagonal() == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_angular_is_accurate_near_zero_and_one(dtype):
+    """arccos of a cosine near 1 had errors up to 1.9e-4 in float32: the angle of an anchor
+    to itself is 0, and tiny and near-pi angles keep their relative precision."""
+    angles = np.array([0.0, 1e-7, 1e-5, 1e-3, 0.5, np.pi - 1e-3, np.pi - 1e-5, np.pi])
+    X = np.stack([np.cos(angles), np.sin(angles), np.zeros_like(angles)], axis=1).astype(dtype)
+    A = np.array([[1.0, 0.0, 0.0]], dtype=dtype)
+    K = pairwise_kernel(X, A, "angular")[:, 0]
+    # The angles of the float32-rounded vectors, exactly (float64 atan2 of the coordinates).
+    X64 = X.astype(np.float64)
+    expected = np.arctan2(X64[:, 1], X64[:, 0]) / np.pi
+    np.testing.assert_allclose(K, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
+    rng = np.random.default_rng(1)
+    anchors = (rng.normal(size=(40, 16)) * 10.0 ** rng.integers(-3, 4, size=(40, 1))).astype(dtype)
+    assert np.all(pairwise_kernel(anchors, anchors, "angular").diagonal() == 0)
+    assert np.all(pairwise_kernel(anchors, -anchors, "angular").diagonal() == 1)
 
 
 @pytest.mark.parametrize("p", [1, 1.5, 2, 3, 7.5, np.inf])
@@ -112,12 +145,23 @@ def test_minkowski_large_order_does_not_overflow(rng):
     np.testing.assert_allclose(K, ref, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf"])
-def test_blocks_and_threads_cover_every_row(kernel, rng):
-    """Many small blocks, each split across threads, with a remainder of odd rows."""
+@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf", "angular"])
+def test_blocks_and_threads_cover_every_row(kernel, rng, monkeypatch):
+    """Several blocks, the full ones split across two threads, and a remainder of odd rows."""
     X, A = rng.normal(size=(1031, 17)), rng.normal(size=(29, 17))
-    with config_context(working_memory=0.02):
+    parts_per_block = []
+    split = _driver.split_rows
+
+    def recording_split(n_rows, n_threads, **kwargs):
+        parts = split(n_rows, n_threads, **kwargs)
+        parts_per_block.append((n_rows, len(parts)))
+        return parts
+
+    monkeypatch.setattr(_driver, "split_rows", recording_split)
+    with config_context(working_memory=0.08):  # blocks of about 300 rows, two parts each
         blocked = pairwise_kernel(X, A, kernel, n_threads=2)
+    assert len(parts_per_block) >= 4 and sum(n for n, _ in parts_per_block) == len(X)
+    assert all(count == 2 for n, count in parts_per_block if n >= 128)
     single = pairwise_kernel(X, A, kernel, n_threads=1)
     np.testing.assert_allclose(blocked, single, rtol=1e-12)
     np.testing.assert_allclose(blocked, REFERENCES[kernel](X, A), rtol=1e-10, atol=1e-12)
@@ -251,7 +295,7 @@ def test_any_finite_input_matches_cdist(arrays_pair, kernel):
     )
 
 
-@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf"])
+@pytest.mark.parametrize("kernel", ["cosine", "euclidean", "l1", "linf", "angular"])
 def test_memory_beyond_the_output_follows_working_memory(kernel, rng):
     """With a 1 MiB working memory, a 20 MiB output needs only about a MiB more."""
     import tracemalloc

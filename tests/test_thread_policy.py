@@ -11,13 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skinvariance import ProductProjection, RelativeProjection, StitchingEvaluator, _parallel
-from skinvariance._parallel import (
-    ROW_ALIGNMENT,
-    limit_small_transform,
-    row_blocks,
-    split_rows,
-)
-from skinvariance.kernels import _numba
+from skinvariance._parallel import limit_small_transform, row_blocks, split_rows
+from skinvariance.kernels._numba import ROW_TILE
 from skinvariance.projection import _assemble
 
 needs_two_cpus = pytest.mark.skipif(cpu_count() < 2, reason="needs two CPUs")
@@ -30,22 +25,21 @@ def _blas_threads():
 @pytest.mark.parametrize("n_rows", [0, 1, 63, 64, 129, 1000, 1003, 4099])
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
 def test_thread_parts_start_at_multiples_of_the_row_tile(n_rows, n_threads):
-    parts = split_rows(n_rows, n_threads)
-    assert ROW_ALIGNMENT % _numba.ROW_TILE == 0
+    parts = split_rows(n_rows, n_threads, align=ROW_TILE)
     covered = np.concatenate([np.arange(n_rows)[part] for part in parts]) if parts else []
     np.testing.assert_array_equal(covered, np.arange(n_rows))
-    assert all(part.start % ROW_ALIGNMENT == 0 for part in parts)
+    assert all(part.start % ROW_TILE == 0 for part in parts)
     assert len(parts) <= max(1, n_threads)
 
 
 @pytest.mark.parametrize("working_memory", [0.001, 0.005, 0.03])
 def test_row_blocks_start_at_multiples_of_the_alignment(working_memory):
-    blocks = list(row_blocks(1001, 8 * 9, working_memory=working_memory, multiple=4))
+    blocks = list(row_blocks(1001, 8 * 9, working_memory=working_memory, align=4))
     assert len(blocks) > 1
     assert all(block.start % 4 == 0 for block in blocks)
     assert blocks[-1].stop == 1001
     # one block holding every row is not cut short
-    assert [(b.start, b.stop) for b in row_blocks(1001, 8, multiple=4)] == [(0, 1001)]
+    assert [(b.start, b.stop) for b in row_blocks(1001, 8, align=4)] == [(0, 1001)]
 
 
 @needs_two_cpus

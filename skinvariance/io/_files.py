@@ -142,7 +142,7 @@ def read_spaces(paths):
             spaces[name], origin[name] = array, path
     if len(spaces) < 2:
         raise DataError(
-            f"{paths[0]}: {len(spaces)} space found; compare needs at least two spaces"
+            f"{paths[0]}: {len(spaces)} space found; at least two spaces are needed"
         )
     return spaces
 
@@ -187,7 +187,7 @@ def read_labels(path, n_samples, *, where=None):
     if y.shape[0] != n_samples:
         raise DataError(f"{where}: {y.shape[0]} labels for {n_samples} rows in the spaces")
     try:
-        return check_target(y, n_samples, name="the labels")
+        return check_target(y, n_samples, name="y")
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
 

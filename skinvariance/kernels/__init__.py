@@ -2,8 +2,10 @@
 
 The kernels of the paper's product are cosine (a similarity), euclidean, L1 (``"manhattan"``,
 ``"cityblock"``) and L-infinity (``"chebyshev"``) (distances); angular and Minkowski-p are
-registered too. :func:`kernel_table` gives every kernel's aliases, formula and invariances
-from the registry itself (the documentation's table is generated from it);
+registered too. :func:`kernel_table` gives every kernel's aliases, formula, invariances and
+accuracy from the registry itself (the documentation's table is generated from it): finite
+input of any magnitude the dtype can hold gives values within that accuracy of the exact
+kernel, or, for a distance beyond the dtype's largest number, an error.
 :func:`pairwise_kernel` computes one kernel between samples and anchors, in row blocks, on
 the package's thread pool.
 """

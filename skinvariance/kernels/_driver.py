@@ -91,7 +91,7 @@ class KernelEvaluator:
             One per kernel, in the order given to the constructor; written in place (views
             into a larger output are fine).
         """
-        parts = split_rows(block.shape[0], self.n_threads)
+        parts = split_rows(block.shape[0], self.n_threads, align=_numba.ROW_TILE)
         for position, (kernel, state, out) in enumerate(zip(self.kernels, self.states, outs)):
             if self.fused is not None and position in self.fused:
                 continue

@@ -1,4 +1,6 @@
-"""Compiled loops for the kernels that have no matrix-product form.
+"""Compiled loops of the kernels, the per-sample normalisation, and their scale-safe helpers.
+
+Unit rows and the angular recomputation, built on the same helpers, are in :mod:`._unit`.
 
 Every function here works on one block of rows, serially, and releases the GIL
 (``nogil=True``) so that the driver can run blocks on several threads. They are compiled
@@ -6,12 +8,38 @@ lazily on first call (no signatures at import) and cached on disk: ``cache=True`
 because none of them uses ``parallel=True`` (a cached parallel function has crashed when the
 thread count changed between processes).
 
-The inputs are validated as finite before they reach these loops, which is what makes the
-fast-math flags below safe. The flag set leaves out ``nnan`` and ``ninf`` on purpose, so a
-non-finite value that slipped through would still propagate rather than be folded away.
-The L-infinity reductions use ``llvm.maxnum`` (see :func:`_maxnum`), which LLVM can
-vectorise; Python's ``max`` compiles to a compare-and-select that it does not vectorise.
+**Scale.** Nothing here squares a coordinate in float32, or a float64 coordinate beyond
+``2**+-480``: norms and variances are accumulated in float64, of the row itself when its
+largest magnitude lies within ``2**+-480`` (every float32 row), else of the row brought to
+``[-1, 1]`` by that magnitude first (as LAPACK's ``nrm2`` scales); Euclidean distances are
+recomputed in float64 from coordinates scaled by a power of two. So finite input of any
+magnitude the dtype holds neither overflows nor underflows on the way; only a result that
+itself exceeds the dtype becomes infinite, and :func:`check_overflow` turns that into an error.
+
+**Flags.** The inputs are validated finite before they reach these loops. Three subsets of
+LLVM's fast-math flags are used, never ``"fast"`` itself:
+
+- ``_FAST_FLAGS`` (the L1 and L-infinity loops) lets LLVM vectorise their reductions. It
+  leaves out ``nnan`` and ``ninf`` on purpose: a coordinate difference that overflowed stays
+  ``inf``, so an overflowing distance reaches :func:`check_overflow` instead of being folded
+  away.
+- ``_SUM_FLAGS`` (the reductions over values within the safe range above) keeps ``reassoc``,
+  which vectorising a sum needs, and leaves out ``arcp`` and ``afn``: divisions stay
+  divisions and square roots are correctly rounded.
+- ``_SCALED_FLAGS`` (the rare rows that are brought to ``[-1, 1]`` first, the Minkowski loop
+  and the angular recomputation) leaves out ``reassoc`` too: re-associating
+  ``(x / m) * (x / m)`` into ``(x * x) / (m * m)`` would bring back exactly the underflow and
+  overflow the scaling avoids.
+
+The maxima call ``llvm.maxnum`` through :func:`_maxnum`, with the flags ``nnan`` and ``nsz``
+that LLVM needs to vectorise it. Under ``nnan`` a NaN operand would give an unspecified result;
+none can occur, because the inputs are finite and the difference of two finite numbers is never
+NaN (an overflow gives ``inf``, which ``maxnum`` keeps). Note that even without the flag
+``maxnum`` returns the other operand of a NaN: it never propagates one. Python's ``max``
+compiles to a compare-and-select that LLVM does not vectorise.
 """
+
+import math
 
 import numba
 import numpy as np
@@ -19,17 +47,34 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_JIT = dict(nogil=True, cache=True, fastmath=_FASTMATH)
+_FAST_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_SUM_FLAGS = {"nsz", "contract", "reassoc"}
+_SCALED_FLAGS = {"nsz", "contract"}
+_JIT = dict(nogil=True, cache=True, fastmath=_FAST_FLAGS)
+_JIT_SUMS = dict(nogil=True, cache=True, fastmath=_SUM_FLAGS)
+_JIT_SCALED = dict(nogil=True, cache=True, fastmath=_SCALED_FLAGS)
 
 #: Rows processed together by the L1 / L-infinity loops: each anchor value loaded from
 #: memory is reused for this many samples.
 ROW_TILE = 4
 
+#: Rows whose largest magnitude lies within ``[_PLAIN_LOW, _PLAIN_HIGH]`` are used as they are:
+#: in float64, their squares and sums can neither overflow nor underflow. Every float32 row is.
+_PLAIN_LOW = 2.0**-480
+_PLAIN_HIGH = 2.0**480
+
+#: Beyond ``2**+-_SAFE_EXPONENT`` (float64 only) a row is divided by its largest magnitude
+#: rather than multiplied by a power of two, whose value would not be a normal number.
+_SAFE_EXPONENT = 1000
+
 
 @intrinsic
 def _maxnum(typingctx, a, b):
-    """``llvm.maxnum(a, b)`` with fast-math flags: a maximum LLVM can vectorise."""
+    """``llvm.maxnum(a, b)`` with the ``nnan`` and ``nsz`` flags: a maximum LLVM vectorises.
+
+    For finite or infinite operands it is the larger one. The flags tell LLVM no operand is
+    NaN, which holds for the loops here (see the module docstring).
+    """
     if not (isinstance(a, types.Float) and a == b):
         return None
 
@@ -40,9 +85,50 @@ def _maxnum(typingctx, a, b):
         if function is None:
             signature_type = ir.FunctionType(llvm_type, [llvm_type, llvm_type])
             function = ir.Function(builder.module, signature_type, name)
-        return builder.call(function, args, fastmath=("fast",))
+        return builder.call(function, args, fastmath=("nnan", "nsz"))
 
     return a(a, b), codegen
+
+
+@numba.njit(nogil=True, cache=True)
+def all_finite(values):
+    """Whether every entry of a 2-D array is finite (no temporary the size of the array)."""
+    n, k = values.shape
+    for i in range(n):
+        for j in range(k):
+            if not np.isfinite(values[i, j]):
+                return False
+    return True
+
+
+def check_overflow(out, kernel_name):
+    """Raise if a block of distances holds a non-finite value (its true value overflowed).
+
+    Finite input only gives ``inf`` (or, in the Minkowski loop, ``inf / inf``) when a
+    coordinate difference or the distance itself exceeds the largest number of the dtype, so
+    the true distance does not fit in it either.
+
+    Parameters
+    ----------
+    out : ndarray
+        A block of distances, as written by a kernel.
+    kernel_name : str
+        The kernel's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the samples ``X``, the dtype and the remedy.
+    """
+    if not all_finite(out):
+        dtype = out.dtype
+        remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
+            "rescale X and the anchors"
+        )
+        raise ValueError(
+            f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
+            f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
+        )
 
 
 @numba.njit(**_JIT)
@@ -151,7 +237,7 @@ def linf_block(X, A, out):
 
 
 @numba.njit(**_JIT)
-def l1_linf_block(X, A, out_l1, out_linf):
+def _l1_linf_loop(X, A, out_l1, out_linf):
     """Both L1 and L-infinity distances in one pass over the coordinate differences."""
     n, d = X.shape
     k = A.shape[0]
@@ -202,12 +288,21 @@ def l1_linf_block(X, A, out_l1, out_linf):
             out_linf[r, j] = m
 
 
-@numba.njit(**_JIT)
+def l1_linf_block(X, A, out_l1, out_linf):
+    """Both L1 and L-infinity distances in one pass; raise if either overflows the dtype."""
+    _l1_linf_loop(X, A, out_l1, out_linf)
+    check_overflow(out_l1, "l1")
+    check_overflow(out_linf, "linf")
+
+
+@numba.njit(**_JIT_SCALED)
 def minkowski_block(X, A, p, out):
     """Fill ``out[i, j] = (sum_f |X[i, f] - A[j, f]|**p) ** (1 / p)``.
 
-    Each row is first divided by its largest absolute difference, so that ``|.|**p``
-    neither overflows nor underflows for large ``p``.
+    Each difference vector is divided by its largest absolute entry first, so that ``|.|**p``
+    neither overflows nor underflows, for large ``p`` or extreme magnitudes alike. The
+    division stays a division (a subnormal maximum has no finite reciprocal): its cost is
+    small next to the power.
     """
     n, d = X.shape
     k = A.shape[0]
@@ -221,78 +316,176 @@ def minkowski_block(X, A, p, out):
             if m == 0:
                 out[r, j] = zero
                 continue
+            top = np.float64(m)
             s = 0.0
-            inv_m = 1.0 / m
             for f in range(d):
-                s += (abs(X[r, f] - A[j, f]) * inv_m) ** p
-            out[r, j] = m * s**inv_p
+                s += (np.float64(abs(X[r, f] - A[j, f])) / top) ** p
+            out[r, j] = top * s**inv_p
 
 
-@numba.njit(**_JIT)
-def finish_euclidean_block(X, A, x_sq, a_sq, gram, rtol):
-    """Turn the Gram block ``gram = X @ A.T`` into Euclidean distances, in place.
+@numba.njit(**_JIT_SUMS)
+def max_abs(X):
+    """The largest absolute value of a 2-D array, as a float64 (0 for an empty array)."""
+    n, d = X.shape
+    m = 0.0
+    for i in range(n):
+        for f in range(d):
+            m = _maxnum(m, abs(np.float64(X[i, f])))
+    return m
 
-    ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is small
-    compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
-    recomputed directly from the coordinates with a float64 accumulator. Negative values left
-    by rounding are clipped to zero.
+
+@numba.njit(inline="always")
+def _row_scale(m):
+    """``(factor, divide)``: multiply by ``factor``, or divide by ``m`` when ``divide``.
+
+    Either way a row whose largest magnitude is ``m > 0`` is brought to ``[-1, 1]``. The
+    factor is the power of two ``2**-e`` with ``m = f * 2**e``, ``0.5 <= f < 1``: the
+    multiplication is exact. Beyond ``2**+-_SAFE_EXPONENT`` that power may not be a normal
+    number, and the row is divided by ``m`` instead.
+    """
+    exponent = math.frexp(m)[1]
+    if -_SAFE_EXPONENT <= exponent <= _SAFE_EXPONENT:
+        return math.ldexp(1.0, -exponent), False
+    return 1.0, True
+
+
+@numba.njit(inline="always")
+def _scaled(value, factor, m, divide):
+    """``value`` in float64 brought to the row's ``[-1, 1]`` scale (see :func:`_row_scale`)."""
+    return np.float64(value) / m if divide else np.float64(value) * factor
+
+
+@numba.njit(**_JIT_SUMS)
+def finish_euclidean_block(X, A, scale, x_sq, a_sq, gram, rtol):
+    """Turn the Gram block ``gram = Xc @ Ac.T`` into Euclidean distances, in place.
+
+    ``x_sq`` and ``a_sq`` are the squared norms of the centred (and scaled) rows ``Xc`` and
+    ``Ac``. ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is
+    small compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
+    recomputed from the uncentred rows ``X`` and ``A`` in float64 (float32 coordinates, or
+    float64 ones within ``2**+-33``: no square overflows), multiplied by ``scale`` (a power of
+    two) to bring them to the units of the Gram block. Negative values left by rounding are
+    clipped to zero; identical rows give exactly zero.
     """
     n = X.shape[0]
     k = A.shape[0]
     d = X.shape[1]
     for i in range(n):
         for j in range(k):
-            scale = x_sq[i] + a_sq[j]
-            d2 = scale - 2 * gram[i, j]
-            if d2 <= rtol * scale:
+            total = x_sq[i] + a_sq[j]
+            d2 = total - 2 * gram[i, j]
+            if d2 <= rtol * total:
                 acc = 0.0
                 for f in range(d):
                     diff = np.float64(X[i, f]) - np.float64(A[j, f])
                     acc += diff * diff
-                d2 = acc
-            gram[i, j] = np.sqrt(max(d2, 0.0))
+                gram[i, j] = np.sqrt(acc) * scale
+            else:
+                gram[i, j] = np.sqrt(d2)
 
 
 #: Codes of the per-sample normalisations understood by :func:`normalize_rows_into`.
 NORM_NONE, NORM_LAYER, NORM_L2 = 0, 1, 2
 
+#: ``"layer"``: a row whose standard deviation is at most this many ``eps`` (of its dtype)
+#: times the absolute value of its mean is constant up to rounding, and becomes zeros.
+CONSTANT_ROW_EPS = 16
 
-@numba.njit(**_JIT)
+
+@numba.njit(inline="always")
+def _layer_scale(spread, shift, coefficient, eps):
+    """``coefficient / spread``, or 0 when the spread is rounding noise next to the mean."""
+    return coefficient / spread if spread > CONSTANT_ROW_EPS * eps * abs(shift) else 0.0
+
+
+@numba.njit(**_JIT_SCALED)
+def _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps):
+    """Row ``i`` of :func:`normalize_rows_into`, brought to ``[-1, 1]`` first (float64 rows
+    beyond ``2**+-480``)."""
+    k = values.shape[1]
+    factor, divide = _row_scale(m)
+    shift = 0.0
+    if norm == NORM_L2:
+        squares = 0.0
+        for j in range(k):
+            y = _scaled(values[i, j], factor, m, divide)
+            squares += y * y
+        scale = coefficient / np.sqrt(squares)
+    else:
+        total = 0.0
+        for j in range(k):
+            total += _scaled(values[i, j], factor, m, divide)
+        shift = total / k
+        residuals = 0.0
+        squares = 0.0
+        for j in range(k):
+            r = _scaled(values[i, j], factor, m, divide) - shift
+            residuals += r
+            squares += r * r
+        shift += residuals / k
+        spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
+        scale = _layer_scale(spread, shift, coefficient, eps)
+    for j in range(k):
+        value = (_scaled(values[i, j], factor, m, divide) - shift) * scale
+        out[i, j] = out[i, j] + value if accumulate else value
+
+
+@numba.njit(**_JIT_SUMS)
 def normalize_rows_into(values, out, norm, coefficient, accumulate):
     """Normalise each row of ``values`` and write (or add) ``coefficient *`` it into ``out``.
 
     ``norm``: ``NORM_LAYER`` subtracts the row mean and divides by the row standard deviation
-    (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. A row with
-    nothing to divide (zero standard deviation or zero norm) becomes zeros. ``out`` may be
-    ``values`` itself (in place) or a strided view (a slice of a wider output). Each row is
-    read twice while it sits in cache, so the whole operation costs one pass over memory.
+    (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. ``out`` may
+    be ``values`` itself (in place) or a strided view (a slice of a wider output).
+
+    Scale-safe: statistics are accumulated in float64, on the row itself when its largest
+    magnitude lies within ``2**+-480`` (every float32 row), else on the row brought to
+    ``[-1, 1]`` first. The variance is the corrected two-pass one (``sum r^2 - (sum r)^2 / k``
+    over the residuals ``r``), which also removes the rounding of the mean. A row with nothing
+    to divide becomes zeros: a zero row, and for ``NORM_LAYER`` a row whose standard deviation
+    is at most ``CONSTANT_ROW_EPS * eps * |mean|`` (``eps`` of the row's dtype), a spread that
+    rounding alone leaves on equal values (as on a projection onto duplicate anchors).
     """
     n, k = values.shape
+    eps = 1.1920928955078125e-07 if values.itemsize == 4 else 2.220446049250313e-16
     for i in range(n):
         shift = 0.0
-        scale = 1.0
-        if norm == NORM_LAYER:
+        scale = coefficient
+        if norm != NORM_NONE:
+            # One pass: the largest magnitude, and the sum ("layer") or the sum of squares.
+            m = 0.0
             total = 0.0
-            for j in range(k):
-                total += values[i, j]
-            shift = total / k
-            squares = 0.0
-            for j in range(k):
-                centred = values[i, j] - shift
-                squares += centred * centred
-            spread = np.sqrt(squares / k)
-            scale = coefficient / spread if spread > 0 else 0.0
-        elif norm == NORM_L2:
-            squares = 0.0
-            for j in range(k):
-                squares += values[i, j] * values[i, j]
-            length = np.sqrt(squares)
-            scale = coefficient / length if length > 0 else 0.0
-        else:
-            scale = coefficient
+            if norm == NORM_L2:
+                for j in range(k):
+                    v = np.float64(values[i, j])
+                    m = _maxnum(m, abs(v))
+                    total += v * v
+            else:
+                for j in range(k):
+                    v = np.float64(values[i, j])
+                    m = _maxnum(m, abs(v))
+                    total += v
+            if m == 0.0:
+                scale = 0.0
+            elif not _PLAIN_LOW <= m <= _PLAIN_HIGH:
+                _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps)
+                continue
+            elif norm == NORM_L2:
+                scale = coefficient / np.sqrt(total)
+            else:
+                shift = total / k
+                residuals = 0.0
+                squares = 0.0
+                for j in range(k):
+                    r = np.float64(values[i, j]) - shift
+                    residuals += r
+                    squares += r * r
+                shift += residuals / k
+                spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
+                scale = _layer_scale(spread, shift, coefficient, eps)
         if accumulate:
             for j in range(k):
-                out[i, j] += (values[i, j] - shift) * scale
+                out[i, j] += (np.float64(values[i, j]) - shift) * scale
         else:
             for j in range(k):
-                out[i, j] = (values[i, j] - shift) * scale
+                out[i, j] = (np.float64(values[i, j]) - shift) * scale

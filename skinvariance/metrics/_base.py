@@ -16,9 +16,6 @@ def check_not_constant(Z, name, measure):
         )
 
 
-#: Row blocks of the O(n d) loops (feature-space Gram matrices, row-wise measures) need not be
-#: larger than this to keep BLAS efficient; the cap keeps their memory far below
-#: ``working_memory`` on large inputs.
 
 
 def rowwise_cosine(X, Y):

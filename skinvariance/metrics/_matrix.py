@@ -6,22 +6,37 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .._compat import StrOptions, validate_params
+from .._compat import Interval, StrOptions, validate_params
 from .._validation import error_class
 from ..spaces import check_spaces
+from ._calibration import permutation_test, seed_sequence
 from ._registry import available_measures, get_measure
 
 __all__ = ["similarity_matrix"]
 
 
-def _evaluate(func, X, Y, params, pair, name):
+def _calibrated(X, Y, params, metric, calibrate, n_permutations, seed):
+    result = permutation_test(X, Y, metric, n_permutations=n_permutations,
+                              random_state=np.random.default_rng(seed), metric_params=params)
+    if not np.isfinite(result.statistic):
+        return result.statistic  # reported by _evaluate, as for an uncalibrated value
+    return result.zscore if calibrate == "zscore" else result.pvalue
+
+
+def _evaluate(func, X, Y, params, pair, name, calibration=None):
     try:
-        value = func(X, Y, **params)
+        if calibration is None:
+            value = func(X, Y, **params)
+        else:
+            value = _calibrated(X, Y, params, *calibration)
     except ValueError as exc:
         raise error_class(exc)(
             f"The metric {name} failed on the spaces {pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
         ) from exc
-    if not isinstance(value, Real | np.number) or not np.isfinite(value):
+    # A z-score may be infinite (a null without spread); the measure itself may not.
+    if not isinstance(value, Real | np.number) or not (
+        np.isfinite(value) or (calibration is not None and not np.isnan(value))
+    ):
         raise ValueError(
             f"The metric {name} must return a finite real number; got {value!r} for the "
             f"spaces {pair[0]!r} and {pair[1]!r}."
@@ -35,11 +50,19 @@ def _evaluate(func, X, Y, params, pair, name):
         "metric": [StrOptions(set(available_measures(aliases=True))), callable],
         "n_jobs": [Integral, None],
         "metric_params": [dict, None],
+        "calibrate": ["boolean", StrOptions({"zscore", "pvalue"})],
+        "n_permutations": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state", np.random.Generator],
     },
     prefer_skip_nested_validation=True,
 )
-def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params=None):
+def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params=None,
+                      calibrate=False, n_permutations=999, random_state=None):
     """A similarity measure between every pair of spaces of a multi-space input.
+
+    With ``calibrate``, each value is read against its own permutation null
+    (:func:`permutation_test`): the raw size of a score depends on the number of samples and
+    on the spaces' widths and depths, its distance above chance much less.
 
     Parameters
     ----------
@@ -60,12 +83,26 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         ``joblib.parallel_config`` context, -1 means all processors.
     metric_params : dict, default=None
         Keyword arguments for the measure, e.g. ``{"k": 20}`` for ``"knn_jaccard"``.
+    calibrate : bool or {"zscore", "pvalue"}, default=False
+        False: the measure's values. ``"zscore"`` (or True): for each pair, the z-score of
+        the value against its permutation null, ``(value - mean(null)) / std(null)``, with
+        the rows of the column's space shuffled ``n_permutations`` times: 0 is chance level,
+        and the scale is comparable across pairs of different sizes and widths.
+        ``"pvalue"``: the one-sided permutation p-value (greater similarity than chance),
+        never below ``1 / (n_permutations + 1)``, so it stops telling strong pairs apart
+        where the z-score does not. The diagonal is calibrated too. Symmetric measures are
+        tested once per unordered pair.
+    n_permutations : int, default=999
+        Shuffles per pair when calibrating.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds the shuffles when calibrating; each pair draws its own stream from it, so the
+        result does not depend on ``n_jobs``.
 
     Returns
     -------
     matrix : DataFrame of shape (n_spaces, n_spaces)
-        ``matrix.loc[a, b] = metric(spaces[a], spaces[b])``, indexed and columned by the space
-        names in input order (row = first argument).
+        ``matrix.loc[a, b] = metric(spaces[a], spaces[b])`` (or its z-score or p-value),
+        indexed and columned by the space names in input order (row = first argument).
 
     Raises
     ------
@@ -86,6 +123,10 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
     a         1.00      1.00   0.08
     a_scaled  1.00      1.00   0.08
     noise     0.08      0.08   1.00
+    >>> z = similarity_matrix(spaces, "linear_cka", calibrate="zscore", n_permutations=99,
+    ...                       random_state=0)
+    >>> bool(z.loc["a", "a_scaled"] > 10), bool(abs(z.loc["a", "noise"]) < 3)
+    (True, True)
     """
     checked = check_spaces(spaces, ensure_min_samples=1)
     names = list(checked)
@@ -101,8 +142,15 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         pairs = [(a, b) for i, a in enumerate(names) for b in names[i:]]
     else:
         pairs = [(a, b) for a in names for b in names]
+    if calibrate:
+        mode = "zscore" if calibrate is True else calibrate
+        seeds = seed_sequence(random_state).spawn(len(pairs))
+        calibrations = [(metric, mode, n_permutations, seed) for seed in seeds]
+    else:
+        calibrations = [None] * len(pairs)
     values = Parallel(n_jobs=n_jobs)(
-        delayed(_evaluate)(func, checked[a], checked[b], params, (a, b), label) for a, b in pairs
+        delayed(_evaluate)(func, checked[a], checked[b], params, (a, b), label, calibration)
+        for (a, b), calibration in zip(pairs, calibrations, strict=True)
     )
     out = pd.DataFrame(np.nan, index=pd.Index(names), columns=pd.Index(names), dtype=np.float64)
     for (a, b), value in zip(pairs, values, strict=True):

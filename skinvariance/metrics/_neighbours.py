@@ -9,7 +9,7 @@ from .._parallel import row_blocks
 from .._validation import check_paired_arrays
 from ._base import unit_rows
 
-__all__ = ["knn_jaccard", "mean_reciprocal_rank"]
+__all__ = ["check_k", "knn_jaccard", "mean_reciprocal_rank", "neighbour_lists", "overlap_counts"]
 
 
 def _top_k_mask(S, k):
@@ -31,6 +31,56 @@ def _top_k_mask(S, k):
         ties[crowded] &= np.cumsum(ties[crowded], axis=1) <= need[crowded, None]
     mask |= ties
     return mask
+
+
+def check_k(k, n, measure):
+    """Raise if ``k`` neighbours cannot be found among ``n - 1`` other samples."""
+    if k >= n:
+        raise ValueError(
+            f"The 'k' parameter of {measure} must be smaller than n_samples={n} (a sample is "
+            f"not its own neighbour); got k={k}."
+        )
+
+
+def _similarity_rows(Zn, start, stop):
+    """Cosine similarities of rows ``start:stop`` of unit rows ``Zn`` to all, self at -inf."""
+    S = Zn[start:stop] @ Zn.T
+    rows = np.arange(stop - start)
+    S[rows, rows + start] = -np.inf
+    return S
+
+
+def overlap_counts(X, Y, k):
+    """``|N_k^X(i) & N_k^Y(i)|`` for every sample, one block of rows at a time.
+
+    Cosine neighbours, self excluded, ties for the last place to the lower row index (see
+    :func:`_top_k_mask`). O(n^2 (d_x + d_y)) time, O(block * n) memory.
+    """
+    n = X.shape[0]
+    Xn, Yn = unit_rows(X), unit_rows(Y)
+    shared = np.empty(n)
+    # Per row: two similarity rows, the partition copy, cumsum (int64) and a few masks.
+    for rows in row_blocks(n, 8 * 5 * n, max_rows=n):
+        mask = _top_k_mask(_similarity_rows(Xn, rows.start, rows.stop), k)
+        mask &= _top_k_mask(_similarity_rows(Yn, rows.start, rows.stop), k)
+        shared[rows] = mask.sum(axis=1)
+    return shared
+
+
+def neighbour_lists(Z, k):
+    """The ``k`` cosine neighbours of every row of ``Z`` (self excluded), as row indices.
+
+    Returns an int array of shape (n, k), each row in increasing index order (a set, not a
+    ranking), found one block of rows at a time like :func:`overlap_counts`, with the same
+    tie rule.
+    """
+    n = Z.shape[0]
+    Zn = unit_rows(Z)
+    indices = np.empty((n, k), dtype=np.intp)
+    for rows in row_blocks(n, 8 * 4 * n, max_rows=n):
+        mask = _top_k_mask(_similarity_rows(Zn, rows.start, rows.stop), k)
+        indices[rows] = np.nonzero(mask)[1].reshape(-1, k)  # exactly k per row
+    return indices
 
 
 @validate_params(
@@ -82,29 +132,9 @@ def knn_jaccard(X, Y, k=10):
     True
     """
     X, Y = check_paired_arrays(X, Y, "knn_jaccard")
-    n = X.shape[0]
-    if k >= n:
-        raise ValueError(
-            f"The 'k' parameter of knn_jaccard must be smaller than n_samples={n} (a sample is "
-            f"not its own neighbour); got k={k}."
-        )
-    Xn, Yn = unit_rows(X), unit_rows(Y)
-    scores = np.empty(n)
-    # Per row: two similarity rows, the partition copy, cumsum (int64) and a few masks.
-    for rows in row_blocks(n, 8 * 5 * n, max_rows=n):
-        start, stop = rows.start, rows.stop
-        rows = np.arange(stop - start)
-        Sx = Xn[start:stop] @ Xn.T
-        Sx[rows, rows + start] = -np.inf
-        mask = _top_k_mask(Sx, k)
-        del Sx
-        Sy = Yn[start:stop] @ Yn.T
-        Sy[rows, rows + start] = -np.inf
-        mask &= _top_k_mask(Sy, k)
-        del Sy
-        inter = mask.sum(axis=1)
-        scores[start:stop] = inter / (2 * k - inter)
-    return float(scores.mean())
+    check_k(k, X.shape[0], "knn_jaccard")
+    shared = overlap_counts(X, Y, k)
+    return float(np.mean(shared / (2 * k - shared)))
 
 
 @validate_params({"X": ["array-like"], "Y": ["array-like"]}, prefer_skip_nested_validation=True)

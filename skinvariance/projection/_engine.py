@@ -14,9 +14,10 @@ subspaces for every row at once and keeps them in the projection cache.
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from .._parallel import ROW_ALIGNMENT, blas_threads, row_blocks
+from .._parallel import blas_threads, row_blocks
 from ..kernels import KernelEvaluator, get_kernel
-from ..kernels._definitions import _unit_rows
+from ..kernels._numba import ROW_TILE
+from ..kernels._unit import unit_rows
 from ._cache import digest_array, make_key
 from ._normalize import normalize_in_place
 
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 #: Kernels computed by compiled loops whose rows do not depend on the block height or the
-#: thread count (rows are cut at multiples of ``ROW_ALIGNMENT``); the others go through BLAS,
+#: thread count (rows are cut at multiples of their row tile); the others go through BLAS,
 #: whose sums may depend on both.
 _PARTITION_FREE = frozenset({"l1", "linf"})
 
@@ -58,9 +59,17 @@ class AnchorPreprocessing:
         a standard deviation below ``10 * eps`` counts as 1)."""
         mean = std = None
         if center or scale:
-            scaler = StandardScaler(with_mean=center, with_std=scale).fit(anchors)
-            mean = scaler.mean_ if center else None
-            std = scaler.scale_ if scale else None
+            # Fitted on the anchors divided by a power of two (exact), so that no sum or
+            # square overflows or underflows at extreme magnitudes; the statistics are scaled
+            # back, except the scale 1 of constant features.
+            anchors = np.asarray(anchors)
+            exponent = int(np.frexp(np.max(np.abs(anchors), initial=0.0))[1])
+            scaler = StandardScaler(with_mean=center, with_std=scale)
+            scaler.fit(np.ldexp(anchors, -exponent))
+            mean = np.ldexp(scaler.mean_, exponent) if center else None
+            if scale:
+                constant = scaler.scale_ != np.sqrt(scaler.var_)
+                std = np.where(constant, 1.0, np.ldexp(scaler.scale_, exponent))
         return cls(mean, std, l2_normalize)
 
     @property
@@ -88,8 +97,13 @@ class AnchorPreprocessing:
             X = X - self.mean.astype(dtype, copy=False)
         if self.scale is not None:
             X = X / self.scale.astype(dtype, copy=False)
+        if not (self.mean is None and self.scale is None or np.isfinite(X).all()):
+            raise ValueError(
+                f"X centred and scaled with the anchors' statistics overflows {X.dtype}; "
+                "rescale X and the anchors, or use float64."
+            )
         if self.l2_normalize:
-            X = _unit_rows(X)
+            X = unit_rows(X)
         return np.ascontiguousarray(X, dtype=dtype)
 
 
@@ -183,15 +197,15 @@ def block_height(n_rows, row_bytes):
 
 
 def _blocks(n_rows, row_bytes):
-    return row_blocks(n_rows, row_bytes, multiple=ROW_ALIGNMENT)
+    return row_blocks(n_rows, row_bytes, align=ROW_TILE)
 
 
 def project_in_blocks(X, compute_block, row_bytes):
     """Call ``compute_block(rows, block)`` on C-contiguous row blocks of ``X``.
 
     Blocks are sized by :func:`skinvariance.kernels.row_blocks` from the temporary bytes one
-    row needs, within scikit-learn's ``working_memory``; they start at multiples of
-    ``ROW_ALIGNMENT`` rows.
+    row needs, within scikit-learn's ``working_memory``; they start at multiples of the
+    compiled loops' row tile.
     """
     for rows in _blocks(X.shape[0], row_bytes):
         compute_block(rows, np.ascontiguousarray(X[rows]))

@@ -37,9 +37,14 @@ def normalize_rows(R, norm="layer", *, copy=True):
     norm : {"layer", "l2"} or None, default="layer"
         - ``"layer"``: subtract each row's mean and divide by its standard deviation
           (a LayerNorm without learned parameters). Makes distance kernels invariant to
-          isotropic scaling of the latent space. A constant row (zero standard deviation)
-          becomes all zeros.
+          isotropic scaling of the latent space. A constant row becomes all zeros: one whose
+          standard deviation is at most ``16 eps |mean|`` (``eps`` of its dtype), the spread
+          rounding alone leaves on equal values, as on every row of a projection onto
+          duplicate anchors.
         - ``"l2"``: divide each row by its L2 norm; a zero row stays zero.
+
+        Statistics are accumulated in float64 on rows scaled so that nothing overflows or
+        underflows: rows of any magnitude the dtype holds give finite results.
         - ``None``: leave the rows unchanged.
     copy : bool, default=True
         If False, normalise ``R`` in place (it must be a float ndarray).

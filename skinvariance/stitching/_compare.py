@@ -35,7 +35,8 @@ DEFAULT_METRICS = ("cka", "pearson", "cosine", "jaccard", "mrr")
 
 
 def _resolve_metrics(metrics):
-    """``{name: (measure, symmetric)}`` from names of the registry or a mapping of callables."""
+    """``{name: (measure, symmetric, same_width)}`` from names of the registry or a mapping of
+    callables (``same_width`` is None for a callable: unknown)."""
     if isinstance(metrics, Mapping):
         for name, function in metrics.items():
             if not isinstance(name, str) or not callable(function):
@@ -44,7 +45,7 @@ def _resolve_metrics(metrics):
                     f"callables measure(X, Y) -> float. Got {name!r}: {function!r}."
                 )
         # a callable is not assumed symmetric: it is evaluated on every ordered pair
-        return {name: (function, False) for name, function in metrics.items()}
+        return {name: (function, False, None) for name, function in metrics.items()}
     if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
         raise TypeError(
             "The 'metrics' parameter of compare_invariances must be a list of measure names or "
@@ -53,7 +54,7 @@ def _resolve_metrics(metrics):
     resolved = {}
     for name in metrics:
         measure = get_measure(name, parameter="metrics", owner="compare_invariances")
-        resolved[name] = (measure.function, measure.symmetric)
+        resolved[name] = (measure.function, measure.symmetric, measure.same_width)
     return resolved
 
 
@@ -81,13 +82,17 @@ def _check_scoring(scoring):
         )
 
 
-def _measure(function, Zi, Zj, metric, invariance, pair):
+def _measure(function, same_width, Zi, Zj, metric, invariance, pair):
+    """``function(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair whose
+    widths differ (absolute spaces); any other error is raised with its context."""
+    if same_width and Zi.shape[1] != Zj.shape[1]:
+        return np.nan
     try:
         with limit_small_work(Zi.size + Zj.size):
             return float(function(Zi, Zj))
     except ValueError as exc:
-        if Zi.shape[1] != Zj.shape[1]:
-            return np.nan  # the measure needs equal widths: undefined for this pair
+        if same_width is None and Zi.shape[1] != Zj.shape[1]:
+            return np.nan  # a measure of the user's that cannot compare these widths
         raise error_class(exc)(
             f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
             f"{pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
@@ -132,12 +137,12 @@ def _evaluate_split(invariance, projection, decoder, scoring, metrics, train_spa
                 Zi, Zj = encodings[i][j], test_spaces[j]
             else:
                 Zi, Zj = encodings[i][i], encodings[j][j]
-            for metric, (function, symmetric) in metrics.items():
+            for metric, (function, symmetric, same_width) in metrics.items():
                 if symmetric and kind != "alignment" and b < a:
                     similarity[metric][a, b] = similarity[metric][b, a]
                 else:
                     similarity[metric][a, b] = _measure(
-                        function, Zi, Zj, metric, invariance, (i, j)
+                        function, same_width, Zi, Zj, metric, invariance, (i, j)
                     )
     return kind, evaluator.scorer_name_, matrix.to_numpy(), similarity
 

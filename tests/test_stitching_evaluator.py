@@ -1,13 +1,14 @@
+"""StitchingEvaluator: zero-shot stitching against hand-built pipelines and invariances."""
+
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import N_TEST, N_TRAIN, decoder
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import ortho_group
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.metrics import (
@@ -27,42 +28,16 @@ from skinvariance import (
     ProductProjection,
     RelativeProjection,
     StitchingEvaluator,
-    compare_invariances,
     select_anchors,
     stack_spaces,
 )
 from skinvariance.anchors import ANCHOR_STRATEGIES
-from skinvariance.metrics import linear_cka, mean_cosine_similarity, mean_reciprocal_rank
-from skinvariance.stitching import default_invariances
-
-N_TRAIN, N_TEST = 300, 100
-
-
-@pytest.fixture(scope="module")
-def data():
-    """Three well separated classes in 16 dimensions; the first 300 rows train, the rest test."""
-    X, y = make_classification(
-        n_samples=N_TRAIN + N_TEST,
-        n_features=16,
-        n_informative=12,
-        n_redundant=0,
-        n_classes=3,
-        n_clusters_per_class=1,
-        class_sep=1.5,
-        random_state=0,
-    )
-    return X, y
 
 
 def split(spaces, y):
     train = {name: X[:N_TRAIN] for name, X in spaces.items()}
     test = {name: X[N_TRAIN:] for name, X in spaces.items()}
     return train, y[:N_TRAIN], test, y[N_TRAIN:]
-
-
-def decoder():
-    """A linear probe with a closed-form fit (fast and deterministic)."""
-    return make_pipeline(StandardScaler(), RidgeClassifier())
 
 
 def off_diagonal(matrix):
@@ -78,8 +53,8 @@ def signed_permutation(X, rng):
 # -- invariances: relative projections stitch where absolute spaces do not --------------------
 
 
-def test_cosine_stitches_across_orthogonal_maps_and_rescaling(data):
-    X, y = data
+def test_cosine_stitches_across_orthogonal_maps_and_rescaling(stitching_data):
+    X, y = stitching_data
     spaces = {
         "base": X,
         "rotated": 2.5 * X @ ortho_group.rvs(16, random_state=1),
@@ -108,8 +83,8 @@ def test_cosine_stitches_across_orthogonal_maps_and_rescaling(data):
 
 
 @pytest.mark.parametrize("kernel", ["l1", "linf"])
-def test_l1_linf_stitch_across_signed_permutations_and_translations(data, kernel):
-    X, y = data
+def test_l1_linf_stitch_across_signed_permutations_and_translations(stitching_data, kernel):
+    X, y = stitching_data
     rng = np.random.default_rng(3)
     spaces = {
         "base": X,
@@ -123,13 +98,14 @@ def test_l1_linf_stitch_across_signed_permutations_and_translations(data, kernel
     assert np.abs(matrix - matrix[0, 0]).max() <= 1 / N_TEST
 
     # cosine is not invariant to the translation: the same spaces do not stitch
-    cosine = StitchingEvaluator(RelativeProjection("cosine"), decoder(), anchors=60)
+    cosine = StitchingEvaluator(RelativeProjection("cosine"), decoder(), anchors=60,
+                                random_state=0)
     cosine.fit(train, y_train)
     assert cosine.score(test, y_test) < matrix[0, 0] - 0.15
 
 
-def test_centering_rescues_cosine_under_translation(data):
-    X, y = data
+def test_centering_rescues_cosine_under_translation(stitching_data):
+    X, y = stitching_data
     rng = np.random.default_rng(4)
     spaces = {
         "base": X,
@@ -145,8 +121,8 @@ def test_centering_rescues_cosine_under_translation(data):
     assert off_diagonal(plain_matrix).mean() < np.diag(plain_matrix).min() - 0.15
 
 
-def test_alignments_stitch_by_mapping_the_encoder_into_the_decoder_space(data):
-    X, y = data
+def test_alignments_stitch_by_mapping_the_encoder_into_the_decoder_space(stitching_data):
+    X, y = stitching_data
     rng = np.random.default_rng(6)
     general = rng.normal(size=(16, 16))  # invertible with probability one, not orthogonal
     spaces = {
@@ -174,8 +150,8 @@ def test_alignments_stitch_by_mapping_the_encoder_into_the_decoder_space(data):
     assert abs(matrix.loc["base", "rigid"] - matrix.loc["rigid", "rigid"]) <= 1 / N_TEST
 
 
-def test_alignment_stitches_spaces_of_different_widths(data):
-    X, y = data
+def test_alignment_stitches_spaces_of_different_widths(stitching_data):
+    X, y = stitching_data
     # 16 -> 24 columns with orthonormal rows: an isometric embedding into a wider space
     W = ortho_group.rvs(24, random_state=8)[:16]
     spaces = {"narrow": X, "wide": X @ W}
@@ -186,8 +162,8 @@ def test_alignment_stitches_spaces_of_different_widths(data):
     assert np.abs(matrix - np.diag(matrix)[None, :]).max() <= 1 / N_TEST
 
 
-def test_absolute_spaces_of_different_widths_score_nan_with_a_warning(data):
-    X, y = data
+def test_absolute_spaces_of_different_widths_score_nan_with_a_warning(stitching_data):
+    X, y = stitching_data
     spaces = {"a": X, "b": X[:, :10], "c": X @ ortho_group.rvs(16, random_state=9)}
     train, y_train, test, y_test = split(spaces, y)
     ev = StitchingEvaluator(None, decoder()).fit(train, y_train)
@@ -207,8 +183,8 @@ def test_absolute_spaces_of_different_widths_score_nan_with_a_warning(data):
         assert np.isnan(ev.score({"a": test["a"], "b": test["b"]}, y_test))
 
 
-def test_reconstruction_with_a_two_dimensional_target(data):
-    X, y = data
+def test_reconstruction_with_a_two_dimensional_target(stitching_data):
+    X, y = stitching_data
     rng = np.random.default_rng(24)
     # what the decoder reconstructs: 6 outputs, linear in the base space plus noise
     target = X @ rng.normal(size=(16, 6)) + rng.normal(scale=0.1, size=(len(X), 6))
@@ -238,10 +214,10 @@ def test_reconstruction_with_a_two_dimensional_target(data):
 # -- model selection -----------------------------------------------------------------------
 
 
-def test_gridsearch_picks_the_invariant_product(data):
+def test_gridsearch_picks_the_invariant_product(stitching_data):
     """Spaces related by rotation, translation and isotropic scaling: only the euclidean
     subspace (standardised per sample by ProductProjection) is invariant to all three."""
-    X, y = data
+    X, y = stitching_data
     rng = np.random.default_rng(12)
     spaces = {
         "base": X,
@@ -269,8 +245,8 @@ def test_gridsearch_picks_the_invariant_product(data):
     assert two["mean_test_score"].nunique() == 2
 
 
-def test_dataframe_and_mapping_give_the_same_results(data):
-    X, y = data
+def test_dataframe_and_mapping_give_the_same_results(stitching_data):
+    X, y = stitching_data
     spaces = {"a": X, "b": X @ ortho_group.rvs(16, random_state=15)}
     ev = StitchingEvaluator(RelativeProjection("euclidean"), decoder(), anchors=40, random_state=0)
     from_mapping = clone(ev).fit(spaces, y).stitching_matrix(spaces, y)
@@ -306,8 +282,8 @@ class RecordingAlignment(Recorder):
 
 
 @pytest.mark.parametrize("strategy", ANCHOR_STRATEGIES)
-def test_parallel_anchors_are_the_same_rows_in_every_space(data, strategy):
-    X, y = data
+def test_parallel_anchors_are_the_same_rows_in_every_space(stitching_data, strategy):
+    X, y = stitching_data
     spaces = {"first": X, "second": 2.0 * X[:, ::-1] + 1.0, "third": np.tanh(X[:, :5])}
     ev = StitchingEvaluator(
         Recorder(), decoder(), anchors=25, anchor_selection=strategy, random_state=0
@@ -327,8 +303,8 @@ def test_parallel_anchors_are_the_same_rows_in_every_space(data, strategy):
         assert_array_equal(alignment.seen_[1], spaces[j][expected])
 
 
-def test_explicit_anchor_indices(data):
-    X, y = data
+def test_explicit_anchor_indices(stitching_data):
+    X, y = stitching_data
     spaces = {"a": X, "b": -X}
     rows = np.array([5, 0, 17, 250])
     ev = StitchingEvaluator(Recorder(), decoder(), anchors=rows).fit(spaces, y)
@@ -336,10 +312,10 @@ def test_explicit_anchor_indices(data):
     assert_array_equal(ev.projections_["b"].seen_, -X[rows])
 
 
-def test_projection_subsets_anchors_identically_in_every_space(data):
+def test_projection_subsets_anchors_identically_in_every_space(stitching_data):
     """A projection choosing its own anchors among the parallel ones, with no random_state,
     still chooses the same rows in every space."""
-    X, y = data
+    X, y = stitching_data
     spaces = {"a": X, "b": 3.0 * X @ ortho_group.rvs(16, random_state=16)}
     train, y_train, test, y_test = split(spaces, y)
     ev = StitchingEvaluator(RelativeProjection("cosine", n_anchors=20), decoder(), anchors=100)
@@ -353,8 +329,8 @@ def test_projection_subsets_anchors_identically_in_every_space(data):
 # -- scoring, results table, parallelism ---------------------------------------------------
 
 
-def test_scoring_strings_and_callables(data):
-    X, y = data
+def test_scoring_strings_and_callables(stitching_data):
+    X, y = stitching_data
     spaces = {"a": X, "b": X @ ortho_group.rvs(16, random_state=17)}
     train, y_train, test, y_test = split(spaces, y)
     ev = StitchingEvaluator(None, decoder(), scoring="f1_macro").fit(train, y_train)
@@ -371,8 +347,8 @@ def test_scoring_strings_and_callables(data):
     assert "balanced_accuracy_score" in ev.scorer_name_
 
 
-def test_stitching_scores_are_the_matrix_in_long_form(data):
-    X, y = data
+def test_stitching_scores_are_the_matrix_in_long_form(stitching_data):
+    X, y = stitching_data
     spaces = {"x": X, "y": X @ ortho_group.rvs(16, random_state=18), "z": -X}
     ev = StitchingEvaluator(RelativeProjection("l1"), decoder(), anchors=30, random_state=0)
     matrix = ev.fit(spaces, y).stitching_matrix(spaces, y)
@@ -386,8 +362,8 @@ def test_stitching_scores_are_the_matrix_in_long_form(data):
     pd.testing.assert_frame_equal(back.loc[matrix.index, matrix.columns], matrix)
 
 
-def test_parallel_jobs_give_the_same_matrix(data):
-    X, y = data
+def test_parallel_jobs_give_the_same_matrix(stitching_data):
+    X, y = stitching_data
     spaces = {"a": X, "b": 2 * X, "c": X @ ortho_group.rvs(16, random_state=19)}
     serial = StitchingEvaluator(OrthogonalAlignment(), decoder(), anchors=50, random_state=0)
     parallel = clone(serial).set_params(n_jobs=2)
@@ -400,8 +376,8 @@ def test_parallel_jobs_give_the_same_matrix(data):
 # -- scikit-learn API (the generic checks assume a single array X) ------------------------
 
 
-def test_clone_get_set_params_and_pickle(data):
-    X, y = data
+def test_clone_get_set_params_and_pickle(stitching_data):
+    X, y = stitching_data
     ev = StitchingEvaluator(
         ProductProjection(["cosine", "l1"]), RidgeClassifier(alpha=0.5), anchors=40, random_state=3
     )
@@ -426,8 +402,8 @@ def test_clone_get_set_params_and_pickle(data):
     assert fitted.__sklearn_tags__().target_tags.required
 
 
-def test_projection_kinds(data):
-    X, y = data
+def test_projection_kinds(stitching_data):
+    X, y = stitching_data
     spaces = {"a": X, "b": X}
     kinds = {
         "none": (None, "absolute"),
@@ -530,23 +506,23 @@ def test_projection_kinds(data):
         ),
     ],
 )
-def test_fit_bad_input(data, make_spaces, y_rows, params, error, match):
-    X, y = data
+def test_fit_bad_input(stitching_data, make_spaces, y_rows, params, error, match):
+    X, y = stitching_data
     ev = StitchingEvaluator(RelativeProjection(), decoder(), anchors=20).set_params(**params)
     with pytest.raises(error, match=match):
         ev.fit(make_spaces(X), y[:y_rows])
 
 
-def test_scorer_that_does_not_fit_a_regression_target(data):
-    X, _ = data
+def test_scorer_that_does_not_fit_a_regression_target(stitching_data):
+    X, _ = stitching_data
     target = X[:, :3]
     ev = StitchingEvaluator(None, Ridge(), scoring="accuracy")
     with pytest.raises(ValueError, match=r"\('accuracy'\) cannot score the decoder Ridge\(\)"):
         ev.fit({"a": X, "b": X}, target)
 
 
-def test_scoring_before_fit_and_mismatched_spaces(data):
-    X, y = data
+def test_scoring_before_fit_and_mismatched_spaces(stitching_data):
+    X, y = stitching_data
     ev = StitchingEvaluator(RelativeProjection(), decoder(), anchors=20)
     with pytest.raises(NotFittedError):
         ev.stitching_matrix({"a": X, "b": X}, y)
@@ -557,219 +533,3 @@ def test_scoring_before_fit_and_mismatched_spaces(data):
         ev.score({"a": X, "b": X[:, 1:]}, y)
     with pytest.raises(ValueError, match="y has 10 rows but the spaces have 400 rows"):
         ev.score({"a": X, "b": X}, y[:10])
-
-
-# -- compare_invariances -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def rotated_spaces(data):
-    X, y = data
-    spaces = {
-        "base": X,
-        "rotated": 2.5 * X @ ortho_group.rvs(16, random_state=20),
-        "rotated_2": 0.5 * X @ ortho_group.rvs(16, random_state=21),
-    }
-    return spaces, y
-
-
-def test_compare_invariances_default_table(rotated_spaces):
-    spaces, y = rotated_spaces
-    table = compare_invariances(spaces, y, anchors=60, random_state=0)
-    measures = ["cka", "pearson", "cosine", "jaccard", "mrr", "stitching", "non_stitched"]
-    expected_columns = ["invariance", "kind"]
-    for measure in measures:
-        expected_columns += [f"{measure}_mean", f"{measure}_std"]
-    assert list(table.columns) == expected_columns + ["best"]
-    assert list(table["invariance"]) == list(default_invariances())
-    kinds = dict(zip(table["invariance"], table["kind"], strict=True))
-    assert kinds["absolute"] == "absolute"
-    assert kinds["orthogonal"] == kinds["affine"] == "alignment"
-    assert kinds["relative_cosine"] == kinds["product"] == kinds["scale"] == "projection"
-    rows = table.set_index("invariance")
-
-    # the best row is the highest mean zero-shot score, and only that row
-    assert table["best"].sum() == 1
-    assert table.loc[table["best"], "stitching_mean"].item() == table["stitching_mean"].max()
-    assert table.attrs["best"] == table.loc[table["best"], "invariance"].item()
-    assert table.attrs["selected_by"] == "stitching_mean"
-    assert table.attrs["scorer"] == "accuracy"
-
-    # rotations and rescalings: cosine relative spaces coincide, so every measure is perfect
-    cosine = rows.loc["relative_cosine"]
-    for measure in ["cka", "pearson", "cosine", "jaccard", "mrr"]:
-        assert cosine[f"{measure}_mean"] == pytest.approx(1.0, abs=1e-6)
-    assert cosine["stitching_mean"] == pytest.approx(cosine["non_stitched_mean"], abs=0.02)
-    assert cosine["stitching_mean"] > rows.loc["absolute", "stitching_mean"] + 0.3
-    # linear CKA is itself invariant to rotations and isotropic scaling (METHOD.md §6) ...
-    assert rows.loc["absolute", "cka_mean"] == pytest.approx(1.0, abs=1e-6)
-    # ... the matched-row cosine of the absolute spaces is not
-    assert abs(rows.loc["absolute", "cosine_mean"]) < 0.5
-
-
-def test_compare_invariances_values_match_the_measures(data):
-    X, y = data
-    rng = np.random.default_rng(22)
-    spaces = {"a": X, "b": X @ rng.normal(size=(16, 16)), "c": X @ ortho_group.rvs(16)}
-    train, test = np.arange(100, 400), np.arange(100)
-    table = compare_invariances(
-        spaces,
-        y,
-        {"absolute": None, "orthogonal": OrthogonalAlignment()},
-        metrics=["cosine", "mrr", "cka"],
-        decoder=decoder(),
-        anchors=1000,  # more than the training rows: every training row is an anchor
-        cv=[(train, test)],
-        random_state=0,
-    )
-    rows = table.set_index("invariance")
-    pairs = [(i, j) for i in spaces for j in spaces if i != j]
-
-    cosines = [mean_cosine_similarity(spaces[i][test], spaces[j][test]) for i, j in pairs]
-    ranks = [mean_reciprocal_rank(spaces[i][test], spaces[j][test]) for i, j in pairs]
-    assert rows.loc["absolute", "cosine_mean"] == pytest.approx(np.mean(cosines))
-    assert rows.loc["absolute", "cosine_std"] == pytest.approx(np.std(cosines))
-    assert rows.loc["absolute", "mrr_mean"] == pytest.approx(np.mean(ranks))
-    assert rows.loc["absolute", "mrr_std"] == pytest.approx(np.std(ranks))
-
-    decoders = {j: decoder().fit(spaces[j][train], y[train]) for j in spaces}
-    stitched = [accuracy_score(y[test], decoders[j].predict(spaces[i][test])) for i, j in pairs]
-    own = [accuracy_score(y[test], decoders[j].predict(spaces[j][test])) for j in spaces]
-    assert rows.loc["absolute", "stitching_mean"] == pytest.approx(np.mean(stitched))
-    assert rows.loc["absolute", "stitching_std"] == pytest.approx(np.std(stitched))
-    assert rows.loc["absolute", "non_stitched_mean"] == pytest.approx(np.mean(own))
-
-    # alignments: the source mapped into the target, against the target
-    ckas = []
-    for i, j in pairs:
-        alignment = OrthogonalAlignment().fit(spaces[i][train], spaces[j][train])
-        ckas.append(linear_cka(alignment.transform(spaces[i][test]), spaces[j][test]))
-    assert rows.loc["orthogonal", "cka_mean"] == pytest.approx(np.mean(ckas))
-
-
-def test_compare_invariances_custom_measure_runs_on_ordered_pairs(data):
-    X, y = data
-    spaces = {"w16": X, "w10": X[:, :10], "w4": X[:, :4]}
-    table = compare_invariances(
-        spaces,
-        y,
-        {"absolute": None, "cosine": RelativeProjection("cosine")},
-        metrics={"width_gap": lambda A, B: A.shape[1] - B.shape[1], "cka": linear_cka},
-        anchors=50,
-        random_state=0,
-    )
-    rows = table.set_index("invariance")
-    gaps = [a - b for a in (16, 10, 4) for b in (16, 10, 4) if a != b]
-    assert rows.loc["absolute", "width_gap_mean"] == pytest.approx(0.0)
-    assert rows.loc["absolute", "width_gap_std"] == pytest.approx(np.std(gaps))
-    assert rows.loc["cosine", "width_gap_mean"] == 0.0  # relative spaces: 50 anchors each
-    # absolute spaces of different widths cannot be stitched: NaN, not a number
-    assert np.isnan(rows.loc["absolute", "stitching_mean"])
-    assert not rows.loc["absolute", "best"]
-    assert rows.loc["cosine", "best"]
-
-
-def test_compare_invariances_measures_needing_equal_widths_are_nan(data):
-    X, y = data
-    spaces = {"w16": X, "w10": X[:, :10]}
-    table = compare_invariances(
-        spaces, y, {"absolute": None}, metrics=["cosine", "cka"], anchors=50, random_state=0
-    )
-    assert np.isnan(table.loc[0, "cosine_mean"])
-    assert 0 < table.loc[0, "cka_mean"] <= 1
-
-
-def test_compare_invariances_regression_and_folds(data):
-    X, _ = data
-    target = X[:, :4] * 2.0
-    spaces = {"a": X, "b": X @ ortho_group.rvs(16, random_state=23)}
-    table = compare_invariances(
-        spaces,
-        target,
-        {"absolute": None, "cosine": RelativeProjection("cosine")},
-        metrics=[],
-        anchors=60,
-        cv=3,
-        random_state=0,
-    )
-    assert table.attrs["scorer"] == "neg_mean_squared_error"
-    assert list(table.columns) == [
-        "invariance",
-        "kind",
-        "stitching_mean",
-        "stitching_std",
-        "non_stitched_mean",
-        "non_stitched_std",
-        "best",
-    ]
-    rows = table.set_index("invariance")
-    assert (table["non_stitched_mean"] < 0).all()
-    assert rows.loc["cosine", "stitching_mean"] == pytest.approx(
-        rows.loc["cosine", "non_stitched_mean"], rel=1e-6
-    )
-    assert rows.loc["absolute", "stitching_mean"] < 5 * rows.loc["absolute", "non_stitched_mean"]
-    assert table.attrs["best"] == "cosine"
-
-    # another scorer: R^2, in its place in the table and in attrs
-    table = compare_invariances(
-        spaces,
-        target,
-        {"cosine": RelativeProjection("cosine")},
-        metrics=[],
-        anchors=60,
-        scoring="r2",
-        random_state=0,
-    )
-    assert table.attrs["scorer"] == "r2"
-    assert 0.5 < table.loc[0, "non_stitched_mean"] <= 1
-
-
-def test_compare_invariances_is_reproducible(rotated_spaces):
-    spaces, y = rotated_spaces
-    invariances = {"l1": RelativeProjection("l1", n_anchors=20), "affine": AffineAlignment()}
-    first = compare_invariances(spaces, y, invariances, anchors=40, random_state=5, cv=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no warning leaks out of a comparison
-        second = compare_invariances(
-            stack_spaces(spaces), y, invariances, anchors=40, random_state=5, cv=2, n_jobs=2
-        )
-    pd.testing.assert_frame_equal(first, second)
-
-
-@pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        (
-            {"metrics": ["cka", "spearman"]},
-            ValueError,
-            r"'metrics' parameter of compare_invariances must be a str among \[.*\]. "
-            r"Got 'spearman'",
-        ),
-        ({"metrics": "cka"}, TypeError, "'metrics' parameter of compare_invariances"),
-        ({"metrics": {"m": 3}}, TypeError, "must map str names to callables"),
-        (
-            {"invariances": {"bad": LogisticRegression()}},
-            TypeError,
-            r"invariances\['bad'\] must be None, a transformer or an alignment",
-        ),
-        ({"invariances": [None]}, TypeError, "'invariances' parameter of compare_invariances"),
-        ({"anchors": 0}, ValueError, "'anchors' parameter of compare_invariances"),
-        ({"cv": 1}, ValueError, "'cv' parameter of compare_invariances"),
-        ({"decoder": StandardScaler()}, TypeError, "'decoder' parameter of compare_invariances"),
-        ({"scoring": "accuracyy"}, ValueError, "'scoring' parameter of compare_invariances"),
-    ],
-)
-def test_compare_invariances_bad_input(rotated_spaces, kwargs, error, match):
-    spaces, y = rotated_spaces
-    with pytest.raises(error, match=match):
-        compare_invariances(spaces, y, **kwargs)
-
-
-def test_compare_invariances_bad_spaces_and_target(rotated_spaces):
-    spaces, y = rotated_spaces
-    with pytest.raises(ValueError, match="y has 399 rows but the spaces have 400 rows"):
-        compare_invariances(spaces, y[:-1])
-    with pytest.raises(ValueError, match="at least 2 spaces"):
-        compare_invariances({"base": spaces["base"]}, y)
-    with pytest.raises(ValueError, match="No default decoder fits a 'multilabel-indicator'"):
-        compare_invariances(spaces, np.eye(2, dtype=int)[np.arange(400) % 2])

@@ -1,10 +1,11 @@
-"""Out-of-core transforms: memmap streaming and on-disk .npy to .npy (skinvariance.outofcore)."""
+"""Out-of-core transforms: memmap streaming and on-disk .npy to .npy (transform_npy)."""
 
 import errno
 import re
 
 import numpy as np
 import pytest
+from _helpers import save_npy
 from numpy.testing import assert_allclose
 from scipy.spatial.distance import cdist
 from sklearn import config_context
@@ -23,18 +24,6 @@ def _tolerance(dtype):
     return {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
 
 
-@pytest.fixture
-def data(rng):
-    X = rng.normal(size=(700, 6))
-    return X, X[rng.choice(700, size=15, replace=False)]
-
-
-def _save(tmp_path, name, array):
-    path = tmp_path / name
-    np.save(path, array)
-    return path
-
-
 class _RecordingMemmap(np.memmap):
     """A memmap that records the rows of every read through indexing."""
 
@@ -51,9 +40,10 @@ class _RecordingMemmap(np.memmap):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kernel,metric", [("l1", "cityblock"), ("euclidean", "euclidean")])
-def test_memmap_transform_streams_blocks_and_matches_cdist(tmp_path, data, dtype, kernel, metric):
-    X, anchors = (a.astype(dtype) for a in data)
-    path = _save(tmp_path, "X.npy", X)
+def test_memmap_transform_streams_blocks_and_matches_cdist(tmp_path, out_of_core_data, dtype,
+                                                           kernel, metric):
+    X, anchors = (a.astype(dtype) for a in out_of_core_data)
+    path = save_npy(tmp_path, "X.npy", X)
     rel = RelativeProjection(kernel).fit(anchors)
     mapped = np.load(path, mmap_mode="r").view(_RecordingMemmap)
     mapped.reads = []
@@ -72,11 +62,11 @@ def test_memmap_transform_streams_blocks_and_matches_cdist(tmp_path, data, dtype
 
 
 @pytest.mark.parametrize("aggregate", ["concat", "sum"])
-def test_memmap_product_projection_equals_in_memory(tmp_path, data, aggregate):
-    X, anchors = data
+def test_memmap_product_projection_equals_in_memory(tmp_path, out_of_core_data, aggregate):
+    X, anchors = out_of_core_data
     prod = ProductProjection(["cosine", "euclidean", "l1", "linf"], aggregate=aggregate)
     prod.fit(anchors)
-    mapped = np.load(_save(tmp_path, "X.npy", X), mmap_mode="r")
+    mapped = np.load(save_npy(tmp_path, "X.npy", X), mmap_mode="r")
     with config_context(working_memory=TINY_MIB):
         R = prod.transform(mapped)
     assert_allclose(R, prod.transform(np.array(X)), rtol=1e-12, atol=1e-12)
@@ -86,17 +76,17 @@ def test_memmap_of_integers_is_converted_per_block(tmp_path, rng):
     X = rng.integers(-5, 5, size=(300, 4)).astype(np.int16)
     rel = RelativeProjection("l1").fit(X[:10])
     with config_context(working_memory=TINY_MIB):
-        R = rel.transform(np.load(_save(tmp_path, "X.npy", X), mmap_mode="r"))
+        R = rel.transform(np.load(save_npy(tmp_path, "X.npy", X), mmap_mode="r"))
     assert R.dtype == np.float64
     assert_allclose(R, cdist(X, X[:10], "cityblock"))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_memmap_non_finite_value_names_its_block(tmp_path, data, bad):
-    X, anchors = data
+def test_memmap_non_finite_value_names_its_block(tmp_path, out_of_core_data, bad):
+    X, anchors = out_of_core_data
     X = X.copy()
     X[613, 2] = bad
-    mapped = np.load(_save(tmp_path, "X.npy", X), mmap_mode="r")
+    mapped = np.load(save_npy(tmp_path, "X.npy", X), mmap_mode="r")
     rel = RelativeProjection().fit(anchors)
     what = "NaN" if np.isnan(bad) else "infinity"
     with config_context(working_memory=TINY_MIB):
@@ -108,10 +98,10 @@ def test_memmap_non_finite_value_names_its_block(tmp_path, data, bad):
     assert first == 613 and 0 < start <= 613 <= stop < len(X) - 1
 
 
-def test_memmap_width_mismatch_is_the_usual_error(tmp_path, data):
-    X, anchors = data
+def test_memmap_width_mismatch_is_the_usual_error(tmp_path, out_of_core_data):
+    X, anchors = out_of_core_data
     rel = RelativeProjection().fit(anchors[:, :4])
-    mapped = np.load(_save(tmp_path, "X.npy", X), mmap_mode="r")
+    mapped = np.load(save_npy(tmp_path, "X.npy", X), mmap_mode="r")
     message = "X has 6 features, but RelativeProjection is expecting 4"
     with pytest.raises(ValueError, match=message):
         rel.transform(mapped)
@@ -123,9 +113,9 @@ def test_memmap_width_mismatch_is_the_usual_error(tmp_path, data):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_transform_npy_writes_the_projection(tmp_path, data, dtype):
-    X, anchors = (a.astype(dtype) for a in data)
-    source = _save(tmp_path, "X.npy", X)
+def test_transform_npy_writes_the_projection(tmp_path, out_of_core_data, dtype):
+    X, anchors = (a.astype(dtype) for a in out_of_core_data)
+    source = save_npy(tmp_path, "X.npy", X)
     rel = RelativeProjection("l1").fit(anchors)
     shape = transform_npy(rel, source, tmp_path / "R.npy", working_memory=TINY_MIB, progress=False)
     R = np.load(tmp_path / "R.npy")
@@ -139,9 +129,9 @@ def test_transform_npy_writes_the_projection(tmp_path, data, dtype):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["R.npy", "X.npy"]
 
 
-def test_transform_npy_product_and_any_transformer(tmp_path, data):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", X)
+def test_transform_npy_product_and_any_transformer(tmp_path, out_of_core_data):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", X)
     prod = ProductProjection(["cosine", "linf"], normalize="l2").fit(anchors)
     transform_npy(prod, source, tmp_path / "P.npy", working_memory=TINY_MIB, progress=False)
     assert_allclose(np.load(tmp_path / "P.npy"), prod.transform(X), rtol=1e-12, atol=1e-12)
@@ -150,17 +140,17 @@ def test_transform_npy_product_and_any_transformer(tmp_path, data):
     assert_allclose(np.load(tmp_path / "S.npy"), (X - X.mean(0)) / X.std(0), atol=1e-12)
 
 
-def test_transform_npy_fortran_ordered_input(tmp_path, data):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", np.asfortranarray(X))
+def test_transform_npy_fortran_ordered_input(tmp_path, out_of_core_data):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", np.asfortranarray(X))
     rel = RelativeProjection("euclidean").fit(anchors)
     transform_npy(rel, source, tmp_path / "R.npy", working_memory=TINY_MIB, progress=False)
     assert_allclose(np.load(tmp_path / "R.npy"), cdist(X, anchors), rtol=1e-12, atol=1e-12)
 
 
-def test_transform_npy_blocks_stay_within_the_budget(tmp_path, data, monkeypatch):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", X)
+def test_transform_npy_blocks_stay_within_the_budget(tmp_path, out_of_core_data, monkeypatch):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", X)
     rel = RelativeProjection().fit(anchors)
     heights = []
     read_rows = io_npy._read_rows
@@ -179,9 +169,9 @@ def test_transform_npy_blocks_stay_within_the_budget(tmp_path, data, monkeypatch
     assert block_bytes <= budget_mib * 2**20
 
 
-def test_transform_npy_progress(tmp_path, data, capsys):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", X)
+def test_transform_npy_progress(tmp_path, out_of_core_data, capsys):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", X)
     rel = RelativeProjection().fit(anchors)
     calls = []
     transform_npy(
@@ -202,10 +192,10 @@ def test_transform_npy_progress(tmp_path, data, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_transform_npy_refuses_an_existing_output(tmp_path, data):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", X)
-    target = _save(tmp_path, "R.npy", np.arange(3))
+def test_transform_npy_refuses_an_existing_output(tmp_path, out_of_core_data):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", X)
+    target = save_npy(tmp_path, "R.npy", np.arange(3))
     rel = RelativeProjection().fit(anchors)
     with pytest.raises(FileExistsError, match="R.npy' exists; pass overwrite=True"):
         transform_npy(rel, source, target, progress=False)
@@ -230,17 +220,17 @@ def test_transform_npy_refuses_an_existing_output(tmp_path, data):
         (np.zeros((0, 6)), "holds no rows"),
     ],
 )
-def test_transform_npy_bad_input(tmp_path, data, array, message):
-    rel = RelativeProjection().fit(data[1])
-    source = _save(tmp_path, "X.npy", array)
+def test_transform_npy_bad_input(tmp_path, out_of_core_data, array, message):
+    rel = RelativeProjection().fit(out_of_core_data[1])
+    source = save_npy(tmp_path, "X.npy", array)
     with pytest.raises(ValueError, match=message):
         transform_npy(rel, source, tmp_path / "R.npy", progress=False)
     assert not (tmp_path / "R.npy").exists()
 
 
-def test_transform_npy_bad_files(tmp_path, data):
-    rel = RelativeProjection().fit(data[1])
-    np.savez(tmp_path / "X.npz", X=data[0])
+def test_transform_npy_bad_files(tmp_path, out_of_core_data):
+    rel = RelativeProjection().fit(out_of_core_data[1])
+    np.savez(tmp_path / "X.npz", X=out_of_core_data[0])
     with pytest.raises(ValueError, match="is not a .npy array file"):
         transform_npy(rel, tmp_path / "X.npz", tmp_path / "R.npy", progress=False)
     (tmp_path / "text.npy").write_text("not an array")
@@ -248,18 +238,18 @@ def test_transform_npy_bad_files(tmp_path, data):
         transform_npy(rel, tmp_path / "text.npy", tmp_path / "R.npy", progress=False)
     with pytest.raises(FileNotFoundError, match="missing.npy"):
         transform_npy(rel, tmp_path / "missing.npy", tmp_path / "R.npy", progress=False)
-    source = _save(tmp_path, "X.npy", data[0])
+    source = save_npy(tmp_path, "X.npy", out_of_core_data[0])
     with pytest.raises(FileNotFoundError, match="directory of the output .* does not exist"):
         transform_npy(rel, source, tmp_path / "no" / "R.npy", progress=False)
     with pytest.raises(TypeError, match="'estimator' parameter of transform_npy"):
         transform_npy("cosine", source, tmp_path / "R.npy")
 
 
-def test_transform_npy_non_finite_block_leaves_no_output(tmp_path, data):
-    X, anchors = data
+def test_transform_npy_non_finite_block_leaves_no_output(tmp_path, out_of_core_data):
+    X, anchors = out_of_core_data
     X = X.copy()
     X[450, 0] = np.nan
-    source = _save(tmp_path, "X.npy", X)
+    source = save_npy(tmp_path, "X.npy", X)
     rel = RelativeProjection().fit(anchors)
     message = r"NaN in the block of rows \d+ to \d+ \(first at row 450"
     with pytest.raises(ValueError, match=message):
@@ -268,9 +258,9 @@ def test_transform_npy_non_finite_block_leaves_no_output(tmp_path, data):
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_transform_npy_disk_full_mid_write(tmp_path, data, monkeypatch, existing):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", X)
+def test_transform_npy_disk_full_mid_write(tmp_path, out_of_core_data, monkeypatch, existing):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", X)
     target = tmp_path / "R.npy"
     if existing:
         np.save(target, np.arange(4))
@@ -295,85 +285,9 @@ def test_transform_npy_disk_full_mid_write(tmp_path, data, monkeypatch, existing
         assert np.array_equal(np.load(target), np.arange(4))  # the old output is intact
 
 
-# ---------------------------------------------------------------------------------------------
-# skinvariance project ANCHORS IN OUT
-# ---------------------------------------------------------------------------------------------
-
-
-def test_cli_project_writes_the_projection(tmp_path, data, capsys):
-    from skinvariance.cli import main
-
-    X, anchors = data
-    _save(tmp_path, "A.npy", anchors)
-    _save(tmp_path, "X.npy", X.astype(np.float32))
-    files = [str(tmp_path / name) for name in ("A.npy", "X.npy", "R.npy")]
-    assert main(["project", *files, "--kernel", "manhattan", "--working-memory", "1"]) == 0
-    R = np.load(tmp_path / "R.npy")
-    assert R.dtype == np.float32
-    assert_allclose(
-        R,
-        cdist(X.astype(np.float32).astype(np.float64), anchors, "cityblock"),
-        rtol=1e-5,
-        atol=1e-4,
-    )
-    captured = capsys.readouterr()
-    assert captured.out == "" and "R.npy: 700 rows x 15 manhattan anchor values" in captured.err
-    assert main(["project", *files, "--quiet", "--overwrite"]) == 0
-    assert capsys.readouterr() == ("", "")
-    assert_allclose(
-        np.load(tmp_path / "R.npy"), 1 - cdist(X, anchors, "cosine"), rtol=1e-5, atol=1e-5
-    )
-
-
-@pytest.mark.parametrize(
-    "change,message",
-    [
-        ({"kernel": "cosinus"}, r"--kernel: unknown kernel 'cosinus'; choose among angular"),
-        ({"out_exists": True}, r"R.npy: the file exists; pass --overwrite to replace it"),
-        ({"anchors": "missing.npy"}, r"missing.npy: no such file"),
-        ({"input": "X.txt"}, r"X.txt: unsupported file type '.txt'; expected one of .npy"),
-        ({"width": 5}, r"X.npy' has 5 features .* expecting 6 features"),
-        ({"nan_row": 321}, r"X.npy: Input X contains NaN in the block of rows .* row 321"),
-        ({"int_input": True}, r"X.npy' holds int64 values"),
-        ({"output": "no/R.npy"}, r"R.npy: no such directory"),
-        ({"output": "R.csv"}, r"R.csv: unsupported file type '.csv' for the output"),
-    ],
-)
-def test_cli_project_errors_are_one_line_status_2(tmp_path, data, capsys, change, message):
-    from skinvariance.cli import main
-
-    X, anchors = data
-    X = X[:, : change.get("width", X.shape[1])].copy()
-    if "nan_row" in change:
-        X[change["nan_row"], 0] = np.nan
-    if change.get("int_input"):
-        X = np.arange(X.size).reshape(X.shape)
-    _save(tmp_path, "A.npy", anchors)
-    _save(tmp_path, "X.npy", X)
-    (tmp_path / "X.txt").write_text("1 2 3\n")
-    if change.get("out_exists"):
-        _save(tmp_path, "R.npy", np.zeros(2))
-    before = sorted(p.name for p in tmp_path.iterdir())
-    argv = [
-        "project",
-        str(tmp_path / change.get("anchors", "A.npy")),
-        str(tmp_path / change.get("input", "X.npy")),
-        str(tmp_path / change.get("output", "R.npy")),
-        "--kernel",
-        change.get("kernel", "cosine"),
-        "--working-memory",
-        "1",
-    ]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("skinvariance project: error: ")
-    assert re.search(message, err)
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
-
-
-def test_transform_npy_temporary_file_cannot_be_created(tmp_path, data, monkeypatch):
-    X, anchors = data
-    source = _save(tmp_path, "X.npy", X)
+def test_transform_npy_temporary_file_cannot_be_created(tmp_path, out_of_core_data, monkeypatch):
+    X, anchors = out_of_core_data
+    source = save_npy(tmp_path, "X.npy", X)
     monkeypatch.setattr(io_npy, "temporary_path", lambda path: tmp_path / "gone" / "t.part")
     with pytest.raises(OSError, match=r"Writing the output .*R.npy' failed after 0 of 700 rows"):
         transform_npy(RelativeProjection().fit(anchors), source, tmp_path / "R.npy")

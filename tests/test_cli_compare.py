@@ -1,12 +1,13 @@
+"""``skinvariance compare``: tables equal to compare_invariances', formats, user mistakes."""
+
 import io
 import json
-import subprocess
 import sys
-from importlib.metadata import entry_points
 
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import run_cli
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import get_scorer
@@ -14,7 +15,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skinvariance import RelativeProjection, compare_invariances, stack_spaces
-from skinvariance.cli import main
 
 # Two cheap rows and one measure keep every comparison in this file fast.
 FAST = ["--invariances", "absolute,relative_cosine", "--metrics", "cka", "--anchors", "40"]
@@ -58,15 +58,9 @@ def _fast_comparison(problem, **options):
     )
 
 
-def run(argv, capsys):
-    status = main(argv)
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 def test_compare_files_matches_compare_invariances(files, problem, capsys):
     paths, labels = files
-    status, out, err = run(
+    status, out, err = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--format", "json", "--quiet"], capsys
     )
     assert status == 0
@@ -95,14 +89,15 @@ def test_compare_file_layouts_give_the_same_table(layout, files, problem, tmp_pa
     if layout == "npz":
         np.savez(tmp_path / "spaces.npz", **spaces)
     elif layout == "parquet":
+        pytest.importorskip("pyarrow")  # the test extra
         stack_spaces(spaces).to_parquet(tmp_path / "spaces.parquet")
     else:
         stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=layout == "csv")
     stacked = str(tmp_path / f"spaces.{layout.split('-')[0]}")
     common = ["--labels", labels, *FAST, "--format", "csv", "--quiet"]
-    status, out_files, _ = run(["compare", *paths, *common], capsys)
+    status, out_files, _ = run_cli(["compare", *paths, *common], capsys)
     assert status == 0
-    status, out_stacked, _ = run(["compare", stacked, *common], capsys)
+    status, out_stacked, _ = run_cli(["compare", stacked, *common], capsys)
     assert status == 0
     pd.testing.assert_frame_equal(_table(out_stacked, "csv"), _table(out_files, "csv"))
 
@@ -110,7 +105,7 @@ def test_compare_file_layouts_give_the_same_table(layout, files, problem, tmp_pa
 def test_csv_and_json_carry_only_the_table(files, capsys):
     paths, labels = files
     for fmt in ("csv", "json"):
-        status, out, err = run(
+        status, out, err = run_cli(
             ["compare", *paths, "--labels", labels, *FAST, "--format", fmt], capsys
         )
         assert status == 0
@@ -123,7 +118,7 @@ def test_csv_and_json_carry_only_the_table(files, capsys):
 
 def test_markdown_table_with_summary(files, capsys):
     paths, labels = files
-    status, out, err = run(["compare", *paths, "--labels", labels, *FAST], capsys)
+    status, out, err = run_cli(["compare", *paths, "--labels", labels, *FAST], capsys)
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith("| invariance | kind | cka | stitching | non_stitched | best |")
@@ -131,19 +126,21 @@ def test_markdown_table_with_summary(files, capsys):
     assert any(line.startswith("Best invariance: relative_cosine") for line in lines)
     assert any(line.startswith("Took ") for line in lines)
     assert err == ""
-    status, quiet_out, err = run(["compare", *paths, "--labels", labels, *FAST, "--quiet"], capsys)
+    status, quiet_out, err = run_cli(
+        ["compare", *paths, "--labels", labels, *FAST, "--quiet"], capsys
+    )
     assert quiet_out.splitlines() == lines[:4] and err == ""
 
 
 def test_progress_only_on_a_terminal(files, capsys, monkeypatch):
     paths, labels = files
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    status, out, err = run(
+    status, out, err = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--format", "csv"], capsys
     )
     assert status == 0
     assert "reading 3 file(s)" in err and "comparing 2 invariances over 3 spaces" in err
-    status, out, err = run(
+    status, out, err = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--format", "csv", "--quiet"], capsys
     )
     assert err == ""
@@ -153,26 +150,27 @@ def test_output_file_and_overwrite(files, tmp_path, capsys):
     paths, labels = files
     target = tmp_path / "table.json"
     argv = ["compare", *paths, "--labels", labels, *FAST, "--output", str(target), "--quiet"]
-    status, out, _ = run(argv, capsys)
+    status, out, _ = run_cli(argv, capsys)
     assert status == 0 and out == ""
     # The format follows the suffix.
     assert [row["invariance"] for row in json.loads(target.read_text())] == [
         "absolute",
         "relative_cosine",
     ]
-    status, _, err = run(argv, capsys)
+    status, _, err = run_cli(argv, capsys)
     assert status == 2
     assert err.strip() == (
         f"skinvariance compare: error: --output {target}: the file exists; "
         "pass --overwrite to replace it"
     )
-    assert run([*argv, "--overwrite"], capsys)[0] == 0
+    assert run_cli([*argv, "--overwrite"], capsys)[0] == 0
 
 
 def test_plot_writes_a_png(files, tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the plot extra
     paths, labels = files
     png = tmp_path / "bars.png"
-    status, _, _ = run(
+    status, _, _ = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--plot", str(png), "--quiet"], capsys
     )
     assert status == 0
@@ -181,7 +179,7 @@ def test_plot_writes_a_png(files, tmp_path, capsys):
 
 def test_kernels_and_aggregate_choose_the_rows(files, capsys):
     paths, labels = files
-    status, out, _ = run(
+    status, out, _ = run_cli(
         [
             "compare", *paths, "--labels", labels, "--kernels", "cosine,l1",
             "--aggregate", "sum", "--metrics", "cka", "--anchors", "40",
@@ -262,7 +260,7 @@ def _write_bad(tmp_path, problem, case):
 )  # fmt: skip
 def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys):
     argv, expected = _write_bad(tmp_path, problem, case)
-    status, out, err = run(["compare", *argv, "--metrics", "cka"], capsys)
+    status, out, err = run_cli(["compare", *argv, "--metrics", "cka"], capsys)
     assert status == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("skinvariance compare: error: ")
@@ -270,28 +268,9 @@ def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize(
-    "argv, expected",
-    [
-        (["compare", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
-        (["compare", "--anchors", "0"], "argument --anchors: expected a positive integer"),
-        (["compare", "--factors", "depth"], "argument --factors: unknown value 'depth'"),
-        (["compare", "--n-models", "1"], "argument --n-models: expected an integer of at least 2"),
-        (["bench", "--dtype", "float16"], "argument --dtype: unknown value 'float16'"),
-        (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
-    ],
-)
-def test_bad_options_are_one_line_and_status_2(argv, expected, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and expected in err
-
-
 def test_compare_on_a_small_zoo_relative_beats_absolute(capsys):
     # The no-file mode end to end on a tiny zoo (two classifiers differing by their seed).
-    status, out, err = run(
+    status, out, err = run_cli(
         ["compare", "--n-models", "2", *FAST, "--format", "json", "--quiet"], capsys
     )
     assert status == 0 and err == ""
@@ -307,51 +286,16 @@ def test_zoo_dataset_without_the_extra(monkeypatch, capsys):
         raise ImportError("load_mnist1d needs the 'mnist1d' package")
 
     monkeypatch.setattr(_loaders, "_mnist1d_arrays", missing)
-    status, _, err = run(["compare", "--dataset", "mnist1d", "--quiet"], capsys)
+    status, _, err = run_cli(["compare", "--dataset", "mnist1d", "--quiet"], capsys)
     assert status == 2
     assert err.strip() == (
         "skinvariance compare: error: --dataset mnist1d: load_mnist1d needs the 'mnist1d' package"
     )
 
 
-def test_bench_prints_ratios(capsys):
-    status, out, err = run(
-        [
-            "bench", "--n-samples", "60", "--n-anchors", "7", "--n-features", "5",
-            "--kernels", "l1,cosine", "--dtype", "float64", "--repeat", "1", "--format", "csv",
-        ],
-        capsys,
-    )  # fmt: skip
-    assert status == 0
-    table = pd.read_csv(io.StringIO(out))
-    assert list(table["kernel"]) == ["l1", "cosine"]
-    ratio = table["scipy s"] / table["skinvariance s"]
-    np.testing.assert_allclose(table["scipy x"], ratio, rtol=1e-9)
-    assert "60 samples x 7 anchors x 5 features" in err
-
-
-def test_bench_unknown_kernel(capsys):
-    status, _, err = run(["bench", "--kernels", "cosinus"], capsys)
-    assert status == 2 and "--kernels: unknown kernel 'cosinus'" in err
-
-
-def test_console_script_and_module_entry_points():
-    (script,) = entry_points(group="console_scripts", name="skinvariance")
-    assert script.value == "skinvariance.cli:main"
-    done = subprocess.run(
-        [sys.executable, "-m", "skinvariance", "compare", "missing.npy", "x.npy", "--labels", "y"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert done.stderr == "skinvariance compare: error: missing.npy: no such file\n"
-
-
 def test_scoring_chooses_the_stitching_scorer(files, problem, capsys):
     paths, labels = files
-    status, out, _ = run(
+    status, out, _ = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--scoring", "f1_macro",
          "--format", "json", "--quiet"], capsys,
     )
@@ -365,7 +309,7 @@ def test_scoring_chooses_the_stitching_scorer(files, problem, capsys):
 
 def test_unknown_scoring_is_one_line_and_status_2(files, capsys):
     paths, labels = files
-    status, out, err = run(
+    status, out, err = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--scoring", "best", "--quiet"], capsys
     )
     assert status == 2 and out == ""

@@ -1,0 +1,13 @@
+"""Learned aggregations of the product space, trained jointly with a decoder.
+
+:class:`ProductClassifier` and :class:`ProductRegressor` read the concatenated product space
+(what :class:`~skinvariance.ProductProjection` with ``aggregate="concat"`` produces), split it
+into its relative subspaces, combine them with a learned aggregation (a softmax-weighted sum,
+a per-subspace tanh layer followed by a sum, or self-attention over subspaces) and decode the
+result with a linear or MLP head, all trained together. They take scikit-learn's MLP
+parameters (``hidden_layer_sizes``, ``alpha``, ``solver``, ``early_stopping``, ...).
+"""
+
+from ._estimators import ProductClassifier, ProductRegressor
+
+__all__ = ["ProductClassifier", "ProductRegressor"]

@@ -1,0 +1,240 @@
+"""Mutual nearest neighbours: mutual k-NN alignment and CKNNA (Huh et al., 2024).
+
+Also the permutation nulls of the neighbour measures (these two and
+:func:`~skinvariance.metrics.knn_jaccard`): a permutation of Y's rows renames Y's neighbour
+lists without changing them, so the lists of both spaces are searched once and every
+permutation costs O(n k).
+"""
+
+from numbers import Integral
+
+import numpy as np
+
+from .._compat import Interval, validate_params
+from .._parallel import row_blocks
+from .._validation import DataError, check_paired_arrays
+from ._loops import permuted_neighbour_overlap
+from ._neighbours import check_k, neighbour_lists, overlap_counts
+
+__all__ = ["cknna", "mutual_knn"]
+
+
+@validate_params(
+    {"X": ["array-like"], "Y": ["array-like"], "k": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def mutual_knn(X, Y, *, k=10):
+    """Mutual k-nearest-neighbour alignment: the mean share of neighbours both spaces agree on.
+
+    ``mean_i |N_k^X(i) & N_k^Y(i)| / k``, where ``N_k^X(i)`` are the ``k`` samples whose rows
+    of X are most cosine-similar to ``x_i``, searched within X, and likewise in Y (the
+    "mutual k-NN" of the platonic-representation paper, Huh et al., 2024). A sample is **not
+    its own neighbour**, so ``k`` may be at most ``n_samples - 1``; among equally similar
+    candidates for the last place the lower row index wins, as in :func:`knn_jaccard` (which
+    divides by the union instead: ``jaccard = c / (2k - c)`` for ``c`` shared neighbours,
+    ``mutual = c / k``).
+
+    Cost: neighbours found one block of rows at a time (``working_memory``) by a partial
+    selection, never a full sort: O(n^2 (d_x + d_y)) time, O(block * n) memory.
+
+    Range: [0, 1]; higher = more similar; symmetric; ``mutual_knn(X, X) = 1``; about
+    ``k / (n - 1)`` for unrelated spaces.
+    Invariances: anything that keeps the cosine-neighbour order within X or within Y,
+    independently: orthogonal maps, isotropic scaling, positive per-sample scaling of either
+    space. Not invariant to translation. X and Y may have different widths.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features_x)
+        First space.
+    Y : array-like of shape (n_samples, n_features_y)
+        Second space, row-aligned with X.
+    k : int, default=10
+        Neighbourhood size, ``1 <= k < n_samples``.
+
+    Returns
+    -------
+    similarity : float
+        The mean fraction of shared neighbours.
+
+    See Also
+    --------
+    knn_jaccard : The same neighbour sets compared by their Jaccard index.
+    cknna : CKA restricted to the mutual neighbour pairs.
+
+    References
+    ----------
+    Huh, Cheung, Wang, Isola. The Platonic Representation Hypothesis. ICML 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skinvariance.metrics import mutual_knn
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 8))
+    >>> mutual_knn(X, 2.0 * X @ np.linalg.qr(rng.normal(size=(8, 8)))[0], k=5)
+    1.0
+    >>> mutual_knn(X, rng.normal(size=(60, 8)), k=5) < 0.3
+    True
+    """
+    X, Y = check_paired_arrays(X, Y, "mutual_knn")
+    check_k(k, X.shape[0], "mutual_knn")
+    return float(overlap_counts(X, Y, k).mean() / k)
+
+
+def _u_centred_at(Z, neighbours):
+    """The U-centred linear kernel of ``Z`` at the pairs ``(i, neighbours[i, a])``.
+
+    U-centring (Szekely and Rizzo, 2014) of ``K = Zc Zc^T`` with a zero diagonal:
+    ``K_ij - (r_i + r_j) / (n - 2) + s / ((n - 1) (n - 2))`` for ``i != j``, where ``r`` are
+    its row sums and ``s`` their total. For column-centred ``Zc`` the rows of ``Zc Zc^T`` sum
+    to zero, so ``r_i = -|zc_i|^2``. The U-centred kernel does not change when the columns
+    are translated, so centring first only spares the rounding. O(n k d) time.
+    """
+    n, d = Z.shape
+    k = neighbours.shape[1]
+    Zc = Z.astype(np.float64)
+    Zc -= Zc.mean(axis=0)
+    sq = np.einsum("ij,ij->i", Zc, Zc)
+    values = np.empty((n, k))
+    for rows in row_blocks(n, 8 * (k + 1) * d):
+        near = Zc[neighbours[rows]]  # (block, k, d)
+        values[rows] = np.einsum("id,ikd->ik", Zc[rows], near)
+    values += (sq[:, None] + sq[neighbours]) / (n - 2)
+    values -= sq.sum() / ((n - 1) * (n - 2))
+    return values
+
+
+def _cknna_parts(X, Y, k):
+    """Neighbour lists, U-centred kernel values at them, and the two squared norms."""
+    NX, NY = neighbour_lists(X, k), neighbour_lists(Y, k)
+    VX, VY = _u_centred_at(X, NX), _u_centred_at(Y, NY)
+    norms = []
+    for V, name in ((VX, "X"), (VY, "Y")):
+        norm = float(np.vdot(V, V))
+        if not norm > 0:
+            raise DataError(
+                f"cknna is undefined: the centred kernel of {name} is zero on every pair of "
+                f"neighbours (k={k}); {name} has too little variance to compare."
+            )
+        norms.append(norm)
+    return NX, NY, VX, VY, np.sqrt(norms[0] * norms[1])
+
+
+@validate_params(
+    {"X": ["array-like"], "Y": ["array-like"], "k": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def cknna(X, Y, *, k=10):
+    """Centred Kernel Nearest-Neighbour Alignment: CKA restricted to mutual neighbour pairs.
+
+    With the linear kernels of X and Y U-centred as by the unbiased HSIC estimator of debiased
+    CKA (``Kt``, ``Lt``; Song et al., 2012),
+
+    ``CKNNA = sum_ij a_ij Kt_ij Lt_ij / sqrt(sum_ij aX_ij Kt_ij^2 * sum_ij aY_ij Lt_ij^2)``
+
+    where the pairs that count are the **ordered** pairs ``(i, j)``, ``i != j``, with ``j``
+    among the ``k`` cosine nearest neighbours of ``i`` in X **and** in Y (``a_ij = 1``; Huh et
+    al.'s ``alpha(i, j)``); the normalisers count the pairs with ``j`` among ``i``'s neighbours
+    in X alone (``aX``) and in Y alone (``aY``). A pair counts once for each direction in
+    which it is a mutual neighbour pair. Neighbours are those of :func:`mutual_knn` (self
+    excluded, ties for the last place to the lower row index). With ``k = n_samples - 1``
+    every pair counts and CKNNA is debiased linear CKA (``cka(X, Y, debiased=True)``).
+
+    The authors' code masks the Gram matrices first and then applies the unbiased estimator
+    to the masked, no longer symmetric, matrices (so its trace term keeps only pairs that are
+    neighbours in both directions); here the kernels are centred first and the sum is then
+    restricted, as in the paper's formula, which keeps CKNNA in [-1, 1] (Cauchy-Schwarz) and
+    exact at ``k = n - 1``. To follow the authors' pipeline, L2-normalise the rows of X and Y
+    first (their kernels are inner products of normalised features).
+
+    Cost: the neighbour search of :func:`mutual_knn` (O(n^2 (d_x + d_y)) time, blocks of
+    rows) plus O(n k (d_x + d_y)) for the kernel values; O(n k + block * n) memory.
+
+    Range: [-1, 1]; higher = more similar; symmetric; ``cknna(X, X) = 1``.
+    Invariances: orthogonal maps and isotropic scaling of either space, independently. Not
+    invariant to translation or per-sample scaling (they change the cosine neighbours or the
+    kernel).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features_x)
+        First space; at least 4 samples.
+    Y : array-like of shape (n_samples, n_features_y)
+        Second space, row-aligned with X.
+    k : int, default=10
+        Neighbourhood size, ``1 <= k < n_samples``.
+
+    Returns
+    -------
+    similarity : float
+        The CKNNA value.
+
+    Raises
+    ------
+    ValueError
+        On fewer than 4 samples, ``k >= n_samples``, or a space whose centred kernel is zero
+        on all its neighbour pairs (e.g. every row the same vector).
+
+    See Also
+    --------
+    mutual_knn : The share of mutual neighbours alone.
+    cka : CKA over all pairs; ``debiased=True`` is CKNNA with ``k = n_samples - 1``.
+
+    References
+    ----------
+    Huh, Cheung, Wang, Isola. The Platonic Representation Hypothesis. ICML 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skinvariance.metrics import cka, cknna
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 6))
+    >>> Y = X @ rng.normal(size=(6, 4)) + 0.5 * rng.normal(size=(50, 4))
+    >>> round(cknna(X, 3.0 * X, k=5), 6)
+    1.0
+    >>> bool(np.isclose(cknna(X, Y, k=49), cka(X, Y, debiased=True)))
+    True
+    """
+    X, Y = check_paired_arrays(X, Y, "cknna", min_samples=4)
+    n = X.shape[0]
+    check_k(k, n, "cknna")
+    NX, NY, VX, VY, norm = _cknna_parts(X, Y, k)
+    identity = np.arange(n)[None, :]
+    shared = permuted_neighbour_overlap(NX, NY, identity, VX, VY)[0, 2]
+    return float(np.clip(shared / norm, -1.0, 1.0))
+
+
+# -- permutation nulls ------------------------------------------------------------------------
+
+
+def _overlap_null(X, Y, k, measure, column, scale):
+    X, Y = check_paired_arrays(X, Y, measure)
+    check_k(k, X.shape[0], measure)
+    NX, NY = neighbour_lists(X, k), neighbour_lists(Y, k)
+    n = X.shape[0]
+    return lambda perms: permuted_neighbour_overlap(NX, NY, perms)[:, column] / (n * scale)
+
+
+def knn_jaccard_null(X, Y, k=10):
+    """Null of :func:`knn_jaccard`: ``perms -> knn_jaccard(X, Y[p])`` from one search."""
+    return _overlap_null(X, Y, k, "knn_jaccard", 1, 1.0)
+
+
+def mutual_knn_null(X, Y, *, k=10):
+    """Null of :func:`mutual_knn`: ``perms -> mutual_knn(X, Y[p])`` from one search."""
+    return _overlap_null(X, Y, k, "mutual_knn", 0, float(k))
+
+
+def cknna_null(X, Y, *, k=10):
+    """Null of :func:`cknna`: the neighbour lists and kernel values are computed once."""
+    X, Y = check_paired_arrays(X, Y, "cknna", min_samples=4)
+    check_k(k, X.shape[0], "cknna")
+    NX, NY, VX, VY, norm = _cknna_parts(X, Y, k)
+
+    def null(perms):
+        shared = permuted_neighbour_overlap(NX, NY, perms, VX, VY)[:, 2]
+        return np.clip(shared / norm, -1.0, 1.0)
+
+    return null

@@ -1,0 +1,394 @@
+"""ProductClassifier and ProductRegressor: gradients, known optima, aggregations, API."""
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit, softmax
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skinvariance import (
+    ProductClassifier,
+    ProductProjection,
+    ProductRegressor,
+    RelativeProjection,
+    StitchingEvaluator,
+)
+from skinvariance.decoders._aggregations import AGGREGATIONS, Weighted
+from skinvariance.decoders._network import Network
+
+AGGREGATES = sorted(AGGREGATIONS)
+
+
+@pytest.fixture
+def blobs():
+    """A 3-class problem whose 12 columns are 3 subspaces of width 4."""
+    X, y = make_classification(n_samples=150, n_features=12, n_informative=6, n_classes=3,
+                               random_state=0)
+    return X, y
+
+
+# -- gradients ------------------------------------------------------------------------------
+
+
+def _targets(loss, n, rng):
+    if loss == "multinomial":
+        return 3, rng.integers(0, 3, n)
+    if loss == "binary":
+        return 1, rng.integers(0, 2, (n, 1)).astype(float)
+    return 2, rng.normal(size=(n, 2))
+
+
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+@pytest.mark.parametrize("hidden", [(), (5, 3)], ids=["linear", "mlp"])
+@pytest.mark.parametrize("loss", ["multinomial", "binary", "squared"])
+def test_gradient_matches_central_differences(aggregate, hidden, loss, rng):
+    n, m, k = 7, 3, 4
+    X = rng.normal(size=(n, m * k))
+    n_outputs, target = _targets(loss, n, rng)
+    net = Network(aggregate, m, k, hidden, n_outputs, loss, alpha=0.3, dtype=np.float64)
+    net.initialize(np.random.RandomState(0))
+    net.coef += rng.normal(scale=0.3, size=net.coef.shape)  # away from the symmetric start
+    net.loss_grad(X, target)
+    analytic = net.grad.copy()
+    start, h = net.coef.copy(), 1e-6
+    numeric = np.empty_like(analytic)
+    for j in range(start.size):
+        net.coef[:] = start
+        net.coef[j] += h
+        plus = net.loss_grad(X, target)
+        net.coef[:] = start
+        net.coef[j] -= h
+        numeric[j] = (plus - net.loss_grad(X, target)) / (2 * h)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+# -- known optima ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("alpha", [0.05, 2.0])
+def test_concat_lbfgs_is_logistic_regression_with_c_one_over_alpha(n_classes, alpha):
+    X, y = make_classification(n_samples=200, n_features=6, n_informative=4,
+                               n_classes=n_classes, random_state=1)
+    ours = ProductClassifier(2, aggregate="concat", solver="lbfgs", alpha=alpha, tol=1e-10,
+                             max_iter=5000, random_state=0).fit(X, y)
+    reference = LogisticRegression(C=1 / alpha, tol=1e-12, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), atol=2e-5)
+
+
+@pytest.mark.parametrize("n_targets", [1, 3])
+@pytest.mark.parametrize("alpha", [0.05, 20.0])
+def test_concat_lbfgs_is_ridge_with_the_same_alpha(n_targets, alpha):
+    X, y = make_regression(n_samples=120, n_features=6, n_targets=n_targets, noise=5.0,
+                           random_state=2)
+    y = y / 50.0
+    ours = ProductRegressor(3, aggregate="concat", solver="lbfgs", alpha=alpha, tol=1e-8,
+                            max_iter=5000, random_state=0).fit(X, y)
+    reference = Ridge(alpha=alpha).fit(X, y)
+    assert ours.predict(X).shape == reference.predict(X).shape
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), atol=1e-5)
+
+
+# -- what each aggregation computes ---------------------------------------------------------
+
+
+def test_sum_of_identical_blocks_is_one_block_times_m(blobs):
+    X, y = blobs
+    block, m = X[:, :4], 3
+    tiled = ProductClassifier(m, aggregate="sum", solver="lbfgs", random_state=0)
+    scaled = ProductClassifier(1, aggregate="concat", solver="lbfgs", random_state=0)
+    tiled.fit(np.tile(block, m), y)
+    scaled.fit(m * block, y)
+    np.testing.assert_allclose(tiled.predict_proba(np.tile(block, m)),
+                               scaled.predict_proba(m * block), atol=1e-6)
+    np.testing.assert_array_equal(tiled.aggregation_weights_, np.ones(m))
+
+
+def test_weighted_starts_from_equal_weights(rng):
+    m, k = 4, 3
+    net = Network("weighted", m, k, (), 2, "squared", alpha=0.0, dtype=np.float64)
+    net.initialize(np.random.RandomState(0))
+    np.testing.assert_allclose(Weighted.weights(net.params["logits"]), np.full(m, 1 / m))
+    X = rng.normal(size=(5, m * k))
+    H = net.aggregation.forward(X, net.params)
+    np.testing.assert_allclose(H, X.reshape(5, m, k).mean(axis=1))
+
+
+def test_weighted_learns_softmax_weights_that_favour_the_informative_subspace(rng):
+    informative = rng.normal(size=(300, 4))
+    y = (informative[:, 0] - informative[:, 1] > 0).astype(int)
+    X = np.hstack([rng.normal(size=(300, 4)), informative, rng.normal(size=(300, 4))])
+    model = ProductClassifier(3, aggregate="weighted", solver="lbfgs", random_state=0)
+    weights = model.fit(X, y).aggregation_weights_
+    np.testing.assert_allclose(weights, softmax(model.aggregation_params_["logits"]))
+    assert weights.sum() == pytest.approx(1.0)
+    assert np.argmax(weights) == 1
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_attention_over_one_token_is_a_linear_map(blobs):
+    X, y = blobs
+    model = ProductClassifier(1, aggregate="attention", solver="lbfgs", max_iter=50,
+                              random_state=0).fit(X, y)
+    value = model.aggregation_params_["value"]
+    logits = X @ value @ model.coefs_[0] + model.intercepts_[0]
+    np.testing.assert_allclose(model.predict_proba(X), softmax(logits, axis=1), atol=1e-10)
+
+
+def _attention_by_the_formula(tokens, query, key, value):
+    """One sample: tokens (m, k) -> sum_i sum_j softmax_j(q_i . k_j / sqrt(k)) v_j."""
+    q, kk, v = tokens @ query, tokens @ key, tokens @ value
+    out = np.zeros(tokens.shape[1])
+    for i in range(len(tokens)):
+        a = softmax(q[i] @ kk.T / math.sqrt(tokens.shape[1]))
+        out += a @ v
+    return out
+
+
+def _aggregate_by_hand(model, s):
+    """The aggregation of one sample's subspaces ``s`` (m, k), from the fitted attributes."""
+    p, m = model.aggregation_params_, len(s)
+    if model.aggregate == "concat":
+        return s.ravel()
+    if model.aggregate == "sum":
+        return s.sum(axis=0)
+    if model.aggregate == "weighted":
+        return model.aggregation_weights_ @ s
+    if model.aggregate == "mlp_sum":
+        return sum(np.tanh(s[i] @ p["coef"][i] + p["intercept"][i]) for i in range(m))
+    return _attention_by_the_formula(s, p["query"], p["key"], p["value"])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fitted_attributes_reproduce_the_predictions(aggregate, n_classes):
+    """Each aggregation recomputed sample by sample from its documented attributes."""
+    m, k = 3, 4
+    X, y = make_classification(n_samples=60, n_features=m * k, n_classes=n_classes,
+                               n_informative=5, random_state=0)
+    model = ProductClassifier(m, aggregate=aggregate, hidden_layer_sizes=(6,), solver="lbfgs",
+                              max_iter=30, random_state=0).fit(X, y)
+    for x, proba in zip(X[:5], model.predict_proba(X[:5])):
+        H = _aggregate_by_hand(model, x.reshape(m, k))
+        hidden = np.maximum(H @ model.coefs_[0] + model.intercepts_[0], 0)
+        z = hidden @ model.coefs_[1] + model.intercepts_[1]
+        expected = np.r_[1 - expit(z[0]), expit(z[0])] if n_classes == 2 else softmax(z)
+        np.testing.assert_allclose(proba, expected, atol=1e-10)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(1, 5), st.integers(1, 6), st.integers(1, 8), st.sampled_from(AGGREGATES),
+       st.integers(0, 2**32 - 1))
+def test_the_order_of_the_subspaces_does_not_matter(m, k, n, aggregate, seed):
+    """Reordering the subspaces (and their own parameters alike) leaves the output unchanged.
+
+    A sum is symmetric; self-attention followed by a sum over tokens is too, whatever its
+    parameters; "concat" reorders its output the same way.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(m)
+    X = rng.normal(size=(n, m * k))
+    reordered = X.reshape(n, m, k)[:, order].reshape(n, m * k)
+    net = Network(aggregate, m, k, (), 1, "squared", alpha=0.0, dtype=np.float64)
+    net.initialize(np.random.RandomState(seed))
+    net.coef += rng.normal(size=net.coef.shape)
+    H = net.aggregation.forward(X, net.params).copy()
+    per_subspace = {"logits", "coef", "intercept"}
+    params = {name: value[order] if name in per_subspace else value
+              for name, value in net.params.items()}
+    H_reordered = net.aggregation.forward(reordered, params)
+    if aggregate == "concat":
+        H = H.reshape(n, m, k)[:, order].reshape(n, m * k)
+    np.testing.assert_allclose(H_reordered, H, rtol=1e-10, atol=1e-10)
+
+
+# -- training -------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_deterministic_for_a_given_random_state(blobs, solver):
+    X, y = blobs
+    fits = [ProductClassifier(3, aggregate="attention", solver=solver, max_iter=15,
+                              random_state=seed) for seed in (0, 0, 1)]
+    probas = [model.fit(X, y).predict_proba(X) for model in fits]
+    np.testing.assert_array_equal(probas[0], probas[1])
+    assert not np.allclose(probas[0], probas[2])
+
+
+def test_early_stopping_keeps_the_best_epoch_and_reports_scores(blobs):
+    X, y = blobs
+    model = ProductClassifier(3, learning_rate_init=0.01, max_iter=300, random_state=0)
+    model.fit(X, y)
+    assert len(model.validation_scores_) == len(model.loss_curve_) == model.n_iter_
+    assert model.n_iter_ < 300
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    # The stopping rule: no gain of tol for more than n_iter_no_change epochs at the end.
+    tail = model.validation_scores_[-(model.n_iter_no_change + 1):]
+    assert max(tail) < max(model.validation_scores_[: -len(tail)]) + model.tol
+    lbfgs = ProductClassifier(3, solver="lbfgs", max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=20"):
+        lbfgs.fit(X, y)
+    assert lbfgs.validation_scores_ is None and lbfgs.best_validation_score_ is None
+    assert len(lbfgs.loss_curve_) == lbfgs.n_iter_
+    assert lbfgs.loss_ == pytest.approx(lbfgs.loss_curve_[-1])
+
+
+@pytest.mark.parametrize("solver, early_stopping", [("adam", True), ("adam", False),
+                                                    ("lbfgs", True)])
+def test_convergence_warning_when_max_iter_is_reached(blobs, solver, early_stopping):
+    X, y = blobs
+    model = ProductClassifier(3, solver=solver, early_stopping=early_stopping, max_iter=3,
+                              random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        model.fit(X, y)
+    assert model.n_iter_ == 3
+
+
+def test_training_loss_decreases_and_fits_the_training_rows(blobs):
+    X, y = blobs
+    model = ProductClassifier(3, early_stopping=False, learning_rate_init=0.01, max_iter=200,
+                              tol=0.0, n_iter_no_change=200, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
+    assert model.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("Estimator", [ProductClassifier, ProductRegressor])
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+def test_float32_trains_in_float32(Estimator, aggregate, blobs):
+    X, y = blobs
+    model = Estimator(3, aggregate=aggregate, hidden_layer_sizes=(5,), max_iter=5,
+                      random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X.astype(np.float32), y)
+    learned = [*model.coefs_, *model.intercepts_, *model.aggregation_params_.values()]
+    assert all(a.dtype == np.float32 for a in learned)
+    out = model.predict_proba(X) if Estimator is ProductClassifier else model.predict(X)
+    assert out.dtype == np.float32
+
+
+def test_regressor_output_shape_follows_the_target(rng):
+    X = rng.normal(size=(50, 6))
+    one = ProductRegressor(2, aggregate="concat", solver="lbfgs", random_state=0)
+    many = ProductRegressor(2, aggregate="concat", solver="lbfgs", random_state=0)
+    one.fit(X, X[:, 0])
+    many.fit(X, X)
+    assert one.predict(X).shape == (50,) and one.n_outputs_ == 1
+    assert many.predict(X).shape == (50, 6) and many.n_outputs_ == 6
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_subspaces": 5}, r"'n_subspaces' parameter of ProductClassifier must divide .* "
+                             r"n_subspaces=5 for X with 12 features"),
+        ({"n_subspaces": 0}, r"'n_subspaces' parameter of ProductClassifier must be an int"),
+        ({"aggregate": "mean"}, r"'aggregate' parameter of ProductClassifier must be a str "
+                                r"among .*'attention'.*Got 'mean' instead"),
+        ({"hidden_layer_sizes": (4, 0)}, r"'hidden_layer_sizes' parameter .* Got \(4, 0\)"),
+        ({"solver": "sgd"}, r"'solver' parameter of ProductClassifier"),
+        ({"validation_fraction": 1.0}, r"'validation_fraction' parameter"),
+        ({"batch_size": 0}, r"'batch_size' parameter"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(blobs, params, match):
+    X, y = blobs
+    with pytest.raises(ValueError, match=match):
+        ProductClassifier(**params, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("Estimator", [ProductClassifier, ProductRegressor])
+def test_non_finite_input_is_refused(Estimator, bad, blobs):
+    X, y = blobs
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        Estimator(3, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="Input y contains (NaN|infinity)"):
+        Estimator(3, random_state=0).fit(X[:2] * 0 + 1, np.array([0.0, bad]))
+
+
+def test_one_class_is_refused(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="at least 2 classes in y; got 1 class: 'a'"):
+        ProductClassifier(3, random_state=0).fit(X, np.full(len(X), "a"))
+
+
+@pytest.mark.parametrize("Estimator", [ProductClassifier, ProductRegressor])
+def test_width_changed_after_fit(Estimator, blobs):
+    X, y = blobs
+    model = Estimator(3, solver="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    name = Estimator.__name__
+    with pytest.raises(ValueError, match=f"X has 9 features, but {name} is expecting 12 "):
+        model.predict(X[:, :9])
+
+
+def test_too_few_rows_for_early_stopping():
+    with pytest.raises(ValueError, match="early_stopping=True .* n_samples=2"):
+        ProductClassifier(random_state=0).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+
+
+# -- the scikit-learn toolbox ---------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_in_a_pipeline_and_a_grid_search(blobs):
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), ProductClassifier(3, solver="lbfgs", max_iter=50,
+                                                             random_state=0))
+    search = GridSearchCV(pipe, {"productclassifier__aggregate": ["concat", "mlp_sum"],
+                                 "productclassifier__hidden_layer_sizes": [(), (8,)]}, cv=2)
+    search.fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and min(scores) > 0.5  # three classes: chance is 1/3
+    best = search.best_estimator_[-1]
+    assert (best.aggregate, best.hidden_layer_sizes) == (
+        search.best_params_["productclassifier__aggregate"],
+        search.best_params_["productclassifier__hidden_layer_sizes"],
+    )
+
+
+def test_clone_and_pickle(blobs):
+    X, y = blobs
+    model = ProductRegressor(3, aggregate="attention", hidden_layer_sizes=(4,), max_iter=5,
+                             random_state=0)
+    assert clone(model).get_params() == model.get_params()
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    assert not hasattr(clone(model), "coefs_")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_as_the_decoder_of_a_stitching_evaluator(rng):
+    """Two spaces related by a rotation stitch perfectly through cosine and euclidean."""
+    X, y = make_classification(n_samples=160, n_features=6, n_informative=4, random_state=0)
+    Q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    spaces = {"a": X, "b": X @ Q + 1.0}
+    projection = ProductProjection([RelativeProjection("cosine", center=True), "euclidean"])
+    decoder = ProductClassifier(2, aggregate="mlp_sum", solver="lbfgs", random_state=0)
+    ev = StitchingEvaluator(projection, decoder, anchors=20, random_state=0)
+    ev.fit(spaces, y)
+    matrix = ev.stitching_matrix(spaces, y).to_numpy()
+    np.testing.assert_allclose(matrix, matrix[0, 0], atol=1e-12)
+    assert matrix[0, 0] > 0.9

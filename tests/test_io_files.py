@@ -1,0 +1,201 @@
+"""Reading spaces and labels from files: every layout read back as written, every error a
+DataError that names the file."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skinvariance import stack_spaces
+from skinvariance._validation import DataError
+from skinvariance.io import read_labels, read_matrix, read_spaces
+
+
+@pytest.fixture
+def spaces(rng):
+    """Three row-aligned spaces of different widths, in order."""
+    return {"first": rng.normal(size=(12, 3)), "second": rng.normal(size=(12, 5)),
+            "third": rng.normal(size=(12, 2))}
+
+
+def _assert_same_spaces(got, expected):
+    assert list(got) == list(expected)
+    for name, X in expected.items():
+        assert got[name].dtype == np.float64
+        np.testing.assert_array_equal(got[name], X)
+
+
+# -- read_spaces -------------------------------------------------------------------------------
+
+
+def test_one_npy_per_space_named_by_its_stem(tmp_path, spaces):
+    paths = []
+    for name, X in spaces.items():
+        np.save(tmp_path / f"{name}.npy", X.astype(np.float32) if name == "second" else X)
+        paths.append(tmp_path / f"{name}.npy")
+    got = read_spaces([str(path) for path in paths])
+    _assert_same_spaces(got, {**spaces, "second": spaces["second"].astype(np.float32)})
+
+
+def test_parquet_layout(tmp_path, spaces):
+    pytest.importorskip("pyarrow")  # the test extra
+    stack_spaces(spaces).to_parquet(tmp_path / "spaces.parquet")
+    _assert_same_spaces(read_spaces([tmp_path / "spaces.parquet"]), spaces)
+
+
+def test_npz_and_csv_layouts(tmp_path, spaces):
+    np.savez(tmp_path / "spaces.npz", **spaces)
+    _assert_same_spaces(read_spaces([tmp_path / "spaces.npz"]), spaces)
+    for index in (True, False):
+        stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=index)
+        got = read_spaces([tmp_path / "spaces.csv"])
+        assert list(got) == list(spaces)
+        for name, X in spaces.items():
+            np.testing.assert_allclose(got[name], X, rtol=1e-15)  # text round trip
+
+
+def test_integers_are_read_as_float64_and_files_mix(tmp_path, spaces):
+    np.save(tmp_path / "counts.npy", np.arange(24, dtype=np.int16).reshape(12, 2))
+    np.savez(tmp_path / "more.npz", first=spaces["first"], second=spaces["second"])
+    got = read_spaces([tmp_path / "counts.npy", tmp_path / "more.npz"])
+    assert list(got) == ["counts", "first", "second"]
+    assert got["counts"].dtype == np.float64
+    np.testing.assert_array_equal(got["counts"], np.arange(24).reshape(12, 2))
+
+
+def _write_bad_spaces(tmp_path, spaces, case):
+    """The paths of one bad case, and the file its error must name first."""
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    np.save(a, spaces["first"])
+    np.save(b, spaces["second"])
+    if case == "suffix":
+        (tmp_path / "b.txt").write_text("1 2\n")
+        return [a, tmp_path / "b.txt"], tmp_path / "b.txt", "unsupported file type '.txt'"
+    if case == "missing":
+        return [a, tmp_path / "nope.npy"], tmp_path / "nope.npy", "no such file"
+    if case == "unreadable":
+        b.write_bytes(b"not an array")
+        return [a, b], b, "cannot read the file"
+    if case == "not numeric":
+        np.save(b, np.array([["x", "y"]] * 12))
+        return [a, b], b, r"the array is not numeric \(dtype <U1\)"
+    if case == "not 2-D":
+        np.save(b, np.ones(12))
+        return [a, b], b, r"must be a 2-D array \(samples x features\), got shape \(12,\)"
+    if case == "rows":
+        np.save(b, spaces["second"][:-2])
+        return [a, b], b, r"space 'b' has 10 rows but space 'a' \(.*a.npy\) has 12"
+    if case == "nan":
+        bad = spaces["second"].copy()
+        bad[4, 1] = np.nan
+        np.save(b, bad)
+        return [a, b], b, "space 'b' contains NaN or infinity"
+    if case == "inf":
+        bad = spaces["second"].copy()
+        bad[0, 0] = -np.inf
+        np.save(b, bad)
+        return [a, b], b, "space 'b' contains NaN or infinity"
+    if case == "repeated name":
+        np.savez(tmp_path / "more.npz", a=spaces["third"])
+        return [a, tmp_path / "more.npz"], tmp_path / "more.npz", "space 'a' was already read"
+    if case == "one space":
+        return [a], a, "1 space found"
+    if case == "npz with one key":
+        np.savez(tmp_path / "one.npz", only=spaces["first"])
+        return [tmp_path / "one.npz"], tmp_path / "one.npz", r"holds 1 array\(s\)"
+    if case == "flat csv":
+        pd.DataFrame(spaces["first"]).to_csv(tmp_path / "flat.csv", index=False)
+        return [tmp_path / "flat.csv"], tmp_path / "flat.csv", "expected two column levels"
+    if case == "flat parquet":
+        pytest.importorskip("pyarrow")  # the test extra
+        pd.DataFrame(spaces["first"]).to_parquet(tmp_path / "flat.parquet")
+        return [tmp_path / "flat.parquet"], tmp_path / "flat.parquet", "expected two column"
+    if case == "text column":
+        frame = stack_spaces(spaces)
+        frame[("first", "0")] = "x"
+        frame.to_csv(tmp_path / "s.csv")
+        return [tmp_path / "s.csv"], tmp_path / "s.csv", r"column \('first', '0'\) is not numeric"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["suffix", "missing", "unreadable", "not numeric", "not 2-D", "rows", "nan", "inf",
+     "repeated name", "one space", "npz with one key", "flat csv", "flat parquet",
+     "text column"],
+)
+def test_read_spaces_errors_name_the_file(tmp_path, spaces, case):
+    paths, culprit, reason = _write_bad_spaces(tmp_path, spaces, case)
+    with pytest.raises(DataError, match="^" + re.escape(str(culprit)) + ": .*" + reason):
+        read_spaces(paths)
+
+
+# -- read_labels -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suffix", "write"),
+    [
+        (".npy", lambda path, y: np.save(path, y)),
+        (".csv", lambda path, y: pd.Series(y).to_csv(path, index=False, header=False)),
+        (".txt", lambda path, y: path.write_text("\n".join(map(str, y)) + "\n")),
+    ],
+)
+@pytest.mark.parametrize("labels", [np.array([0, 2, 1, 2, 0, 1]), np.array(list("abcabb"))])
+def test_labels_read_back_as_written(tmp_path, suffix, write, labels):
+    path = tmp_path / f"y{suffix}"
+    write(path, labels)
+    np.testing.assert_array_equal(read_labels(path, 6), labels)
+
+
+def test_several_targets_in_a_csv(tmp_path):
+    targets = np.array([[0.5, 1.0], [1.5, -2.0], [2.5, 0.0]])
+    pd.DataFrame(targets).to_csv(tmp_path / "t.csv", index=False, header=False)
+    np.testing.assert_array_equal(read_labels(tmp_path / "t.csv", 3), targets)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("y.npy", np.array([0, 1, 0]), "3 labels for 4 rows in the spaces"),
+        ("y.npy", np.array([0.0, 1.0, np.nan, 1.0]), "contains NaN"),
+        ("y.npy", np.array([0.0, 1.0, np.inf, 1.0]), "contains infinity"),
+        ("y.npy", np.array([2, 2, 2, 2]), "holds a single class"),
+        ("y.npy", np.zeros((4, 2, 2)), r"expected one label per row, got shape \(4, 2, 2\)"),
+        ("y.txt", "1\n2\n", "2 labels for 4 rows in the spaces"),
+        ("y.csv", "", "cannot read the file"),
+        ("y.npy", b"not an array", "cannot read the file"),
+        ("y.json", "[0, 1, 0, 1]", "unsupported file type '.json'"),
+        ("missing.npy", None, "no such file"),
+    ],
+)
+def test_read_labels_errors_name_the_file(tmp_path, name, content, reason):
+    path = tmp_path / name
+    if isinstance(content, np.ndarray):
+        np.save(path, content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match="^" + re.escape(str(path)) + ": .*" + reason):
+        read_labels(path, 4)
+    with pytest.raises(DataError, match="^--labels y: .*" + reason):
+        read_labels(path, 4, where="--labels y")
+
+
+# -- read_matrix -------------------------------------------------------------------------------
+
+
+def test_read_matrix(tmp_path):
+    np.save(tmp_path / "A.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
+    A = read_matrix(tmp_path / "A.npy")
+    assert A.dtype == np.float64
+    np.testing.assert_array_equal(A, np.arange(6).reshape(3, 2))
+    np.save(tmp_path / "v.npy", np.ones(3))
+    with pytest.raises(DataError, match=r"v.npy: the anchors must be a 2-D array"):
+        read_matrix(tmp_path / "v.npy", "the anchors")
+    with pytest.raises(DataError, match=r"A.csv: unsupported file type '.csv'; expected one"):
+        read_matrix(tmp_path / "A.csv")
+    with pytest.raises(DataError, match=r"B.npy: no such file"):
+        read_matrix(tmp_path / "B.npy")
