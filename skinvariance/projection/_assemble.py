@@ -3,11 +3,13 @@
 Three paths, the same arithmetic row by row (so the same bits):
 
 - :func:`assemble_in_phases` (``aggregate="concat"``, block by block): the compiled kernels
-  (L1 and L-infinity, in their fused pass) of every block first, normalised into their columns
-  of the output on the package's thread pool; then the matrix-product kernels (cosine,
-  euclidean, ...) of every block, normalised into their columns by the calling thread.
-  Keeping the two kinds apart means BLAS's threads, which keep spinning for a while after a
-  matrix product, do not compete with the pool's threads on every block.
+  (L1 and L-infinity, in their fused pass) of every block first, written straight into their
+  columns of the output and normalised there on the package's thread pool; then the
+  matrix-product kernels (cosine, euclidean, ...) of every block, one after the other through
+  one shared buffer, normalised into their columns by the calling thread. Keeping the two
+  kinds apart means BLAS's threads, which keep spinning for a while after a matrix product, do
+  not compete with the pool's threads on every block; writing in place keeps the memory a
+  transform touches close to its output's.
 - :func:`assemble_by_blocks` (the sums, block by block): every subspace of a block into a
   buffer, then added, in order, into the output.
 - :func:`assemble_whole` (inside :func:`~skinvariance.projection.cached_projections`): the raw
@@ -19,7 +21,7 @@ import numpy as np
 from .._parallel import run_parts, split_rows
 from ..kernels import _numba, get_kernel
 from ._engine import project_in_blocks, raw_subspaces
-from ._normalize import norm_code
+from ._normalize import norm_code, normalize_in_place
 
 __all__ = ["Aggregation", "assemble_by_blocks", "assemble_in_phases", "assemble_whole"]
 
@@ -78,8 +80,33 @@ class Aggregation:
             self.place(position, values, target)
 
 
-def assemble_in_phases(X, out, groups, others, aggregation, row_bytes, buffers):
+def _split_by_phase(groups):
+    """``(pooled, buffered)``: the compiled-loop subspaces as groups (L1 and L-infinity stay
+    together: their fused pass), and the others one by one, each ``(group, positions)``."""
+    pooled, buffered = [], []
+    for group, positions in groups:
+        kinds = [is_pooled(name) for name in group.kernels]
+        local = [i for i, kind in enumerate(kinds) if kind]
+        if local:
+            part = group if len(local) == len(kinds) else group.subgroup(local)
+            pooled.append((part, [positions[i] for i in local]))
+        buffered.extend(
+            (group.subgroup([i]), [positions[i]]) for i, kind in enumerate(kinds) if not kind
+        )
+    return pooled, buffered
+
+
+def is_pooled(kernel):
+    """Whether a concat product computes ``kernel`` straight into its output columns."""
+    return get_kernel(kernel).name in _POOL_KERNELS
+
+
+def assemble_in_phases(X, out, groups, others, aggregation, row_bytes):
     """A concat product, block by block: compiled kernels first, matrix products second.
+
+    The compiled loops write straight into their columns of ``out``, where the subspaces are
+    normalised in place; each matrix-product kernel goes through one buffer of a block, shared
+    by all of them, because BLAS writes only contiguous arrays.
 
     Parameters
     ----------
@@ -94,43 +121,37 @@ def assemble_in_phases(X, out, groups, others, aggregation, row_bytes, buffers):
     aggregation : Aggregation
     row_bytes : int
         Temporary bytes per row, which sizes the blocks.
-    buffers : dict
-        Scratch buffers, reused by every block.
     """
-    pooled, buffered = [], []
-    for group, positions in groups:
-        kinds = [get_kernel(name).name in _POOL_KERNELS for name in group.kernels]
-        for wanted, phase in ((True, pooled), (False, buffered)):
-            local = [i for i, kind in enumerate(kinds) if kind == wanted]
-            if local:
-                part = group if len(local) == len(kinds) else group.subgroup(local)
-                phase.append((part, [positions[i] for i in local]))
+    pooled, buffered = _split_by_phase(groups)
 
-    def compute_phase(rows, block, phase, threads):
-        for group, positions in phase:
-            outs = [_buffer(buffers, i, len(block), group.n_anchors, out.dtype)
-                    for i in positions]
-            group.compute(block, outs)
-            for i, values in zip(positions, outs):
-                aggregation.place(i, values, out[rows], threads=threads)
+    def compute_pooled(rows, block):
+        for group, positions in pooled:
+            views = [out[rows, aggregation.columns(i)] for i in positions]
+            group.compute(block, views)
+            for i, view in zip(positions, views):
+                aggregation.place(i, view, out[rows])
+
+    def compute_buffered(rows, block):
+        buffer = None
+        for group, (i,) in buffered:
+            if buffer is None or buffer.shape != (len(block), group.n_anchors):
+                buffer = np.empty((len(block), group.n_anchors), dtype=out.dtype)
+            group.compute(block, [buffer])
+            aggregation.place(i, buffer, out[rows], threads=1)
+        for i, estimator in others:
+            values = np.asarray(estimator.transform(block), dtype=out.dtype)
+            aggregation.place(i, values, out[rows], threads=1)
 
     if pooled:
-        project_in_blocks(
-            X, lambda rows, block: compute_phase(rows, block, pooled, None), row_bytes
-        )
+        project_in_blocks(X, compute_pooled, row_bytes)
     if buffered or others:
-        def compute_buffered(rows, block):
-            compute_phase(rows, block, buffered, 1)
-            for i, estimator in others:
-                values = np.asarray(estimator.transform(block), dtype=out.dtype)
-                aggregation.place(i, values, out[rows], threads=1)
-
         project_in_blocks(X, compute_buffered, row_bytes)
     return out
 
 
-def assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, buffers, n_subspaces):
+def assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, n_subspaces):
     """A product whose subspaces are added (sum, mean, weighted), block by block."""
+    buffers = {}
     def compute_block(rows, block):
         subspaces = [None] * n_subspaces
         for group, positions in groups:
@@ -153,10 +174,15 @@ def assemble_whole(X, out, groups, others, aggregation, row_bytes, cache, n_subs
     subspaces = [None] * n_subspaces
     for group, positions in groups:
         raw = raw_subspaces(group, X, row_bytes, cache)
-        if any(norm is not None for norm in group.normalizations):
-            raw = [np.array(values, copy=True) for values in raw]
-            group.normalize(raw)
-        for i, values in zip(positions, raw):
+        for local, (i, values) in enumerate(zip(positions, raw)):
+            norm = group.normalizations[local]
+            if aggregation.concat and is_pooled(group.kernels[local]):
+                # as in assemble_in_phases: normalised in place in the output's columns
+                values = out[:, aggregation.columns(i)]
+                np.copyto(values, raw[local])
+                normalize_in_place(values, norm)
+            elif norm is not None:
+                values = normalize_in_place(np.array(values, copy=True), norm)
             subspaces[i] = values
     if others:
         computed = {i: [] for i, _ in others}

@@ -402,9 +402,8 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
             return assemble_whole(X, out, groups, others, aggregation, row_bytes, cache,
                                   len(widths))
         if self.aggregate == "concat":
-            return assemble_in_phases(X, out, groups, others, aggregation, row_bytes, {})
-        return assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, {},
-                                  len(widths))
+            return assemble_in_phases(X, out, groups, others, aggregation, row_bytes)
+        return assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, len(widths))
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names.
