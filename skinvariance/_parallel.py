@@ -17,10 +17,15 @@ The policy:
    parallelism comes from joblib's ``n_jobs``, which honours an outer
    :func:`joblib.parallel_config` (and a Dask backend). Threads spin-waiting over hundreds of
    tiny products cost far more than they bring: on a 2-core machine, a comparison ran ten times
-   slower with two BLAS threads than with one.
+   slower with two BLAS threads than with one. A projection inside such a task is judged by
+   its own size (:func:`limit_small_transform`): a large one still gets every core.
 3. Nested parallelism never multiplies threads: the compiled loops use no more threads than
    the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
    :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
+
+Rows are cut at multiples of the compiled loops' row tile (blocks of a projection, parts handed
+to threads: ``align``), so that a loop which tiles rows treats every row the same way whatever
+the number of threads or the block height: its results do not depend on either.
 """
 
 import os
@@ -37,6 +42,7 @@ from ._compat import get_chunk_n_rows
 __all__ = [
     "MAX_BLOCK_ROWS",
     "compiled_threads",
+    "limit_small_transform",
     "limit_small_work",
     "row_blocks",
     "run_parts",
@@ -51,6 +57,10 @@ MIN_ROWS_PER_THREAD = 64
 #: Work on fewer elements than this (rows x features of a fit's input) counts as small: it
 #: runs with one BLAS thread (2**24 float64 values are 128 MiB, a fit of seconds).
 SMALL_WORK_ELEMENTS = 2**24
+#: A projection of fewer multiply-adds than this (rows x anchors x features) counts as small
+#: (about 0.3 s on one core): below it, a second thread saved little on an idle 2-core machine
+#: and cost up to twice the time on a loaded one (benchmarks/results/search.md).
+SMALL_TRANSFORM_OPERATIONS = 2**30
 
 _lock = threading.Lock()
 _pool = None
@@ -58,7 +68,7 @@ _pool_pid = None
 _controller = None
 
 
-def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS):
+def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS, align=1):
     """Slices cutting ``n_rows`` rows into blocks whose temporaries fit in memory.
 
     Block height follows scikit-learn's ``working_memory`` (see :func:`sklearn.set_config`)
@@ -75,6 +85,10 @@ def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROW
         MiB per block; ``None`` uses scikit-learn's configuration (1024 by default).
     max_rows : int, default=4096
         The tallest block.
+    align : int, default=1
+        Unless one block holds every row, the height is rounded down to a multiple of this
+        (never below it), so that blocks start at multiples of it (the projections pass the
+        row tile of the compiled loops, as :func:`split_rows` does).
 
     Yields
     ------
@@ -92,6 +106,8 @@ def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROW
         max_n_rows=max(min(n_rows, max_rows), 1),
         working_memory=working_memory,
     )
+    if align > 1 and height < n_rows:
+        height = max(align, height - height % align)
     for start in range(0, n_rows, height):
         yield slice(start, min(start + height, n_rows))
 
@@ -182,6 +198,28 @@ def limit_small_work(n_elements):
         Limits the thread pools for the duration of a ``with`` block.
     """
     if n_elements >= SMALL_WORK_ELEMENTS:
+        return nullcontext()
+    return _SmallWork()
+
+
+def limit_small_transform(n_samples, n_anchors, n_features):
+    """One BLAS thread while projecting, unless the projection is large.
+
+    The multiply-adds of a projection (``n_samples x n_anchors x n_features``) decide: below
+    ``SMALL_TRANSFORM_OPERATIONS`` it runs with one thread, like the small fits around it;
+    above, every core the limits in force allow (inside a joblib worker, its share; inside
+    an enclosing :func:`limit_small_work`, still one thread: limits only ever tighten).
+
+    Parameters
+    ----------
+    n_samples, n_anchors, n_features : int
+        The shape of the projection.
+
+    Returns
+    -------
+    context : context manager
+    """
+    if n_samples * n_anchors * n_features >= SMALL_TRANSFORM_OPERATIONS:
         return nullcontext()
     return _SmallWork()
 

@@ -106,11 +106,11 @@ CALLS = {
         "projections": ["cosine", [], [3], None], "aggregate": ["median", None],
         "weights": [["a", "b"], [1.0], [np.nan, 1.0], True], "normalize": ["batch", True],
         "n_anchors": COUNT, "anchor_selection": ["best", None],
-        "random_state": ["seed", 1.5]}),
+        "random_state": ["seed", 1.5], "n_threads": COUNT}),
     "RelativeProjection": (_estimator(RelativeProjection, _fit_x), {
         "kernel": ["cosinus", 3, None], "p": [0.5, *NUMBER], "n_anchors": COUNT,
         "anchor_selection": ["best"], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
-        "normalize": ["batch", True], "random_state": ["seed"]}),
+        "normalize": ["batch", True], "random_state": ["seed"], "n_threads": COUNT}),
     "ProductClassifier": (_estimator(ProductClassifier, lambda e: e.fit(np.hstack([X, X]), y),
                                      n_subspaces=2, max_iter=2), {
         "n_subspaces": COUNT, "aggregate": ["median"], "hidden_layer_sizes": [0, [4, 0], True],
@@ -210,14 +210,16 @@ CALLS = {
     "row_blocks": (_function(lambda **kw: list(kernels.row_blocks(**kw)), n_rows=10,
                              row_bytes=8), {
         "n_rows": [-1, True, 2.5], "row_bytes": [0, True], "working_memory": [0, True],
-        "max_rows": COUNT}),
+        "max_rows": COUNT, "align": COUNT}),
     # projection
     "normalize_rows": (_function(projection.normalize_rows, R=X), {
         "R": ["rows"], "norm": ["max", True], "copy": FLAG}),
     "relative_projection": (_function(projection.relative_projection, X=X, anchors=X[:5]), {
         "X": [NAN_X, X[:, :2]], "anchors": [NAN_X, X[:1, :2]], "kernel": ["cosinus"],
         "p": [0.5, True], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
-        "normalize": ["batch", True]}),
+        "normalize": ["batch", True], "n_threads": COUNT}),
+    "set_projection_cache": (_function(projection.set_projection_cache, max_bytes=2**30), {
+        "max_bytes": [-1, True, 2.5, "1 GiB"]}),
     # stitching
     "PowerOfTwoScaler": (_estimator(stitching.PowerOfTwoScaler, _fit_x), {
         "per_feature": FLAG}),

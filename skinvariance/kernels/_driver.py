@@ -243,11 +243,14 @@ def pairwise_kernel(X, A, kernel="cosine", *, p=2.0, n_threads=None):
         "row_bytes": [NumberInterval(Real, 0, None, closed="neither")],
         "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "max_rows": [COUNT],
+        "align": [COUNT],
     },
     prefer_skip_nested_validation=True,
 )
 @functools.wraps(_row_blocks)
-def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS):
+def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS, align=1):
     # The public form, with its parameters checked; the package's loops call the unchecked
     # one of _parallel.
-    return _row_blocks(n_rows, row_bytes, working_memory=working_memory, max_rows=max_rows)
+    return _row_blocks(
+        n_rows, row_bytes, working_memory=working_memory, max_rows=max_rows, align=align
+    )

@@ -6,19 +6,34 @@ anchor-fitted pre-processing (centring, scaling, L2 normalisation), so that a bl
 is pre-processed once and every kernel of the group is evaluated on it (L1 and L-infinity in
 one pass). :func:`relative_projection`, :class:`~skinvariance.RelativeProjection` (one group
 of one kernel) and :class:`~skinvariance.ProductProjection` (several groups, then an
-aggregation) all run their row blocks through :func:`project_in_blocks`.
+aggregation) all run their row blocks through :func:`project_in_blocks`; inside
+:func:`~skinvariance.projection.cached_projections`, :func:`raw_subspaces` computes a group's
+subspaces for every row at once and keeps them in the projection cache.
 """
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from .._parallel import row_blocks
+from .._parallel import blas_threads, row_blocks
 from .._validation import DataError
-from ..kernels import KernelEvaluator
+from ..kernels import KernelEvaluator, get_kernel
+from ..kernels._numba import ROW_TILE
 from ..kernels._unit import unit_rows
+from ._cache import digest_array, make_key
 from ._normalize import normalize_in_place
 
-__all__ = ["AnchorPreprocessing", "SubspaceGroup", "project_in_blocks"]
+__all__ = [
+    "AnchorPreprocessing",
+    "SubspaceGroup",
+    "block_height",
+    "project_in_blocks",
+    "raw_subspaces",
+]
+
+#: Kernels computed by compiled loops whose rows do not depend on the block height or the
+#: thread count (rows are cut at multiples of their row tile); the others go through BLAS,
+#: whose sums may depend on both.
+_PARTITION_FREE = frozenset({"l1", "linf"})
 
 
 class AnchorPreprocessing:
@@ -70,6 +85,13 @@ class AnchorPreprocessing:
 
         return token(self.mean), token(self.scale), self.l2_normalize
 
+    def digest(self):
+        """A digest of :meth:`key`, for the projection cache."""
+        def token(array):
+            return b"" if array is None else digest_array(array)
+
+        return make_key(token(self.mean), token(self.scale), self.l2_normalize)
+
     def apply(self, X, dtype):
         """The pre-processed rows of ``X``, C-contiguous, in ``dtype`` (a new array)."""
         if self.mean is not None:
@@ -103,6 +125,8 @@ class SubspaceGroup:
         Order of the Minkowski kernel.
     dtype : dtype
         The float dtype blocks arrive in and outputs are written in.
+    n_threads : int or None
+        Threads of the compiled loops (None: the thread policy, see ``_parallel``).
     """
 
     def __init__(self, anchors, preprocessing, kernels, normalizations, *, p, dtype,
@@ -110,9 +134,13 @@ class SubspaceGroup:
         self.preprocessing = preprocessing
         self.dtype = np.dtype(dtype)
         self.normalizations = list(normalizations)
-        anchors = np.asarray(anchors)
+        self.kernels = list(kernels)
+        self.p = p
+        self.n_threads = n_threads
+        self.anchors = np.asarray(anchors)
         # Pre-processed in their own dtype, then cast: float32 samples meet the same anchors.
-        processed = preprocessing.apply(anchors, anchors.dtype).astype(self.dtype, copy=False)
+        processed = preprocessing.apply(self.anchors, self.anchors.dtype).astype(
+            self.dtype, copy=False)
         self.evaluator = KernelEvaluator(processed, kernels, p=p, n_threads=n_threads)
         self.n_anchors = processed.shape[0]
 
@@ -121,20 +149,92 @@ class SubspaceGroup:
         extra = 0 if self.preprocessing.identity else n_features * self.dtype.itemsize
         return self.evaluator.temporary_row_bytes(n_features) + extra
 
-    def compute(self, block, outs):
-        """Fill ``outs`` (one ``(n_rows, n_anchors)`` array per subspace) for ``block``."""
+    def compute_raw(self, block, outs):
+        """Fill ``outs`` with the kernel values of the pre-processed ``block`` (no
+        normalisation)."""
         if not self.preprocessing.identity:
             block = self.preprocessing.apply(block, self.dtype)
         self.evaluator.compute(block, outs)
+
+    def normalize(self, outs):
+        """Each subspace's own per-sample normalisation, in place."""
         for out, norm in zip(outs, self.normalizations):
             normalize_in_place(out, norm)
+
+    def compute(self, block, outs):
+        """Fill ``outs`` (one ``(n_rows, n_anchors)`` array per subspace) for ``block``."""
+        self.compute_raw(block, outs)
+        self.normalize(outs)
+
+    def subgroup(self, positions):
+        """The group of the subspaces at ``positions`` alone (same anchors and threads)."""
+        return SubspaceGroup(
+            self.anchors, self.preprocessing, [self.kernels[i] for i in positions],
+            [self.normalizations[i] for i in positions], p=self.p, dtype=self.dtype,
+            n_threads=self.n_threads,
+        )
+
+    def raw_keys(self, samples_digest, n_rows, height):
+        """One projection-cache key per subspace: everything its raw values depend on."""
+        fused = set(self.evaluator.fused or ())
+        common = (
+            samples_digest, digest_array(self.anchors), self.preprocessing.digest(),
+            self.dtype.str,
+        )
+        keys = []
+        for position, name in enumerate(self.kernels):
+            kernel = get_kernel(name)
+            order = float(self.p) if kernel.name == "minkowski" else None
+            how = "fused l1-linf" if position in fused else "alone"
+            if kernel.name not in _PARTITION_FREE:
+                how = (how, min(height, n_rows), blas_threads())
+            keys.append(make_key(*common, kernel.name, order, how))
+        return keys
+
+
+def block_height(n_rows, row_bytes):
+    """The height of the row blocks :func:`project_in_blocks` cuts ``n_rows`` rows into."""
+    return next(_blocks(n_rows, row_bytes)).stop if n_rows else 0
+
+
+def _blocks(n_rows, row_bytes):
+    return row_blocks(n_rows, row_bytes, align=ROW_TILE)
 
 
 def project_in_blocks(X, compute_block, row_bytes):
     """Call ``compute_block(rows, block)`` on C-contiguous row blocks of ``X``.
 
     Blocks are sized by :func:`skinvariance.kernels.row_blocks` from the temporary bytes one
-    row needs, within scikit-learn's ``working_memory``.
+    row needs, within scikit-learn's ``working_memory``; they start at multiples of the
+    compiled loops' row tile.
     """
-    for rows in row_blocks(X.shape[0], row_bytes):
+    for rows in _blocks(X.shape[0], row_bytes):
         compute_block(rows, np.ascontiguousarray(X[rows]))
+
+
+def raw_subspaces(group, X, row_bytes, cache):
+    """The raw subspaces (one ``(n_rows, n_anchors)`` array per kernel of ``group``) of every
+    row of ``X``, from ``cache`` where it holds them; the others are computed (in the blocks
+    :func:`project_in_blocks` would use for ``row_bytes``) and stored.
+
+    Returned arrays may be the cache's own, read-only: copy before writing.
+    """
+    n_rows = X.shape[0]
+    keys = group.raw_keys(digest_array(X), n_rows, block_height(n_rows, row_bytes))
+    found = [cache.get(key) for key in keys]
+    missing = [i for i, values in enumerate(found) if values is None]
+    fused = group.evaluator.fused
+    if fused is not None and any(i in missing for i in fused):
+        # L1 and L-infinity are computed together or not at all: their pass decides the sums.
+        missing = sorted(set(missing) | set(fused))
+    if missing:
+        partial = group if len(missing) == len(keys) else group.subgroup(missing)
+        computed = [np.empty((n_rows, group.n_anchors), dtype=group.dtype) for _ in missing]
+
+        def compute_block(rows, block):
+            partial.compute_raw(block, [values[rows] for values in computed])
+
+        project_in_blocks(X, compute_block, row_bytes)
+        for i, values in zip(missing, computed):
+            found[i] = cache.put(keys[i], values)
+    return found

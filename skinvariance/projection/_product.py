@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import TransformerMixin, clone
 
 from .._compat import (
+    COUNT,
     NumberInterval,
     StrOptions,
     _BaseComposition,
@@ -14,13 +15,15 @@ from .._compat import (
     check_is_fitted,
     validate_data,
 )
-from .._parallel import compiled_threads, run_parts, split_rows
+from .._parallel import compiled_threads
 from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, final_step
 from ..anchors import ANCHOR_STRATEGIES
-from ..kernels import _numba, available_kernels, get_kernel
-from ._engine import AnchorPreprocessing, project_in_blocks
-from ._normalize import NORMALIZATIONS, norm_code
+from ..kernels import available_kernels, get_kernel
+from ._assemble import Aggregation, assemble_by_blocks, assemble_in_phases, assemble_whole
+from ._cache import active_cache
+from ._engine import AnchorPreprocessing
+from ._normalize import NORMALIZATIONS
 from ._relative import (
     AnchorSelectionMixin,
     RelativeProjection,
@@ -74,6 +77,11 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         Strategy of :func:`skinvariance.select_anchors`.
     random_state : int, RandomState instance or None, default=None
         Seed of the anchor selection.
+    n_threads : int, default=None
+        Threads of the compiled loops of the subspaces computed together and of the
+        aggregation. None follows the package's thread policy (see
+        :class:`RelativeProjection`). Subspaces computed by their own ``transform`` (any
+        other estimator) use their own setting. The values do not depend on it.
 
     Attributes
     ----------
@@ -102,7 +110,12 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
     Plain :class:`RelativeProjection` subspaces that share their pre-processing are computed
     together, block by block: L1 and L-infinity share one pass over the data. Parameters of
     the subspaces are managed by scikit-learn's composition base, as in
-    :class:`~sklearn.compose.ColumnTransformer`.
+    :class:`~sklearn.compose.ColumnTransformer`. Inside
+    :func:`~skinvariance.projection.cached_projections` (as in
+    :class:`~skinvariance.StitchingEvaluator` and :func:`~skinvariance.compare_invariances`),
+    raw subspaces already computed for the same samples and anchors come from the projection
+    cache: products that differ only in ``aggregate``, ``normalize`` or ``weights`` compute
+    their kernels once.
 
     Examples
     --------
@@ -127,6 +140,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         "n_anchors": [NumberInterval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "random_state": ["random_state"],
+        "n_threads": [COUNT, None],
     }
 
     def __init__(
@@ -139,6 +153,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         n_anchors=None,
         anchor_selection="random",
         random_state=None,
+        n_threads=None,
     ):
         self.projections = projections
         self.aggregate = aggregate
@@ -147,6 +162,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         self.n_anchors = n_anchors
         self.anchor_selection = anchor_selection
         self.random_state = random_state
+        self.n_threads = n_threads
 
     # -- parameters (scikit-learn's composition base) ----------------------------------------
 
@@ -287,9 +303,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         self._fit_anchors(X, y)
         self.projections_ = [(name, clone(est).fit(self.anchors_)) for name, est in named]
         probe = self.anchors_[:1]
-        self.widths_ = np.array(
-            [np.asarray(est.transform(probe)).shape[1] for _, est in self.projections_]
-        )
+        self.widths_ = np.array([_width(est, probe) for _, est in self.projections_])
         if self.normalize == "layer":
             check_enough_anchors("layer", int(self.widths_.min()))
         if self.aggregate != "concat" and len(set(self.widths_.tolist())) > 1:
@@ -347,7 +361,8 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
             else:
                 others.append(position)
         groups = [
-            (subspace_group([self.projections_[i][1] for i in positions], dtype), positions)
+            (subspace_group([self.projections_[i][1] for i in positions], dtype,
+                            n_threads=self.n_threads), positions)
             for positions in keys.values()
         ]
         return groups, others
@@ -378,23 +393,20 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         out_width = int(offsets[-1]) if self.aggregate == "concat" else int(widths[0])
         out = np.empty((X.shape[0], out_width), dtype=dtype)
         groups, others = self._subspace_plan(dtype)
-        aggregate = _Aggregation(self.aggregate, self.normalize, offsets, self._coefficients())
-        buffers = {}  # one buffer per fused subspace, reused by every block
-
-        def compute_block(rows, block):
-            subspaces = [None] * len(self.projections_)
-            for group, positions in groups:
-                outs = [_buffer(buffers, i, len(block), widths[i], dtype) for i in positions]
-                group.compute(block, outs)
-                for i, values in zip(positions, outs):
-                    subspaces[i] = values
-            for i in others:
-                subspaces[i] = np.asarray(self.projections_[i][1].transform(block), dtype=dtype)
-            aggregate(subspaces, out[rows])
-
+        others = [(i, self.projections_[i][1]) for i in others]
+        aggregation = Aggregation(self.aggregate, self.normalize, offsets, self._coefficients(),
+                                  compiled_threads(self.n_threads))
         row_bytes = sum(group.temporary_row_bytes(X.shape[1]) for group, _ in groups)
-        project_in_blocks(X, compute_block, row_bytes + dtype.itemsize * int(widths.sum()))
-        return out
+        row_bytes += dtype.itemsize * int(widths.sum())
+        cache = active_cache()
+        if cache is not None and groups and all(
+            cache.accepts(X.shape[0] * group.n_anchors * dtype.itemsize) for group, _ in groups
+        ):
+            return assemble_whole(X, out, groups, others, aggregation, row_bytes, cache,
+                                  len(widths))
+        if self.aggregate == "concat":
+            return assemble_in_phases(X, out, groups, others, aggregation, row_bytes)
+        return assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, len(widths))
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names.
@@ -434,37 +446,12 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         return tags
 
 
-class _Aggregation:
-    """Normalise, orient or weight, and place (concat) or add (sums) subspace rows.
-
-    One pass over each subspace; rows are independent, so parts of a block run on the
-    package's thread pool.
-    """
-
-    def __init__(self, aggregate, normalize, offsets, coefficients):
-        self.concat = aggregate == "concat"
-        self.code = norm_code(normalize)
-        self.offsets = offsets
-        self.coefficients = coefficients
-
-    def __call__(self, subspaces, target):
-        def run(part):
-            for i, values in enumerate(subspaces):
-                columns = slice(None)
-                if self.concat:
-                    columns = slice(self.offsets[i], self.offsets[i + 1])
-                _numba.normalize_rows_into(
-                    values[part], target[part, columns], self.code, self.coefficients[i],
-                    not self.concat and i > 0,
-                )
-
-        run_parts(run, split_rows(target.shape[0], compiled_threads()))
-
-
-def _buffer(buffers, position, n_rows, width, dtype):
-    if position not in buffers or buffers[position].shape[0] < n_rows:
-        buffers[position] = np.empty((n_rows, width), dtype=dtype)
-    return buffers[position][:n_rows]
+def _width(estimator, probe):
+    """Output width of a fitted subspace: its anchors for a relative projection, else what it
+    makes of one row."""
+    if type(estimator) is RelativeProjection:
+        return estimator.anchors_.shape[0]
+    return np.asarray(estimator.transform(probe)).shape[1]
 
 
 def _pairs_or_empty(entries):
@@ -489,3 +476,39 @@ def _orientation(estimator):
     if not isinstance(core, RelativeProjection):
         return 1.0
     return 1.0 if get_kernel(core.kernel).kind == "similarity" else -1.0
+
+
+def subspace_signatures(estimator):
+    """What relative subspaces ``estimator`` computes through the shared engine, as hashable
+    descriptions (kernel, order, pre-processing, whether in the fused L1/L-infinity pass).
+
+    Two estimators with a description in common compute that subspace identically on the
+    same samples and anchors, so the projection cache can serve one with the other's work
+    (given the same anchors; the key checks that). Read from unfitted parameters; an empty set
+    for anything else (alignments, other transformers, projections selecting their own
+    anchors).
+    """
+    if type(estimator) is RelativeProjection:
+        entries = [estimator]
+    elif type(estimator) is ProductProjection:
+        try:
+            named = estimator._check_projections()
+        except (TypeError, ValueError):
+            return frozenset()
+        entries = [est for _, est in named if type(est) is RelativeProjection]
+    else:
+        return frozenset()
+    entries = [est for est in entries if est.n_anchors is None and isinstance(est.kernel, str)]
+    groups = {}
+    for est in entries:
+        order = float(est.p) if get_kernel(est.kernel).name == "minkowski" else None
+        key = (bool(est.center), bool(est.scale), bool(est.l2_normalize), float(est.p))
+        groups.setdefault(key, []).append((get_kernel(est.kernel).name, order))
+    signatures = set()
+    for (center, scale, l2, _), kernels in groups.items():
+        names = {name for name, _ in kernels}
+        fused = type(estimator) is ProductProjection and {"l1", "linf"} <= names
+        for name, order in kernels:
+            how = "fused" if fused and name in ("l1", "linf") else "alone"
+            signatures.add((name, order, center, scale, l2, how))
+    return frozenset(signatures)

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._compat import (
+    COUNT,
     NumberInterval,
     StrOptions,
     _check_feature_names_in,
@@ -20,7 +21,8 @@ from .._validation import FLOAT_DTYPES, DataError
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
 from ..kernels import available_kernels, get_kernel
 from ..kernels._driver import check_samples_and_anchors
-from ._engine import AnchorPreprocessing, SubspaceGroup, project_in_blocks
+from ._cache import active_cache
+from ._engine import AnchorPreprocessing, SubspaceGroup, project_in_blocks, raw_subspaces
 from ._normalize import NORMALIZATIONS
 
 __all__ = ["AnchorSelectionMixin", "RelativeProjection", "relative_projection"]
@@ -94,6 +96,13 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         anchors.
     random_state : int, RandomState instance or None, default=None
         Seed of the anchor selection.
+    n_threads : int, default=None
+        Threads of the compiled loops (L1, L-infinity, Minkowski, the Euclidean correction and
+        the row normalisation). None follows the package's thread policy: every core, unless
+        a lower limit is in force (inside a joblib worker, under
+        :func:`threadpoolctl.threadpool_limits`, or while
+        :class:`~skinvariance.StitchingEvaluator` runs many small fits); matrix-product
+        kernels use BLAS's own threads, under the same limits. The values do not depend on it.
 
     Attributes
     ----------
@@ -119,7 +128,11 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
     Notes
     -----
     The output has the float dtype of the samples (float32 stays float32); the anchors are
-    cast to it. Transforms run in row blocks within scikit-learn's ``working_memory``.
+    cast to it. Transforms run in row blocks within scikit-learn's ``working_memory``. Inside
+    :func:`~skinvariance.projection.cached_projections` (as in
+    :class:`~skinvariance.StitchingEvaluator` and :func:`~skinvariance.compare_invariances`),
+    the kernel values of samples already projected onto the same anchors come from the
+    projection cache instead of being computed again.
 
     Examples
     --------
@@ -146,6 +159,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         "l2_normalize": ["boolean"],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
         "random_state": ["random_state"],
+        "n_threads": [COUNT, None],
     }
 
     def __init__(
@@ -160,6 +174,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         l2_normalize=False,
         normalize=None,
         random_state=None,
+        n_threads=None,
     ):
         self.kernel = kernel
         self.p = p
@@ -170,6 +185,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         self.l2_normalize = l2_normalize
         self.normalize = normalize
         self.random_state = random_state
+        self.n_threads = n_threads
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -216,7 +232,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         if streamed is not None:
             return streamed
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return _project(X, subspace_group([self], X.dtype))
+        return _project(X, subspace_group([self], X.dtype, n_threads=self.n_threads))
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: ``"<kernel>_anchor<j>"`` for anchor ``j``.
@@ -243,7 +259,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def subspace_group(projections, dtype):
+def subspace_group(projections, dtype, *, n_threads=None):
     """One :class:`SubspaceGroup` for fitted RelativeProjections sharing anchors and
     pre-processing (read from their public fitted attributes)."""
     first = projections[0]
@@ -255,17 +271,26 @@ def subspace_group(projections, dtype):
         [projection.normalize for projection in projections],
         p=first.p,
         dtype=dtype,
+        n_threads=n_threads,
     )
 
 
 def _project(X, group):
-    """Every row of ``X`` through one group of one subspace."""
+    """Every row of ``X`` through one group of one subspace (from the projection cache when
+    one is active and holds it)."""
+    row_bytes = group.temporary_row_bytes(X.shape[1])
+    cache = active_cache()
+    if cache is not None and cache.accepts(X.shape[0] * group.n_anchors * X.dtype.itemsize):
+        (raw,) = raw_subspaces(group, X, row_bytes, cache)
+        out = np.array(raw, copy=True)
+        group.normalize([out])
+        return out
     out = np.empty((X.shape[0], group.n_anchors), dtype=X.dtype)
 
     def compute_block(rows, block):
         group.compute(block, [out[rows]])
 
-    project_in_blocks(X, compute_block, group.temporary_row_bytes(X.shape[1]))
+    project_in_blocks(X, compute_block, row_bytes)
     return out
 
 
@@ -279,11 +304,12 @@ def _project(X, group):
         "scale": ["boolean"],
         "l2_normalize": ["boolean"],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
+        "n_threads": [COUNT, None],
     },
     prefer_skip_nested_validation=True,
 )
 def relative_projection(X, anchors, kernel="cosine", *, p=2.0, center=False, scale=False,
-                        l2_normalize=False, normalize=None):
+                        l2_normalize=False, normalize=None, n_threads=None):
     """The relative representation of ``X`` with respect to ``anchors``.
 
     ``R[i, j] = kernel(x_i, a_j)`` after the anchor-fitted pre-processing, normalised per row
@@ -307,6 +333,9 @@ def relative_projection(X, anchors, kernel="cosine", *, p=2.0, center=False, sca
     normalize : {"layer", "l2"} or None, default=None
         Per-sample normalisation of the output (see
         :func:`~skinvariance.projection.normalize_rows`).
+    n_threads : int, default=None
+        Threads of the compiled loops; None follows the thread policy (see
+        :class:`RelativeProjection`).
 
     Returns
     -------
@@ -336,5 +365,6 @@ def relative_projection(X, anchors, kernel="cosine", *, p=2.0, center=False, sca
     preprocessing = AnchorPreprocessing.fit(
         anchors, center=center, scale=scale, l2_normalize=l2_normalize
     )
-    group = SubspaceGroup(anchors, preprocessing, [kernel], [normalize], p=p, dtype=X.dtype)
+    group = SubspaceGroup(anchors, preprocessing, [kernel], [normalize], p=p, dtype=X.dtype,
+                          n_threads=n_threads)
     return _project(X, group)

@@ -29,6 +29,8 @@ from .._validation import (
     is_classification_target,
 )
 from ..metrics import get_measure
+from ..projection import cached_projections
+from ..projection._product import subspace_signatures
 from ..spaces import check_spaces
 from ._evaluator import StitchingEvaluator
 from ._invariances import make_decoder, resolve_invariances
@@ -98,7 +100,8 @@ def _measure(function, same_width, Zi, Zj, metric, invariance, pair):
     if same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        return float(function(Zi, Zj))
+        with limit_small_work(Zi.size + Zj.size):
+            return float(function(Zi, Zj))
     except ValueError as exc:
         if same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
@@ -108,36 +111,34 @@ def _measure(function, same_width, Zi, Zj, metric, invariance, pair):
         ) from exc
 
 
-def _evaluate_invariance(
-    invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
-):
-    """Stitching matrix and similarity matrices of one invariance on one split."""
-    with limit_small_work(sum(X.size for X in spaces.values())):
-        return _evaluate_split(
-            invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors,
-            seed,
-        )
-
-
-def _evaluate_split(
-    invariance, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
-):
+def _evaluate_group(group, decoder, scoring, metrics, spaces, y, train, test, anchors, seed):
+    """Every invariance of ``group`` (``[(name, projection)]``) on one split, one after the
+    other, in one task: invariances that share relative subspaces (the product and the single
+    kernels) find them in this process's projection cache."""
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
+    with cached_projections():
+        return [
+            _evaluate_split(name, projection, decoder, scoring, metrics, train_spaces,
+                            test_spaces, y[train], y[test], anchors, seed)
+            for name, projection in group
+        ]
+
+
+def _evaluate_split(invariance, projection, decoder, scoring, metrics, train_spaces,
+                    test_spaces, y_train, y_test, anchors, seed):
+    """Stitching matrix and similarity matrices of one invariance on one split.
+
+    The test rows are projected (or, for an alignment, mapped into each other space) once;
+    the stitching scores and the similarity measures read the same representations.
+    """
     evaluator = StitchingEvaluator(
-        projection, decoder, anchors=min(anchors, len(train)), scoring=scoring, random_state=seed
-    ).fit(train_spaces, y[train])
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*cannot be stitched because their widths")
-        stitching = evaluator.stitching_matrix(test_spaces, y[test]).to_numpy()
+        projection, decoder, anchors=min(anchors, len(y_train)), scoring=scoring,
+        random_state=seed,
+    ).fit(train_spaces, y_train)
+    matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True)
     names = evaluator.space_names_
     kind = evaluator.kind_
-    if kind == "projection":
-        encoded = {
-            name: evaluator.projections_[name].transform(test_spaces[name]) for name in names
-        }
-    else:
-        encoded = test_spaces
     similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
     for a, i in enumerate(names):
         for b, j in enumerate(names):
@@ -145,9 +146,9 @@ def _evaluate_split(
                 continue
             if kind == "alignment":
                 # the source mapped into the target, beside the target
-                Zi, Zj = evaluator.alignments_[i, j].transform(test_spaces[i]), test_spaces[j]
+                Zi, Zj = encodings[i][j], test_spaces[j]
             else:
-                Zi, Zj = encoded[i], encoded[j]
+                Zi, Zj = encodings[i][i], encodings[j][j]
             for metric, (function, symmetric, same_width) in metrics.items():
                 if symmetric and kind != "alignment" and b < a:
                     similarity[metric][a, b] = similarity[metric][b, a]
@@ -155,7 +156,28 @@ def _evaluate_split(
                     similarity[metric][a, b] = _measure(
                         function, same_width, Zi, Zj, metric, invariance, (i, j)
                     )
-    return kind, evaluator.scorer_name_, stitching, similarity
+    return kind, evaluator.scorer_name_, matrix.to_numpy(), similarity
+
+
+def _sharing_groups(invariances):
+    """The invariances in groups that share relative subspaces, each in the order given."""
+    names = list(invariances)
+    signatures = {name: subspace_signatures(invariances[name]) for name in names}
+    parent = {name: name for name in names}
+
+    def root(name):
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    for position, first in enumerate(names):
+        for second in names[position + 1:]:
+            if signatures[first] & signatures[second]:
+                parent[root(second)] = root(first)
+    groups = {}
+    for name in names:
+        groups.setdefault(root(name), []).append((name, invariances[name]))
+    return list(groups.values())
 
 
 def compare_invariances(
@@ -229,7 +251,11 @@ def compare_invariances(
         anchor rows.
     n_jobs : int, default=None
         Number of jobs running (invariance, split) evaluations in parallel with
-        :mod:`joblib`; None means 1, -1 all processors.
+        :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
+        Dask backend included), -1 all processors. Invariances that share relative subspaces
+        (the product and the single kernels it is made of) run in one job per split, so that
+        each subspace is computed once (the projection cache); many small fits run with one
+        BLAS thread each, so no thread limit is needed around the call.
 
     Returns
     -------
@@ -291,15 +317,21 @@ def compare_invariances(
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     splits = _splits(cv, n_samples, y, classification, seed)
 
+    groups = _sharing_groups(invariances)
     tasks = [
-        delayed(_evaluate_invariance)(
-            name, projection, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
+        delayed(_evaluate_group)(
+            group, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
         )
-        for name, projection in invariances.items()
+        for group in groups
         for train, test in splits
     ]
-    results = Parallel(n_jobs=n_jobs)(tasks)
-
+    by_task = iter(Parallel(n_jobs=n_jobs)(tasks))
+    found = {}
+    for group in groups:
+        for split in range(len(splits)):
+            for (name, _), result in zip(group, next(by_task), strict=True):
+                found[name, split] = result
+    results = [found[name, split] for name in invariances for split in range(len(splits))]
     return _summarise(invariances, metrics, results, len(splits), len(names))
 
 

@@ -25,9 +25,11 @@ from .._compat import (
 from .._parallel import limit_small_work
 from .._validation import DataError, check_target
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
+from ..projection import cached_projections
 from ..spaces import check_spaces
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
+from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space
 
 __all__ = ["StitchingEvaluator"]
 
@@ -39,56 +41,6 @@ def _default_scoring(decoder):
     if is_regressor(decoder):
         return "neg_mean_squared_error"
     return None  # the decoder's own ``score`` method
-
-
-def _fit_projection_and_decoder(projection, decoder, X, anchor_indices, y):
-    with limit_small_work(X.size):
-        projection = clone(projection).fit(X[anchor_indices], y[anchor_indices])
-        Z = projection.transform(X)
-        return projection, clone(decoder).fit(Z, y), Z.shape[1]
-
-
-def _fit_decoder(decoder, X, y):
-    with limit_small_work(X.size):
-        return clone(decoder).fit(X, y)
-
-
-def _fit_alignment(alignment, anchors_source, anchors_target):
-    with limit_small_work(anchors_source.size + anchors_target.size):
-        return clone(alignment).fit(anchors_source, anchors_target)
-
-
-def _score(scorer, decoder, Z, y, width):
-    if Z.shape[1] != width:
-        return np.nan
-    return float(scorer(decoder, Z, y))
-
-
-def _score_encoder(evaluator, encoder, X, y):
-    """One row of the stitching matrix: encoder ``encoder`` into every decoder."""
-    with limit_small_work(X.size):
-        return _score_encoder_rows(evaluator, encoder, X, y)
-
-
-def _score_encoder_rows(evaluator, encoder, X, y):
-    names = evaluator.space_names_
-    widths = evaluator.decoder_widths_
-    scorer = evaluator.scorer_
-    row = []
-    if evaluator.kind_ == "alignment":
-        for decoder in names:
-            if decoder == encoder:
-                Z = X
-            else:
-                Z = evaluator.alignments_[encoder, decoder].transform(X)
-            row.append(_score(scorer, evaluator.decoders_[decoder], Z, y, widths[decoder]))
-        return row
-    Z = X if evaluator.kind_ == "absolute" else evaluator.projections_[encoder].transform(X)
-    for decoder in names:
-        row.append(_score(scorer, evaluator.decoders_[decoder], Z, y, widths[decoder]))
-    return row
-
-
 
 
 class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
@@ -224,7 +176,11 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
 
     Many small fits run with one BLAS thread each and in parallel across spaces and pairs
     with ``n_jobs`` (see ``skinvariance._parallel``): no thread limit is needed around
-    the evaluator to get its speed.
+    the evaluator to get its speed. Projections run inside
+    :func:`~skinvariance.projection.cached_projections`: a grid search whose candidates
+    differ only in how a product is aggregated or normalised, or in the decoder, computes the
+    kernels of each fold once (the projection cache, bounded in memory; results are the same,
+    bit for bit, without it).
     """
 
     _parameter_constraints = {
@@ -367,7 +323,8 @@ DataFrame
 
         # Check once, on the anchor rows, that the scorer can score this decoder.
         rows = first[anchor_indices]
-        Z0 = rows if kind != "projection" else projections[names[0]].transform(rows)
+        with cached_projections(), limit_small_work(rows.size):
+            Z0 = rows if kind != "projection" else projections[names[0]].transform(rows)
         try:
             with limit_small_work(Z0.size):
                 scorer(decoders[names[0]], Z0, y[anchor_indices])
@@ -396,7 +353,7 @@ DataFrame
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         projection = fix_random_states(clone(self.projection), seed)
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_projection_and_decoder)(projection, self.decoder, X, anchor_indices, y)
+            delayed(fit_space)(projection, self.decoder, X, anchor_indices, y)
             for X in spaces.values()
         )
         names = list(spaces)
@@ -409,9 +366,9 @@ DataFrame
         """One decoder per raw space, and one alignment per ordered pair for an alignment."""
         names = list(spaces)
         pairs = [(i, j) for i in names for j in names if i != j] if kind == "alignment" else []
-        tasks = [delayed(_fit_decoder)(self.decoder, X, y) for X in spaces.values()]
+        tasks = [delayed(fit_decoder)(self.decoder, X, y) for X in spaces.values()]
         tasks += [
-            delayed(_fit_alignment)(
+            delayed(fit_alignment)(
                 self.projection, spaces[i][anchor_indices], spaces[j][anchor_indices]
             )
             for i, j in pairs
@@ -442,15 +399,8 @@ DataFrame
         """
         check_is_fitted(self)
         spaces, y = self._check_fitted_spaces(spaces, y, "spaces")
+        matrix, _ = self._stitch_all(spaces, y, keep_encodings=False)
         names = self.space_names_
-        rows = Parallel(n_jobs=self.n_jobs)(
-            delayed(_score_encoder)(self, name, spaces[name], y) for name in names
-        )
-        matrix = pd.DataFrame(
-            np.asarray(rows, dtype=np.float64),
-            index=pd.Index(names, name="encoder"),
-            columns=pd.Index(names, name="decoder"),
-        )
         undefined = [(i, j) for i in names for j in names if np.isnan(matrix.loc[i, j])]
         if undefined:
             i, j = undefined[0]
@@ -464,6 +414,23 @@ DataFrame
                 stacklevel=2,
             )
         return matrix
+
+    def _stitch_all(self, spaces, y, *, keep_encodings):
+        """The stitching matrix of checked ``spaces``, and (``keep_encodings``) what each
+        decoder read: ``{encoder: {decoder: representation}}``, for measures computed on the
+        same representations."""
+        names = self.space_names_
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings)
+            for name in names
+        )
+        matrix = pd.DataFrame(
+            np.asarray([row for row, _ in results], dtype=np.float64),
+            index=pd.Index(names, name="encoder"),
+            columns=pd.Index(names, name="decoder"),
+        )
+        encodings = dict(zip(names, (encoded for _, encoded in results), strict=True))
+        return matrix, encodings
 
     def _encoded_width(self, name):
         if self.kind_ == "projection":
