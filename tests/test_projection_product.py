@@ -19,10 +19,34 @@ FOUR = ["cosine", "euclidean", "l1", "linf"]
 def test_concat_is_the_normalised_subspaces_side_by_side(projection_data):
     X, A = projection_data
     prod = ProductProjection(FOUR).fit(A)
-    expected = np.hstack([layer_norm(kernel_reference(X, A, k)) for k in FOUR])
+    signs = [1, -1, -1, -1]  # distances negated: every subspace reads "larger = closer"
+    expected = np.hstack([s * layer_norm(kernel_reference(X, A, k)) for s, k in zip(signs, FOUR)])
     np.testing.assert_allclose(prod.transform(X), expected, rtol=1e-8, atol=1e-10)
     assert [name for name, _ in prod.projections_] == FOUR
     assert prod.projections == FOUR  # the parameter is left as given
+
+
+@pytest.mark.parametrize("aggregate", ["concat", "sum", "mean", "weighted"])
+@pytest.mark.parametrize("normalize", ["layer", None])
+def test_orient_false_keeps_raw_orientations(aggregate, normalize, projection_data):
+    X, A = projection_data
+    weights = [0.5, 2.0, 1.0, 3.0]
+    raw = ProductProjection(FOUR, aggregate=aggregate, normalize=normalize, orient=False,
+                            weights=weights).fit(A).transform(X)
+    norm = layer_norm if normalize == "layer" else (lambda R: R)
+    parts = [norm(kernel_reference(X, A, k)) for k in FOUR]
+    coef = {"concat": None, "sum": [1] * 4, "mean": [0.25] * 4, "weighted": weights}[aggregate]
+    if coef is None:
+        expected = np.hstack(parts)
+    else:
+        expected = sum(c * part for c, part in zip(coef, parts))
+    np.testing.assert_allclose(raw, expected, rtol=1e-8, atol=1e-10)
+    if aggregate == "concat":
+        # orienting flips exactly the distance blocks' signs, bit for bit
+        oriented = ProductProjection(FOUR, normalize=normalize).fit(A).transform(X)
+        width = len(A)
+        np.testing.assert_array_equal(oriented[:, :width], raw[:, :width])
+        np.testing.assert_array_equal(oriented[:, width:], -raw[:, width:])
 
 
 @pytest.mark.parametrize("aggregate", ["sum", "mean", "weighted"])

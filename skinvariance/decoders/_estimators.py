@@ -357,7 +357,8 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
     per-sample standardisation, a cosine subspace and a distance subspace of the same
     anchors are strongly anti-correlated, so ``"sum"``, ``"weighted"`` (positive weights)
     and ``"attention"`` (one value map shared by all tokens) cancel them: negate the distance
-    subspaces first. ``"concat"`` and ``"mlp_sum"`` (a matrix per subspace) can learn the
+    subspaces first, as :class:`~skinvariance.ProductProjection` does by default
+    (``orient=True``). ``"concat"`` and ``"mlp_sum"`` (a matrix per subspace) can learn the
     sign themselves.
 
     Examples

@@ -59,11 +59,16 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         - ``"mean"``: the sum divided by ``m``.
         - ``"weighted"``: ``sum_i w_i o_i N(s_i)`` with the fixed ``weights``.
 
-        Here ``N`` is the per-subspace normalisation and ``o_i`` an orientation: a fixed sum
-        would cancel a similarity (cosine: larger = closer) against a distance (larger =
-        farther), so ``sum`` / ``mean`` / ``weighted`` negate distance subspaces first (every
-        subspace then reads "larger = closer"). ``concat`` keeps raw orientations (a decoder
-        can learn the sign). Subspaces must have equal widths except for ``concat``.
+        Here ``N`` is the per-subspace normalisation and ``o_i`` the orientation of
+        ``orient``. Subspaces must have equal widths except for ``concat``.
+    orient : bool, default=True
+        Negate distance subspaces (``o_i = -1``; ``+1`` for similarities), in every
+        aggregation, so that every subspace reads "larger = closer". A fixed sum would
+        otherwise cancel a similarity (cosine) against a distance (euclidean, L1, L-infinity),
+        and so would the learned aggregations of :class:`~skinvariance.ProductClassifier`
+        that weigh or attend over the concatenated subspaces (``"weighted"``,
+        ``"attention"``): they expect alike-oriented input. A linear decoder on ``concat``
+        is unaffected (a feature's sign). False keeps the raw orientations.
     weights : array-like of shape (n_projections,), default=None
         Weights of ``aggregate="weighted"`` (finite; used as given, not normalised). Ignored
         by the other aggregations.
@@ -89,7 +94,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         The fitted clones, named. ``projections`` itself is left as given.
     orientations_ : ndarray of shape (n_projections,)
         ``+1`` for similarity subspaces, ``-1`` for distance subspaces (estimators that are not
-        relative projections count as ``+1``).
+        relative projections count as ``+1``); applied when ``orient`` is True.
     widths_ : ndarray of shape (n_projections,)
         Output width of each subspace.
     anchors_ : ndarray of shape (n_anchors, n_features_in_)
@@ -135,6 +140,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
     _parameter_constraints = {
         "projections": [list, tuple],
         "aggregate": [StrOptions(set(AGGREGATIONS))],
+        "orient": ["boolean"],
         "weights": ["array-like", None],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
         "n_anchors": [NumberInterval(Integral, 1, None, closed="left"), None],
@@ -148,6 +154,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         projections,
         *,
         aggregate="concat",
+        orient=True,
         weights=None,
         normalize="layer",
         n_anchors=None,
@@ -157,6 +164,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
     ):
         self.projections = projections
         self.aggregate = aggregate
+        self.orient = orient
         self.weights = weights
         self.normalize = normalize
         self.n_anchors = n_anchors
@@ -340,9 +348,10 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
 
     def _coefficients(self):
         """Per-subspace multipliers applied after normalisation."""
-        if self.aggregate == "concat":
-            return np.ones(len(self.projections_))
-        coefficients = self.orientations_.copy()
+        if self.orient:
+            coefficients = self.orientations_.copy()
+        else:
+            coefficients = np.ones(len(self.projections_))
         if self.aggregate == "mean":
             coefficients /= len(self.projections_)
         elif self.aggregate == "weighted":
