@@ -287,6 +287,7 @@ def default_decoder_markdown(frame):
 def run(args, say):
     rows, timing = [], []
     seeds = list(range(args.seed, args.seed + args.seeds))
+    tables = args.tables.split(",")
     for dataset in args.datasets.split(","):
         for kind in args.kinds.split(","):
             for factor in FACTORS:
@@ -295,11 +296,12 @@ def run(args, say):
                                      kind=kind, random_state=args.seed)  # fmt: skip
                 y = zoo.target if kind == "classifier" else zoo.data
                 key = {"dataset": dataset, "kind": kind, "factor": factor}
-                rows += aggregation_rows(zoo, y, seeds, args.anchors, key, say)
-                if args.default_seeds:
+                if "aggregation" in tables:
+                    rows += aggregation_rows(zoo, y, seeds, args.anchors, key, say)
+                if "default" in tables and args.default_seeds:
                     rows += default_decoder_rows(zoo, y, seeds[: args.default_seeds],
                                                  args.anchors, key, say)  # fmt: skip
-                if not timing and kind == "classifier":
+                if "timing" in tables and not timing and kind == "classifier":
                     timing = timing_rows(zoo, args.anchors, args.epochs, args.repeats,
                                          args.seed, say)  # fmt: skip
     return pd.DataFrame(rows), pd.DataFrame(timing)
@@ -320,17 +322,21 @@ def write_results(args, argv, results, timing, elapsed, loads):
         "Spaces are of samples no encoder saw; a stratified quarter of them are the test rows, "
         "the rest train the decoders and hold the anchors. Stitched: mean ± std over the "
         "ordered pairs of different models and the seeds; non-stitched: the diagonal.\n",
-        "\n## 1. Aggregations and linear probes (`StitchingEvaluator`)\n\n",
-        "`product + a`: `ProductProjection(['cosine', 'euclidean', 'l1', 'linf'])` (per-sample "
-        "standardised, distances negated) then `ProductClassifier` / `ProductRegressor"
-        "(n_subspaces=4, aggregate=a)` with their defaults (Adam, early stopping). "
-        "Fit time: the evaluator's (projections included) per model. "
-        "`product (n) + ...`: `normalize=n` and a linear probe on the concatenation. "
-        f"`logistic_cv`: `LogisticRegressionCV(Cs={list(CS)}, cv=3, scoring='neg_log_loss')`; "
-        f"`ridge_cv`: `RidgeCV(alphas={list(ALPHAS)})` (leave-one-out); after a "
-        "`PowerOfTwoScaler` for the single invariances.\n",
-        aggregation_markdown(aggregation),
     ]
+    if len(aggregation):
+        parts += [
+            "\n## 1. Aggregations and linear probes (`StitchingEvaluator`)\n\n",
+            "`product + a`: `ProductProjection(['cosine', 'euclidean', 'l1', 'linf'])` "
+            "(per-sample standardised, distances negated) then `ProductClassifier` / "
+            "`ProductRegressor(n_subspaces=4, aggregate=a)` with their defaults (Adam, "
+            "early stopping). "
+            "Fit time: the evaluator's (projections included) per model. "
+            "`product (n) + ...`: `normalize=n` and a linear probe on the concatenation. "
+            f"`logistic_cv`: `LogisticRegressionCV(Cs={list(CS)}, cv=3, scoring='neg_log_loss')`; "
+            f"`ridge_cv`: `RidgeCV(alphas={list(ALPHAS)})` (leave-one-out); after a "
+            "`PowerOfTwoScaler` for the single invariances.\n",
+            aggregation_markdown(aggregation),
+        ]
     if len(timing):
         row = timing.iloc[0]
         parts += [
@@ -367,6 +373,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed fits each (5)")
     parser.add_argument("--default-seeds", type=int, default=1,
                         help="seeds of the default-decoder table (1; 0: no table)")
+    parser.add_argument("--tables", default="aggregation,timing,default",
+                        help="which tables (aggregation,timing,default)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--name", default="aggregation", help="name of the result files")
     args = parser.parse_args(argv)
