@@ -172,7 +172,7 @@ def aggregation_rows(zoo, y, seeds, anchors, key, say):
     ]  # fmt: skip
 
 
-def default_decoder_rows(zoo, y, seeds, anchors, key, say):
+def default_decoder_rows(zoo, y, seeds, anchors, candidates, key, say):
     """Rows of the default-decoder table for one zoo: every candidate decoder on
     ``compare_invariances``' default rows, per seed and invariance."""
     classification = key["kind"] == "classifier"
@@ -181,6 +181,8 @@ def default_decoder_rows(zoo, y, seeds, anchors, key, say):
     for seed in seeds:
         split = [_split(zoo.target, seed)]
         for label, decoder in candidate_decoders(classification).items():
+            if label[1] not in candidates:
+                continue
             say(f"{key['dataset']} {key['kind']} {key['factor']}, seed {seed}: {label}")
             start = time.perf_counter()
             with warnings.catch_warnings():
@@ -300,7 +302,8 @@ def run(args, say):
                     rows += aggregation_rows(zoo, y, seeds, args.anchors, key, say)
                 if "default" in tables and args.default_seeds:
                     rows += default_decoder_rows(zoo, y, seeds[: args.default_seeds],
-                                                 args.anchors, key, say)  # fmt: skip
+                                                 args.anchors, args.candidates, key,
+                                                 say)  # fmt: skip
                 if "timing" in tables and not timing and kind == "classifier":
                     timing = timing_rows(zoo, args.anchors, args.epochs, args.repeats,
                                          args.seed, say)  # fmt: skip
@@ -373,6 +376,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed fits each (5)")
     parser.add_argument("--default-seeds", type=int, default=1,
                         help="seeds of the default-decoder table (1; 0: no table)")
+    parser.add_argument("--candidates", default="abcd",
+                        help="default-decoder candidates to run (abcd)")
     parser.add_argument("--tables", default="aggregation,timing,default",
                         help="which tables (aggregation,timing,default)")
     parser.add_argument("--output", type=Path, default=RESULTS)
