@@ -232,10 +232,11 @@ def compare_invariances(
         directions that differ between spaces. On the digits zoos
         (``benchmarks/results/aggregation_default_decoder.md``), neither dropping the
         ``StandardScaler`` nor choosing the strength by cross-validation on the decoder's own
-        space (``LogisticRegressionCV`` / ``RidgeCV``, 6 to 7 times slower) found a better
-        best row than this default (see :func:`make_decoder`); without the scaler the other
-        rows stitched better. A ``RidgeClassifier`` fits faster (closed form); give it a large
-        ``alpha`` (100 to 1000 on standardised relative features) if you use it.
+        space (``LogisticRegressionCV`` / ``RidgeCV``, 6 to 7 times slower) found a clearly
+        better best row than this default (see :func:`make_decoder`); without the scaler
+        the other rows stitched better. A ``RidgeClassifier`` fits faster (closed form);
+        give it a large ``alpha`` (100 to 1000 on standardised relative features) if you use
+        it.
     scoring : str, callable or None, default=None
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
         name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
