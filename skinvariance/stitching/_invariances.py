@@ -241,7 +241,8 @@ def make_decoder(name, y):
     affine alignment in every zoo): zero-shot accuracy 0.967 / 0.971 / 0.967 with this
     default, 0.967 / 0.971 / 0.964 without the ``StandardScaler`` (0.0001 above on the
     second), 0.965 / 0.965 / 0.963 and 0.965 / 0.966 / 0.962 with ``LogisticRegressionCV``,
-    which made each comparison 6 to 7 times slower; reconstruction MSE 0.020 / 0.021 / 0.028, the same with ``RidgeCV``,
+    which made each comparison 6 to 7 times slower; reconstruction MSE 0.020 / 0.021 /
+    0.028, the same with ``RidgeCV``,
     0.001 higher without the ``StandardScaler``. Dropping the ``StandardScaler`` does raise
     the rows that are not the best (mean accuracy over the rows 0.779 / 0.654 / 0.752 against
     0.774 / 0.631 / 0.722; the product's reconstruction MSE 0.085 to 0.135 against 0.36 to
