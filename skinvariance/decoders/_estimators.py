@@ -13,7 +13,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._compat import NumberInterval, StrOptions, _fit_context, check_is_fitted, validate_data
+from .._compat import (
+    RANDOM_STATE,
+    NumberInterval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
 from .._validation import check_target
 from ._aggregations import AGGREGATIONS
 from ._heads import softmax_inplace
@@ -143,7 +150,7 @@ class _BaseProductDecoder(BaseEstimator):
         "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [NumberInterval(Integral, 1, None, closed="left")],
         "tol": [NumberInterval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     }
 
     def __init__(

@@ -19,7 +19,7 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 
-from .._compat import N_JOBS, validate_parameter_constraints
+from .._compat import N_JOBS, RANDOM_STATE, validate_parameter_constraints
 from .._parallel import limit_small_work
 from .._validation import (
     DataError,
@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 DEFAULT_METRICS = ("cka", "pearson", "cosine", "jaccard", "mrr")
 _PARAMETER_CONSTRAINTS = {
     "cv": ["cv_object"],
-    "random_state": ["random_state"],
+    "random_state": RANDOM_STATE,
     "n_jobs": N_JOBS,
 }
 

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from .._compat import (
     N_JOBS,
+    RANDOM_STATE,
     HasMethods,
     NumberInterval,
     StrOptions,
@@ -190,7 +191,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": N_JOBS,
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     }
 
     def __init__(
