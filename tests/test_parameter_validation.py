@@ -146,7 +146,7 @@ CALLS = {
         "spaces": [{"a": X}, {"a": X, "b": X[:20]}, "spaces"], "y": BAD_Y,
         "invariances": [{}, {"x": 3}, ["cosine"]], "metrics": [["foo"], "cka", [3]],
         "decoder": ["logistic", RelativeProjection()], "scoring": ["accuracyy", 3],
-        "anchors": COUNT, "cv": [1, True, "folds"], "random_state": ["seed", True, -1],
+        "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]], "random_state": ["seed", True, -1],
         "n_jobs": [0, True, 1.5]}),
     # Only "kmeans" and "fps" read the values of X (documented); "stratified" reads y.
     "select_anchors": (_function(skinvariance.select_anchors, X=X, n_anchors=5,

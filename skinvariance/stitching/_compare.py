@@ -379,12 +379,18 @@ def _splits(cv, n_samples, y, classification, seed):
     else:
         splitter = check_cv(cv, y, classifier=classification)
     try:
-        return [
+        splits = [
             (np.asarray(train), np.asarray(test))
             for train, test in splitter.split(placeholder, y)
         ]
     except ValueError as exc:  # e.g. a class of one sample, which no stratified split can hold
         raise DataError(f"y cannot be split into training and test rows: {exc}") from exc
+    if not splits or any(train.size == 0 or test.size == 0 for train, test in splits):
+        raise ValueError(
+            "The 'cv' parameter of compare_invariances must give at least one split with "
+            f"training and test rows. Got {cv!r} instead."
+        )
+    return splits
 
 
 def _mean_over_splits(matrices):
