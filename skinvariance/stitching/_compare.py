@@ -146,20 +146,30 @@ def compare_invariances(
     invariant (a projection fitted on each space's parallel anchors, an alignment fitted on
     the anchors of each ordered pair of spaces, or nothing), measure how similar the spaces
     become, stitch every encoder to every decoder with
-    :class:`StitchingEvaluator`, and mark the invariance that stitches best.
+    :class:`StitchingEvaluator`, and mark the invariance that stitches best. Without a
+    target (``y=None``) nothing is decoded: the invariances are compared by the similarity
+    measures alone, and the best is picked by one of them (``select_by``).
 
     Parameters
     ----------
     spaces : mapping of str to array-like of shape (n_samples, n_features_space) or DataFrame
         At least two row-aligned spaces: a mapping ``{name: array}`` or a DataFrame with
         ``(space, feature)`` columns.
-    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets), or None
         The decoders' target: class labels, or values to regress (2-D for reconstruction).
-    invariances : mapping of str to estimator or None, default=None
+        None: no stitching is scored (no decoder is fitted; ``decoder`` and ``scoring`` are
+        not read), the table has no ``decoder``, ``stitching_*`` or ``non_stitched_*``
+        columns, and the splits are never stratified.
+    invariances : mapping of str to estimator, None or (estimator, decoder), default=None
         The invariances to compare, ``{name: projection, alignment or None}``, with the
-        meaning of ``StitchingEvaluator``'s ``projection``. None means
-        :func:`default_invariances`: absolute, scale (L2), each relative kernel, centred
-        cosine, the product of the four kernels, orthogonal and affine alignment.
+        meaning of ``StitchingEvaluator``'s ``projection``. A value may also be a pair
+        ``(projection or None, decoder)``: that row is decoded by its own decoder (an
+        estimator with ``fit`` and ``predict``) instead of ``decoder``, so that, for
+        instance, a learned aggregation of the product competes in the same table. None
+        means :func:`default_invariances` for ``y``: absolute, scale (L2), each relative
+        kernel, centred cosine, the product of the four kernels, the same product decoded by
+        the learned "MLP+sum" aggregation (``"product_mlp_sum"``, only when ``y`` is given),
+        orthogonal and affine alignment.
     metrics : list of str or mapping of str to callable, default=("cka", "pearson", \
 "cosine", "jaccard", "mrr")
         Similarity measures between two row-aligned representations: names of the measures
@@ -168,8 +178,15 @@ def compare_invariances(
         (linear), ``"linear_cka"``, ``"rbf_cka"``, ``"pearson"``, ``"cosine"``, ``"jaccard"``,
         ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
         For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
-    decoder : estimator, default=None
-        The decoder cloned for each space. None means a linear probe (:func:`make_decoder`):
+    decoder : estimator, str or None, default=None
+        The decoder cloned for each space (of the rows without their own). A name of
+        :func:`make_decoder` builds it for ``y``: ``"auto"``, ``"logistic"``, ``"ridge"``,
+        ``"knn"``, or a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``,
+        ``"mlp_sum"``, ``"attention"`` (:class:`~skinvariance.ProductClassifier` /
+        :class:`~skinvariance.ProductRegressor`) with each row's number of subspaces: the
+        projections of a concatenated :class:`~skinvariance.ProductProjection`, 1 for any
+        other row. Unset ``random_state`` parameters of every decoder are fixed to the seed
+        drawn from ``random_state``. None means ``"auto"``, a linear probe:
         ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
         LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the same
         with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus
@@ -192,10 +209,31 @@ def compare_invariances(
         out (stratified for class labels); an int ``k`` means ``k`` shuffled folds (stratified
         for class labels); a splitter or an iterable of ``(train, test)`` index arrays is used
         as given. Scores are averaged over the splits for each pair of spaces before the mean
-        and standard deviation over pairs.
+        and standard deviation over pairs. The anchors of a split are the same rows with and
+        without ``y``.
+    select_by : str or None, default=None
+        The column whose highest value marks the best row: ``"stitching_mean"``,
+        ``"non_stitched_mean"`` (with ``y``) or any ``"<metric>_mean"`` of ``metrics``
+        (lowest for a p-value, with ``calibrate="pvalue"``). None means ``"stitching_mean"``
+        with ``y``; without it ``"mrr_mean"`` when the mean reciprocal rank is among
+        ``metrics`` (retrieval across spaces is what lets one space stand in for another),
+        else the first measure's mean.
+    calibrate : bool or {"zscore", "pvalue"}, default=False
+        As in :func:`~skinvariance.metrics.similarity_matrix`: False reports the measures'
+        values. ``"zscore"`` (or True) replaces each measure of each ordered pair by its
+        z-score against its permutation null (the test rows of the second space shuffled
+        ``n_permutations`` times, :func:`~skinvariance.metrics.permutation_test`): 0 is
+        chance level, on a scale comparable across numbers of samples and widths.
+        ``"pvalue"``: the one-sided p-value, never below ``1 / (n_permutations + 1)``.
+        Every pair, split and invariance is tested with the same shuffles (seeded by the
+        seed drawn from ``random_state``); a symmetric measure once per unordered pair
+        (except under an alignment). The stitching columns are not calibrated.
+    n_permutations : int, default=999
+        Shuffles per measure and pair when calibrating.
     random_state : int, RandomState instance or None, default=None
-        Seeds the splits and the anchors. Every invariance uses the same splits and the same
-        anchor rows.
+        Seeds the splits, the anchors, the decoders' unset random states and the
+        calibration's shuffles (one seed drawn from it). Every invariance uses the same
+        splits and the same anchor rows.
     n_jobs : int, default=None
         Number of jobs running (invariance, split) evaluations in parallel with
         :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
@@ -208,13 +246,18 @@ def compare_invariances(
     -------
     table : DataFrame
         One row per invariance, in the order given, with columns ``invariance``, ``kind``
-        (``"absolute"``, ``"projection"`` or ``"alignment"``), then for each measure ``m``
-        ``m_mean`` and ``m_std`` (over ordered pairs of different spaces), then
-        ``stitching_mean``, ``stitching_std`` (zero-shot: encoder and decoder of different
-        spaces), ``non_stitched_mean``, ``non_stitched_std`` (the diagonal: decoder on its
-        own space) and ``best``, True on the row with the highest ``stitching_mean``, the
-        measure that decides. ``table.attrs`` holds ``"best"`` (that invariance's name),
-        ``"selected_by"`` (``"stitching_mean"``) and ``"scorer"`` (the scorer's name).
+        (``"absolute"``, ``"projection"`` or ``"alignment"``), ``decoder`` (with ``y``: a
+        short description of the row's decoder, e.g. ``"logistic (PowerOfTwoScaler,
+        StandardScaler)"`` or ``"ProductClassifier(mlp_sum)"``), then for each measure ``m``
+        ``m_mean`` and ``m_std`` (over ordered pairs of different spaces; calibrated values
+        with ``calibrate``), then, with ``y``, ``stitching_mean``, ``stitching_std``
+        (zero-shot: encoder and decoder of different spaces), ``non_stitched_mean``,
+        ``non_stitched_std`` (the diagonal: decoder on its own space), and ``best``, True on
+        the row that ``select_by`` picks. ``table.attrs`` holds ``"best"`` (that
+        invariance's name), ``"selected_by"`` (the column that decided), ``"scorer"`` (the
+        scorer's name, None without ``y``), ``"decoder"`` (the default decoder's
+        description, None without ``y``), ``"stitching"`` (``"scored"`` or ``"not
+        scored"``) and ``"calibrated"`` (False, ``"zscore"`` or ``"pvalue"``).
         A pair that an invariance cannot compare (absolute spaces of different widths, a
         measure needing equal widths) contributes NaN and is left out of the mean and std.
 
@@ -246,6 +289,19 @@ def compare_invariances(
     scaling), but only the relative representation lets a decoder trained on one space read
     the others (mean reciprocal rank 1: every sample is its own nearest neighbour across
     spaces).
+
+    Without labels, the measures alone (on an unstratified split: pass ``cv`` to compare
+    the same rows with and without labels); the mean reciprocal rank picks the best row:
+
+    >>> unlabelled = compare_invariances(
+    ...     spaces, None, {"absolute": None, "cosine": RelativeProjection("cosine")},
+    ...     metrics=["cka", "mrr"], anchors=50, random_state=0)
+    >>> unlabelled.round(2)
+      invariance        kind  cka_mean  cka_std  mrr_mean  mrr_std   best
+    0   absolute    absolute       1.0      0.0      0.04     0.01  False
+    1     cosine  projection       1.0      0.0      1.00     0.00   True
+    >>> unlabelled.attrs["stitching"], unlabelled.attrs["selected_by"]
+    ('not scored', 'mrr_mean')
     """
     # Parameters with no check of their own below (scikit-learn's words; never bools as counts).
     validate_parameter_constraints(
