@@ -380,8 +380,8 @@ def _summary(table, source, n_samples, anchors, elapsed, compare_time):
     if calibrated:
         lines.append(f"Measures calibrated: {calibrated} against a permutation null.")
     if table.attrs.get("stitching") == "not scored":
-        lines.append("Stitching not scored (no --labels): the invariances are compared by "
-                     "the similarity measures alone.")
+        lines.append("Stitching not scored (no --labels): compared by the similarity measures "
+                     "alone.")
     if best is not None and table.attrs.get("selected_by") == "stitching_mean":
         row = table.loc[table["invariance"] == best].iloc[0]
         lines.append(
