@@ -131,8 +131,10 @@ def _add_decoder_options(compare):
         "--decoder",
         choices=DECODERS,
         default=None,
-        help="the stitched decoder: logistic regression, ridge or k-nearest neighbours after "
-        "scaling (default auto: logistic for class labels, ridge otherwise), or a learned "
+        metavar="NAME",
+        help="the stitched decoder: logistic, ridge or knn (logistic regression, ridge or "
+        "k-nearest neighbours after scaling; default auto: logistic for class labels, ridge "
+        "otherwise), or a learned "
         "aggregation of the product's subspaces (concat, sum, weighted, mlp_sum, attention: "
         "ProductClassifier/ProductRegressor, one subspace for the rows that are not a "
         "product); needs labels",
