@@ -143,11 +143,18 @@ CALLS = {
         {"spaces": [{"a": X}, {"a": X, "b": NAN_X}, X], "y": BAD_Y}),
     "compare_invariances": (_function(skinvariance.compare_invariances, spaces=SPACES, y=y,
                                       metrics=["cka"], anchors=10), {
-        "spaces": [{"a": X}, {"a": X, "b": X[:20]}, "spaces"], "y": BAD_Y,
-        "invariances": [{}, {"x": 3}, ["cosine"]], "metrics": [["foo"], "cka", [3]],
-        "decoder": ["logistic", RelativeProjection()], "scoring": ["accuracyy", 3],
-        "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]], "random_state": ["seed", True, -1],
-        "n_jobs": [0, True, 1.5]}),
+        # y=None is the comparison without labels
+        "spaces": [{"a": X}, {"a": X, "b": X[:20]}, "spaces"], "y": BAD_Y[1:],
+        "invariances": [{}, {"x": 3}, ["cosine"], {"x": (None,)},
+                        {"x": (None, RelativeProjection())}],
+        "metrics": [["foo"], "cka", [3]],
+        "decoder": ["forest", RelativeProjection(), 3], "scoring": ["accuracyy", 3],
+        "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]],
+        "select_by": ["stitching", "cka_std", 3],
+        "calibrate": ["z", 1.5, "True"], "n_permutations": [*COUNT, None],
+        "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5]}),
+    "default_invariances": (_function(stitching.default_invariances), {
+        "y": BAD_Y[1:3]}),
     # Only "kmeans" and "fps" read the values of X (documented); "stratified" reads y.
     "select_anchors": (_function(skinvariance.select_anchors, X=X, n_anchors=5,
                                  strategy="kmeans"), {
@@ -225,7 +232,8 @@ CALLS = {
     "PowerOfTwoScaler": (_estimator(stitching.PowerOfTwoScaler, _fit_x), {
         "per_feature": FLAG}),
     "make_decoder": (_function(stitching.make_decoder, name="auto", y=y), {
-        "name": ["forest", None, 3], "y": [None, BAD_Y[1], BAD_Y[2]]}),
+        "name": ["forest", None, 3], "y": [None, BAD_Y[1], BAD_Y[2]],
+        "n_subspaces": [*COUNT, None]}),
     # io (paths are filled in by the test)
     "read_spaces": (svio.read_spaces, {"paths": [[], "x.npy", [3], ["x.npy"]]}),
     "read_labels": (_function(svio.read_labels, path="x.npy", n_samples=40), {
