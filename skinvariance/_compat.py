@@ -49,6 +49,13 @@ class NumberInterval(Interval):
 
 #: The constraint of a count (``k``, ``n_permutations``, ...): an int of at least 1, not a bool.
 COUNT = NumberInterval(Integral, 1, None, closed="left")
+#: The constraints of ``random_state``: scikit-learn's (an int seed, a RandomState instance or
+#: None), but not a bool, which ``check_random_state`` would silently take for the seed 0 or 1.
+RANDOM_STATE = [
+    NumberInterval(Integral, 0, 2**32 - 1, closed="both"),
+    np.random.RandomState,
+    None,
+]
 #: The constraints of ``n_jobs`` (joblib's meaning): a nonzero int (negative counts down from
 #: the number of processors) or None; not a bool, not 0 (which joblib refuses).
 N_JOBS = [
@@ -59,6 +66,7 @@ N_JOBS = [
 
 __all__ = [
     "COUNT",
+    "RANDOM_STATE",
     "N_JOBS",
     "HasMethods",
     "Hidden",

@@ -88,7 +88,7 @@ def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROW
     align : int, default=1
         Unless one block holds every row, the height is rounded down to a multiple of this
         (never below it), so that blocks start at multiples of it (the projections pass the
-        row tile of the compiled loops, as :func:`split_rows` does).
+        row tile of the compiled loops, as ``split_rows`` does).
 
     Yields
     ------

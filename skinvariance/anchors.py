@@ -7,7 +7,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils import check_array, check_random_state, column_or_1d
 
-from ._compat import NumberInterval, StrOptions, validate_params
+from ._compat import RANDOM_STATE, NumberInterval, StrOptions, validate_params
 from ._validation import DataError, check_target
 
 ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")
@@ -19,7 +19,7 @@ ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")
         "n_anchors": [NumberInterval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions(set(ANCHOR_STRATEGIES))],
         "y": ["array-like", None],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     },
     prefer_skip_nested_validation=True,
 )

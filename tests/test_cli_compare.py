@@ -14,7 +14,7 @@ from sklearn.metrics import get_scorer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skinvariance import RelativeProjection, compare_invariances, stack_spaces
+from skinvariance import ProductProjection, RelativeProjection, compare_invariances, stack_spaces
 
 # Two cheap rows and one measure keep every comparison in this file fast.
 FAST = ["--invariances", "absolute,relative_cosine", "--metrics", "cka", "--anchors", "40"]
@@ -121,8 +121,10 @@ def test_markdown_table_with_summary(files, capsys):
     status, out, err = run_cli(["compare", *paths, "--labels", labels, *FAST], capsys)
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].startswith("| invariance | kind | cka | stitching | non_stitched | best |")
-    assert lines[3].startswith("| relative_cosine | projection |") and "**best**" in lines[3]
+    assert lines[0].startswith(
+        "| invariance | kind | decoder | cka | stitching | non_stitched | best |")
+    assert lines[3].startswith("| relative_cosine | projection | logistic (PowerOfTwoScaler, "
+                               "StandardScaler) |") and "**best**" in lines[3]
     assert any(line.startswith("Best invariance: relative_cosine") for line in lines)
     assert any(line.startswith("Took ") for line in lines)
     assert err == ""
@@ -191,8 +193,11 @@ def test_kernels_and_aggregate_choose_the_rows(files, capsys):
     rows = [row["invariance"] for row in json.loads(out)]
     assert rows == [
         "absolute", "scale", "relative_cosine", "relative_l1", "relative_cosine_centered",
-        "product", "orthogonal_standardized", "affine_ridge",
+        "product", "product_mlp_sum", "orthogonal_standardized", "affine_ridge",
     ]  # fmt: skip
+    # the learned row reads one subspace per chosen kernel
+    decoders = {row["invariance"]: row["decoder"] for row in json.loads(out)}
+    assert decoders["product_mlp_sum"] == "ProductClassifier(mlp_sum)"
 
 
 def _write_bad(tmp_path, problem, case):
@@ -233,8 +238,12 @@ def _write_bad(tmp_path, problem, case):
         return [a, b, "--labels", labels], "b.npy: space 'b' contains NaN"
     if case == "suffix":
         return [a, str(tmp_path / "b.txt"), "--labels", labels], "b.txt: unsupported file type"
-    if case == "no-labels":
-        return [a, b], "--labels: required when the spaces are read from files"
+    if case == "decoder-without-labels":
+        return [a, b, "--decoder", "knn"], "--decoder: applies only with --labels"
+    if case == "scoring-without-labels":
+        return [a, b, "--scoring", "f1_macro"], "--scoring: applies only with --labels"
+    if case == "learned-row-without-labels":
+        return [a, b, "--invariances", "product_mlp_sum"], "(product_mlp_sum needs labels)"
     if case == "kernel":
         return [a, b, "--labels", labels, "--kernels", "cosinus"], "--kernels: unknown kernel 'co"
     if case == "invariance":
@@ -254,7 +263,8 @@ def _write_bad(tmp_path, problem, case):
     "case",
     [
         "missing", "unreadable", "rows", "labels-length", "npz-one-key", "non-numeric",
-        "flat-csv", "nan", "suffix", "no-labels", "kernel", "invariance", "zoo-option",
+        "flat-csv", "nan", "suffix", "decoder-without-labels", "scoring-without-labels",
+        "learned-row-without-labels", "kernel", "invariance", "zoo-option",
         "labels-without-files", "logistic-regression-target",
     ],
 )  # fmt: skip
@@ -314,3 +324,50 @@ def test_unknown_scoring_is_one_line_and_status_2(files, capsys):
     )
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and "--scoring best: not a scikit-learn scorer name" in err
+
+
+# -- without labels, calibrated, learned decoders ------------------------------------------------
+
+
+def test_compare_without_labels_prints_the_measures_alone(files, problem, capsys):
+    paths, _ = files
+    spaces, _ = problem
+    argv = ["compare", *paths, "--invariances", "absolute,relative_cosine", "--metrics",
+            "cka,mrr", "--anchors", "40"]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("| invariance | kind | cka | mrr | best |")
+    assert "Stitching not scored (no --labels): compared by the similarity measures " \
+        "alone." in lines
+    assert any(line.startswith("Best invariance by mrr_mean: relative_cosine (1.000 ± ")
+               for line in lines)
+    status, out, err = run_cli([*argv, "--format", "json", "--quiet"], capsys)
+    got = pd.DataFrame(json.loads(out))
+    expected = compare_invariances(
+        spaces, None, {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics=["cka", "mrr"], anchors=40, random_state=0)
+    assert list(got.columns) == list(expected.columns)
+    for column in ["cka_mean", "mrr_mean", "mrr_std"]:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, atol=1e-10)
+
+
+def test_compare_calibrated_and_learned_decoder_match_compare_invariances(files, problem,
+                                                                         capsys):
+    paths, labels = files
+    spaces, y = problem
+    argv = ["compare", *paths, "--labels", labels, "--invariances", "relative_cosine,product",
+            "--kernels", "cosine,l1", "--metrics", "cka", "--anchors", "40", "--decoder",
+            "mlp_sum", "--calibrate", "zscore", "--n-permutations", "19", "--format", "json"]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0
+    assert "Measures calibrated: zscore against a permutation null." in err
+    got = pd.DataFrame(json.loads(out))
+    expected = compare_invariances(
+        spaces, y, {"relative_cosine": RelativeProjection("cosine"),
+                    "product": ProductProjection(["cosine", "l1"])},
+        metrics=["cka"], anchors=40, decoder="mlp_sum", calibrate="zscore",
+        n_permutations=19, random_state=0)
+    assert list(got["decoder"]) == ["ProductClassifier(mlp_sum)"] * 2
+    for column in ["cka_mean", "stitching_mean", "non_stitched_mean"]:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, atol=1e-10)

@@ -103,21 +103,21 @@ CALLS = {
         "center": FLAG, "scale": FLAG, "standardize": FLAG}),
     "OrthogonalAlignment.fit": (lambda X: OrthogonalAlignment().fit(X, Y), {"X": [NAN_X]}),
     "ProductProjection": (_estimator(ProductProjection, _fit_x, projections=["cosine", "l1"]), {
-        "projections": ["cosine", [], [3], None], "aggregate": ["median", None],
+        "projections": ["cosine", [], [3], None], "aggregate": ["median", None], "orient": FLAG,
         "weights": [["a", "b"], [1.0], [np.nan, 1.0], True], "normalize": ["batch", True],
         "n_anchors": COUNT, "anchor_selection": ["best", None],
-        "random_state": ["seed", 1.5], "n_threads": COUNT}),
+        "random_state": ["seed", True, -1, 1.5], "n_threads": COUNT}),
     "RelativeProjection": (_estimator(RelativeProjection, _fit_x), {
         "kernel": ["cosinus", 3, None], "p": [0.5, *NUMBER], "n_anchors": COUNT,
         "anchor_selection": ["best"], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
-        "normalize": ["batch", True], "random_state": ["seed"], "n_threads": COUNT}),
+        "normalize": ["batch", True], "random_state": ["seed", True, -1], "n_threads": COUNT}),
     "ProductClassifier": (_estimator(ProductClassifier, lambda e: e.fit(np.hstack([X, X]), y),
                                      n_subspaces=2, max_iter=2), {
         "n_subspaces": COUNT, "aggregate": ["median"], "hidden_layer_sizes": [0, [4, 0], True],
         "alpha": [-1.0, *NUMBER], "solver": ["sgd"], "batch_size": [0, True, "all"],
         "learning_rate_init": [0.0, *NUMBER], "max_iter": COUNT, "early_stopping": FLAG,
         "validation_fraction": [0.0, 1.0, True], "n_iter_no_change": COUNT,
-        "tol": [-1.0, *NUMBER], "random_state": ["seed"]}),
+        "tol": [-1.0, *NUMBER], "random_state": ["seed", True, -1]}),
     "ProductClassifier.fit": (
         lambda y: ProductClassifier(2, max_iter=2).fit(np.hstack([X, X]), y), {"y": BAD_Y}),
     "ProductRegressor": (_estimator(ProductRegressor, lambda e: e.fit(np.hstack([X, X]), Y),
@@ -126,7 +126,7 @@ CALLS = {
         "alpha": [-1.0, True], "solver": ["sgd"], "batch_size": [0, True],
         "learning_rate_init": [0.0, True], "max_iter": COUNT, "early_stopping": FLAG,
         "validation_fraction": [0.0, True], "n_iter_no_change": COUNT, "tol": [-1.0, True],
-        "random_state": ["seed"]}),
+        "random_state": ["seed", True, -1]}),
     "ProductRegressor.fit": (
         lambda y: ProductRegressor(2, max_iter=2).fit(np.hstack([X, X]), y),
         {"y": [None, BAD_Y[1], BAD_Y[2], np.array(["a", "b"] * 20)]}),
@@ -135,23 +135,31 @@ CALLS = {
                    decoder=LogisticRegression(), anchors=10), {
             "projection": ["cosine", LogisticRegression()], "decoder": [None, "logistic"],
             "anchors": [*COUNT, 41, [0, 0]], "anchor_selection": ["best"],
-            "scoring": ["accuracyy", 3], "n_jobs": [0, True, 1.5], "random_state": ["seed"]}),
+            "scoring": ["accuracyy", 3], "n_jobs": [0, True, 1.5],
+            "random_state": ["seed", True, -1]}),
     "StitchingEvaluator.fit": (
         lambda spaces=SPACES, y=y: StitchingEvaluator(RelativeProjection(), LogisticRegression(),
                                                       anchors=10).fit(spaces, y),
         {"spaces": [{"a": X}, {"a": X, "b": NAN_X}, X], "y": BAD_Y}),
     "compare_invariances": (_function(skinvariance.compare_invariances, spaces=SPACES, y=y,
                                       metrics=["cka"], anchors=10), {
-        "spaces": [{"a": X}, {"a": X, "b": X[:20]}, "spaces"], "y": BAD_Y,
-        "invariances": [{}, {"x": 3}, ["cosine"]], "metrics": [["foo"], "cka", [3]],
-        "decoder": ["logistic", RelativeProjection()], "scoring": ["accuracyy", 3],
-        "anchors": COUNT, "cv": [1, True, "folds"], "random_state": ["seed"],
-        "n_jobs": [0, True, 1.5]}),
+        # y=None is the comparison without labels
+        "spaces": [{"a": X}, {"a": X, "b": X[:20]}, "spaces"], "y": BAD_Y[1:],
+        "invariances": [{}, {"x": 3}, ["cosine"], {"x": (None,)},
+                        {"x": (None, RelativeProjection())}],
+        "metrics": [["foo"], "cka", [3]],
+        "decoder": ["forest", RelativeProjection(), 3], "scoring": ["accuracyy", 3],
+        "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]],
+        "select_by": ["stitching", "cka_std", 3],
+        "calibrate": ["z", 1.5, "True"], "n_permutations": [*COUNT, None],
+        "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5]}),
+    "default_invariances": (_function(stitching.default_invariances), {
+        "y": BAD_Y[1:3]}),
     # Only "kmeans" and "fps" read the values of X (documented); "stratified" reads y.
     "select_anchors": (_function(skinvariance.select_anchors, X=X, n_anchors=5,
                                  strategy="kmeans"), {
         "X": [NAN_X], "n_anchors": [*COUNT, 41], "strategy": ["best", None],
-        "random_state": ["seed"]}),
+        "random_state": ["seed", True, -1]}),
     "select_anchors.stratified": (_function(skinvariance.select_anchors, X=X, n_anchors=5,
                                             strategy="stratified"), {
         "y": [None, BAD_Y[1], BAD_Y[2], y[:5]]}),
@@ -193,12 +201,12 @@ CALLS = {
         "X": [NAN_X], "Y": [NAN_X], "distance": ["cosine", None], "method": ["kendall"]}),
     "permutation_test": (_function(metrics.permutation_test, X=X, Y=Y, n_permutations=5), {
         "X": [NAN_X], "Y": [NAN_X, Y[:5]], "metric": ["cca", 3],
-        "n_permutations": COUNT, "random_state": ["seed"],
+        "n_permutations": COUNT, "random_state": ["seed", True, -1],
         "metric_params": [[("k", 3)], {"k": True}, {"kk": 3}]}),
     "similarity_matrix": (_function(metrics.similarity_matrix, spaces=SPACES), {
         "spaces": [{"a": NAN_X}, X], "metric": ["cca", 3], "n_jobs": [0, True, 1.5],
         "metric_params": [[("k", 3)], {"debiased": "yes"}], "calibrate": ["sometimes", 2],
-        "n_permutations": COUNT, "random_state": ["seed"]}),
+        "n_permutations": COUNT, "random_state": ["seed", True, -1]}),
     # kernels
     "available_kernels": (kernels.available_kernels, {"aliases": FLAG}),
     "get_kernel": (kernels.get_kernel, {"name": ["cosinus", 3, None]}),
@@ -224,7 +232,8 @@ CALLS = {
     "PowerOfTwoScaler": (_estimator(stitching.PowerOfTwoScaler, _fit_x), {
         "per_feature": FLAG}),
     "make_decoder": (_function(stitching.make_decoder, name="auto", y=y), {
-        "name": ["forest", None, 3], "y": [None, BAD_Y[1], BAD_Y[2]]}),
+        "name": ["forest", None, 3], "y": [None, BAD_Y[1], BAD_Y[2]],
+        "n_subspaces": [*COUNT, None]}),
     # io (paths are filled in by the test)
     "read_spaces": (svio.read_spaces, {"paths": [[], "x.npy", [3], ["x.npy"]]}),
     "read_labels": (_function(svio.read_labels, path="x.npy", n_samples=40), {
@@ -252,7 +261,7 @@ CALLS = {
     "make_model_zoo": (skinvariance.datasets.make_model_zoo, {
         "dataset": ["imagenet"], "factors": ["depth", ["depth"], 3], "n_models": [1, True],
         "kind": ["vae"], "test_size": [0.0, 1.0, True, 3], "max_iter": COUNT,
-        "n_jobs": [0, True], "verbose": ["loud"], "random_state": ["seed"]}),
+        "n_jobs": [0, True], "verbose": ["loud"], "random_state": ["seed", True, -1]}),
     # spaces
     "check_spaces": (_function(spaces.check_spaces, spaces=SPACES), {
         "spaces": [{"a": X}, X, {3: X, 4: X}], "min_spaces": COUNT, "dtype": ["bogus", True],

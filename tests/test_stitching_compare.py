@@ -39,15 +39,23 @@ def test_compare_invariances_default_table(rotated_spaces):
     spaces, y = rotated_spaces
     table = compare_invariances(spaces, y, anchors=60, random_state=0)
     measures = ["cka", "pearson", "cosine", "jaccard", "mrr", "stitching", "non_stitched"]
-    expected_columns = ["invariance", "kind"]
+    expected_columns = ["invariance", "kind", "decoder"]
     for measure in measures:
         expected_columns += [f"{measure}_mean", f"{measure}_std"]
     assert list(table.columns) == expected_columns + ["best"]
-    assert list(table["invariance"]) == list(default_invariances())
+    # with a target, the learned aggregation of the product is a row of its own
+    assert list(table["invariance"]) == list(default_invariances(y))
+    assert "product_mlp_sum" in list(table["invariance"])
+    decoders = dict(zip(table["invariance"], table["decoder"], strict=True))
+    assert decoders["product_mlp_sum"] == "ProductClassifier(mlp_sum)"
+    assert decoders["product"] == decoders["absolute"] == table.attrs["decoder"]
+    assert table.attrs["decoder"] == "logistic (PowerOfTwoScaler, StandardScaler)"
+    assert table.attrs["stitching"] == "scored" and table.attrs["calibrated"] is False
     kinds = dict(zip(table["invariance"], table["kind"], strict=True))
     assert kinds["absolute"] == "absolute"
     assert kinds["orthogonal_standardized"] == kinds["affine_ridge"] == "alignment"
     assert kinds["relative_cosine"] == kinds["product"] == kinds["scale"] == "projection"
+    assert kinds["product_mlp_sum"] == "projection"
     rows = table.set_index("invariance")
 
     # the best row is the highest mean zero-shot score, and only that row
@@ -156,9 +164,11 @@ def test_compare_invariances_regression_and_folds(stitching_data):
         random_state=0,
     )
     assert table.attrs["scorer"] == "neg_mean_squared_error"
+    assert table.attrs["decoder"] == "ridge (PowerOfTwoScaler, StandardScaler)"
     assert list(table.columns) == [
         "invariance",
         "kind",
+        "decoder",
         "stitching_mean",
         "stitching_std",
         "non_stitched_mean",
@@ -213,7 +223,7 @@ def test_compare_invariances_is_reproducible(rotated_spaces):
         (
             {"invariances": {"bad": LogisticRegression()}},
             TypeError,
-            r"invariances\['bad'\] must be None, a transformer or an alignment",
+            r"invariances\['bad'\] must be None, a transformer, an alignment",
         ),
         ({"invariances": [None]}, TypeError, "'invariances' parameter of compare_invariances"),
         ({"anchors": 0}, ValueError, "'anchors' parameter of compare_invariances"),

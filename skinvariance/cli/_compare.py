@@ -42,7 +42,8 @@ def add_parser(commands):
         description="Compare invariances (absolute, scale, relative kernels, their product, "
         "alignments) by the similarity of the spaces and by zero-shot stitching, and say "
         "which wins. With no FILE, a model zoo is trained on the fly (scikit-learn digits, "
-        "five perceptrons differing by their random seed) and compared.",
+        "five perceptrons differing by their random seed) and compared. Files without "
+        "--labels are compared by the similarity measures alone (no stitching is scored).",
     )
     compare.add_argument(
         "files",
@@ -54,7 +55,8 @@ def add_parser(commands):
     compare.add_argument(
         "--labels",
         metavar="FILE",
-        help="the decoders' target, one row per sample (.npy/.csv/.txt)",
+        help="the decoders' target, one row per sample (.npy/.csv/.txt); without it, "
+        "the spaces are compared by the similarity measures alone",
     )
     _add_row_options(compare)
     _add_decoder_options(compare)
@@ -112,22 +114,37 @@ def _add_row_options(compare):
         metavar="NAMES",
         help="comma-separated similarity measures (default: cka,pearson,cosine,jaccard,mrr)",
     )
+    compare.add_argument(
+        "--calibrate",
+        choices=("zscore", "pvalue"),
+        help="report each measure against its permutation null: a z-score (0 is chance) or "
+        "a one-sided p-value (default: the raw measures)",
+    )
+    compare.add_argument(
+        "--n-permutations", type=positive_int, default=999, metavar="N",
+        help="shuffles per measure and pair with --calibrate (999)",
+    )
 
 
 def _add_decoder_options(compare):
     compare.add_argument(
         "--decoder",
         choices=DECODERS,
-        default="auto",
-        help="the stitched decoder, after standard scaling: logistic regression, ridge or "
-        "k-nearest neighbours (default auto: logistic for class labels, ridge otherwise)",
+        default=None,
+        metavar="NAME",
+        help="the stitched decoder: logistic, ridge or knn (logistic regression, ridge or "
+        "k-nearest neighbours after scaling; default auto: logistic for class labels, ridge "
+        "otherwise), or a learned "
+        "aggregation of the product's subspaces (concat, sum, weighted, mlp_sum, attention: "
+        "ProductClassifier/ProductRegressor, one subspace for the rows that are not a "
+        "product); needs labels",
     )
     compare.add_argument(
         "--scoring",
         metavar="NAME",
         help="how stitching is scored: any scikit-learn scorer name, e.g. accuracy, "
         "f1_weighted, f1_macro, neg_mean_squared_error (default: accuracy for class labels, "
-        "neg_mean_squared_error otherwise)",
+        "neg_mean_squared_error otherwise); needs labels",
     )
 
 
@@ -153,9 +170,10 @@ def _add_zoo_options(compare):
     )
 
 
-def _invariances(args):
-    """The invariances to compare, from --kernels, --aggregate and --invariances."""
-    invariances = default_invariances()
+def _invariances(args, y):
+    """The invariances to compare for the target ``y`` (None: no labels, no learned row),
+    from --kernels, --aggregate and --invariances."""
+    invariances = default_invariances(y)
     if args.kernels is not None:
         check_kernels(args.kernels, "--kernels")
         rebuilt = {}
@@ -167,6 +185,10 @@ def _invariances(args):
             elif name == "product":
                 if len(args.kernels) > 1:
                     rebuilt["product"] = ProductProjection(list(args.kernels))
+            elif name == "product_mlp_sum":
+                if len(args.kernels) > 1:  # the learned aggregation reads one block per kernel
+                    decoder = estimator[1].set_params(n_subspaces=len(args.kernels))
+                    rebuilt[name] = (ProductProjection(list(args.kernels)), decoder)
             else:
                 rebuilt[name] = estimator
         invariances = rebuilt
@@ -175,9 +197,10 @@ def _invariances(args):
     if args.invariances is not None:
         unknown = [name for name in args.invariances if name not in invariances]
         if unknown:
+            learned = " (product_mlp_sum needs labels)" if y is None else ""
             raise UsageError(
                 f"--invariances: unknown invariance {unknown[0]!r}; choose among "
-                f"{', '.join(invariances)}"
+                f"{', '.join(invariances)}{learned}"
             )
         invariances = {name: invariances[name] for name in args.invariances}
     return invariances
@@ -191,10 +214,15 @@ def _check_arguments(args):
             "--dataset, --factors, --n-models and --kind choose the model zoo; they apply "
             "only when no file is given"
         )
-    if args.files and args.labels is None:
-        raise UsageError("--labels: required when the spaces are read from files")
     if not args.files and args.labels is not None:
         raise UsageError("--labels: applies only to spaces read from files")
+    if args.files and args.labels is None:
+        for option, value in (("--decoder", args.decoder), ("--scoring", args.scoring)):
+            if value is not None:
+                raise UsageError(
+                    f"{option}: applies only with --labels (without labels no stitching is "
+                    "scored)"
+                )
 
 
 def _load(args, messages):
@@ -203,8 +231,10 @@ def _load(args, messages):
         messages.progress(f"reading {len(args.files)} file(s)")
         with user_errors():
             spaces = read_spaces(args.files)
-            y = read_labels(args.labels, next(iter(spaces.values())).shape[0],
-                            where=f"--labels {args.labels}")
+            y = None
+            if args.labels is not None:
+                y = read_labels(args.labels, next(iter(spaces.values())).shape[0],
+                                where=f"--labels {args.labels}")
         return spaces, y, f"{len(spaces)} spaces from files"
     dataset = args.dataset or "digits"
     kind = args.kind or "classifier"
@@ -229,10 +259,14 @@ def _load(args, messages):
 
 
 def _decoder(name, y):
+    """The --decoder name, checked against the target (compare_invariances builds each
+    row's decoder from it: a learned aggregation with the row's subspaces)."""
+    name = name or "auto"
     try:
-        return make_decoder(name, y)
+        make_decoder(name, y)
     except ValueError as exc:
         raise UsageError(f"--decoder {name}: {exc}") from None
+    return name
 
 
 def _scorer(name):
@@ -274,7 +308,8 @@ def _check_plot(args):
 def _save_plot(table, plot, messages):
     from ..plotting import plot_invariances
 
-    ax = plot_invariances(table)
+    # the measure that picked the best row: stitching, or a similarity measure without labels
+    ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
     try:
         ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
     except OSError as exc:
@@ -302,27 +337,32 @@ def _check_anchors(args, n_samples):
 def run(args, messages):
     """Run ``skinvariance compare``; return the exit status."""
     _check_arguments(args)
-    invariances = _invariances(args)
+    labelled = not args.files or args.labels is not None
+    _invariances(args, [0, 1] if labelled else None)  # option mistakes before any work
     fmt = output_format(args)
     output = check_output(args.output, args.overwrite, "--output")
     plot = _check_plot(args)
     start = time.perf_counter()
     spaces, y, source = _load(args, messages)
-    decoder = _decoder(args.decoder, y)
+    invariances = _invariances(args, y)
+    options = {}
+    if y is not None:
+        options["decoder"] = _decoder(args.decoder, y)
     n_samples = next(iter(spaces.values())).shape[0]
     anchors = _check_anchors(args, n_samples)
     messages.progress(
         f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
         f"of {n_samples} samples"
     )
-    options = {}
     if args.metrics is not None:
         options["metrics"] = args.metrics
     if args.scoring is not None:
         options["scoring"] = _scorer(args.scoring)
+    if args.calibrate is not None:
+        options.update(calibrate=args.calibrate, n_permutations=args.n_permutations)
     compare_start = time.perf_counter()
     with user_errors(), threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
-        table = compare_invariances(spaces, y, invariances, decoder=decoder,
+        table = compare_invariances(spaces, y, invariances,
                                     anchors=anchors, random_state=args.seed,
                                     n_jobs=args.n_jobs, **options)
     elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
@@ -338,12 +378,25 @@ def _summary(table, source, n_samples, anchors, elapsed, compare_time):
     lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors} anchors."]
     best = table.attrs.get("best")
     scorer = table.attrs.get("scorer") or "score"
-    if best is not None:
+    calibrated = table.attrs.get("calibrated")
+    if calibrated:
+        lines.append(f"Measures calibrated: {calibrated} against a permutation null.")
+    if table.attrs.get("stitching") == "not scored":
+        lines.append("Stitching not scored (no --labels): compared by the similarity measures "
+                     "alone.")
+    if best is not None and table.attrs.get("selected_by") == "stitching_mean":
         row = table.loc[table["invariance"] == best].iloc[0]
         lines.append(
             f"Best invariance: {best} (zero-shot stitching {scorer} "
             f"{row['stitching_mean']:.3f} ± {row['stitching_std']:.3f}, "
             f"non-stitched {row['non_stitched_mean']:.3f})."
+        )
+    elif best is not None:
+        column = table.attrs["selected_by"]
+        row = table.loc[table["invariance"] == best].iloc[0]
+        spread = column.removesuffix("_mean") + "_std"
+        lines.append(
+            f"Best invariance by {column}: {best} ({row[column]:.3f} ± {row[spread]:.3f})."
         )
     lines.append(f"Took {elapsed:.1f} s (comparison {compare_time:.1f} s).")
     return lines

@@ -11,6 +11,8 @@ __all__ = ["compare_markdown", "render"]
 def compare_markdown(table):
     """The compare table for people: one ``mean ± std`` cell per measure."""
     columns = {"invariance": table["invariance"], "kind": table["kind"]}
+    if "decoder" in table.columns:  # not without labels: nothing is decoded
+        columns["decoder"] = table["decoder"]
     for column in table.columns:
         if column.endswith("_mean"):
             measure = column[: -len("_mean")]

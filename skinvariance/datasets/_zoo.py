@@ -13,7 +13,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import Bunch, check_random_state
 
-from .._compat import N_JOBS, NumberInterval, RealNotInt, StrOptions, validate_params
+from .._compat import (
+    N_JOBS,
+    RANDOM_STATE,
+    NumberInterval,
+    RealNotInt,
+    StrOptions,
+    validate_params,
+)
 from .._parallel import limit_small_work
 from ._activations import hidden_activations
 from ._loaders import load_dataset
@@ -194,7 +201,7 @@ def _report(i, n, kind, result):
         "max_iter": [NumberInterval(Integral, 1, None, closed="left")],
         "n_jobs": N_JOBS,
         "verbose": ["verbose"],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     },
     prefer_skip_nested_validation=True,
 )

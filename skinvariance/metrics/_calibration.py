@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 from scipy import stats
 
-from .._compat import NumberInterval, StrOptions, validate_params
+from .._compat import RANDOM_STATE, NumberInterval, StrOptions, validate_params
 from .._validation import check_paired_arrays
 from ._registry import available_measures, call_measure, get_measure
 
@@ -66,7 +66,7 @@ def _null_of(metric, X, Y, params):
         "Y": ["array-like"],
         "metric": [StrOptions(set(available_measures(aliases=True))), callable],
         "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state", np.random.Generator],
+        "random_state": [*RANDOM_STATE, np.random.Generator],
         "metric_params": [dict, None],
     },
     prefer_skip_nested_validation=True,

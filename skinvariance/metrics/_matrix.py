@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .._compat import N_JOBS, NumberInterval, StrOptions, validate_params
+from .._compat import N_JOBS, RANDOM_STATE, NumberInterval, StrOptions, validate_params
 from .._validation import error_class
 from ..spaces import check_spaces
 from ._calibration import permutation_test, seed_sequence
@@ -52,7 +52,7 @@ def _evaluate(func, X, Y, params, pair, name, calibration=None):
         "metric_params": [dict, None],
         "calibrate": ["boolean", StrOptions({"zscore", "pvalue"})],
         "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state", np.random.Generator],
+        "random_state": [*RANDOM_STATE, np.random.Generator],
     },
     prefer_skip_nested_validation=True,
 )

@@ -7,6 +7,7 @@ from sklearn.base import TransformerMixin, clone
 
 from .._compat import (
     COUNT,
+    RANDOM_STATE,
     NumberInterval,
     StrOptions,
     _BaseComposition,
@@ -145,7 +146,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
         "n_anchors": [NumberInterval(Integral, 1, None, closed="left"), None],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
         "n_threads": [COUNT, None],
     }
 

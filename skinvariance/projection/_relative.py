@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._compat import (
     COUNT,
+    RANDOM_STATE,
     NumberInterval,
     StrOptions,
     _check_feature_names_in,
@@ -158,7 +159,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         "scale": ["boolean"],
         "l2_normalize": ["boolean"],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
         "n_threads": [COUNT, None],
     }
 

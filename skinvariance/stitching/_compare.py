@@ -2,13 +2,12 @@
 in one table (the workshop paper's phases 1 and 2)."""
 
 import warnings
-from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import (
     KFold,
@@ -19,21 +18,22 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 
-from .._compat import N_JOBS, validate_parameter_constraints
-from .._parallel import limit_small_work
-from .._validation import (
-    DataError,
-    check_count,
-    check_target,
-    error_class,
-    is_classification_target,
+from .._compat import (
+    N_JOBS,
+    RANDOM_STATE,
+    InvalidParameterError,
+    NumberInterval,
+    StrOptions,
+    validate_parameter_constraints,
 )
-from ..metrics import get_measure
+from .._validation import DataError, check_count, check_target, is_classification_target
 from ..projection import cached_projections
 from ..projection._product import subspace_signatures
 from ..spaces import check_spaces
 from ._evaluator import StitchingEvaluator
-from ._invariances import make_decoder, resolve_invariances
+from ._invariances import fix_random_states
+from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
+from ._rows import check_decoder, describe_decoder, resolve_invariances, row_decoders
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 
@@ -41,45 +41,11 @@ __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 DEFAULT_METRICS = ("cka", "pearson", "cosine", "jaccard", "mrr")
 _PARAMETER_CONSTRAINTS = {
     "cv": ["cv_object"],
-    "random_state": ["random_state"],
+    "random_state": RANDOM_STATE,
     "n_jobs": N_JOBS,
+    "calibrate": ["boolean", StrOptions({"zscore", "pvalue"})],
+    "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
 }
-
-
-def _resolve_metrics(metrics):
-    """``{name: (measure, symmetric, same_width)}`` from names of the registry or a mapping of
-    callables (``same_width`` is None for a callable: unknown)."""
-    if isinstance(metrics, Mapping):
-        for name, function in metrics.items():
-            if not isinstance(name, str) or not callable(function):
-                raise TypeError(
-                    "The 'metrics' parameter of compare_invariances must map str names to "
-                    f"callables measure(X, Y) -> float. Got {name!r}: {function!r}."
-                )
-        # a callable is not assumed symmetric: it is evaluated on every ordered pair
-        return {name: (function, False, None) for name, function in metrics.items()}
-    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
-        raise TypeError(
-            "The 'metrics' parameter of compare_invariances must be a list of measure names or "
-            f"a mapping {{name: callable}}. Got {metrics!r} instead."
-        )
-    resolved = {}
-    for name in metrics:
-        measure = get_measure(name, parameter="metrics", owner="compare_invariances")
-        resolved[name] = (measure.function, measure.symmetric, measure.same_width)
-    return resolved
-
-
-def _check_decoder(decoder, y):
-    """The decoder (the default for None) and whether the target is class labels."""
-    if decoder is None:
-        return make_decoder("auto", y), np.ndim(y) == 1 and is_classification_target(y)
-    if not all(callable(getattr(decoder, method, None)) for method in ("fit", "predict")):
-        raise TypeError(
-            "The 'decoder' parameter of compare_invariances must be an estimator implementing "
-            f"'fit' and 'predict' or None. Got {decoder!r} instead."
-        )
-    return decoder, is_classifier(decoder)
 
 
 def _check_scoring(scoring):
@@ -94,40 +60,33 @@ def _check_scoring(scoring):
         )
 
 
-def _measure(function, same_width, Zi, Zj, metric, invariance, pair):
-    """``function(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair whose
-    widths differ (absolute spaces); any other error is raised with its context."""
-    if same_width and Zi.shape[1] != Zj.shape[1]:
-        return np.nan
-    try:
-        with limit_small_work(Zi.size + Zj.size):
-            return float(function(Zi, Zj))
-    except ValueError as exc:
-        if same_width is None and Zi.shape[1] != Zj.shape[1]:
-            return np.nan  # a measure of the user's that cannot compare these widths
-        raise error_class(exc)(
-            f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
-            f"{pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
-        ) from exc
-
-
-def _evaluate_group(group, decoder, scoring, metrics, spaces, y, train, test, anchors, seed):
-    """Every invariance of ``group`` (``[(name, projection)]``) on one split, one after the
-    other, in one task: invariances that share relative subspaces (the product and the single
-    kernels) find them in this process's projection cache."""
+def _evaluate_group(group, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
+                    calibration):
+    """Every invariance of ``group`` (``[(name, (projection, own decoder))]``) on one split,
+    one after the other, in one task: invariances that share relative subspaces (the product
+    and the single kernels) find them in this process's projection cache."""
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
+    results = []
     with cached_projections():
-        return [
-            _evaluate_split(name, projection, decoder, scoring, metrics, train_spaces,
-                            test_spaces, y[train], y[test], anchors, seed)
-            for name, projection in group
-        ]
+        for name, (projection, _) in group:
+            if y is None:
+                kind, encodings = encode_without_labels(projection, train_spaces, test_spaces,
+                                                        anchors, seed)
+                scorer_name = matrix = None
+            else:
+                kind, scorer_name, matrix, encodings = _stitch_split(
+                    projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
+                    y[test], anchors, seed)
+            similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
+                                             calibration)
+            results.append((kind, scorer_name, matrix, similarity))
+    return results
 
 
-def _evaluate_split(invariance, projection, decoder, scoring, metrics, train_spaces,
-                    test_spaces, y_train, y_test, anchors, seed):
-    """Stitching matrix and similarity matrices of one invariance on one split.
+def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_train, y_test,
+                  anchors, seed):
+    """The stitching matrix of one invariance on one split, and the representations scored.
 
     The test rows are projected (or, for an alignment, mapped into each other space) once;
     the stitching scores and the similarity measures read the same representations.
@@ -137,32 +96,18 @@ def _evaluate_split(invariance, projection, decoder, scoring, metrics, train_spa
         random_state=seed,
     ).fit(train_spaces, y_train)
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True)
-    names = evaluator.space_names_
-    kind = evaluator.kind_
-    similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
-    for a, i in enumerate(names):
-        for b, j in enumerate(names):
-            if a == b:
-                continue
-            if kind == "alignment":
-                # the source mapped into the target, beside the target
-                Zi, Zj = encodings[i][j], test_spaces[j]
-            else:
-                Zi, Zj = encodings[i][i], encodings[j][j]
-            for metric, (function, symmetric, same_width) in metrics.items():
-                if symmetric and kind != "alignment" and b < a:
-                    similarity[metric][a, b] = similarity[metric][b, a]
-                else:
-                    similarity[metric][a, b] = _measure(
-                        function, same_width, Zi, Zj, metric, invariance, (i, j)
-                    )
-    return kind, evaluator.scorer_name_, matrix.to_numpy(), similarity
+    return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
 
 
 def _sharing_groups(invariances):
     """The invariances in groups that share relative subspaces, each in the order given."""
     names = list(invariances)
-    signatures = {name: subspace_signatures(invariances[name]) for name in names}
+    # a (projection, decoder) row shares what its projection computes
+    projections = {
+        name: value[0] if isinstance(value, tuple) else value
+        for name, value in invariances.items()
+    }
+    signatures = {name: subspace_signatures(projections[name]) for name in names}
     parent = {name: name for name in names}
 
     def root(name):
@@ -190,6 +135,9 @@ def compare_invariances(
     scoring=None,
     anchors=300,
     cv=None,
+    select_by=None,
+    calibrate=False,
+    n_permutations=999,
     random_state=None,
     n_jobs=None,
 ):
@@ -199,20 +147,30 @@ def compare_invariances(
     invariant (a projection fitted on each space's parallel anchors, an alignment fitted on
     the anchors of each ordered pair of spaces, or nothing), measure how similar the spaces
     become, stitch every encoder to every decoder with
-    :class:`StitchingEvaluator`, and mark the invariance that stitches best.
+    :class:`StitchingEvaluator`, and mark the invariance that stitches best. Without a
+    target (``y=None``) nothing is decoded: the invariances are compared by the similarity
+    measures alone, and the best is picked by one of them (``select_by``).
 
     Parameters
     ----------
     spaces : mapping of str to array-like of shape (n_samples, n_features_space) or DataFrame
         At least two row-aligned spaces: a mapping ``{name: array}`` or a DataFrame with
         ``(space, feature)`` columns.
-    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets), or None
         The decoders' target: class labels, or values to regress (2-D for reconstruction).
-    invariances : mapping of str to estimator or None, default=None
+        None: no stitching is scored (no decoder is fitted; ``decoder`` and ``scoring`` are
+        not read), the table has no ``decoder``, ``stitching_*`` or ``non_stitched_*``
+        columns, and the splits are never stratified.
+    invariances : mapping of str to estimator, None or (estimator, decoder), default=None
         The invariances to compare, ``{name: projection, alignment or None}``, with the
-        meaning of ``StitchingEvaluator``'s ``projection``. None means
-        :func:`default_invariances`: absolute, scale (L2), each relative kernel, centred
-        cosine, the product of the four kernels, orthogonal and affine alignment.
+        meaning of ``StitchingEvaluator``'s ``projection``. A value may also be a pair
+        ``(projection or None, decoder)``: that row is decoded by its own decoder (an
+        estimator with ``fit`` and ``predict``) instead of ``decoder``, so that, for
+        instance, a learned aggregation of the product competes in the same table. None
+        means :func:`default_invariances` for ``y``: absolute, scale (L2), each relative
+        kernel, centred cosine, the product of the four kernels, the same product decoded by
+        the learned "MLP+sum" aggregation (``"product_mlp_sum"``, only when ``y`` is given),
+        orthogonal and affine alignment.
     metrics : list of str or mapping of str to callable, default=("cka", "pearson", \
 "cosine", "jaccard", "mrr")
         Similarity measures between two row-aligned representations: names of the measures
@@ -221,8 +179,15 @@ def compare_invariances(
         (linear), ``"linear_cka"``, ``"rbf_cka"``, ``"pearson"``, ``"cosine"``, ``"jaccard"``,
         ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
         For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
-    decoder : estimator, default=None
-        The decoder cloned for each space. None means a linear probe (:func:`make_decoder`):
+    decoder : estimator, str or None, default=None
+        The decoder cloned for each space (of the rows without their own). A name of
+        :func:`make_decoder` builds it for ``y``: ``"auto"``, ``"logistic"``, ``"ridge"``,
+        ``"knn"``, or a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``,
+        ``"mlp_sum"``, ``"attention"`` (:class:`~skinvariance.ProductClassifier` /
+        :class:`~skinvariance.ProductRegressor`) with each row's number of subspaces: the
+        projections of a concatenated :class:`~skinvariance.ProductProjection`, 1 for any
+        other row. Unset ``random_state`` parameters of every decoder are fixed to the seed
+        drawn from ``random_state``. None means ``"auto"``, a linear probe:
         ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
         LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the same
         with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus
@@ -250,10 +215,31 @@ def compare_invariances(
         out (stratified for class labels); an int ``k`` means ``k`` shuffled folds (stratified
         for class labels); a splitter or an iterable of ``(train, test)`` index arrays is used
         as given. Scores are averaged over the splits for each pair of spaces before the mean
-        and standard deviation over pairs.
+        and standard deviation over pairs. The anchors of a split are the same rows with and
+        without ``y``.
+    select_by : str or None, default=None
+        The column whose highest value marks the best row: ``"stitching_mean"``,
+        ``"non_stitched_mean"`` (with ``y``) or any ``"<metric>_mean"`` of ``metrics``
+        (lowest for a p-value, with ``calibrate="pvalue"``). None means ``"stitching_mean"``
+        with ``y``; without it ``"mrr_mean"`` when the mean reciprocal rank is among
+        ``metrics`` (retrieval across spaces is what lets one space stand in for another),
+        else the first measure's mean.
+    calibrate : bool or {"zscore", "pvalue"}, default=False
+        As in :func:`~skinvariance.metrics.similarity_matrix`: False reports the measures'
+        values. ``"zscore"`` (or True) replaces each measure of each ordered pair by its
+        z-score against its permutation null (the test rows of the second space shuffled
+        ``n_permutations`` times, :func:`~skinvariance.metrics.permutation_test`): 0 is
+        chance level, on a scale comparable across numbers of samples and widths.
+        ``"pvalue"``: the one-sided p-value, never below ``1 / (n_permutations + 1)``.
+        Every pair, split and invariance is tested with the same shuffles (seeded by the
+        seed drawn from ``random_state``); a symmetric measure once per unordered pair
+        (except under an alignment). The stitching columns are not calibrated.
+    n_permutations : int, default=999
+        Shuffles per measure and pair when calibrating.
     random_state : int, RandomState instance or None, default=None
-        Seeds the splits and the anchors. Every invariance uses the same splits and the same
-        anchor rows.
+        Seeds the splits, the anchors, the decoders' unset random states and the
+        calibration's shuffles (one seed drawn from it). Every invariance uses the same
+        splits and the same anchor rows.
     n_jobs : int, default=None
         Number of jobs running (invariance, split) evaluations in parallel with
         :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
@@ -266,13 +252,18 @@ def compare_invariances(
     -------
     table : DataFrame
         One row per invariance, in the order given, with columns ``invariance``, ``kind``
-        (``"absolute"``, ``"projection"`` or ``"alignment"``), then for each measure ``m``
-        ``m_mean`` and ``m_std`` (over ordered pairs of different spaces), then
-        ``stitching_mean``, ``stitching_std`` (zero-shot: encoder and decoder of different
-        spaces), ``non_stitched_mean``, ``non_stitched_std`` (the diagonal: decoder on its
-        own space) and ``best``, True on the row with the highest ``stitching_mean``, the
-        measure that decides. ``table.attrs`` holds ``"best"`` (that invariance's name),
-        ``"selected_by"`` (``"stitching_mean"``) and ``"scorer"`` (the scorer's name).
+        (``"absolute"``, ``"projection"`` or ``"alignment"``), ``decoder`` (with ``y``: a
+        short description of the row's decoder, e.g. ``"logistic (PowerOfTwoScaler,
+        StandardScaler)"`` or ``"ProductClassifier(mlp_sum)"``), then for each measure ``m``
+        ``m_mean`` and ``m_std`` (over ordered pairs of different spaces; calibrated values
+        with ``calibrate``), then, with ``y``, ``stitching_mean``, ``stitching_std``
+        (zero-shot: encoder and decoder of different spaces), ``non_stitched_mean``,
+        ``non_stitched_std`` (the diagonal: decoder on its own space), and ``best``, True on
+        the row that ``select_by`` picks. ``table.attrs`` holds ``"best"`` (that
+        invariance's name), ``"selected_by"`` (the column that decided), ``"scorer"`` (the
+        scorer's name, None without ``y``), ``"decoder"`` (the default decoder's
+        description, None without ``y``), ``"stitching"`` (``"scored"`` or ``"not
+        scored"``) and ``"calibrated"`` (False, ``"zscore"`` or ``"pvalue"``).
         A pair that an invariance cannot compare (absolute spaces of different widths, a
         measure needing equal widths) contributes NaN and is left out of the mean and std.
 
@@ -304,28 +295,60 @@ def compare_invariances(
     scaling), but only the relative representation lets a decoder trained on one space read
     the others (mean reciprocal rank 1: every sample is its own nearest neighbour across
     spaces).
+
+    Without labels, the measures alone (on an unstratified split: pass ``cv`` to compare
+    the same rows with and without labels); the mean reciprocal rank picks the best row:
+
+    >>> unlabelled = compare_invariances(
+    ...     spaces, None, {"absolute": None, "cosine": RelativeProjection("cosine")},
+    ...     metrics=["cka", "mrr"], anchors=50, random_state=0)
+    >>> unlabelled.round(2)
+      invariance        kind  cka_mean  cka_std  mrr_mean  mrr_std   best
+    0   absolute    absolute       1.0      0.0      0.04     0.01  False
+    1     cosine  projection       1.0      0.0      1.00     0.00   True
+    >>> unlabelled.attrs["stitching"], unlabelled.attrs["selected_by"]
+    ('not scored', 'mrr_mean')
     """
     # Parameters with no check of their own below (scikit-learn's words; never bools as counts).
     validate_parameter_constraints(
-        _PARAMETER_CONSTRAINTS, {"cv": cv, "random_state": random_state, "n_jobs": n_jobs},
+        _PARAMETER_CONSTRAINTS,
+        {"cv": cv, "random_state": random_state, "n_jobs": n_jobs, "calibrate": calibrate,
+         "n_permutations": n_permutations},
         caller_name="compare_invariances",
     )
     spaces = check_spaces(spaces)
     names = list(spaces)
     n_samples = next(iter(spaces.values())).shape[0]
-    y = check_target(y, n_samples)
+    labelled = y is not None
+    if labelled:
+        y = check_target(y, n_samples)
     check_count(anchors, "anchors", "compare_invariances")
-    invariances = resolve_invariances(invariances)
-    metrics = _resolve_metrics(metrics)
-    decoder, classification = _check_decoder(decoder, y)
+    rows = resolve_invariances(invariances, y)
+    metrics = resolve_metrics(metrics)
+    select_by = _check_select_by(select_by, metrics, labelled)
+    decoder = check_decoder(decoder)
     _check_scoring(scoring)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    decoders = default = None
+    classification = False
+    if labelled:
+        decoders, default = row_decoders(rows, decoder, y)
+        # the decoders' own random choices (a learned aggregation's initialisation) are seeded
+        decoders = {name: fix_random_states(clone(est), seed) for name, est in decoders.items()}
+        if decoder is None or isinstance(decoder, str):
+            classification = np.ndim(y) == 1 and is_classification_target(y)
+        else:
+            classification = is_classifier(decoder)
     splits = _splits(cv, n_samples, y, classification, seed)
+    calibration = None
+    if calibrate:
+        calibration = ("zscore" if calibrate is True else calibrate, n_permutations, seed)
 
-    groups = _sharing_groups(invariances)
+    groups = _sharing_groups(rows)
     tasks = [
         delayed(_evaluate_group)(
-            group, decoder, scoring, metrics, spaces, y, train, test, anchors, seed
+            group, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
+            calibration,
         )
         for group in groups
         for train, test in splits
@@ -336,39 +359,82 @@ def compare_invariances(
         for split in range(len(splits)):
             for (name, _), result in zip(group, next(by_task), strict=True):
                 found[name, split] = result
-    results = [found[name, split] for name in invariances for split in range(len(splits))]
-    return _summarise(invariances, metrics, results, len(splits), len(names))
-
-
-def _summarise(invariances, metrics, results, n_splits, n_spaces):
-    """The table: one row per invariance, mean and std over ordered pairs of spaces."""
-    off_diagonal = ~np.eye(n_spaces, dtype=bool)
-    rows = []
-    scorer_name = None
-    for k, name in enumerate(invariances):
-        per_split = results[k * n_splits : (k + 1) * n_splits]
-        kind, scorer_name = per_split[0][0], per_split[0][1]
-        row = {"invariance": name, "kind": kind}
-        for metric in metrics:
-            values = _mean_over_splits([result[3][metric] for result in per_split])
-            row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(values[off_diagonal])
-        stitching = _mean_over_splits([result[2] for result in per_split])
-        row["stitching_mean"], row["stitching_std"] = _mean_std(stitching[off_diagonal])
-        row["non_stitched_mean"], row["non_stitched_std"] = _mean_std(np.diag(stitching))
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    means = table["stitching_mean"].to_numpy(dtype=float)
-    table["best"] = False
-    best = None
-    if not np.all(np.isnan(means)):
-        best_position = int(np.nanargmax(means))
-        table.loc[best_position, "best"] = True
-        best = table.loc[best_position, "invariance"]
-    table.attrs = {"best": best, "selected_by": "stitching_mean", "scorer": scorer_name}
+    results = [found[name, split] for name in rows for split in range(len(splits))]
+    table = _summarise(rows, decoders, metrics, results, len(splits), len(names))
+    _mark_best(table, select_by, lower=calibration is not None and calibration[0] == "pvalue"
+               and select_by not in _STITCHING_COLUMNS)
+    table.attrs = {
+        "best": table.attrs["best"],
+        "selected_by": select_by,
+        "scorer": table.attrs["scorer"],
+        "decoder": None if default is None else describe_decoder(default),
+        "stitching": "scored" if labelled else "not scored",
+        "calibrated": False if calibration is None else calibration[0],
+    }
     return table
 
 
+_STITCHING_COLUMNS = ("stitching_mean", "non_stitched_mean")
+
+
+def _check_select_by(select_by, metrics, labelled):
+    """The column that picks the best row: ``select_by``, or the documented default."""
+    columns = [f"{metric}_mean" for metric in metrics]
+    if labelled:
+        columns = [*_STITCHING_COLUMNS, *columns]
+    if select_by is None:
+        if labelled:
+            return "stitching_mean"
+        # retrieval across spaces is what makes spaces interchangeable
+        mrr = [metric for metric, entry in metrics.items()
+               if entry[3] == "mean_reciprocal_rank"]
+        return f"{mrr[0]}_mean" if mrr else columns[0]
+    if not isinstance(select_by, str) or select_by not in columns:
+        raise InvalidParameterError(
+            "The 'select_by' parameter of compare_invariances must be None or a str among "
+            f"{columns}. Got {select_by!r} instead."
+        )
+    return select_by
+
+
+def _summarise(rows, decoders, metrics, results, n_splits, n_spaces):
+    """The table: one row per invariance, mean and std over ordered pairs of spaces."""
+    off_diagonal = ~np.eye(n_spaces, dtype=bool)
+    records = []
+    scorer_name = None
+    for k, name in enumerate(rows):
+        per_split = results[k * n_splits : (k + 1) * n_splits]
+        record = {"invariance": name, "kind": per_split[0][0]}
+        if decoders is not None:
+            record["decoder"] = describe_decoder(decoders[name])
+            scorer_name = scorer_name or per_split[0][1]
+        for metric in metrics:
+            values = _mean_over_splits([result[3][metric] for result in per_split])
+            record[f"{metric}_mean"], record[f"{metric}_std"] = _mean_std(values[off_diagonal])
+        if decoders is not None:
+            stitching = _mean_over_splits([result[2] for result in per_split])
+            record["stitching_mean"], record["stitching_std"] = _mean_std(
+                stitching[off_diagonal])
+            record["non_stitched_mean"], record["non_stitched_std"] = _mean_std(
+                np.diag(stitching))
+        records.append(record)
+    table = pd.DataFrame(records)
+    table.attrs = {"best": None, "scorer": scorer_name}
+    return table
+
+
+def _mark_best(table, column, *, lower):
+    """``best``: True on the row with the highest (``lower``: lowest) value of ``column``."""
+    values = table[column].to_numpy(dtype=float)
+    table["best"] = False
+    if not np.all(np.isnan(values)):
+        position = int(np.nanargmin(values) if lower else np.nanargmax(values))
+        table.loc[position, "best"] = True
+        table.attrs["best"] = table.loc[position, "invariance"]
+
+
 def _splits(cv, n_samples, y, classification, seed):
+    """The (train, test) splits; without a target (``y`` None) never stratified."""
     placeholder = np.zeros((n_samples, 1))
     if cv is None:
         splitter_class = StratifiedShuffleSplit if classification else ShuffleSplit
@@ -384,12 +450,18 @@ def _splits(cv, n_samples, y, classification, seed):
     else:
         splitter = check_cv(cv, y, classifier=classification)
     try:
-        return [
+        splits = [
             (np.asarray(train), np.asarray(test))
             for train, test in splitter.split(placeholder, y)
         ]
     except ValueError as exc:  # e.g. a class of one sample, which no stratified split can hold
         raise DataError(f"y cannot be split into training and test rows: {exc}") from exc
+    if not splits or any(train.size == 0 or test.size == 0 for train, test in splits):
+        raise ValueError(
+            "The 'cv' parameter of compare_invariances must give at least one split with "
+            f"training and test rows. Got {cv!r} instead."
+        )
+    return splits
 
 
 def _mean_over_splits(matrices):

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from .._compat import (
     N_JOBS,
+    RANDOM_STATE,
     HasMethods,
     NumberInterval,
     StrOptions,
@@ -190,7 +191,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": N_JOBS,
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     }
 
     def __init__(
@@ -348,10 +349,15 @@ DataFrame
         self.scorer_name_ = scorer_name
         return self
 
+    def _seeded_projection(self):
+        """A clone of ``projection`` whose unset random states are one seed drawn from
+        ``random_state``: every space's clone makes the same random choices."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return fix_random_states(clone(self.projection), seed)
+
     def _fit_projections(self, spaces, y, anchor_indices):
         """One projection (fitted on the space's anchors) and one decoder per space."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        projection = fix_random_states(clone(self.projection), seed)
+        projection = self._seeded_projection()
         fitted = Parallel(n_jobs=self.n_jobs)(
             delayed(fit_space)(projection, self.decoder, X, anchor_indices, y)
             for X in spaces.values()

@@ -1,6 +1,6 @@
 """What a comparison compares: the default invariances, how each is used, the default decoder."""
 
-from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
@@ -14,28 +14,42 @@ from sklearn.utils.multiclass import type_of_target
 from .._compat import InvalidParameterError, _fit_context, check_is_fitted, validate_data
 from .._validation import check_target, final_step
 from ..alignment import AffineAlignment, OrthogonalAlignment
+from ..decoders import ProductClassifier, ProductRegressor
 from ..projection import ProductProjection, RelativeProjection, normalize_rows
 
 __all__ = [
     "DECODERS",
+    "LEARNED_DECODERS",
     "PowerOfTwoScaler",
     "default_invariances",
     "fix_random_states",
     "make_decoder",
     "projection_kind",
-    "resolve_invariances",
 ]
 
+#: Names of the learned aggregations :func:`make_decoder` builds as decoders
+#: (:class:`~skinvariance.ProductClassifier` / :class:`~skinvariance.ProductRegressor`).
+LEARNED_DECODERS = ("concat", "sum", "weighted", "mlp_sum", "attention")
 #: Names of the decoders :func:`make_decoder` builds (``"auto"`` picks by the target).
-DECODERS = ("auto", "logistic", "ridge", "knn")
+DECODERS = ("auto", "logistic", "ridge", "knn", *LEARNED_DECODERS)
+#: The kernels of the default product rows.
+_PRODUCT_KERNELS = ("cosine", "euclidean", "l1", "linf")
 
 
-def default_invariances():
+def default_invariances(y=None):
     """The invariances :func:`compare_invariances` compares by default.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+        The decoders' target. Given, the table gains the learned aggregation of the product,
+        whose decoder is built for it (a classifier for class labels, a regressor
+        otherwise); None leaves that row out (without a target nothing is decoded: the rows
+        are compared by the similarity measures alone).
 
     Returns
     -------
-    invariances : dict of str to estimator or None
+    invariances : dict of str to estimator, None or (estimator, decoder) pair
         Unfitted estimators, in table order:
 
         - ``"absolute"``: None, the raw spaces;
@@ -49,6 +63,11 @@ def default_invariances():
           (translation invariant as well);
         - ``"product"``: :class:`~skinvariance.ProductProjection` of the four kernels
           (concatenated, each subspace standardised per sample);
+        - ``"product_mlp_sum"`` (only when ``y`` is given): the same product, decoded by
+          the paper's learned "MLP+sum" aggregation, ``make_decoder("mlp_sum", y,
+          n_subspaces=4)`` (:class:`~skinvariance.ProductClassifier` or
+          :class:`~skinvariance.ProductRegressor`), a ``(projection, decoder)`` pair: this
+          row uses its own decoder;
         - ``"orthogonal_standardized"``: ``OrthogonalAlignment(standardize=True)``, orthogonal
           Procrustes between the standard-scaled anchors (the latent space translation of
           Maiorca et al., NeurIPS 2023);
@@ -73,8 +92,11 @@ def default_invariances():
     ['absolute', 'scale', 'relative_cosine', 'relative_euclidean', 'relative_l1',
      'relative_linf', 'relative_cosine_centered', 'product', 'orthogonal_standardized',
      'affine_ridge']
+    >>> projection, decoder = default_invariances(y=[0, 1, 1, 0])["product_mlp_sum"]
+    >>> decoder
+    ProductClassifier(n_subspaces=4)
     """
-    return {
+    rows = {
         "absolute": None,
         "scale": FunctionTransformer(normalize_rows, kw_args={"norm": "l2"},
                                      feature_names_out="one-to-one"),
@@ -83,10 +105,16 @@ def default_invariances():
         "relative_l1": RelativeProjection("l1"),
         "relative_linf": RelativeProjection("linf"),
         "relative_cosine_centered": RelativeProjection("cosine", center=True),
-        "product": ProductProjection(["cosine", "euclidean", "l1", "linf"]),
-        "orthogonal_standardized": OrthogonalAlignment(standardize=True),
-        "affine_ridge": AffineAlignment(alpha="auto"),
+        "product": ProductProjection(list(_PRODUCT_KERNELS)),
     }
+    if y is not None:
+        rows["product_mlp_sum"] = (
+            ProductProjection(list(_PRODUCT_KERNELS)),
+            make_decoder("mlp_sum", y, n_subspaces=len(_PRODUCT_KERNELS)),
+        )
+    rows["orthogonal_standardized"] = OrthogonalAlignment(standardize=True)
+    rows["affine_ridge"] = AffineAlignment(alpha="auto")
+    return rows
 
 
 def projection_kind(projection):
@@ -115,31 +143,6 @@ def fix_random_states(estimator, seed):
     if fixed:
         estimator.set_params(**fixed)
     return estimator
-
-
-def resolve_invariances(invariances):
-    """The mapping ``{name: projection, alignment or None}`` to compare (the defaults for None)."""
-    if invariances is None:
-        return default_invariances()
-    if not isinstance(invariances, Mapping) or not invariances:
-        raise TypeError(
-            "The 'invariances' parameter of compare_invariances must be None or a non-empty "
-            f"mapping {{name: projection, alignment or None}}. Got {invariances!r} instead."
-        )
-    for name, estimator in invariances.items():
-        if not isinstance(name, str):
-            raise TypeError(
-                f"The names in 'invariances' must be str. Got {name!r} of type "
-                f"{type(name).__name__}."
-            )
-        if estimator is not None and not all(
-            callable(getattr(estimator, method, None)) for method in ("fit", "transform")
-        ):
-            raise TypeError(
-                f"invariances[{name!r}] must be None, a transformer or an alignment (an "
-                f"object implementing 'fit' and 'transform'). Got {estimator!r} instead."
-            )
-    return dict(invariances)
 
 
 class PowerOfTwoScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -203,19 +206,28 @@ class PowerOfTwoScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.ldexp(X, -self.exponent_).astype(X.dtype, copy=False)
 
 
-def make_decoder(name, y):
+def make_decoder(name, y, *, n_subspaces=1):
     """The decoder named ``name`` for the target ``y``, each space getting a clone.
 
     Parameters
     ----------
-    name : {"auto", "logistic", "ridge", "knn"}
+    name : {"auto", "logistic", "ridge", "knn", "concat", "sum", "weighted", "mlp_sum", \
+"attention"}
         ``"auto"``: ``"logistic"`` for class labels, ``"ridge"`` otherwise. ``"logistic"``:
         standard scaling then logistic regression; ``"ridge"``: standard scaling then a
         ridge classifier (class labels) or ridge regression; ``"knn"``: k nearest neighbours.
         Each starts with a :class:`PowerOfTwoScaler`, so that it decodes spaces of any
-        magnitude as it decodes them at scale 1.
+        magnitude as it decodes them at scale 1. The learned aggregations of the product
+        space (``"concat"``, ``"sum"``, ``"weighted"``, ``"mlp_sum"``, ``"attention"``):
+        :class:`~skinvariance.ProductClassifier` (class labels) or
+        :class:`~skinvariance.ProductRegressor` with that ``aggregate`` and
+        ``n_subspaces``, its other parameters at their defaults.
     y : array-like
         The target, which decides between a classifier and a regressor.
+    n_subspaces : int, default=1
+        The number of equal-width subspaces a learned aggregation splits its input into (the
+        number of projections of a concatenated :class:`~skinvariance.ProductProjection`);
+        the other decoders do not read it.
 
     Returns
     -------
@@ -256,11 +268,19 @@ def make_decoder(name, y):
     Pipeline(steps=[('poweroftwoscaler', PowerOfTwoScaler()),
                     ('standardscaler', StandardScaler()),
                     ('logisticregression', LogisticRegression(max_iter=1000))])
+    >>> make_decoder("mlp_sum", [0.5, 1.0, 2.0], n_subspaces=4)
+    ProductRegressor(n_subspaces=4)
     """
     if not isinstance(name, str) or name not in DECODERS:
         raise InvalidParameterError(
             f"The 'name' parameter of make_decoder must be a str among {sorted(DECODERS)}. "
             f"Got {name!r} instead."
+        )
+    if (not isinstance(n_subspaces, Integral) or isinstance(n_subspaces, bool)
+            or n_subspaces < 1):
+        raise InvalidParameterError(
+            "The 'n_subspaces' parameter of make_decoder must be an int in the range "
+            f"[1, inf). Got {n_subspaces!r} instead."
         )
     y = check_target(y, None, min_classes=1)  # a single class is refused where it is fitted
     target = type_of_target(y, input_name="y")
@@ -269,6 +289,9 @@ def make_decoder(name, y):
             f"No default decoder fits a {target!r} target y; pass a decoder estimator."
         )
     classification = target in ("binary", "multiclass")
+    if name in LEARNED_DECODERS:
+        learned = ProductClassifier if classification else ProductRegressor
+        return learned(n_subspaces=int(n_subspaces), aggregate=name)
     if name == "auto":
         name = "logistic" if classification else "ridge"
     if name == "logistic":

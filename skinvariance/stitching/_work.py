@@ -9,7 +9,23 @@ from sklearn.base import clone
 from .._parallel import limit_small_transform, limit_small_work
 from ..projection import cached_projections
 
-__all__ = ["encode", "encode_and_score", "fit_alignment", "fit_decoder", "fit_space", "score"]
+__all__ = [
+    "encode",
+    "encode_and_score",
+    "encode_rows",
+    "fit_alignment",
+    "fit_decoder",
+    "fit_projection",
+    "fit_space",
+    "score",
+]
+
+
+def fit_projection(projection, anchors, anchor_target):
+    """A clone of ``projection`` fitted on one space's anchor rows (``anchor_target`` may be
+    None: relative projections do not read it)."""
+    with cached_projections(), limit_small_work(anchors.size):
+        return clone(projection).fit(anchors, anchor_target)
 
 
 def fit_space(projection, decoder, X, anchor_indices, y):
@@ -19,8 +35,7 @@ def fit_space(projection, decoder, X, anchor_indices, y):
     anchors and decoders of ordinary sizes one BLAS thread, a large projection every core.
     """
     with cached_projections():
-        with limit_small_work(anchor_indices.size * X.shape[1]):
-            projection = clone(projection).fit(X[anchor_indices], y[anchor_indices])
+        projection = fit_projection(projection, X[anchor_indices], y[anchor_indices])
         with limit_small_transform(X.shape[0], anchor_indices.size, X.shape[1]):
             Z = projection.transform(X)
     with limit_small_work(Z.size):
@@ -46,18 +61,23 @@ def score(scorer, decoder, Z, y, width):
 
 
 def encode(evaluator, encoder, X):
-    """What each decoder reads of the encoder's rows ``X``: ``{decoder: representation}``.
+    """What each decoder of a fitted evaluator reads of the encoder's rows ``X``:
+    ``{decoder: representation}`` (see :func:`encode_rows`)."""
+    return encode_rows(evaluator.kind_, evaluator.space_names_, evaluator.projections_,
+                       evaluator.alignments_, evaluator.anchor_indices_.size, encoder, X)
 
-    One projection of ``X`` serves every decoder; an alignment maps ``X`` once per decoder
-    space.
+
+def encode_rows(kind, names, projections, alignments, n_anchors, encoder, X):
+    """What each space ``names`` reads of the encoder's rows ``X``: ``{space: representation}``.
+
+    One projection of ``X`` (``projections[encoder]``) serves every space; an alignment maps
+    ``X`` once per other space (``alignments[encoder, space]``); absolute rows stay as they are.
     """
-    names = evaluator.space_names_
-    if evaluator.kind_ == "absolute":
+    if kind == "absolute":
         return dict.fromkeys(names, X)
-    if evaluator.kind_ == "projection":
-        n_anchors = evaluator.anchor_indices_.size
+    if kind == "projection":
         with cached_projections(), limit_small_transform(X.shape[0], n_anchors, X.shape[1]):
-            Z = evaluator.projections_[encoder].transform(X)
+            Z = projections[encoder].transform(X)
         return dict.fromkeys(names, Z)
     encodings = {}
     for decoder in names:
@@ -65,7 +85,7 @@ def encode(evaluator, encoder, X):
             encodings[decoder] = X
             continue
         with limit_small_work(X.size):
-            encodings[decoder] = evaluator.alignments_[encoder, decoder].transform(X)
+            encodings[decoder] = alignments[encoder, decoder].transform(X)
     return encodings
 
 

@@ -1,0 +1,134 @@
+"""The similarity side of a comparison: the measures of every ordered pair of spaces under one
+invariance (calibrated against a permutation null where asked), and the representations they
+read when no target is given (no decoder, no stitching)."""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .._parallel import limit_small_work
+from .._validation import error_class
+from ..metrics import get_measure, permutation_test
+from ._evaluator import StitchingEvaluator
+from ._invariances import projection_kind
+from ._work import encode_rows, fit_alignment, fit_projection
+
+__all__ = ["encode_without_labels", "resolve_metrics", "similarity_matrices"]
+
+
+def resolve_metrics(metrics):
+    """``{name: (measure, symmetric, same_width, tested)}`` from names of the registry or a
+    mapping of callables (``same_width`` is None for a callable: unknown; ``tested`` is what
+    :func:`~skinvariance.metrics.permutation_test` is given, the registry's name when there
+    is one, so that permutations reuse what a shuffle does not change)."""
+    if isinstance(metrics, Mapping):
+        for name, function in metrics.items():
+            if not isinstance(name, str) or not callable(function):
+                raise TypeError(
+                    "The 'metrics' parameter of compare_invariances must map str names to "
+                    f"callables measure(X, Y) -> float. Got {name!r}: {function!r}."
+                )
+        # a callable is not assumed symmetric: it is evaluated on every ordered pair
+        return {name: (function, False, None, function) for name, function in metrics.items()}
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+        raise TypeError(
+            "The 'metrics' parameter of compare_invariances must be a list of measure names or "
+            f"a mapping {{name: callable}}. Got {metrics!r} instead."
+        )
+    resolved = {}
+    for name in metrics:
+        measure = get_measure(name, parameter="metrics", owner="compare_invariances")
+        resolved[name] = (measure.function, measure.symmetric, measure.same_width, measure.name)
+    return resolved
+
+
+def _value(function, tested, Zi, Zj, calibration):
+    """The measure, or its z-score or p-value against its permutation null."""
+    if calibration is None:
+        return float(function(Zi, Zj))
+    mode, n_permutations, seed = calibration
+    result = permutation_test(Zi, Zj, tested, n_permutations=n_permutations, random_state=seed)
+    if not np.isfinite(result.statistic):
+        return float(result.statistic)
+    return float(result.zscore if mode == "zscore" else result.pvalue)
+
+
+def _measure(entry, Zi, Zj, metric, invariance, pair, calibration):
+    """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
+    whose widths differ (absolute spaces); any other error is raised with its context."""
+    function, _, same_width, tested = entry
+    if same_width and Zi.shape[1] != Zj.shape[1]:
+        return np.nan
+    try:
+        with limit_small_work(Zi.size + Zj.size):
+            return _value(function, tested, Zi, Zj, calibration)
+    except ValueError as exc:
+        if same_width is None and Zi.shape[1] != Zj.shape[1]:
+            return np.nan  # a measure of the user's that cannot compare these widths
+        raise error_class(exc)(
+            f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
+            f"{pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
+        ) from exc
+
+
+def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calibration=None):
+    """``{metric: (n_spaces, n_spaces) matrix}`` of one invariance on one split (NaN diagonal).
+
+    ``encodings[i][j]`` is what space ``j``'s side reads of space ``i``'s test rows. For an
+    alignment, the source mapped into the target is measured beside the target; otherwise
+    the two spaces' representations. ``calibration``, ``(mode, n_permutations, seed)``,
+    replaces each value by its z-score or p-value; a symmetric measure is measured (and
+    tested) once per unordered pair, except under an alignment (two different maps).
+    """
+    names = list(test_spaces)
+    similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
+    for a, i in enumerate(names):
+        for b, j in enumerate(names):
+            if a == b:
+                continue
+            if kind == "alignment":
+                Zi, Zj = encodings[i][j], test_spaces[j]
+            else:
+                Zi, Zj = encodings[i][i], encodings[j][j]
+            for metric, entry in metrics.items():
+                if entry[1] and kind != "alignment" and b < a:
+                    similarity[metric][a, b] = similarity[metric][b, a]
+                else:
+                    similarity[metric][a, b] = _measure(
+                        entry, Zi, Zj, metric, invariance, (i, j), calibration
+                    )
+    return similarity
+
+
+def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed):
+    """``(kind, encodings)`` of one invariance on one split, with no target: the anchors,
+    projections and alignments :class:`StitchingEvaluator` fits with the same ``anchors``
+    and ``random_state`` (the same rows, the same seeded clones), and no decoder.
+
+    ``encodings[i][j]`` is what space ``j`` reads of space ``i``'s test rows, as in
+    ``StitchingEvaluator._stitch_all``.
+    """
+    names = list(train_spaces)
+    first = train_spaces[names[0]]
+    probe = StitchingEvaluator(projection, None, anchors=min(anchors, first.shape[0]),
+                               random_state=seed)
+    # the default "random" selection does not read a target: the rows of the labelled run
+    anchor_indices = probe._anchor_indices(first, None)
+    kind = projection_kind(projection)
+    projections, alignments = {}, {}
+    if kind == "projection":
+        seeded = probe._seeded_projection()
+        projections = {name: fit_projection(seeded, X[anchor_indices], None)
+                       for name, X in train_spaces.items()}
+    elif kind == "alignment":
+        alignments = {
+            (i, j): fit_alignment(projection, train_spaces[i][anchor_indices],
+                                  train_spaces[j][anchor_indices])
+            for i in names for j in names if i != j
+        }
+    encodings = {
+        name: encode_rows(kind, names, projections, alignments, anchor_indices.size, name,
+                          test_spaces[name])
+        for name in names
+    }
+    return kind, encodings
