@@ -5,6 +5,7 @@ move touches this file alone.
 """
 
 import copy
+import inspect
 from numbers import Integral
 
 import numpy as np
@@ -80,6 +81,7 @@ __all__ = [
     "_fit_context",
     "check_is_fitted",
     "get_chunk_n_rows",
+    "logistic_regression_cv",
     "plain_output",
     "transform_output",
     "validate_data",
@@ -107,3 +109,18 @@ def plain_output(estimator):
     estimator = copy.deepcopy(estimator)
     estimator.set_output(transform="default")
     return estimator
+
+
+def logistic_regression_cv(**params):
+    """``LogisticRegressionCV(**params)``, an L2 penalty, without the transition warnings.
+
+    scikit-learn 1.8 and later warn unless ``l1_ratios`` and ``use_legacy_attributes`` are
+    given; earlier releases have neither parameter.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+
+    names = inspect.signature(LogisticRegressionCV).parameters
+    if "use_legacy_attributes" in names:
+        params.setdefault("l1_ratios", (0.0,))
+        params.setdefault("use_legacy_attributes", False)
+    return LogisticRegressionCV(**params)

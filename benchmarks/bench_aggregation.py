@@ -1,0 +1,400 @@
+"""Learned aggregations of the product space against linear probes, and the default decoder.
+
+    python benchmarks/bench_aggregation.py                        # digits (always available)
+    python benchmarks/bench_aggregation.py --datasets digits,mnist1d,mnist_5k   # bench extra
+    python benchmarks/bench_aggregation.py --kinds classifier     # classification only
+
+On model zoos varying initialisation, architecture and training recipe
+(``skinvariance.datasets.make_model_zoo``; classifier zoos decoded to the labels, autoencoder
+zoos to the inputs), three tables:
+
+1. **aggregation**: zero-shot stitching (mean ± std over the ordered pairs of different models
+   and over ``--seeds`` seeds of the split, the anchors and the decoders' initialisation),
+   with the non-stitched diagonal beside it, of the product of the four kernels
+   (``ProductProjection(["cosine", "euclidean", "l1", "linf"])``, oriented and normalised per
+   subspace) decoded by ``ProductClassifier`` / ``ProductRegressor(n_subspaces=4)`` with each
+   aggregation, by a linear probe with fixed (``C=1`` / ``alpha=1``) and with
+   validation-chosen regularisation (``LogisticRegressionCV`` / ``RidgeCV``, chosen on the
+   decoder's own training space) under per-subspace "layer" and "l2" normalisation; beside
+   them every single kernel, centred cosine and the affine alignment with the
+   validation-chosen probe. Each measured with ``StitchingEvaluator`` fitted on the training
+   rows and scored on the test rows, as a user runs it; the fit time per decoder is the
+   evaluator's fit time divided by the number of models.
+2. **training time**: ``ProductClassifier(aggregate="mlp_sum")`` against
+   ``MLPClassifier(hidden_layer_sizes=(k,))`` on the same product-space rows (input width
+   ``4 k``), the same number of epochs (no early stopping, no stopping on the training loss),
+   fits interleaved in the same run, default thread settings.
+3. **default decoder**: ``compare_invariances``' default rows decoded by candidate default
+   decoders: today's (``PowerOfTwoScaler`` + ``StandardScaler`` + ``LogisticRegression`` /
+   ``Ridge``), without the ``StandardScaler``, and with the regularisation chosen by internal
+   cross-validation on the decoder's training space (``LogisticRegressionCV`` / ``RidgeCV``),
+   with and without the ``StandardScaler``: best row, mean over rows and wall time.
+
+Writes benchmarks/results/aggregation.md and aggregation.csv. Never edited by hand: rerun
+the script.
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skinvariance import (
+    AffineAlignment,
+    ProductClassifier,
+    ProductProjection,
+    ProductRegressor,
+    RelativeProjection,
+    StitchingEvaluator,
+    compare_invariances,
+)
+from skinvariance._bench import machine_description
+from skinvariance._compat import logistic_regression_cv
+from skinvariance._markdown import markdown_table
+from skinvariance.datasets import FACTORS, make_model_zoo
+from skinvariance.stitching import PowerOfTwoScaler
+
+RESULTS = Path(__file__).resolve().parent / "results"
+KERNELS = ["cosine", "euclidean", "l1", "linf"]
+AGGREGATIONS = ["concat", "sum", "weighted", "mlp_sum", "attention"]
+#: The regularisation grids searched by the validation-chosen probes.
+CS = (0.01, 0.1, 1.0, 10.0, 100.0)
+ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
+
+
+def probe_cv(classification):
+    """The linear probe whose regularisation is chosen by 3-fold CV on its training space."""
+    if classification:
+        return logistic_regression_cv(Cs=CS, cv=3, max_iter=1000, scoring="neg_log_loss")
+    return RidgeCV(alphas=ALPHAS)
+
+
+def configurations(classification, seed):
+    """``{name: (projection, decoder)}`` of the aggregation table, in table order."""
+    learned = ProductClassifier if classification else ProductRegressor
+    fixed = LogisticRegression(C=1.0, max_iter=1000) if classification else Ridge(alpha=1.0)
+    fixed_name = "logistic_C1" if classification else "ridge_alpha1"
+    cv_name = "logistic_cv" if classification else "ridge_cv"
+    table = {
+        f"product + {aggregate}": (
+            ProductProjection(KERNELS),
+            learned(4, aggregate=aggregate, random_state=seed),
+        )
+        for aggregate in AGGREGATIONS
+    }
+    for normalize in ("layer", "l2"):
+        product = ProductProjection(KERNELS, normalize=normalize)
+        table[f"product ({normalize}) + {fixed_name}"] = (product, fixed)
+        table[f"product ({normalize}) + {cv_name}"] = (product, probe_cv(classification))
+    singles = {f"relative_{kernel}": RelativeProjection(kernel) for kernel in KERNELS}
+    singles["relative_cosine_centered"] = RelativeProjection("cosine", center=True)
+    singles["affine_ridge"] = AffineAlignment(alpha="auto")
+    for name, projection in singles.items():
+        table[f"{name} + {cv_name}"] = (
+            projection,
+            make_pipeline(PowerOfTwoScaler(), probe_cv(classification)),
+        )
+    return table
+
+
+def candidate_decoders(classification):
+    """The candidate defaults of ``make_decoder("auto", y)``: ``{label: decoder}``."""
+    if classification:
+        plain, searched = LogisticRegression(max_iter=1000), probe_cv(True)
+        names = ("LogisticRegression", "LogisticRegressionCV")
+    else:
+        plain, searched = Ridge(), probe_cv(False)
+        names = ("Ridge", "RidgeCV")
+    return {
+        f"(a) scaler + {names[0]} (today)": make_pipeline(
+            PowerOfTwoScaler(), StandardScaler(), plain
+        ),
+        f"(b) {names[0]}, no StandardScaler": make_pipeline(PowerOfTwoScaler(), plain),
+        f"(c) scaler + {names[1]}": make_pipeline(PowerOfTwoScaler(), StandardScaler(), searched),
+        f"(d) {names[1]}, no StandardScaler": make_pipeline(PowerOfTwoScaler(), searched),
+    }
+
+
+def _split(y, seed):
+    splitter = StratifiedShuffleSplit(n_splits=1, test_size=0.25, random_state=seed)
+    return next(splitter.split(np.zeros((len(y), 1)), y))
+
+
+def _stitching_values(matrix, sign):
+    values = sign * matrix.to_numpy()
+    off_diagonal = ~np.eye(len(values), dtype=bool)
+    return values[off_diagonal], np.diag(values)
+
+
+def aggregation_rows(zoo, y, seeds, anchors, key, say):
+    """Rows of the aggregation table for one zoo: stitched and non-stitched values pooled
+    over the seeds, and the fit time per decoder."""
+    classification = key["kind"] == "classifier"
+    sign = 1.0 if classification else -1.0  # reconstruction: report the MSE itself
+    pooled = {}
+    for seed in seeds:
+        train, test = _split(zoo.target, seed)
+        spaces_train = {name: Z[train] for name, Z in zoo.spaces.items()}
+        spaces_test = {name: Z[test] for name, Z in zoo.spaces.items()}
+        for name, (projection, decoder) in configurations(classification, seed).items():
+            say(f"{key['dataset']} {key['kind']} {key['factor']}, seed {seed}: {name}")
+            evaluator = StitchingEvaluator(projection, decoder, anchors=anchors,
+                                           random_state=seed)  # fmt: skip
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ConvergenceWarning of early-stopped fits
+                evaluator.fit(spaces_train, y[train])
+            elapsed = (time.perf_counter() - start) / len(zoo.spaces)
+            matrix = evaluator.stitching_matrix(spaces_test, y[test])
+            stitched, diagonal = _stitching_values(matrix, sign)
+            entry = pooled.setdefault(name, ([], [], []))
+            entry[0].extend(stitched)
+            entry[1].extend(diagonal)
+            entry[2].append(elapsed)
+    return [
+        {
+            **key, "table": "aggregation", "configuration": name,
+            "stitching_mean": np.mean(stitched), "stitching_std": np.std(stitched),
+            "non_stitched_mean": np.mean(diagonal), "non_stitched_std": np.std(diagonal),
+            "fit_seconds": np.mean(times),
+        }
+        for name, (stitched, diagonal, times) in pooled.items()
+    ]  # fmt: skip
+
+
+def default_decoder_rows(zoo, y, seeds, anchors, candidates, key, say):
+    """Rows of the default-decoder table for one zoo: every candidate decoder on
+    ``compare_invariances``' default rows, per seed and invariance."""
+    classification = key["kind"] == "classifier"
+    sign = 1.0 if classification else -1.0  # neg_mean_squared_error back to the MSE
+    rows = []
+    for seed in seeds:
+        split = [_split(zoo.target, seed)]
+        for label, decoder in candidate_decoders(classification).items():
+            if label[1] not in candidates:
+                continue
+            say(f"{key['dataset']} {key['kind']} {key['factor']}, seed {seed}: {label}")
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = compare_invariances(
+                    zoo.spaces, y, metrics=[], decoder=decoder, anchors=anchors, cv=split,
+                    random_state=seed,
+                )  # fmt: skip
+            elapsed = time.perf_counter() - start
+            for row in table.itertuples():
+                rows.append({
+                    **key, "table": "default_decoder", "configuration": label,
+                    "seed": seed, "invariance": row.invariance,
+                    "stitching_mean": sign * row.stitching_mean,
+                    "non_stitched_mean": sign * row.non_stitched_mean,
+                    "fit_seconds": elapsed,
+                })  # fmt: skip
+    return rows
+
+
+def timing_rows(zoo, anchors, epochs, repeats, seed, say):
+    """``mlp_sum`` against ``MLPClassifier(hidden_layer_sizes=(k,))`` on one zoo's product
+    space, same epochs, fits interleaved; median time of ``repeats`` fits each."""
+    y = zoo.target
+    train, _ = _split(y, seed)
+    first = next(iter(zoo.spaces.values()))[train]
+    rng = np.random.default_rng(seed)
+    anchor_rows = first[rng.choice(len(first), size=min(anchors, len(first)), replace=False)]
+    X = ProductProjection(KERNELS).fit(anchor_rows).transform(first)
+    k = X.shape[1] // len(KERNELS)
+    common = {"max_iter": epochs, "n_iter_no_change": epochs + 1, "early_stopping": False,
+              "random_state": seed}  # fmt: skip
+    fits = {
+        "ProductClassifier(mlp_sum)": ProductClassifier(4, aggregate="mlp_sum", **common),
+        f"MLPClassifier(({k},))": MLPClassifier(hidden_layer_sizes=(k,), **common),
+    }
+    times = {name: [] for name in fits}
+    epochs_run = {}
+    for repeat in range(repeats):
+        for name, estimator in fits.items():
+            say(f"timing {name}, repeat {repeat + 1}/{repeats}")
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # max_iter reached, by design
+                estimator.fit(X, y[train])
+            times[name].append(time.perf_counter() - start)
+            epochs_run[name] = estimator.n_iter_
+    reference = np.median(times[f"MLPClassifier(({k},))"])
+    return [
+        {
+            "table": "timing", "configuration": name, "n_rows": X.shape[0],
+            "n_features": X.shape[1], "epochs": epochs_run[name],
+            "fit_seconds": np.median(values), "ratio": np.median(values) / reference,
+        }
+        for name, values in times.items()
+    ]  # fmt: skip
+
+
+def _cell(mean, std, digits=3):
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def aggregation_markdown(frame):
+    """One table per dataset and kind: a row per configuration, per factor the stitched and
+    the non-stitched cells, and the mean fit time per decoder."""
+    sections = []
+    for (dataset, kind), part in frame.groupby(["dataset", "kind"], sort=False):
+        digits = 3 if kind == "classifier" else 4
+        columns = {}
+        for factor, rows in part.groupby("factor", sort=False):
+            rows = rows.set_index("configuration")
+            columns[f"{factor}: stitched"] = [
+                _cell(m, s, digits) for m, s in zip(rows.stitching_mean, rows.stitching_std)
+            ]
+            columns[f"{factor}: non-stitched"] = [
+                _cell(m, s, digits)
+                for m, s in zip(rows.non_stitched_mean, rows.non_stitched_std)
+            ]
+        table = pd.DataFrame(columns, index=list(dict.fromkeys(part.configuration)))
+        table["fit s / decoder"] = part.groupby("configuration", sort=False).fit_seconds.mean()
+        table = table.rename_axis("configuration").reset_index()
+        score = "accuracy (higher is better)" if kind == "classifier" else (
+            "reconstruction MSE (lower is better)")
+        sections.append(f"\n### {dataset}, {kind} zoos: {score}\n\n{markdown_table(table)}\n")
+    return "".join(sections)
+
+
+def default_decoder_markdown(frame):
+    """Per zoo and candidate: the best row (mean over seeds), the mean over rows, the time."""
+    lines = []
+    keys = ["dataset", "kind", "factor", "configuration"]
+    for (dataset, kind, factor, label), part in frame.groupby(keys, sort=False):
+        per_row = part.groupby("invariance", sort=False).stitching_mean.mean()
+        best = per_row.idxmax() if kind == "classifier" else per_row.idxmin()
+        lines.append({
+            "dataset": dataset, "kind": kind, "factor": factor, "decoder": label,
+            "best row": best, "best stitching": per_row[best],
+            "mean over rows": per_row.mean(),
+            "compare_invariances s": part.groupby("seed").fit_seconds.first().mean(),
+        })  # fmt: skip
+    return markdown_table(pd.DataFrame(lines), floatfmt=".3f")
+
+
+def run(args, say):
+    rows, timing = [], []
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    tables = args.tables.split(",")
+    for dataset in args.datasets.split(","):
+        for kind in args.kinds.split(","):
+            for factor in FACTORS:
+                say(f"{dataset} {kind} zoo, {factor}: training {args.n_models} models")
+                zoo = make_model_zoo(dataset, factors=factor, n_models=args.n_models,
+                                     kind=kind, random_state=args.seed)  # fmt: skip
+                y = zoo.target if kind == "classifier" else zoo.data
+                key = {"dataset": dataset, "kind": kind, "factor": factor}
+                if "aggregation" in tables:
+                    rows += aggregation_rows(zoo, y, seeds, args.anchors, key, say)
+                if "default" in tables and args.default_seeds:
+                    rows += default_decoder_rows(zoo, y, seeds[: args.default_seeds],
+                                                 args.anchors, args.candidates, key,
+                                                 say)  # fmt: skip
+                if "timing" in tables and not timing and kind == "classifier":
+                    timing = timing_rows(zoo, args.anchors, args.epochs, args.repeats,
+                                         args.seed, say)  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(timing)
+
+
+def write_results(args, argv, results, timing, elapsed, loads):
+    command = "python benchmarks/bench_aggregation.py " + " ".join(argv)
+    aggregation = results[results.table == "aggregation"]
+    defaults = results[results.table == "default_decoder"]
+    parts = [
+        "# Learned aggregation of the product space, and the default decoder\n\n",
+        f"Command: `{command.strip()}`  \n",
+        f"Machine: {machine_description()}; load average (1 min) {loads[0]:.1f} at the "
+        f"start, {loads[1]:.1f} at the end (another benchmark ran on the machine)  \n",
+        f"Datasets: {args.datasets}; zoos: {args.kinds}, factors {', '.join(FACTORS)}, "
+        f"{args.n_models} models each; {args.anchors} anchors; seeds {args.seed} to "
+        f"{args.seed + args.seeds - 1}; total {elapsed / 60:.1f} min.\n\n",
+        "Spaces are of samples no encoder saw; a stratified quarter of them are the test rows, "
+        "the rest train the decoders and hold the anchors. Stitched: mean ± std over the "
+        "ordered pairs of different models and the seeds; non-stitched: the diagonal.\n",
+    ]
+    if len(aggregation):
+        parts += [
+            "\n## 1. Aggregations and linear probes (`StitchingEvaluator`)\n\n",
+            "`product + a`: `ProductProjection(['cosine', 'euclidean', 'l1', 'linf'])` "
+            "(per-sample standardised, distances negated) then `ProductClassifier` / "
+            "`ProductRegressor(n_subspaces=4, aggregate=a)` with their defaults (Adam, "
+            "early stopping). "
+            "Fit time: the evaluator's (projections included) per model. "
+            "`product (n) + ...`: `normalize=n` and a linear probe on the concatenation. "
+            f"`logistic_cv`: `LogisticRegressionCV(Cs={list(CS)}, cv=3, scoring='neg_log_loss')`; "
+            f"`ridge_cv`: `RidgeCV(alphas={list(ALPHAS)})` (leave-one-out); after a "
+            "`PowerOfTwoScaler` for the single invariances.\n",
+            aggregation_markdown(aggregation),
+        ]
+    if len(timing):
+        row = timing.iloc[0]
+        parts += [
+            "\n## 2. Training time: `mlp_sum` against `MLPClassifier`\n\n",
+            f"{row.n_rows} rows, {row.n_features} float64 columns (product space of the first "
+            f"zoo), the same epochs, no early stopping; median of {args.repeats} interleaved "
+            "fits, default thread settings. Target: ratio ≤ 1.5.\n\n",
+            markdown_table(timing.drop(columns="table"), floatfmt=".3g"), "\n",
+        ]
+    if len(defaults):
+        parts += [
+            "\n## 3. Default decoder candidates (`compare_invariances`' default rows)\n\n",
+            "Best row and mean over the rows of stitching (accuracy, or reconstruction MSE), "
+            "each row averaged over the seeds first; the time is one `compare_invariances` "
+            f"call (all rows, similarity measures off); {args.default_seeds} seed(s).\n\n",
+            default_decoder_markdown(defaults), "\n",
+        ]
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / f"{args.name}.md").write_text("".join(parts))
+    pd.concat([results, timing]).to_csv(args.output / f"{args.name}.csv", index=False)
+    return args.output / f"{args.name}.md"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="digits", help="comma-separated (digits)")
+    parser.add_argument("--kinds", default="classifier,autoencoder")
+    parser.add_argument("--n-models", type=int, default=5, help="models per zoo (5)")
+    parser.add_argument("--anchors", type=int, default=300, help="parallel anchors (300)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (0)")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (3)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of the timing (20)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed fits each (5)")
+    parser.add_argument("--default-seeds", type=int, default=1,
+                        help="seeds of the default-decoder table (1; 0: no table)")
+    parser.add_argument("--candidates", default="abcd",
+                        help="default-decoder candidates to run (abcd)")
+    parser.add_argument("--tables", default="aggregation,timing,default",
+                        help="which tables (aggregation,timing,default)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--name", default="aggregation", help="name of the result files")
+    args = parser.parse_args(argv)
+
+    def say(message):
+        print(f"... {message}", file=sys.stderr, flush=True)
+
+    load_start = os.getloadavg()[0]
+    start = time.perf_counter()
+    results, timing = run(args, say)
+    elapsed = time.perf_counter() - start
+    path = write_results(args, argv, results, timing, elapsed,
+                         (load_start, os.getloadavg()[0]))  # fmt: skip
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
