@@ -16,9 +16,10 @@ from _helpers import PROPERTY
 from hypothesis import given
 from hypothesis import strategies as st
 from joblib import Parallel, cpu_count, delayed, parallel_config
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skinvariance import ProductProjection, RelativeProjection, _parallel
+from skinvariance import ProductClassifier, ProductProjection, RelativeProjection, _parallel
 from skinvariance._parallel import (
     SMALL_WORK_ELEMENTS,
     compiled_threads,
@@ -28,6 +29,7 @@ from skinvariance._parallel import (
     split_rows,
     thread_pool,
 )
+from skinvariance.decoders import _estimators
 from skinvariance.kernels import pairwise_kernel
 
 # -- compiled_threads --------------------------------------------------------------------------
@@ -207,6 +209,28 @@ def test_small_work_in_threads_under_a_limit_of_the_caller(two_threads):
         seen = _small_work_in_threads()
         assert all(set(counts.values()) == {1} for counts in seen)
         assert _thread_counts() == two_threads
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_small_decoder_fit_trains_on_one_blas_thread(two_threads, monkeypatch, solver):
+    """A learned aggregation trains under the policy's small-work limit; the limits are
+    restored afterwards."""
+    seen = []
+    for name in ("fit_adam", "fit_lbfgs"):
+        original = getattr(_estimators, name)
+
+        def recording(*args, _original=original, **kwargs):
+            seen.append(_thread_counts("blas"))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_estimators, name, recording)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 8)), np.repeat([0, 1, 2], 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # two iterations, by design
+        ProductClassifier(2, solver=solver, max_iter=2, random_state=0).fit(X, y)
+    assert len(seen) == 1 and set(seen[0].values()) == {1}
+    assert _thread_counts() == two_threads
 
 
 # -- row_blocks, split_rows, run_parts ---------------------------------------------------------

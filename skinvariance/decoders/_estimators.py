@@ -21,6 +21,7 @@ from .._compat import (
     check_is_fitted,
     validate_data,
 )
+from .._parallel import limit_small_work
 from .._validation import check_target
 from ._aggregations import AGGREGATIONS
 from ._heads import softmax_inplace
@@ -245,10 +246,13 @@ class _BaseProductDecoder(BaseEstimator):
         network = Network(self.aggregate, self.n_subspaces, width, hidden_layer_sizes,
                           n_outputs, loss, self.alpha, X.dtype)
         network.initialize(rng)
-        if self.solver == "lbfgs":
-            history = fit_lbfgs(network, X, target, max_iter=self.max_iter, tol=self.tol)
-        else:
-            history = self._fit_adam(network, X, y, target, codes, rng)
+        # The package's thread policy: the many small products of a small fit run on one
+        # BLAS thread (a second one only waits on a crowded machine); large fits use them all.
+        with limit_small_work(X.size):
+            if self.solver == "lbfgs":
+                history = fit_lbfgs(network, X, target, max_iter=self.max_iter, tol=self.tol)
+            else:
+                history = self._fit_adam(network, X, y, target, codes, rng)
         self._warn_if_not_converged(history)
         self._set_fitted(network, history, width)
         return self
