@@ -312,13 +312,15 @@ def run(args, say):
 
 def write_results(args, argv, results, timing, elapsed, loads):
     command = "python benchmarks/bench_aggregation.py " + " ".join(argv)
+    if "table" not in results:  # only the timing was asked for
+        results = pd.DataFrame({"table": []})
     aggregation = results[results.table == "aggregation"]
     defaults = results[results.table == "default_decoder"]
     parts = [
         "# Learned aggregation of the product space, and the default decoder\n\n",
         f"Command: `{command.strip()}`  \n",
         f"Machine: {machine_description()}; load average (1 min) {loads[0]:.1f} at the "
-        f"start, {loads[1]:.1f} at the end (another benchmark ran on the machine)  \n",
+        f"start, {loads[1]:.1f} at the end  \n",
         f"Datasets: {args.datasets}; zoos: {args.kinds}, factors {', '.join(FACTORS)}, "
         f"{args.n_models} models each; {args.anchors} anchors; seeds {args.seed} to "
         f"{args.seed + args.seeds - 1}; total {elapsed / 60:.1f} min.\n\n",
