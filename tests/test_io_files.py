@@ -20,9 +20,10 @@ def spaces(rng):
 
 
 def _assert_same_spaces(got, expected):
+    """The same arrays, float32 kept and everything else float64."""
     assert list(got) == list(expected)
     for name, X in expected.items():
-        assert got[name].dtype == np.float64
+        assert got[name].dtype == (np.float32 if X.dtype == np.float32 else np.float64)
         np.testing.assert_array_equal(got[name], X)
 
 
@@ -188,10 +189,12 @@ def test_read_labels_errors_name_the_file(tmp_path, name, content, reason):
 
 
 def test_read_matrix(tmp_path):
-    np.save(tmp_path / "A.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
-    A = read_matrix(tmp_path / "A.npy")
-    assert A.dtype == np.float64
-    np.testing.assert_array_equal(A, np.arange(6).reshape(3, 2))
+    for dtype, read_as in ((np.float32, np.float32), (np.float64, np.float64),
+                           (np.float16, np.float64), (np.int32, np.float64)):
+        np.save(tmp_path / "A.npy", np.arange(6, dtype=dtype).reshape(3, 2))
+        A = read_matrix(tmp_path / "A.npy")
+        assert A.dtype == read_as
+        np.testing.assert_array_equal(A, np.arange(6).reshape(3, 2))
     np.save(tmp_path / "v.npy", np.ones(3))
     with pytest.raises(DataError, match=r"v.npy: the anchors must be a 2-D array"):
         read_matrix(tmp_path / "v.npy", "the anchors")
