@@ -7,7 +7,7 @@ import pytest
 from _helpers import N_TEST, N_TRAIN
 from sklearn.datasets import make_classification
 
-from skinvariance.kernels import row_blocks
+from skinvariance.kernels import _definitions, row_blocks
 
 
 @pytest.fixture
@@ -53,6 +53,33 @@ def stitching_data():
         random_state=0,
     )
     return X, y
+
+
+# -- the kernels' computations ----------------------------------------------------------------
+
+
+@pytest.fixture
+def kernel_rows(monkeypatch):
+    """Rows each kernel computed (cosine, euclidean, and the fused or single L1 / L-infinity):
+    every kernel computation goes through one of these."""
+    counts = {}
+    for kernel_class in (_definitions.CosineKernel, _definitions.EuclideanKernel,
+                         _definitions.L1Kernel, _definitions.LinfKernel):
+        original = kernel_class.compute
+
+        def counting(self, X, state, out, original=original, name=kernel_class.name):
+            counts[name] = counts.get(name, 0) + X.shape[0]
+            return original(self, X, state, out)
+
+        monkeypatch.setattr(kernel_class, "compute", counting)
+    fused = _definitions._numba.l1_linf_block
+
+    def counting_fused(X, A, out_l1, out_linf):
+        counts["l1+linf"] = counts.get("l1+linf", 0) + X.shape[0]
+        return fused(X, A, out_l1, out_linf)
+
+    monkeypatch.setattr(_definitions._numba, "l1_linf_block", counting_fused)
+    return counts
 
 
 # -- the measures' blocked loops ---------------------------------------------------------------

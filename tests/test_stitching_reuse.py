@@ -21,7 +21,6 @@ from skinvariance import (
     metrics,
     stack_spaces,
 )
-from skinvariance.kernels import _definitions
 from skinvariance.projection import (
     clear_projection_cache,
     projection_cache_info,
@@ -51,29 +50,6 @@ def zoo(rng):
     spaces = {f"model_{i}": latent @ rng.normal(size=(6, 10 + 2 * i))
               + 0.3 * rng.normal(size=(160, 10 + 2 * i)) for i in range(4)}
     return spaces, y
-
-
-@pytest.fixture
-def kernel_rows(monkeypatch):
-    """Rows each kernel computed (cosine, euclidean, and the fused or single L1 / L-infinity)."""
-    counts = {}
-    for kernel_class in (_definitions.CosineKernel, _definitions.EuclideanKernel,
-                         _definitions.L1Kernel, _definitions.LinfKernel):
-        original = kernel_class.compute
-
-        def counting(self, X, state, out, original=original, name=kernel_class.name):
-            counts[name] = counts.get(name, 0) + X.shape[0]
-            return original(self, X, state, out)
-
-        monkeypatch.setattr(kernel_class, "compute", counting)
-    fused = _definitions._numba.l1_linf_block
-
-    def counting_fused(X, A, out_l1, out_linf):
-        counts["l1+linf"] = counts.get("l1+linf", 0) + X.shape[0]
-        return fused(X, A, out_l1, out_linf)
-
-    monkeypatch.setattr(_definitions._numba, "l1_linf_block", counting_fused)
-    return counts
 
 
 def _without_cache(function):
