@@ -38,9 +38,7 @@ def fit_space(projection, decoder, X, anchor_indices, y):
         projection = fit_projection(projection, X[anchor_indices], y[anchor_indices])
         with limit_small_transform(X.shape[0], anchor_indices.size, X.shape[1]):
             Z = projection.transform(X)
-    with limit_small_work(Z.size):
-        decoder = clone(decoder).fit(Z, y)
-    return projection, decoder, Z.shape[1]
+    return projection, fit_decoder(decoder, Z, y), Z.shape[1]
 
 
 def fit_decoder(decoder, X, y):
