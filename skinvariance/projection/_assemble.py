@@ -20,6 +20,7 @@ import numpy as np
 
 from .._parallel import run_parts, split_rows
 from ..kernels import _numba, get_kernel
+from ._cache import digest_array
 from ._engine import project_in_blocks, raw_subspaces
 from ._normalize import norm_code, normalize_in_place
 
@@ -172,8 +173,9 @@ def assemble_whole(X, out, groups, others, aggregation, row_bytes, cache, n_subs
     """A product from the raw subspaces of every row at once (from ``cache`` where it holds
     them); the others are computed in the blocks the block-by-block paths use."""
     subspaces = [None] * n_subspaces
+    samples_digest = digest_array(X)  # one pass over the rows for every group's keys
     for group, positions in groups:
-        raw = raw_subspaces(group, X, row_bytes, cache)
+        raw = raw_subspaces(group, X, row_bytes, cache, samples_digest)
         for local, (i, values) in enumerate(zip(positions, raw)):
             norm = group.normalizations[local]
             if aggregation.concat and is_pooled(group.kernels[local]):

@@ -212,15 +212,19 @@ def project_in_blocks(X, compute_block, row_bytes):
         compute_block(rows, np.ascontiguousarray(X[rows]))
 
 
-def raw_subspaces(group, X, row_bytes, cache):
+def raw_subspaces(group, X, row_bytes, cache, samples_digest=None):
     """The raw subspaces (one ``(n_rows, n_anchors)`` array per kernel of ``group``) of every
     row of ``X``, from ``cache`` where it holds them; the others are computed (in the blocks
     :func:`project_in_blocks` would use for ``row_bytes``) and stored.
 
-    Returned arrays may be the cache's own, read-only: copy before writing.
+    ``samples_digest`` is ``digest_array(X)``, computed here unless a caller that looks up
+    several groups of the same rows passes it. Returned arrays may be the cache's own,
+    read-only: copy before writing.
     """
     n_rows = X.shape[0]
-    keys = group.raw_keys(digest_array(X), n_rows, block_height(n_rows, row_bytes))
+    if samples_digest is None:
+        samples_digest = digest_array(X)
+    keys = group.raw_keys(samples_digest, n_rows, block_height(n_rows, row_bytes))
     found = [cache.get(key) for key in keys]
     missing = [i for i, values in enumerate(found) if values is None]
     fused = group.evaluator.fused
