@@ -14,7 +14,6 @@ from sklearn.preprocessing import Normalizer
 from skinvariance import ProductProjection, RelativeProjection
 from skinvariance.projection import (
     cached_projections,
-    clear_projection_cache,
     projection_cache_info,
     relative_projection,
     set_projection_cache,
@@ -24,14 +23,7 @@ from skinvariance.projection._cache import DEFAULT_MAX_BYTES, MAX_ENTRY_FRACTION
 KERNELS = ["cosine", "euclidean", "l1", "linf", "angular", "minkowski"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Every test starts from an empty cache with the default bound, and restores it."""
-    previous = set_projection_cache(DEFAULT_MAX_BYTES)
-    clear_projection_cache()
-    yield
-    clear_projection_cache()
-    set_projection_cache(previous)
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def _twice_cached(estimator, X):

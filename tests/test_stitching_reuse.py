@@ -26,20 +26,13 @@ from skinvariance.projection import (
     projection_cache_info,
     set_projection_cache,
 )
-from skinvariance.projection._cache import DEFAULT_MAX_BYTES
 from skinvariance.stitching import default_invariances
 from skinvariance.stitching._compare import _sharing_groups
 
 FOUR = ["cosine", "euclidean", "l1", "linf"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    previous = set_projection_cache(DEFAULT_MAX_BYTES)
-    clear_projection_cache()
-    yield
-    clear_projection_cache()
-    set_projection_cache(previous)
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture
