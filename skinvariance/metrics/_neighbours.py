@@ -5,7 +5,7 @@ import numpy as np
 from .._compat import COUNT, validate_params
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
-from ._base import unit_rows
+from ._base import exact_unit_rows
 
 __all__ = ["check_k", "knn_jaccard", "mean_reciprocal_rank", "neighbour_lists", "overlap_counts"]
 
@@ -57,7 +57,7 @@ def overlap_counts(X, Y, k):
     :func:`_top_k_mask`). O(n^2 (d_x + d_y)) time, O(block * n) memory.
     """
     n = X.shape[0]
-    Xn, Yn = unit_rows(X), unit_rows(Y)
+    Xn, Yn = exact_unit_rows(X), exact_unit_rows(Y)
     shared = np.empty(n)
     # Per row: two similarity rows, the partition copy, cumsum (int64) and a few masks.
     for rows in row_blocks(n, 8 * 5 * n, max_rows=n):
@@ -75,7 +75,7 @@ def neighbour_lists(Z, k):
     tie rule.
     """
     n = Z.shape[0]
-    Zn = unit_rows(Z)
+    Zn = exact_unit_rows(Z)
     indices = np.empty((n, k), dtype=np.intp)
     for rows in row_blocks(n, 8 * 4 * n, max_rows=n):
         mask = _top_k_mask(_similarity_rows(Zn, rows.start, rows.stop), k)
@@ -194,7 +194,7 @@ def mean_reciprocal_rank(X, Y):
     """
     X, Y = check_paired_arrays(X, Y, "mean_reciprocal_rank", same_width=True)
     n = X.shape[0]
-    Xn, Yn = unit_rows(X), unit_rows(Y)
+    Xn, Yn = exact_unit_rows(X), exact_unit_rows(Y)
     ranks = np.empty(n)
     for rows in row_blocks(n, 8 * 2 * n, max_rows=n):
         start, stop = rows.start, rows.stop

@@ -6,7 +6,7 @@ from sklearn import get_config
 from .._compat import StrOptions, validate_params
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
-from ._base import centre_rows, translated, unit_rows
+from ._base import centre_rows, exact_unit_rows, translated
 from ._loops import average_ranks, permuted_pair_sums
 
 __all__ = ["rsa"]
@@ -55,7 +55,7 @@ def _prepared(Z, distance, name):
         )
     # A constant row gets correlation 0 with every row: dissimilarity 1 (see rsa).
     Z, _ = centre_rows(Z)
-    return unit_rows(Z), None
+    return exact_unit_rows(Z), None
 
 
 def _upper_values(Z, norms, distance):
