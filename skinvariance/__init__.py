@@ -5,7 +5,8 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
-from skinvariance import datasets, io, kernels, metrics, outofcore
+from skinvariance import datasets, io, kernels, metrics
+from skinvariance import outofcore as outofcore  # deprecated: skinvariance.io
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.decoders import ProductClassifier, ProductRegressor
@@ -29,7 +30,6 @@ __all__ = [
     "io",
     "kernels",
     "metrics",
-    "outofcore",
     "select_anchors",
     "stack_spaces",
     "unstack_spaces",

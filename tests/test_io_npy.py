@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skinvariance import ProductProjection, RelativeProjection
 from skinvariance.io import _npy as io_npy
-from skinvariance.outofcore import transform_npy
+from skinvariance.io import transform_npy
 
 # A budget of a few KiB makes blocks of a few dozen rows, so small files cross many blocks.
 TINY_MIB = 0.02

@@ -40,7 +40,7 @@ from skinvariance import io as svio
 
 MODULES = ["skinvariance", "skinvariance.metrics", "skinvariance.kernels",
            "skinvariance.projection", "skinvariance.stitching", "skinvariance.io",
-           "skinvariance.outofcore", "skinvariance.datasets", "skinvariance.spaces",
+           "skinvariance.datasets", "skinvariance.spaces",
            "skinvariance.plotting"]
 
 _rng = np.random.default_rng(0)
