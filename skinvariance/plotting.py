@@ -8,7 +8,8 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from ._compat import HasMethods, InvalidParameterError, NumberInterval, validate_params
+from ._compat import HasMethods, InvalidParameterError, validate_params
+from ._constraints import NumberInterval
 
 __all__ = ["plot_invariances", "plot_matrix"]
 

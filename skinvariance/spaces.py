@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_array
 
-from ._compat import COUNT, InvalidParameterError, NumberInterval, validate_params
+from ._compat import InvalidParameterError, validate_params
+from ._constraints import COUNT, NumberInterval
 from ._validation import DataError
 
 __all__ = ["check_spaces", "stack_spaces", "unstack_spaces"]

@@ -5,15 +5,10 @@ from numbers import Real
 import numpy as np
 from scipy.linalg import pinv
 from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    InvalidParameterError,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-)
+from .._compat import InvalidParameterError, StrOptions, _fit_context
+from .._constraints import NumberInterval
 from .._validation import DataError
 from ._base import BaseAlignment, check_target_space, validate_pair
 from ._ridge import DEFAULT_ALPHAS, data_scale, ridge_leave_one_out

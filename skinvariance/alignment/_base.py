@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import check_is_fitted, validate_data
 from ._scaling import affine_map, scaled_side
 
 __all__ = ["BaseAlignment", "check_target_space", "validate_pair"]

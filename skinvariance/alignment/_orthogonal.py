@@ -2,8 +2,9 @@
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import _fit_context, check_is_fitted, validate_data
+from .._compat import _fit_context
 from .._validation import DataError
 from ._base import BaseAlignment, check_target_space, validate_pair
 from ._scaling import power_of_two

@@ -13,14 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import Bunch, check_random_state
 
-from .._compat import (
-    N_JOBS,
-    RANDOM_STATE,
-    NumberInterval,
-    RealNotInt,
-    StrOptions,
-    validate_params,
-)
+from .._compat import RealNotInt, StrOptions, validate_params
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._parallel import limit_small_work
 from ._activations import hidden_activations
 from ._loaders import load_dataset

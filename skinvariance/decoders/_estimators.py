@@ -12,15 +12,10 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    RANDOM_STATE,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-)
+from .._compat import StrOptions, _fit_context
+from .._constraints import RANDOM_STATE, NumberInterval
 from .._parallel import limit_small_work
 from .._validation import check_target
 from ._aggregations import AGGREGATIONS

@@ -5,7 +5,8 @@ from numbers import Integral
 
 import numpy as np
 
-from .._compat import NumberInterval, validate_params
+from .._compat import validate_params
+from .._constraints import NumberInterval
 from .._dask import check_known_chunks, import_dask, is_dask_array
 from .._validation import check_output_path
 from ._npy_format import NpyInfo, close_memmap, npy_header, temporary_path, write_failed

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._compat import COUNT, InvalidParameterError, validate_params
+from .._compat import InvalidParameterError, validate_params
+from .._constraints import COUNT
 from .._validation import DataError, check_target
 
 __all__ = [

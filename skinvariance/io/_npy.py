@@ -8,15 +8,10 @@ from pathlib import Path
 
 import numpy as np
 from sklearn import config_context, get_config
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import (
-    HasMethods,
-    NumberInterval,
-    check_is_fitted,
-    get_chunk_n_rows,
-    plain_output,
-    validate_params,
-)
+from .._compat import HasMethods, get_chunk_n_rows, plain_output, validate_params
+from .._constraints import NumberInterval
 from .._streaming import row_bytes as block_row_bytes
 from .._validation import DataError, check_finite_rows, check_output_path
 from ._npy_format import NpyInfo, close_memmap, npy_header, temporary_path, write_failed

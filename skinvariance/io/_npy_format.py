@@ -75,11 +75,6 @@ def npy_header(shape, dtype):
     return buffer.getvalue()
 
 
-def _write_block(file, block):
-    """Append a C-contiguous block to an open binary file (the one place data is written)."""
-    file.write(memoryview(np.ascontiguousarray(block)).cast("B"))
-
-
 def write_failed(exc, output_path, done=None, total=None):
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

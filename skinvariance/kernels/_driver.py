@@ -6,13 +6,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_array
 
-from .._compat import (
-    COUNT,
-    NumberInterval,
-    StrOptions,
-    validate_parameter_constraints,
-    validate_params,
-)
+from .._compat import StrOptions, validate_parameter_constraints, validate_params
+from .._constraints import COUNT, NumberInterval
 from .._parallel import MAX_BLOCK_ROWS, compiled_threads, run_parts, split_rows
 from .._parallel import row_blocks as _row_blocks
 from .._validation import DataError

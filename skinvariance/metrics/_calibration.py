@@ -7,7 +7,8 @@ from numbers import Integral
 import numpy as np
 from scipy import stats
 
-from .._compat import RANDOM_STATE, NumberInterval, StrOptions, validate_params
+from .._compat import StrOptions, validate_params
+from .._constraints import RANDOM_STATE, NumberInterval
 from .._validation import check_paired_arrays
 from ._registry import available_measures, call_measure, get_measure
 

@@ -17,7 +17,8 @@ from numbers import Integral
 import numpy as np
 from scipy.linalg import LinAlgError, svd, svdvals
 
-from .._compat import NumberInterval, RealNotInt, validate_params
+from .._compat import RealNotInt, validate_params
+from .._constraints import NumberInterval
 from .._validation import DataError, check_paired_arrays
 from ._base import centred, check_not_constant
 

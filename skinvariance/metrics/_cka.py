@@ -6,7 +6,8 @@ import numpy as np
 from sklearn import get_config
 from sklearn.metrics.pairwise import euclidean_distances
 
-from .._compat import InvalidParameterError, NumberInterval, StrOptions, validate_params
+from .._compat import InvalidParameterError, StrOptions, validate_params
+from .._constraints import NumberInterval
 from .._dask import any_dask
 from .._parallel import MAX_BLOCK_ROWS, row_blocks
 from .._validation import DataError, check_paired_arrays

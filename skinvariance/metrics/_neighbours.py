@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .._compat import COUNT, validate_params
+from .._compat import validate_params
+from .._constraints import COUNT
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
 from ._base import exact_unit_rows

@@ -4,7 +4,8 @@ from numbers import Real
 
 import numpy as np
 
-from .._compat import NumberInterval, validate_params
+from .._compat import validate_params
+from .._constraints import NumberInterval
 from .._validation import DataError, check_paired_arrays
 from ._base import centred
 from ._cca import _thin_svd

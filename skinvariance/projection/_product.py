@@ -4,18 +4,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    COUNT,
-    RANDOM_STATE,
-    NumberInterval,
-    StrOptions,
-    _BaseComposition,
-    _check_feature_names_in,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-)
+from .._compat import StrOptions, _BaseComposition, _check_feature_names_in, _fit_context
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._parallel import compiled_threads
 from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, final_step

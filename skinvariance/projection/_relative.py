@@ -4,18 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    COUNT,
-    RANDOM_STATE,
-    NumberInterval,
-    StrOptions,
-    _check_feature_names_in,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-    validate_params,
-)
+from .._compat import StrOptions, _check_feature_names_in, _fit_context, validate_params
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._dask import compute_if_dask
 from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, DataError

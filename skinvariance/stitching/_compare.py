@@ -18,14 +18,8 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 
-from .._compat import (
-    N_JOBS,
-    RANDOM_STATE,
-    InvalidParameterError,
-    NumberInterval,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from .._compat import InvalidParameterError, StrOptions, validate_parameter_constraints
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._validation import DataError, check_count, check_target, is_classification_target
 from ..projection import cached_projections
 from ..projection._product import subspace_signatures

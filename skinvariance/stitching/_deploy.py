@@ -14,8 +14,8 @@ import copy
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import check_is_fitted
 from .._parallel import limit_small_work
 from .._validation import DataError
 

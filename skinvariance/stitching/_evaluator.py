@@ -13,16 +13,10 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import (
-    N_JOBS,
-    RANDOM_STATE,
-    HasMethods,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-)
+from .._compat import HasMethods, StrOptions, _fit_context
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._parallel import limit_small_work
 from .._validation import DataError, check_target
 from ..anchors import ANCHOR_STRATEGIES, select_anchors

@@ -10,8 +10,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import InvalidParameterError, _fit_context, check_is_fitted, validate_data
+from .._compat import InvalidParameterError, _fit_context
 from .._validation import check_target, final_step
 from ..alignment import AffineAlignment, OrthogonalAlignment
 from ..decoders import ProductClassifier, ProductRegressor
