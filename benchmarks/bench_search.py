@@ -467,7 +467,7 @@ def measure_scaling(directory_of, condition, records):
 
 
 def run(args):
-    from skinvariance._bench import machine_description
+    from skinvariance.cli._kernel_speed import machine_description
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_search_"))
     n_rows = 1500 if args.quick else 3000

@@ -3,7 +3,6 @@ product, as ratios measured in the same run."""
 
 import time
 
-from .._bench import machine_description, run_kernel_benchmark
 from .._markdown import markdown_table
 from ._common import (
     add_output_options,
@@ -18,6 +17,7 @@ from ._common import (
     seed,
     user_errors,
 )
+from ._kernel_speed import machine_description, run_kernel_benchmark
 from ._render import render
 
 __all__ = ["add_parser", "run"]
