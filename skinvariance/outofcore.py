@@ -25,7 +25,3 @@ def __getattr__(name):
         stacklevel=2,
     )
     return getattr(_io, name)
-
-
-def __dir__():
-    return sorted([*globals(), *MOVED])
