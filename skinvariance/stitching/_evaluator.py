@@ -23,16 +23,14 @@ from .._compat import (
     _fit_context,
     check_is_fitted,
 )
-from .._parallel import limit_small_work
 from .._validation import DataError, check_target
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
-from ..projection import cached_projections
 from ..spaces import check_spaces
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
-from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space
+from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space, try_scorer
 
-__all__ = ["StitchingEvaluator"]
+__all__ = ["StitchingEvaluator", "anchor_rows", "seeded_clone"]
 
 
 def _default_scoring(decoder):
@@ -42,6 +40,51 @@ def _default_scoring(decoder):
     if is_regressor(decoder):
         return "neg_mean_squared_error"
     return None  # the decoder's own ``score`` method
+
+
+def anchor_rows(first, anchors, anchor_selection, y, random_state):
+    """The anchor row indices :class:`StitchingEvaluator` uses: ``anchors`` rows chosen by
+    ``anchor_selection`` among the rows of ``first`` (an int), or the given indices, checked."""
+    n_samples = first.shape[0]
+    if isinstance(anchors, Integral):
+        if anchors > n_samples:
+            raise DataError(
+                f"The 'anchors' parameter of StitchingEvaluator asks for {anchors} "
+                f"anchors, but only {n_samples} training rows were given."
+            )
+        return np.asarray(
+            select_anchors(
+                first,
+                int(anchors),
+                strategy=anchor_selection,
+                y=y if anchor_selection == "stratified" else None,
+                random_state=random_state,
+            ),
+            dtype=np.int64,
+        )
+    indices = np.asarray(anchors)
+    if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
+        raise ValueError(
+            "The 'anchors' parameter of StitchingEvaluator must be an int or a non-empty "
+            f"1-D array of integer row indices. Got an array of shape {indices.shape} and "
+            f"dtype {indices.dtype} instead."
+        )
+    out_of_range = indices[(indices < 0) | (indices >= n_samples)]
+    if out_of_range.size:
+        raise ValueError(
+            f"The 'anchors' parameter of StitchingEvaluator holds row index "
+            f"{int(out_of_range[0])}, out of range for {n_samples} training rows."
+        )
+    if np.unique(indices).size != indices.size:
+        raise ValueError("The 'anchors' parameter of StitchingEvaluator repeats a row index.")
+    return indices.astype(np.int64)
+
+
+def seeded_clone(projection, random_state):
+    """A clone of ``projection`` whose unset random states are one seed drawn from
+    ``random_state``: every space's clone makes the same random choices."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return fix_random_states(clone(projection), seed)
 
 
 class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
@@ -175,13 +218,11 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     each decoder reads the other model's space as well as its own; the absolute spaces do
     not stitch. (Scores here are on the training rows, for brevity; score held-out rows.)
 
-    Many small fits run with one BLAS thread each and in parallel across spaces and pairs
-    with ``n_jobs`` (see ``skinvariance._parallel``): no thread limit is needed around
-    the evaluator to get its speed. Projections run inside
-    :func:`~skinvariance.projection.cached_projections`: a grid search whose candidates
-    differ only in how a product is aggregated or normalised, or in the decoder, computes the
-    kernels of each fold once (the projection cache, bounded in memory; results are the same,
-    bit for bit, without it).
+    Many small fits run with one BLAS thread each (a limit scoped to each fit) and in
+    parallel across spaces and pairs with ``n_jobs``: no thread limit is needed around the
+    evaluator to get its speed. A grid search whose candidates differ only in how a product
+    is aggregated or normalised, or in the decoder, computes each fold's kernels once when
+    the product has a ``memory`` (see :ref:`grid_search`).
     """
 
     _parameter_constraints = {
@@ -221,39 +262,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     # -- validation -------------------------------------------------------------------------
 
     def _anchor_indices(self, first, y):
-        n_samples = first.shape[0]
-        if isinstance(self.anchors, Integral):
-            if self.anchors > n_samples:
-                raise DataError(
-                    f"The 'anchors' parameter of StitchingEvaluator asks for {self.anchors} "
-                    f"anchors, but only {n_samples} training rows were given."
-                )
-            return np.asarray(
-                select_anchors(
-                    first,
-                    int(self.anchors),
-                    strategy=self.anchor_selection,
-                    y=y if self.anchor_selection == "stratified" else None,
-                    random_state=self.random_state,
-                ),
-                dtype=np.int64,
-            )
-        indices = np.asarray(self.anchors)
-        if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
-            raise ValueError(
-                "The 'anchors' parameter of StitchingEvaluator must be an int or a non-empty "
-                f"1-D array of integer row indices. Got an array of shape {indices.shape} and "
-                f"dtype {indices.dtype} instead."
-            )
-        out_of_range = indices[(indices < 0) | (indices >= n_samples)]
-        if out_of_range.size:
-            raise ValueError(
-                f"The 'anchors' parameter of StitchingEvaluator holds row index "
-                f"{int(out_of_range[0])}, out of range for {n_samples} training rows."
-            )
-        if np.unique(indices).size != indices.size:
-            raise ValueError("The 'anchors' parameter of StitchingEvaluator repeats a row index.")
-        return indices.astype(np.int64)
+        return anchor_rows(first, self.anchors, self.anchor_selection, y, self.random_state)
 
     def _make_scorer(self):
         scoring = self.scoring if self.scoring is not None else _default_scoring(self.decoder)
@@ -306,7 +315,11 @@ DataFrame
         self : StitchingEvaluator
             The fitted evaluator.
         """
-        spaces = check_spaces(spaces)
+        return self._fit(check_spaces(spaces), y)
+
+    def _fit(self, spaces, y, shared=None):
+        """:meth:`fit` on checked ``spaces``; ``shared`` maps a space to the caller's
+        :class:`~skinvariance.projection._shared.SharedSubspaces` of its rows (or is None)."""
         names = list(spaces)
         first = spaces[names[0]]
         y = check_target(y, first.shape[0])
@@ -315,7 +328,8 @@ DataFrame
         anchor_indices = self._anchor_indices(first, y)
 
         if kind == "projection":
-            projections, decoders, widths = self._fit_projections(spaces, y, anchor_indices)
+            projections, decoders, widths = self._fit_projections(spaces, y, anchor_indices,
+                                                                  shared or {})
             alignments = {}
         else:
             projections = {}
@@ -323,12 +337,9 @@ DataFrame
             widths = {name: X.shape[1] for name, X in spaces.items()}
 
         # Check once, on the anchor rows, that the scorer can score this decoder.
-        rows = first[anchor_indices]
-        with cached_projections(), limit_small_work(rows.size):
-            Z0 = rows if kind != "projection" else projections[names[0]].transform(rows)
         try:
-            with limit_small_work(Z0.size):
-                scorer(decoders[names[0]], Z0, y[anchor_indices])
+            try_scorer(scorer, decoders[names[0]], projections.get(names[0]),
+                       first[anchor_indices], y[anchor_indices])
         except (AttributeError, TypeError, ValueError) as exc:
             raise DataError(
                 f"The 'scoring' parameter of StitchingEvaluator ({scorer_name!r}) cannot score "
@@ -349,18 +360,13 @@ DataFrame
         self.scorer_name_ = scorer_name
         return self
 
-    def _seeded_projection(self):
-        """A clone of ``projection`` whose unset random states are one seed drawn from
-        ``random_state``: every space's clone makes the same random choices."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return fix_random_states(clone(self.projection), seed)
-
-    def _fit_projections(self, spaces, y, anchor_indices):
+    def _fit_projections(self, spaces, y, anchor_indices, shared):
         """One projection (fitted on the space's anchors) and one decoder per space."""
-        projection = self._seeded_projection()
+        projection = seeded_clone(self.projection, self.random_state)
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_space)(projection, self.decoder, X, anchor_indices, y)
-            for X in spaces.values()
+            delayed(fit_space)(projection, self.decoder, X, anchor_indices, y,
+                               shared.get(name))
+            for name, X in spaces.items()
         )
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
@@ -421,13 +427,15 @@ DataFrame
             )
         return matrix
 
-    def _stitch_all(self, spaces, y, *, keep_encodings):
+    def _stitch_all(self, spaces, y, *, keep_encodings, shared=None):
         """The stitching matrix of checked ``spaces``, and (``keep_encodings``) what each
         decoder read: ``{encoder: {decoder: representation}}``, for measures computed on the
-        same representations."""
+        same representations. ``shared``: as in :meth:`_fit`."""
         names = self.space_names_
+        shared = shared or {}
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings)
+            delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings,
+                                      shared.get(name))
             for name in names
         )
         matrix = pd.DataFrame(

@@ -2,25 +2,48 @@
 invariance (calibrated against a permutation null where asked), and the representations they
 read when no target is given (no decoder, no stitching)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
-from .._parallel import limit_small_work
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
-from ._evaluator import StitchingEvaluator
+from ._evaluator import anchor_rows, seeded_clone
 from ._invariances import projection_kind
-from ._work import encode_rows, fit_alignment, fit_projection
+from ._work import encode_rows, fit_alignment, fit_projection, measure
 
-__all__ = ["encode_without_labels", "resolve_metrics", "similarity_matrices"]
+__all__ = ["MetricColumn", "encode_without_labels", "resolve_metrics", "similarity_matrices"]
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    """One similarity column of a comparison.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(X, Y) -> float``.
+    symmetric : bool
+        Whether ``function(X, Y) == function(Y, X)`` (then measured once per unordered pair).
+    same_width : bool or None
+        Whether it needs equal widths (None for a user's callable: unknown).
+    tested : str or callable
+        What :func:`~skinvariance.metrics.permutation_test` is given: the registry's name when
+        there is one, so that permutations reuse what a shuffle does not change.
+    measure_name : str or None
+        The registry's canonical name of the measure (None for a user's callable).
+    """
+
+    function: Callable
+    symmetric: bool
+    same_width: bool | None
+    tested: object
+    measure_name: str | None = None
 
 
 def resolve_metrics(metrics):
-    """``{name: (measure, symmetric, same_width, tested)}`` from names of the registry or a
-    mapping of callables (``same_width`` is None for a callable: unknown; ``tested`` is what
-    :func:`~skinvariance.metrics.permutation_test` is given, the registry's name when there
-    is one, so that permutations reuse what a shuffle does not change)."""
+    """``{name: MetricColumn}`` from names of the registry or a mapping of callables."""
     if isinstance(metrics, Mapping):
         for name, function in metrics.items():
             if not isinstance(name, str) or not callable(function):
@@ -29,7 +52,8 @@ def resolve_metrics(metrics):
                     f"callables measure(X, Y) -> float. Got {name!r}: {function!r}."
                 )
         # a callable is not assumed symmetric: it is evaluated on every ordered pair
-        return {name: (function, False, None, function) for name, function in metrics.items()}
+        return {name: MetricColumn(function, False, None, function)
+                for name, function in metrics.items()}
     if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
         raise TypeError(
             "The 'metrics' parameter of compare_invariances must be a list of measure names or "
@@ -38,32 +62,33 @@ def resolve_metrics(metrics):
     resolved = {}
     for name in metrics:
         measure = get_measure(name, parameter="metrics", owner="compare_invariances")
-        resolved[name] = (measure.function, measure.symmetric, measure.same_width, measure.name)
+        resolved[name] = MetricColumn(measure.function, measure.symmetric, measure.same_width,
+                                      measure.name, measure.name)
     return resolved
 
 
-def _value(function, tested, Zi, Zj, calibration):
+def _value(column, Zi, Zj, calibration):
     """The measure, or its z-score or p-value against its permutation null."""
     if calibration is None:
-        return float(function(Zi, Zj))
+        return float(measure(column.function, Zi, Zj))
     mode, n_permutations, seed = calibration
-    result = permutation_test(Zi, Zj, tested, n_permutations=n_permutations, random_state=seed)
+    result = measure(
+        lambda X, Y: permutation_test(X, Y, column.tested, n_permutations=n_permutations,
+                                      random_state=seed), Zi, Zj)
     if not np.isfinite(result.statistic):
         return float(result.statistic)
     return float(result.zscore if mode == "zscore" else result.pvalue)
 
 
-def _measure(entry, Zi, Zj, metric, invariance, pair, calibration):
+def _measure(column, Zi, Zj, metric, invariance, pair, calibration):
     """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
     whose widths differ (absolute spaces); any other error is raised with its context."""
-    function, _, same_width, tested = entry
-    if same_width and Zi.shape[1] != Zj.shape[1]:
+    if column.same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        with limit_small_work(Zi.size + Zj.size):
-            return _value(function, tested, Zi, Zj, calibration)
+        return _value(column, Zi, Zj, calibration)
     except ValueError as exc:
-        if same_width is None and Zi.shape[1] != Zj.shape[1]:
+        if column.same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
         raise error_class(exc)(
             f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
@@ -90,34 +115,34 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
                 Zi, Zj = encodings[i][j], test_spaces[j]
             else:
                 Zi, Zj = encodings[i][i], encodings[j][j]
-            for metric, entry in metrics.items():
-                if entry[1] and kind != "alignment" and b < a:
+            for metric, column in metrics.items():
+                if column.symmetric and kind != "alignment" and b < a:
                     similarity[metric][a, b] = similarity[metric][b, a]
                 else:
                     similarity[metric][a, b] = _measure(
-                        entry, Zi, Zj, metric, invariance, (i, j), calibration
+                        column, Zi, Zj, metric, invariance, (i, j), calibration
                     )
     return similarity
 
 
-def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed):
+def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed, shared=None):
     """``(kind, encodings)`` of one invariance on one split, with no target: the anchors,
     projections and alignments :class:`StitchingEvaluator` fits with the same ``anchors``
     and ``random_state`` (the same rows, the same seeded clones), and no decoder.
 
     ``encodings[i][j]`` is what space ``j`` reads of space ``i``'s test rows, as in
-    ``StitchingEvaluator._stitch_all``.
+    ``StitchingEvaluator._stitch_all``; ``shared`` maps a space to the caller's
+    :class:`~skinvariance.projection._shared.SharedSubspaces` of its test rows.
     """
     names = list(train_spaces)
     first = train_spaces[names[0]]
-    probe = StitchingEvaluator(projection, None, anchors=min(anchors, first.shape[0]),
-                               random_state=seed)
     # the default "random" selection does not read a target: the rows of the labelled run
-    anchor_indices = probe._anchor_indices(first, None)
+    anchor_indices = anchor_rows(first, min(anchors, first.shape[0]), "random", None, seed)
     kind = projection_kind(projection)
+    shared = shared or {}
     projections, alignments = {}, {}
     if kind == "projection":
-        seeded = probe._seeded_projection()
+        seeded = seeded_clone(projection, seed)
         projections = {name: fit_projection(seeded, X[anchor_indices], None)
                        for name, X in train_spaces.items()}
     elif kind == "alignment":
@@ -128,7 +153,7 @@ def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed):
         }
     encodings = {
         name: encode_rows(kind, names, projections, alignments, anchor_indices.size, name,
-                          test_spaces[name])
+                          test_spaces[name], shared.get(name))
         for name in names
     }
     return kind, encodings
