@@ -45,6 +45,7 @@ __all__ = [
     "MAX_BLOCK_ROWS",
     "compiled_threads",
     "one_blas_thread",
+    "one_blas_thread_to_project",
     "row_blocks",
     "run_parts",
     "split_rows",
@@ -179,7 +180,7 @@ def run_parts(function, parts):
         future.result()
 
 
-def one_blas_thread(n_elements, *, small_below=SMALL_WORK_ELEMENTS):
+def one_blas_thread(n_elements, *, small_below=None):
     """One BLAS thread for the duration of a small fit; no limit for a large one.
 
     A context manager: :func:`threadpoolctl.threadpool_limits` restricted to BLAS, scoped to
@@ -192,14 +193,21 @@ def one_blas_thread(n_elements, *, small_below=SMALL_WORK_ELEMENTS):
     n_elements : int
         Size of the work: a fit's input (rows x features), or the multiply-adds of a
         projection (rows x anchors x features).
-    small_below : int, default=SMALL_WORK_ELEMENTS
-        Below this size the work counts as small (``SMALL_TRANSFORM_OPERATIONS`` for a
-        projection).
+    small_below : int, default=None
+        Below this size the work counts as small; None means ``SMALL_WORK_ELEMENTS`` (see
+        :func:`one_blas_thread_to_project` for a projection).
 
     Returns
     -------
     context : context manager
     """
-    if n_elements >= small_below:
+    if n_elements >= (SMALL_WORK_ELEMENTS if small_below is None else small_below):
         return nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def one_blas_thread_to_project(n_samples, n_anchors, n_features):
+    """:func:`one_blas_thread` for a projection of that shape: small below
+    ``SMALL_TRANSFORM_OPERATIONS`` multiply-adds, every core above."""
+    return one_blas_thread(n_samples * n_anchors * n_features,
+                           small_below=SMALL_TRANSFORM_OPERATIONS)

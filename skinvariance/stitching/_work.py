@@ -10,7 +10,7 @@ A unit that projects rows may be handed the caller's :class:`SharedSubspaces` of
 import numpy as np
 from sklearn.base import clone
 
-from .._parallel import SMALL_TRANSFORM_OPERATIONS, one_blas_thread
+from .._parallel import one_blas_thread, one_blas_thread_to_project
 
 __all__ = [
     "encode",
@@ -28,8 +28,7 @@ __all__ = [
 
 def _projecting(X, n_anchors):
     """The thread limit of projecting ``X`` onto ``n_anchors`` anchors."""
-    return one_blas_thread(X.shape[0] * n_anchors * X.shape[1],
-                           small_below=SMALL_TRANSFORM_OPERATIONS)
+    return one_blas_thread_to_project(X.shape[0], n_anchors, X.shape[1])
 
 
 def _transform(projection, X, shared):
