@@ -28,12 +28,13 @@ from .._compat import (
     StrOptions,
     validate_parameter_constraints,
 )
-from .._validation import DataError, check_count, check_target, is_classification_target
+from .._validation import DataError, check_target, is_classification_target
 from ..projection._shared import SharedSubspaces
 from ..spaces import check_spaces
-from ._evaluator import StitchingEvaluator
+from ._evaluator import StitchingEvaluator, anchor_rows
 from ._invariances import fix_random_states, projection_kind
 from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
+from ._pairing import matched_anchor_rows
 from ._rows import check_decoder, describe_decoder, resolve_invariances, row_decoders
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
@@ -47,6 +48,8 @@ _PARAMETER_CONSTRAINTS = {
     "calibrate": ["boolean", StrOptions({"zscore", "pvalue"})],
     "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
     "verbose": ["verbose"],
+    "pairing": [StrOptions({"given", "match"})],
+    "matched_anchors": [NumberInterval(Integral, 2, None, closed="left")],
 }
 #: The raw subspaces a comparison keeps for the rows of one space and split, at most (they
 #: are recomputed when more would be needed; the values are the same).
@@ -126,8 +129,7 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
     the stitching scores and the similarity measures read the same representations.
     """
     evaluator = StitchingEvaluator(
-        projection, decoder, anchors=min(anchors, len(y_train)), scoring=scoring,
-        random_state=seed,
+        projection, decoder, anchors=anchors, scoring=scoring, random_state=seed,
     )._fit(train_spaces, y_train, shared_train)
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
                                               shared=shared_test)
@@ -153,6 +155,8 @@ def compare_invariances(
     decoder=None,
     scoring=None,
     anchors=300,
+    pairing="given",
+    matched_anchors=300,
     cv=None,
     select_by=None,
     calibrate=False,
@@ -226,9 +230,19 @@ def compare_invariances(
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
         name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
         classifier decoder and ``neg_mean_squared_error`` for a regressor.
-    anchors : int, default=300
+    anchors : int or list of int, default=300
         The number of parallel anchors, chosen at random among the training rows (all of them
-        if there are fewer).
+        if there are fewer). With ``pairing="match"``, the number of *known* pairs (0
+        allowed). A list of counts gives the *anchor curve*: the comparison at each count, in
+        one table with an ``anchors`` column (see :ref:`matching`).
+    pairing : {"given", "match"}, default="given"
+        As in :class:`StitchingEvaluator`: ``"match"`` treats only the ``anchors`` rows as
+        known pairs and finds pseudo-anchors among the other training rows, used unpaired
+        (:func:`~skinvariance.match_spaces`); every invariance of a split is fitted on the
+        same pseudo-anchors, found once.
+    matched_anchors : int, default=300
+        With ``pairing="match"``: how many anchors the invariances are fitted on (the known
+        pairs, then the most confident pseudo-pairs).
     cv : int, cross-validation generator, iterable or None, default=None
         How rows are split into training rows (anchors, fitting) and test rows (similarity
         and stitching scores). None means one shuffled split with a quarter of the rows held
@@ -336,7 +350,8 @@ def compare_invariances(
     validate_parameter_constraints(
         _PARAMETER_CONSTRAINTS,
         {"cv": cv, "random_state": random_state, "n_jobs": n_jobs, "calibrate": calibrate,
-         "n_permutations": n_permutations, "verbose": verbose},
+         "n_permutations": n_permutations, "verbose": verbose, "pairing": pairing,
+         "matched_anchors": matched_anchors},
         caller_name="compare_invariances",
     )
     spaces = check_spaces(spaces)
@@ -345,7 +360,7 @@ def compare_invariances(
     labelled = y is not None
     if labelled:
         y = check_target(y, n_samples)
-    check_count(anchors, "anchors", "compare_invariances")
+    counts = _anchor_counts(anchors, pairing)
     rows = resolve_invariances(invariances, y)
     metrics = resolve_metrics(metrics)
     select_by = _check_select_by(select_by, metrics, labelled)
@@ -368,27 +383,38 @@ def compare_invariances(
         calibration = ("zscore" if calibrate is True else calibrate, n_permutations, seed)
 
     row_tasks = _row_tasks(rows)
-    tasks = [
-        delayed(_evaluate_rows)(
-            task, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-            calibration,
-        )
-        for task in row_tasks
-        for train, test in splits
-    ]
-    if verbose:
-        print(f"Comparing {len(rows)} invariances of {len(names)} spaces on {len(splits)} "
-              f"split(s), totalling {len(tasks)} tasks", file=sys.stderr)
-    by_task = iter(Parallel(n_jobs=n_jobs, verbose=verbose)(tasks))
-    found = {}
-    for task in row_tasks:
-        for split in range(len(splits)):
-            for (name, _), result in zip(task, next(by_task), strict=True):
-                found[name, split] = result
-    results = {name: [found[name, split] for split in range(len(splits))] for name in rows}
-    table, scorer_name = _summarise(decoders, metrics, results, len(names))
-    best = _mark_best(table, select_by, lower=calibration is not None
-                      and calibration[0] == "pvalue" and select_by not in _STITCHING_COLUMNS)
+    lower = (calibration is not None and calibration[0] == "pvalue"
+             and select_by not in _STITCHING_COLUMNS)
+    tables, best = [], None
+    for count in counts:
+        split_anchors = [_split_anchors(count, pairing, matched_anchors, spaces, train, seed)
+                         for train, _ in splits]
+        tasks = [
+            delayed(_evaluate_rows)(
+                task, decoders, scoring, metrics, spaces, y, train, test, split_anchors[split],
+                seed, calibration,
+            )
+            for task in row_tasks
+            for split, (train, test) in enumerate(splits)
+        ]
+        if verbose:
+            print(f"Comparing {len(rows)} invariances of {len(names)} spaces on "
+                  f"{len(splits)} split(s) with {count} anchors ({pairing}), totalling "
+                  f"{len(tasks)} tasks", file=sys.stderr)
+        by_task = iter(Parallel(n_jobs=n_jobs, verbose=verbose)(tasks))
+        found = {}
+        for task in row_tasks:
+            for split in range(len(splits)):
+                for (name, _), result in zip(task, next(by_task), strict=True):
+                    found[name, split] = result
+        results = {name: [found[name, split] for split in range(len(splits))]
+                   for name in rows}
+        table, scorer_name = _summarise(decoders, metrics, results, len(names))
+        best = _mark_best(table, select_by, lower=lower)
+        if not isinstance(anchors, Integral):
+            table.insert(0, "anchors", count)
+        tables.append(table)
+    table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
     table.attrs = {
         "best": best,
         "selected_by": select_by,
@@ -396,11 +422,43 @@ def compare_invariances(
         "decoder": None if default is None else describe_decoder(default),
         "stitching": "scored" if labelled else "not scored",
         "calibrated": False if calibration is None else calibration[0],
+        "pairing": pairing,
     }
     return table
 
 
 _STITCHING_COLUMNS = ("stitching_mean", "non_stitched_mean")
+
+
+def _anchor_counts(anchors, pairing):
+    """The anchor counts to compare at: ``[anchors]``, or the list given (the curve)."""
+    low = 0 if pairing == "match" else 1
+    counts = [anchors] if isinstance(anchors, Integral) else anchors
+    if (
+        isinstance(anchors, bool)
+        or not isinstance(counts, (list, tuple))
+        or not counts
+        or any(isinstance(c, bool) or not isinstance(c, Integral) or c < low for c in counts)
+    ):
+        raise InvalidParameterError(
+            "The 'anchors' parameter of compare_invariances must be an int in the range "
+            f"[{low}, inf) or a non-empty list of them (pairing={pairing!r}). Got {anchors!r} "
+            "instead."
+        )
+    return [int(count) for count in counts]
+
+
+def _split_anchors(count, pairing, matched_anchors, spaces, train, seed):
+    """What the evaluators of one split are given as ``anchors``: the count (at most the
+    training rows), or with ``pairing="match"`` every space's matched rows, found once."""
+    n_train = len(train)
+    if pairing == "given":
+        return min(count, n_train)
+    train_spaces = {name: X[train] for name, X in spaces.items()}
+    first = train_spaces[next(iter(train_spaces))]
+    known = (anchor_rows(first, min(count, n_train), "random", None, seed) if count
+             else np.empty(0, dtype=np.int64))
+    return matched_anchor_rows(train_spaces, known, matched_anchors, seed)
 
 
 def _check_select_by(select_by, metrics, labelled):

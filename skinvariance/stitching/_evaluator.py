@@ -5,6 +5,7 @@ space and scores every decoder on every other space's representation, with no fu
 """
 
 import warnings
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -28,6 +29,7 @@ from ..anchors import ANCHOR_STRATEGIES, select_anchors
 from ..spaces import check_spaces
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
+from ._pairing import matched_anchor_rows
 from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space, try_scorer
 
 __all__ = ["StitchingEvaluator", "anchor_rows", "seeded_clone"]
@@ -80,6 +82,23 @@ def anchor_rows(first, anchors, anchor_selection, y, random_state):
     return indices.astype(np.int64)
 
 
+def check_anchor_mapping(anchors, spaces):
+    """``anchors``, a mapping ``{space: row indices}``, checked against ``spaces``."""
+    names = list(spaces)
+    if set(anchors) != set(names):
+        raise ValueError(
+            "The 'anchors' parameter of StitchingEvaluator, a mapping, must have one entry per "
+            f"space, {sorted(names)}. Got {sorted(map(str, anchors))} instead.")
+    rows = {name: anchor_rows(spaces[name], np.asarray(anchors[name]), "random", None, None)
+            for name in names}
+    sizes = {name: indices.size for name, indices in rows.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            "The 'anchors' parameter of StitchingEvaluator, a mapping, must give every space "
+            f"the same number of anchor rows (row k of each is the same input). Got {sizes}.")
+    return rows
+
+
 def seeded_clone(projection, random_state):
     """A clone of ``projection`` whose unset random states are one seed drawn from
     ``random_state``: every space's clone makes the same random choices."""
@@ -122,13 +141,24 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     decoder : estimator
         A classifier or regressor (anything with ``fit`` and ``predict``), cloned once per
         space. Regression targets may be 2-D (for instance the inputs to reconstruct).
-    anchors : int or array-like of int, default=300
+    anchors : int, array-like of int or dict, default=300
         The number of anchor rows, chosen among the training rows by ``anchor_selection`` on
         the first space, or the anchor row indices themselves (positions in the rows passed to
-        :meth:`fit`).
+        :meth:`fit`), or a mapping ``{space: row indices}`` giving each space its own anchor
+        rows (row ``k`` of every space the same input). With ``pairing="match"``: the number
+        of *known* pairs (0 allowed) or their indices.
     anchor_selection : {"random", "stratified", "kmeans", "fps"}, default="random"
         The strategy of :func:`~skinvariance.select_anchors`, used when ``anchors`` is an int.
         ``"stratified"`` uses the classification target ``y``.
+    pairing : {"given", "match"}, default="given"
+        ``"given"``: the anchor rows are the same inputs in every space (parallel anchors).
+        ``"match"``: only the ``anchors`` rows are known pairs; every other training row of
+        each space is used unpaired, its order never read, to find pseudo-anchors with
+        :func:`~skinvariance.match_spaces` (each space matched to the first, see
+        :ref:`matching`), and the invariance is fitted on ``matched_anchors`` of them.
+    matched_anchors : int, default=300
+        With ``pairing="match"``: how many anchors the invariance is fitted on, the known
+        pairs first, then the pseudo-pairs matched in every space, most confident first.
     scoring : str, callable or None, default=None
         A scikit-learn scoring name (see :func:`sklearn.metrics.get_scorer_names`) or a scorer
         callable ``scorer(estimator, X, y) -> float``. None means ``"accuracy"`` for a
@@ -152,7 +182,11 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     n_features_per_space_ : dict of str to int
         The width of each space seen during :meth:`fit`.
     anchor_indices_ : ndarray of shape (n_anchors,)
-        The anchor rows (the same in every space), positions in the rows passed to :meth:`fit`.
+        The anchor rows of the first space, positions in the rows passed to :meth:`fit` (the
+        same in every space unless ``anchor_rows_`` says otherwise).
+    anchor_rows_ : dict of str to ndarray of shape (n_anchors,)
+        Each space's anchor rows: all equal to ``anchor_indices_`` for given parallel anchors;
+        each space's own (matched) rows with ``pairing="match"`` or an ``anchors`` mapping.
     anchors_ : dict of str to ndarray of shape (n_anchors, n_features_space)
         Each space's anchor rows, in ``anchor_indices_`` order (what :meth:`stitch` maps a
         new model's anchors onto, for an alignment).
@@ -228,8 +262,10 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints = {
         "projection": [HasMethods(["fit", "transform"]), None],
         "decoder": [HasMethods(["fit", "predict"])],
-        "anchors": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
+        "anchors": [NumberInterval(Integral, 0, None, closed="left"), "array-like", dict],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
+        "pairing": [StrOptions({"given", "match"})],
+        "matched_anchors": [NumberInterval(Integral, 2, None, closed="left")],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
@@ -242,6 +278,8 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         *,
         anchors=300,
         anchor_selection="random",
+        pairing="given",
+        matched_anchors=300,
         scoring=None,
         n_jobs=None,
         random_state=None,
@@ -250,6 +288,8 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         self.decoder = decoder
         self.anchors = anchors
         self.anchor_selection = anchor_selection
+        self.pairing = pairing
+        self.matched_anchors = matched_anchors
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -261,8 +301,25 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
 
     # -- validation -------------------------------------------------------------------------
 
-    def _anchor_indices(self, first, y):
-        return anchor_rows(first, self.anchors, self.anchor_selection, y, self.random_state)
+    def _anchor_rows(self, spaces, y):
+        """``{space: anchor row indices}``, row ``k`` of each the same input."""
+        names = list(spaces)
+        if isinstance(self.anchors, Mapping):
+            return check_anchor_mapping(self.anchors, spaces)
+        first = spaces[names[0]]
+        if self.pairing == "given":
+            if isinstance(self.anchors, Integral) and self.anchors < 1:
+                raise ValueError(
+                    "The 'anchors' parameter of StitchingEvaluator must be at least 1 with "
+                    "pairing='given' (0 known pairs needs pairing='match'). Got 0 instead.")
+            rows = anchor_rows(first, self.anchors, self.anchor_selection, y,
+                               self.random_state)
+            return dict.fromkeys(names, rows)
+        known = np.empty(0, dtype=np.int64)
+        if not (isinstance(self.anchors, Integral) and self.anchors == 0):
+            known = anchor_rows(first, self.anchors, self.anchor_selection, y,
+                                self.random_state)
+        return matched_anchor_rows(spaces, known, self.matched_anchors, self.random_state)
 
     def _make_scorer(self):
         scoring = self.scoring if self.scoring is not None else _default_scoring(self.decoder)
@@ -325,15 +382,16 @@ DataFrame
         y = check_target(y, first.shape[0])
         kind = projection_kind(self.projection)
         scorer, scorer_name = self._make_scorer()
-        anchor_indices = self._anchor_indices(first, y)
+        rows = self._anchor_rows(spaces, y)
+        anchor_indices = rows[names[0]]
 
         if kind == "projection":
-            projections, decoders, widths = self._fit_projections(spaces, y, anchor_indices,
+            projections, decoders, widths = self._fit_projections(spaces, y, rows,
                                                                   shared or {})
             alignments = {}
         else:
             projections = {}
-            decoders, alignments = self._fit_decoders(spaces, y, anchor_indices, kind)
+            decoders, alignments = self._fit_decoders(spaces, y, rows, kind)
             widths = {name: X.shape[1] for name, X in spaces.items()}
 
         # Check once, on the anchor rows, that the scorer can score this decoder.
@@ -350,7 +408,8 @@ DataFrame
         self.space_names_ = names
         self.n_features_per_space_ = {name: X.shape[1] for name, X in spaces.items()}
         self.anchor_indices_ = anchor_indices
-        self.anchors_ = {name: X[anchor_indices] for name, X in spaces.items()}
+        self.anchor_rows_ = rows
+        self.anchors_ = {name: X[rows[name]] for name, X in spaces.items()}
         self.anchor_target_ = y[anchor_indices]
         self.projections_ = projections
         self.alignments_ = alignments
@@ -360,11 +419,11 @@ DataFrame
         self.scorer_name_ = scorer_name
         return self
 
-    def _fit_projections(self, spaces, y, anchor_indices, shared):
+    def _fit_projections(self, spaces, y, rows, shared):
         """One projection (fitted on the space's anchors) and one decoder per space."""
         projection = seeded_clone(self.projection, self.random_state)
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_space)(projection, self.decoder, X, anchor_indices, y,
+            delayed(fit_space)(projection, self.decoder, X, rows[name], y,
                                shared.get(name))
             for name, X in spaces.items()
         )
@@ -374,14 +433,14 @@ DataFrame
         widths = {name: width for name, (_, _, width) in zip(names, fitted, strict=True)}
         return projections, decoders, widths
 
-    def _fit_decoders(self, spaces, y, anchor_indices, kind):
+    def _fit_decoders(self, spaces, y, rows, kind):
         """One decoder per raw space, and one alignment per ordered pair for an alignment."""
         names = list(spaces)
         pairs = [(i, j) for i in names for j in names if i != j] if kind == "alignment" else []
         tasks = [delayed(fit_decoder)(self.decoder, X, y) for X in spaces.values()]
         tasks += [
             delayed(fit_alignment)(
-                self.projection, spaces[i][anchor_indices], spaces[j][anchor_indices]
+                self.projection, spaces[i][rows[i]], spaces[j][rows[j]]
             )
             for i, j in pairs
         ]

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
-from ._evaluator import anchor_rows, seeded_clone
+from ._evaluator import anchor_rows, check_anchor_mapping, seeded_clone
 from ._invariances import projection_kind
 from ._work import encode_rows, fit_alignment, fit_projection, measure
 
@@ -136,23 +136,26 @@ def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed, 
     """
     names = list(train_spaces)
     first = train_spaces[names[0]]
-    # the default "random" selection does not read a target: the rows of the labelled run
-    anchor_indices = anchor_rows(first, min(anchors, first.shape[0]), "random", None, seed)
+    if isinstance(anchors, Mapping):  # each space's own rows (matched pseudo-anchors)
+        rows = check_anchor_mapping(anchors, train_spaces)
+    else:
+        # the default "random" selection does not read a target: the rows of the labelled run
+        rows = dict.fromkeys(names, anchor_rows(first, min(anchors, first.shape[0]), "random",
+                                                None, seed))
     kind = projection_kind(projection)
     shared = shared or {}
     projections, alignments = {}, {}
     if kind == "projection":
         seeded = seeded_clone(projection, seed)
-        projections = {name: fit_projection(seeded, X[anchor_indices], None)
+        projections = {name: fit_projection(seeded, X[rows[name]], None)
                        for name, X in train_spaces.items()}
     elif kind == "alignment":
         alignments = {
-            (i, j): fit_alignment(projection, train_spaces[i][anchor_indices],
-                                  train_spaces[j][anchor_indices])
+            (i, j): fit_alignment(projection, train_spaces[i][rows[i]], train_spaces[j][rows[j]])
             for i in names for j in names if i != j
         }
     encodings = {
-        name: encode_rows(kind, names, projections, alignments, anchor_indices.size, name,
+        name: encode_rows(kind, names, projections, alignments, rows[names[0]].size, name,
                           test_spaces[name], shared.get(name))
         for name in names
     }
