@@ -31,10 +31,10 @@ from .._compat import (
 from .._validation import DataError, check_target, is_classification_target
 from ..projection._shared import SharedSubspaces
 from ..spaces import check_spaces
-from ._evaluator import StitchingEvaluator, anchor_rows
+from ._anchor_rows import anchor_rows, matched_anchor_rows
+from ._evaluator import StitchingEvaluator
 from ._invariances import fix_random_states, projection_kind
 from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
-from ._pairing import matched_anchor_rows
 from ._rows import check_decoder, describe_decoder, resolve_invariances, row_decoders
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
@@ -134,6 +134,26 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
                                               shared=shared_test)
     return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
+
+
+def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_anchors, seed,
+                     calibration, n_jobs, verbose):
+    """``{invariance: [SplitResult per split]}``: every row on every split, the projection
+    rows of a split in one task (see :func:`_row_tasks`), the tasks in parallel."""
+    row_tasks = _row_tasks(rows)
+    tasks = [
+        delayed(_evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
+                                split_anchors[split], seed, calibration)
+        for task in row_tasks
+        for split, (train, test) in enumerate(splits)
+    ]
+    by_task = iter(Parallel(n_jobs=n_jobs, verbose=verbose)(tasks))
+    found = {}
+    for task in row_tasks:
+        for split in range(len(splits)):
+            for (name, _), result in zip(task, next(by_task), strict=True):
+                found[name, split] = result
+    return {name: [found[name, split] for split in range(len(splits))] for name in rows}
 
 
 def _row_tasks(rows):
@@ -382,33 +402,17 @@ def compare_invariances(
     if calibrate:
         calibration = ("zscore" if calibrate is True else calibrate, n_permutations, seed)
 
-    row_tasks = _row_tasks(rows)
     lower = (calibration is not None and calibration[0] == "pvalue"
              and select_by not in _STITCHING_COLUMNS)
     tables, best = [], None
     for count in counts:
-        split_anchors = [_split_anchors(count, pairing, matched_anchors, spaces, train, seed)
-                         for train, _ in splits]
-        tasks = [
-            delayed(_evaluate_rows)(
-                task, decoders, scoring, metrics, spaces, y, train, test, split_anchors[split],
-                seed, calibration,
-            )
-            for task in row_tasks
-            for split, (train, test) in enumerate(splits)
-        ]
         if verbose:
             print(f"Comparing {len(rows)} invariances of {len(names)} spaces on "
-                  f"{len(splits)} split(s) with {count} anchors ({pairing}), totalling "
-                  f"{len(tasks)} tasks", file=sys.stderr)
-        by_task = iter(Parallel(n_jobs=n_jobs, verbose=verbose)(tasks))
-        found = {}
-        for task in row_tasks:
-            for split in range(len(splits)):
-                for (name, _), result in zip(task, next(by_task), strict=True):
-                    found[name, split] = result
-        results = {name: [found[name, split] for split in range(len(splits))]
-                   for name in rows}
+                  f"{len(splits)} split(s) with {count} anchors ({pairing})", file=sys.stderr)
+        split_anchors = [_split_anchors(count, pairing, matched_anchors, spaces, train, seed)
+                         for train, _ in splits]
+        results = _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits,
+                                   split_anchors, seed, calibration, n_jobs, verbose)
         table, scorer_name = _summarise(decoders, metrics, results, len(names))
         best = _mark_best(table, select_by, lower=lower)
         if not isinstance(anchors, Integral):
@@ -416,13 +420,10 @@ def compare_invariances(
         tables.append(table)
     table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
     table.attrs = {
-        "best": best,
-        "selected_by": select_by,
-        "scorer": scorer_name,
+        "best": best, "selected_by": select_by, "scorer": scorer_name,
         "decoder": None if default is None else describe_decoder(default),
         "stitching": "scored" if labelled else "not scored",
-        "calibrated": False if calibration is None else calibration[0],
-        "pairing": pairing,
+        "calibrated": False if calibration is None else calibration[0], "pairing": pairing,
     }
     return table
 

@@ -25,14 +25,14 @@ from .._compat import (
     check_is_fitted,
 )
 from .._validation import DataError, check_target
-from ..anchors import ANCHOR_STRATEGIES, select_anchors
+from ..anchors import ANCHOR_STRATEGIES
 from ..spaces import check_spaces
+from ._anchor_rows import anchor_rows, check_anchor_mapping, matched_anchor_rows
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
-from ._pairing import matched_anchor_rows
 from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space, try_scorer
 
-__all__ = ["StitchingEvaluator", "anchor_rows", "seeded_clone"]
+__all__ = ["StitchingEvaluator", "seeded_clone"]
 
 
 def _default_scoring(decoder):
@@ -42,61 +42,6 @@ def _default_scoring(decoder):
     if is_regressor(decoder):
         return "neg_mean_squared_error"
     return None  # the decoder's own ``score`` method
-
-
-def anchor_rows(first, anchors, anchor_selection, y, random_state):
-    """The anchor row indices :class:`StitchingEvaluator` uses: ``anchors`` rows chosen by
-    ``anchor_selection`` among the rows of ``first`` (an int), or the given indices, checked."""
-    n_samples = first.shape[0]
-    if isinstance(anchors, Integral):
-        if anchors > n_samples:
-            raise DataError(
-                f"The 'anchors' parameter of StitchingEvaluator asks for {anchors} "
-                f"anchors, but only {n_samples} training rows were given."
-            )
-        return np.asarray(
-            select_anchors(
-                first,
-                int(anchors),
-                strategy=anchor_selection,
-                y=y if anchor_selection == "stratified" else None,
-                random_state=random_state,
-            ),
-            dtype=np.int64,
-        )
-    indices = np.asarray(anchors)
-    if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
-        raise ValueError(
-            "The 'anchors' parameter of StitchingEvaluator must be an int or a non-empty "
-            f"1-D array of integer row indices. Got an array of shape {indices.shape} and "
-            f"dtype {indices.dtype} instead."
-        )
-    out_of_range = indices[(indices < 0) | (indices >= n_samples)]
-    if out_of_range.size:
-        raise ValueError(
-            f"The 'anchors' parameter of StitchingEvaluator holds row index "
-            f"{int(out_of_range[0])}, out of range for {n_samples} training rows."
-        )
-    if np.unique(indices).size != indices.size:
-        raise ValueError("The 'anchors' parameter of StitchingEvaluator repeats a row index.")
-    return indices.astype(np.int64)
-
-
-def check_anchor_mapping(anchors, spaces):
-    """``anchors``, a mapping ``{space: row indices}``, checked against ``spaces``."""
-    names = list(spaces)
-    if set(anchors) != set(names):
-        raise ValueError(
-            "The 'anchors' parameter of StitchingEvaluator, a mapping, must have one entry per "
-            f"space, {sorted(names)}. Got {sorted(map(str, anchors))} instead.")
-    rows = {name: anchor_rows(spaces[name], np.asarray(anchors[name]), "random", None, None)
-            for name in names}
-    sizes = {name: indices.size for name, indices in rows.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(
-            "The 'anchors' parameter of StitchingEvaluator, a mapping, must give every space "
-            f"the same number of anchor rows (row k of each is the same input). Got {sizes}.")
-    return rows
 
 
 def seeded_clone(projection, random_state):

@@ -9,7 +9,8 @@ import numpy as np
 
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
-from ._evaluator import anchor_rows, check_anchor_mapping, seeded_clone
+from ._anchor_rows import anchor_rows, check_anchor_mapping
+from ._evaluator import seeded_clone
 from ._invariances import projection_kind
 from ._work import encode_rows, fit_alignment, fit_projection, measure
 
