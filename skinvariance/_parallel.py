@@ -37,7 +37,7 @@ from contextlib import nullcontext
 
 import numpy as np
 from joblib import cpu_count
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._compat import get_chunk_n_rows
 
@@ -183,9 +183,9 @@ def run_parts(function, parts):
 def one_blas_thread(n_elements, *, small_below=None):
     """One BLAS thread for the duration of a small fit; no limit for a large one.
 
-    A context manager: :func:`threadpoolctl.threadpool_limits` restricted to BLAS, scoped to
-    the ``with`` block that enters it (as scikit-learn's k-means does around its loops), so
-    that the previous limits are restored on the way out. Only the stitching tasks enter it
+    A context manager: threadpoolctl's limit (as :func:`threadpoolctl.threadpool_limits`)
+    restricted to BLAS, scoped to the ``with`` block that enters it (as scikit-learn's
+    k-means does around its loops), so that the previous limits are restored on the way out. Only the stitching tasks enter it
     (``skinvariance.stitching._work``): one layer, around each small unit of work.
 
     Parameters
@@ -203,7 +203,9 @@ def one_blas_thread(n_elements, *, small_below=None):
     """
     if n_elements >= (SMALL_WORK_ELEMENTS if small_below is None else small_below):
         return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    # threadpoolctl's own scoped limit, from the controller inspected once per process (a new
+    # one reads the process's loaded libraries anew: 25 ms, more than many small fits take).
+    return _threadpool_controller().limit(limits=1, user_api="blas")
 
 
 def one_blas_thread_to_project(n_samples, n_anchors, n_features):
