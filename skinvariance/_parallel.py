@@ -185,8 +185,9 @@ def one_blas_thread(n_elements, *, small_below=None):
 
     A context manager: threadpoolctl's limit (as :func:`threadpoolctl.threadpool_limits`)
     restricted to BLAS, scoped to the ``with`` block that enters it (as scikit-learn's
-    k-means does around its loops), so that the previous limits are restored on the way out. Only the stitching tasks enter it
-    (``skinvariance.stitching._work``): one layer, around each small unit of work.
+    k-means does around its loops), so that the previous limits are restored on the way out.
+    Only the stitching tasks enter it (``skinvariance.stitching._work``): one layer, around
+    each small unit of work.
 
     Parameters
     ----------

@@ -34,6 +34,9 @@ class MetricColumn:
         there is one, so that permutations reuse what a shuffle does not change.
     measure_name : str or None
         The registry's canonical name of the measure (None for a user's callable).
+    per_space : object or None
+        The registry's split of the measure into a search per space and a comparison of two
+        (see :class:`~skinvariance.metrics.Measure`), or None.
     """
 
     function: Callable
@@ -41,6 +44,7 @@ class MetricColumn:
     same_width: bool | None
     tested: object
     measure_name: str | None = None
+    per_space: object = None
 
 
 def resolve_metrics(metrics):
@@ -64,12 +68,24 @@ def resolve_metrics(metrics):
     for name in metrics:
         measure = get_measure(name, parameter="metrics", owner="compare_invariances")
         resolved[name] = MetricColumn(measure.function, measure.symmetric, measure.same_width,
-                                      measure.name, measure.name)
+                                      measure.name, measure.name, measure.per_space)
     return resolved
 
 
-def _value(column, Zi, Zj, calibration):
-    """The measure, or its z-score or p-value against its permutation null."""
+def _value(column, Zi, Zj, calibration, prepared):
+    """The measure, or its z-score or p-value against its permutation null.
+
+    ``prepared`` holds what a measure searched once per space (its ``per_space`` split) for
+    the representations of this call: each is searched the first time it is measured.
+    """
+    if calibration is None and column.per_space is not None:
+        states = []
+        for Z in (Zi, Zj):
+            key = (id(column.per_space), id(Z))
+            if key not in prepared:
+                prepared[key] = (Z, measure(lambda X, _: column.per_space.prepare(X), Z, Z))
+            states.append(prepared[key][1])
+        return float(column.per_space.compare(*states))
     if calibration is None:
         return float(measure(column.function, Zi, Zj))
     mode, n_permutations, seed = calibration
@@ -81,13 +97,13 @@ def _value(column, Zi, Zj, calibration):
     return float(result.zscore if mode == "zscore" else result.pvalue)
 
 
-def _measure(column, Zi, Zj, metric, invariance, pair, calibration):
+def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared):
     """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
     whose widths differ (absolute spaces); any other error is raised with its context."""
     if column.same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        return _value(column, Zi, Zj, calibration)
+        return _value(column, Zi, Zj, calibration, prepared)
     except ValueError as exc:
         if column.same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
@@ -108,6 +124,8 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     """
     names = list(test_spaces)
     similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
+    # per-space searches, keyed by the representation's identity (each kept alive beside it)
+    prepared = {}
     for a, i in enumerate(names):
         for b, j in enumerate(names):
             if a == b:
@@ -121,7 +139,7 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
                     similarity[metric][a, b] = similarity[metric][b, a]
                 else:
                     similarity[metric][a, b] = _measure(
-                        column, Zi, Zj, metric, invariance, (i, j), calibration
+                        column, Zi, Zj, metric, invariance, (i, j), calibration, prepared
                     )
     return similarity
 
