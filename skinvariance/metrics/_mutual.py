@@ -271,6 +271,12 @@ class SharedNeighbours:
         self.measure = measure
         self.k = k
 
+    @property
+    def key(self):
+        """What two splits with equal keys prepare alike (both measures search the same
+        lists): one search serves both."""
+        return ("cosine neighbours", self.k)
+
     def prepare(self, Z):
         """The neighbour lists of ``Z``, validated as the measure validates its input."""
         Z, _ = check_paired_arrays(Z, Z, self.measure)

@@ -81,7 +81,7 @@ def _value(column, Zi, Zj, calibration, prepared):
     if calibration is None and column.per_space is not None:
         states = []
         for Z in (Zi, Zj):
-            key = (id(column.per_space), id(Z))
+            key = (getattr(column.per_space, "key", id(column.per_space)), id(Z))
             if key not in prepared:
                 prepared[key] = (Z, measure(lambda X, _: column.per_space.prepare(X), Z, Z))
             states.append(prepared[key][1])
