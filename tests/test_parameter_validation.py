@@ -106,7 +106,7 @@ CALLS = {
         "projections": ["cosine", [], [3], None], "aggregate": ["median", None], "orient": FLAG,
         "weights": [["a", "b"], [1.0], [np.nan, 1.0], True], "normalize": ["batch", True],
         "n_anchors": COUNT, "anchor_selection": ["best", None],
-        "random_state": ["seed", True, -1, 1.5], "n_threads": COUNT}),
+        "random_state": ["seed", True, -1, 1.5], "n_threads": COUNT, "memory": [3, True]}),
     "RelativeProjection": (_estimator(RelativeProjection, _fit_x), {
         "kernel": ["cosinus", 3, None], "p": [0.5, *NUMBER], "n_anchors": COUNT,
         "anchor_selection": ["best"], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
@@ -152,7 +152,7 @@ CALLS = {
         "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]],
         "select_by": ["stitching", "cka_std", 3],
         "calibrate": ["z", 1.5, "True"], "n_permutations": [*COUNT, None],
-        "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5]}),
+        "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5], "verbose": ["loud", -1]}),
     "default_invariances": (_function(stitching.default_invariances), {
         "y": BAD_Y[1:3]}),
     # Only "kmeans" and "fps" read the values of X (documented); "stratified" reads y.
@@ -226,8 +226,6 @@ CALLS = {
         "X": [NAN_X, X[:, :2]], "anchors": [NAN_X, X[:1, :2]], "kernel": ["cosinus"],
         "p": [0.5, True], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
         "normalize": ["batch", True], "n_threads": COUNT}),
-    "set_projection_cache": (_function(projection.set_projection_cache, max_bytes=2**30), {
-        "max_bytes": [-1, True, 2.5, "1 GiB"]}),
     # stitching
     "PowerOfTwoScaler": (_estimator(stitching.PowerOfTwoScaler, _fit_x), {
         "per_feature": FLAG}),
