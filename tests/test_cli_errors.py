@@ -224,7 +224,7 @@ def _disk_full(*args, **kwargs):
 
 def test_failed_writes_say_write(workdir, capsys, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(Path, "write_text", _disk_full)
+        patch.setattr(Path, "write_bytes", _disk_full)
         status, out, err = run_cli([*COMPARE, "--output", "table.md"], capsys)
     _assert_one_line_error(status, out, err, "compare",
                            "--output table.md: cannot write the file (No space left on device)")

@@ -27,7 +27,7 @@ from ._common import (
     print_summary,
     seed,
     user_errors,
-    write_failed,
+    write_file,
 )
 from ._render import render
 
@@ -305,18 +305,19 @@ def _check_plot(args):
     return plot
 
 
-def _save_plot(table, plot, messages):
+def _save_plot(table, plot, overwrite, messages):
+    import matplotlib.pyplot as plt
+
     from ..plotting import plot_invariances
 
     # the measure that picked the best row: stitching, or a similarity measure without labels
     ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
     try:
-        ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
-    except OSError as exc:
-        raise write_failed(plot, exc, "--plot") from None
+        with write_file(plot, overwrite, "--plot") as temporary:
+            # The temporary's name ends in .part: the format comes from the plot's suffix.
+            ax.figure.savefig(temporary, format=plot.suffix.lower().lstrip("."),
+                              bbox_inches="tight", dpi=120)
     finally:
-        import matplotlib.pyplot as plt
-
         plt.close(ax.figure)
     messages.info(f"Plot written to {plot}.")
 
@@ -366,11 +367,11 @@ def run(args, messages):
                                     anchors=anchors, random_state=args.seed,
                                     n_jobs=args.n_jobs, **options)
     elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
-    emit(render(table, fmt), output)
+    emit(render(table, fmt), output, overwrite=args.overwrite)
     print_summary(_summary(table, source, n_samples, anchors, elapsed, compare_time),
                   fmt, output, args, messages)
     if plot is not None:
-        _save_plot(table, plot, messages)
+        _save_plot(table, plot, args.overwrite, messages)
     return 0
 
 

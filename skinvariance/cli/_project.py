@@ -74,10 +74,19 @@ def run(args, messages):
     except (DataError, InvalidParameterError, OSError) as exc:
         # An OSError's own text leads with "[Errno N]": its strerror is the message.
         message = (getattr(exc, "strerror", None) or str(exc)).splitlines()[0]
+        # A failed write is about OUT, a reading or data error about IN.
+        culprit = output if isinstance(exc, OSError) and not _reading(exc, input_path) \
+            else input_path
         named = str(input_path) in message or str(output) in message
-        raise UsageError(message if named else f"{input_path}: {message}") from None
+        raise UsageError(message if named else f"{culprit}: {message}") from None
     messages.info(
         f"Wrote {output}: {shape[0]:,} rows x {shape[1]:,} {args.kernel} anchor values in "
         f"{time.perf_counter() - start:.1f} s."
     )
     return 0
+
+
+def _reading(exc, input_path):
+    """Whether an OSError is about the input file (e.g. it vanished or cannot be opened)."""
+    filename = getattr(exc, "filename", None)
+    return filename is not None and Path(filename) == input_path
