@@ -6,7 +6,8 @@ import time
 from threadpoolctl import threadpool_limits
 
 from ..datasets import DATASETS, FACTORS, make_model_zoo
-from ..io import read_labels, read_spaces
+from ..io import read_spaces
+from ..io._files import labels_with_notes
 from ..projection import ProductProjection, RelativeProjection
 from ..stitching import compare_invariances, default_invariances, make_decoder
 from ..stitching._invariances import DECODERS
@@ -233,8 +234,10 @@ def _load(args, messages):
             spaces = read_spaces(args.files)
             y = None
             if args.labels is not None:
-                y = read_labels(args.labels, next(iter(spaces.values())).shape[0],
-                                where=f"--labels {args.labels}")
+                y, notes = labels_with_notes(args.labels, next(iter(spaces.values())).shape[0],
+                                             where=f"--labels {args.labels}")
+                for note in notes:
+                    messages.info(note)
         return spaces, y, f"{len(spaces)} spaces from files"
     dataset = args.dataset or "digits"
     kind = args.kind or "classifier"
