@@ -48,8 +48,11 @@ def test_parquet_layout(tmp_path, spaces):
 def test_npz_and_csv_layouts(tmp_path, spaces):
     np.savez(tmp_path / "spaces.npz", **spaces)
     _assert_same_spaces(read_spaces([tmp_path / "spaces.npz"]), spaces)
-    for index in (True, False):
-        stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=index)
+    n_samples = next(iter(spaces.values())).shape[0]
+    named = pd.Index([f"sample {i}" for i in range(n_samples)], name="id")  # was "NaN"
+    for index, labels in ((True, None), (False, None), (True, named),
+                          (True, pd.RangeIndex(n_samples, name="row"))):
+        stack_spaces(spaces, index=labels).to_csv(tmp_path / "spaces.csv", index=index)
         got = read_spaces([tmp_path / "spaces.csv"])
         assert list(got) == list(spaces)
         for name, X in spaces.items():

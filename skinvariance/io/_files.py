@@ -66,14 +66,20 @@ def _numeric_2d(array, path, what):
     return array.astype(np.float64)
 
 
+def _has_index(path):
+    """Whether a stacked .csv starts with the index column ``to_csv`` writes: the first
+    cells of its two header lines are the column levels' names (``space``, ``feature``) or
+    empty. (pandas then reads the line of the index's own name, if any, as a header line.)"""
+    with open(path, newline="", encoding="utf-8") as file:
+        head = [row[:1] for row, _ in zip(csv.reader(file), range(2))]
+    return head in ([["space"], ["feature"]], [[""], [""]])
+
+
 def _read_frame(path):
     if path.suffix.lower() == ".parquet":
         frame = _read_parquet(path)
     else:
-        frame = pd.read_csv(path, header=[0, 1])
-        first = frame.columns[0]
-        if first == ("space", "feature") or str(first[0]).startswith("Unnamed"):
-            frame = frame.set_index(first)  # the index column written by to_csv
+        frame = pd.read_csv(path, header=[0, 1], index_col=0 if _has_index(path) else None)
     if not isinstance(frame.columns, pd.MultiIndex) or frame.columns.nlevels != 2:
         raise DataError(
             f"{path}: expected two column levels (space, feature), as written by "
