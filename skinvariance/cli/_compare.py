@@ -1,15 +1,20 @@
 """``skinvariance compare``: compare invariances on spaces read from files, or on a model zoo
 trained on the fly, and print the table of :func:`~skinvariance.compare_invariances`."""
 
+import inspect
 import time
+from contextlib import contextmanager
+from functools import partial
 
 from threadpoolctl import threadpool_limits
 
 from ..datasets import DATASETS, FACTORS, make_model_zoo
 from ..io import read_spaces
 from ..io._files import labels_with_notes
+from ..metrics import get_measure
 from ..projection import ProductProjection, RelativeProjection
 from ..stitching import compare_invariances, default_invariances, make_decoder
+from ..stitching._compare import DEFAULT_METRICS
 from ..stitching._invariances import DECODERS
 from ._common import (
     UsageError,
@@ -114,6 +119,11 @@ def _add_row_options(compare):
         type=comma_list,
         metavar="NAMES",
         help="comma-separated similarity measures (default: cka,pearson,cosine,jaccard,mrr)",
+    )
+    compare.add_argument(
+        "--neighbors", type=positive_int, default=None, metavar="K",
+        help="neighbours per sample of the neighbour measures (jaccard, mutual_knn, cknna; "
+        "default 10); must be smaller than the test rows of a split",
     )
     compare.add_argument(
         "--calibrate",
@@ -284,6 +294,49 @@ def _scorer(name):
     return get_scorer(name)
 
 
+def _neighbour_measures(names):
+    """The names among ``names`` of measures with a neighbour count ``k``."""
+    return [name for name in names
+            if "k" in inspect.signature(get_measure(name).function).parameters]
+
+
+def _metrics(names, neighbors, *, labelled):
+    """The options ``metrics`` (and ``select_by``) of compare_invariances for --metrics and
+    --neighbors: with --neighbors, a mapping of callables whose neighbour measures get ``k``
+    (compare_invariances then evaluates every ordered pair and does not know which is the
+    reciprocal rank, its default pick without labels: named here)."""
+    if neighbors is None:
+        return {"metrics": names}
+    with_k = _neighbour_measures(names)
+    if not with_k:
+        raise UsageError(
+            f"--neighbors: applies to the neighbour measures (jaccard, mutual_knn, cknna); "
+            f"none is among the measures compared ({', '.join(names)})"
+        )
+    options = {"metrics": {
+        name: partial(get_measure(name).function, **({"k": neighbors} if name in with_k else {}))
+        for name in names
+    }}
+    ranks = [name for name in names if get_measure(name).name == "mean_reciprocal_rank"]
+    if not labelled and ranks:
+        options["select_by"] = f"{ranks[0]}_mean"
+    return options
+
+
+@contextmanager
+def _neighbors_hint():
+    """Too few rows for a neighbour measure's ``k``: say which options fix it."""
+    try:
+        yield
+    except UsageError as exc:
+        if "The 'k' parameter of" not in str(exc):
+            raise
+        raise UsageError(
+            f"{str(exc).rstrip('.')}. Pass a smaller --neighbors K, or leave the measure out "
+            "of --metrics"
+        ) from None
+
+
 def _check_plot(args):
     """The --plot file, checked before anything is computed: matplotlib is there, and it
     writes files of that type."""
@@ -358,14 +411,16 @@ def run(args, messages):
         f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
         f"of {n_samples} samples"
     )
-    if args.metrics is not None:
-        options["metrics"] = args.metrics
+    if args.metrics is not None or args.neighbors is not None:
+        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors,
+                                labelled=y is not None))
     if args.scoring is not None:
         options["scoring"] = _scorer(args.scoring)
     if args.calibrate is not None:
         options.update(calibrate=args.calibrate, n_permutations=args.n_permutations)
     compare_start = time.perf_counter()
-    with user_errors(), threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
+    with _neighbors_hint(), user_errors(), \
+            threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
         table = compare_invariances(spaces, y, invariances,
                                     anchors=anchors, random_state=args.seed,
                                     n_jobs=args.n_jobs, **options)
