@@ -1,7 +1,8 @@
-"""Labels read as the user wrote them, from the command line (issue 18, part 6).
+"""Labels and tables read as the user wrote them, from the command line (issue 18, part 6).
 
 The oracle of each accepted layout is the table of the same comparison with the labels saved
-as a 1-D ``.npy``; each refused one is a single line on standard error and exit status 2.
+as a 1-D ``.npy`` (the spaces as one ``.npy`` each); each refused one is a single line on
+standard error and exit status 2.
 """
 
 import json
@@ -102,3 +103,40 @@ def test_a_column_target_is_the_vector_target(workdir):
     vector = compare_invariances(spaces, y, invariances, **options)
     column = compare_invariances(spaces, y[:, None], invariances, **options)
     pd.testing.assert_frame_equal(column, vector)
+
+
+def test_a_column_npy_gives_the_table_of_the_vector(workdir, capsys):
+    folder, X = workdir
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    np.save(folder / "y.npy", y)
+    np.save(folder / "column.npy", y[:, None])
+    expected, _ = _table("y.npy", capsys, "--quiet")
+    got, _ = _table("column.npy", capsys, "--quiet")
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_two_label_columns_separated_by_semicolons_are_one_line(workdir, capsys):
+    folder, X = workdir
+    rows = [f"{'up' if v > 0 else 'down'};{'left' if w > 0 else 'right'}" for v, w in X[:, :2]]
+    (folder / "y.csv").write_text("\n".join(rows) + "\n")
+    _assert_refused(["compare", "a.npy", "b.npy", "--labels", "y.csv", *FAST], capsys,
+                    "--labels y.csv: line 1 holds 2 values (separated by ';'); a labels file "
+                    "holds one value per line")
+
+
+def test_stacked_csv_whose_index_has_a_name(workdir, capsys):
+    """Was refused as "contains NaN or infinity" (the index's name line read as data)."""
+    from skinvariance import stack_spaces
+
+    folder, X = workdir
+    np.save(folder / "y.npy", (X[:, 0] > 0).astype(int))
+    spaces = {"a": np.load(folder / "a.npy"), "b": np.load(folder / "b.npy")}
+    index = pd.Index([f"doc{i}" for i in range(N_SAMPLES)], name="document")
+    stack_spaces(spaces, index=index).to_csv(folder / "spaces.csv")
+    expected, _ = _table("y.npy", capsys, "--quiet")
+    status, out, err = run_cli(["compare", "spaces.csv", "--labels", "y.npy", *FAST,
+                                "--quiet"], capsys)
+    assert status == 0, err
+    got = pd.DataFrame(json.loads(out))
+    numbers = [c for c in got.columns if c.endswith(("_mean", "_std"))]
+    np.testing.assert_allclose(got[numbers], expected[numbers], rtol=1e-9, atol=1e-10)

@@ -67,6 +67,15 @@ def test_atomic_output_moves_a_complete_file_into_place(tmp_path):
     assert _listing(tmp_path) == ["t.bin"]
 
 
+def test_atomic_output_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    target = tmp_path / "t.bin"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    with atomic_output(target, overwrite=True) as temporary:
+        temporary.write_bytes(b"new")
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_atomic_output_error_keeps_the_old_file_and_no_temporary(tmp_path, overwrite):
     target = tmp_path / "t.bin"

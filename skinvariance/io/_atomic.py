@@ -8,6 +8,7 @@ so a file that appeared there after the start-up check is never replaced.
 
 import errno
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,8 @@ def _publish(temporary, path, overwrite):
     """Move the complete ``temporary`` to ``path``; without ``overwrite``, never replace a
     file that exists (:class:`FileExistsError`)."""
     if overwrite:
+        if path.exists():
+            shutil.copymode(path, temporary)  # the replaced file's permissions, not umask's
         os.replace(temporary, path)
         return
     try:
