@@ -197,6 +197,12 @@ def test_an_index_column_without_header_and_a_header_without_index(tmp_path):
     pd.Series(labels, name="label").to_csv(tmp_path / "named.csv", index=False)
     with pytest.warns(UserWarning, match=r"line 1 \('label'\) read as a header"):
         np.testing.assert_array_equal(read_labels(tmp_path / "named.csv", 6), labels)
+    # A header line beside class names cannot be told from a label: refused, with a hint.
+    pd.Series(["a", "b", "a", "b", "a", "b"], name="label").to_csv(tmp_path / "classes.csv",
+                                                                  index=False)
+    with pytest.raises(DataError, match=r"classes.csv: 7 labels for 6 rows in the spaces \(if "
+                       r"line 1, 'label', is a header, remove it\)"):
+        read_labels(tmp_path / "classes.csv", 6)
     # A first column that is not exactly 0 .. n - 1 is data: refused, not dropped.
     pd.Series(labels, index=range(1, 7)).to_csv(tmp_path / "shifted.csv", header=False)
     with pytest.raises(DataError, match="shifted.csv: line 1 holds 2 values"):

@@ -46,6 +46,15 @@ def _flush_directory(path):
         os.close(handle)
 
 
+def _appeared(path):
+    return FileExistsError(
+        errno.EEXIST,
+        f"The output {str(path)!r} appeared while it was being written; it was left as it is "
+        "(pass overwrite=True to replace it)",
+        str(path),
+    )
+
+
 def _publish(temporary, path, overwrite):
     """Move the complete ``temporary`` to ``path``; without ``overwrite``, never replace a
     file that exists (:class:`FileExistsError`)."""
@@ -57,12 +66,15 @@ def _publish(temporary, path, overwrite):
     try:
         os.link(temporary, path)  # fails if path exists, atomically
     except FileExistsError:
-        raise
+        raise _appeared(path) from None
     except OSError as exc:
         if exc.errno not in _NO_LINKS:
             raise
         # No hard links here: reserve the name exclusively, then move the data onto it.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            raise _appeared(path) from None
         try:
             os.replace(temporary, path)
         except BaseException:

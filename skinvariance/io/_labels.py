@@ -96,6 +96,11 @@ def labels_from_text(text, suffix, n_samples, where):
     if rows and _header(rows, n_samples):
         notes.append(f"{where}: line 1 ({(separator or '').join(rows[0])!r}) read as a header")
         rows, first_line = rows[1:], 2
+    elif len(rows) == n_samples + 1:
+        raise DataError(
+            f"{where}: {len(rows)} labels for {n_samples} rows in the spaces (if line 1, "
+            f"{(separator or '').join(rows[0])!r}, is a header, remove it)"
+        )
     if rows and all(len(row) == 2 for row in rows) and _is_index([row[0] for row in rows]):
         notes.append(f"{where}: the first column is the row number 0 .. {len(rows) - 1}: "
                      "the labels are read from the second")

@@ -1,6 +1,5 @@
 """Out-of-core transforms of on-disk ``.npy`` matrices, one block of rows at a time."""
 
-import errno
 import os
 import sys
 import time
@@ -234,13 +233,8 @@ def transform_npy(
                         _write_block(target, values)
                         done = stop
                         report(done)
-        except FileExistsError as exc:
-            raise FileExistsError(
-                errno.EEXIST,
-                f"The output {str(output_path)!r} appeared while it was being written; it was "
-                "left as it is (pass overwrite=True to replace it)",
-                str(output_path),
-            ) from exc
+        except FileExistsError:
+            raise  # the output appeared meanwhile: atomic_output's message names it
         except OSError as exc:
             raise write_failed(exc, output_path, done, n_rows) from exc
         finally:
