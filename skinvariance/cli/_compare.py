@@ -396,13 +396,16 @@ def run(args, messages):
     _check_arguments(args)
     labelled = not args.files or args.labels is not None
     _invariances(args, [0, 1] if labelled else None)  # option mistakes before any work
+    options = {}
+    if args.metrics is not None or args.neighbors is not None:
+        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors,
+                                labelled=labelled))
     fmt = output_format(args)
     output = check_output(args.output, args.overwrite, "--output")
     plot = _check_plot(args)
     start = time.perf_counter()
     spaces, y, source = _load(args, messages)
     invariances = _invariances(args, y)
-    options = {}
     if y is not None:
         options["decoder"] = _decoder(args.decoder, y)
     n_samples = next(iter(spaces.values())).shape[0]
@@ -411,9 +414,6 @@ def run(args, messages):
         f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
         f"of {n_samples} samples"
     )
-    if args.metrics is not None or args.neighbors is not None:
-        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors,
-                                labelled=y is not None))
     if args.scoring is not None:
         options["scoring"] = _scorer(args.scoring)
     if args.calibrate is not None:
