@@ -248,3 +248,19 @@ def test_transform_npy_refuses_an_output_that_appeared(workdir, monkeypatch):
         transform_npy(projection, "a.npy", "out.npy", progress=False)
     assert (workdir / "out.npy").read_bytes() == b"theirs"
     assert not [p for p in workdir.iterdir() if p.name.endswith(".part")]
+
+
+def test_project_refuses_an_output_that_appeared(workdir, capsys, monkeypatch):
+    real_link = os.link
+
+    def link_after_someone_wrote(source, target):
+        Path(target).write_bytes(b"theirs")
+        return real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link_after_someone_wrote)
+    status, out, err = run_cli(["project", "anchors.npy", "a.npy", "out.npy"], capsys)
+    assert status == 2
+    assert err == ("skinvariance project: error: out.npy: the file appeared during the run; it "
+                   "was left as it is (pass --overwrite to replace it)\n")
+    assert (workdir / "out.npy").read_bytes() == b"theirs"
+    assert not [p for p in workdir.iterdir() if p.name.endswith(".part")]

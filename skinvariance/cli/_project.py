@@ -71,6 +71,11 @@ def run(args, messages):
         shape = transform_npy(projection, input_path, output, overwrite=args.overwrite,
                               working_memory=args.working_memory,
                               progress=messages.progress_enabled)
+    except FileExistsError:
+        raise UsageError(
+            f"{output}: the file appeared during the run; it was left as it is (pass "
+            "--overwrite to replace it)"
+        ) from None
     except (DataError, InvalidParameterError, OSError) as exc:
         # An OSError's own text leads with "[Errno N]": its strerror is the message.
         message = (getattr(exc, "strerror", None) or str(exc)).splitlines()[0]
