@@ -143,7 +143,8 @@ def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        Class labels or values to regress.
+        Class labels or values to regress. A column, of shape ``(n_samples, 1)``, is one
+        target: it is returned 1-D.
     n_samples : int or None
         The number of rows ``y`` must have (None: any).
     name : str, default="y"
@@ -158,8 +159,8 @@ def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
 
     Returns
     -------
-    y : ndarray
-        The validated target.
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        The validated target, 1-D for a single column.
 
     Raises
     ------
@@ -178,6 +179,8 @@ def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
         raise DataError(f"{name} is invalid: {exc}") from exc
     if y.ndim not in (1, 2):
         raise DataError(f"{name} must be 1-D or 2-D; got an array of shape {y.shape}.")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]  # one column is one target: decoded, split and scored as 1-D
     if y.shape[0] == 0:
         raise DataError(f"{name} is empty (shape {y.shape}); one value per sample is needed.")
     if n_samples is not None and y.shape[0] != n_samples:

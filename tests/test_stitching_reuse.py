@@ -186,14 +186,17 @@ def test_compare_encodes_the_test_rows_once(zoo, monkeypatch):
     spaces, y = zoo
     n_test = 40  # a quarter of 160 rows
     calls = []
-    for estimator_class in (RelativeProjection, OrthogonalAlignment):
-        original = estimator_class.transform
+    # a relative projection handed shared subspaces transforms through _transform_sharing
+    for estimator_class, method in ((RelativeProjection, "transform"),
+                                    (RelativeProjection, "_transform_sharing"),
+                                    (OrthogonalAlignment, "transform")):
+        original = getattr(estimator_class, method)
 
-        def recording(self, X, original=original, name=estimator_class.__name__):
+        def recording(self, X, *args, original=original, name=estimator_class.__name__):
             calls.append((name, X.shape[0]))
-            return original(self, X)
+            return original(self, X, *args)
 
-        monkeypatch.setattr(estimator_class, "transform", recording)
+        monkeypatch.setattr(estimator_class, method, recording)
     compare_invariances(
         spaces, y, {"cosine": RelativeProjection("cosine"), "orthogonal": OrthogonalAlignment()},
         metrics=["cka", "mrr"], anchors=30, random_state=0)

@@ -73,7 +73,7 @@ def run(args, messages):
             random_state=args.seed,
             progress=messages.progress,
         )
-    emit(render(table, fmt, markdown=markdown_table), output)
+    emit(render(table, fmt, markdown=markdown_table), output, overwrite=args.overwrite)
     summary = [
         f"{args.n_samples} samples x {args.n_anchors} anchors x {args.n_features} features on "
         f"{machine_description()}; took {time.perf_counter() - start:.1f} s.",

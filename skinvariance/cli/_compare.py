@@ -1,14 +1,20 @@
 """``skinvariance compare``: compare invariances on spaces read from files, or on a model zoo
 trained on the fly, and print the table of :func:`~skinvariance.compare_invariances`."""
 
+import inspect
 import time
+from contextlib import contextmanager
+from functools import partial
 
 from threadpoolctl import threadpool_limits
 
 from ..datasets import DATASETS, FACTORS, make_model_zoo
-from ..io import read_labels, read_spaces
+from ..io import read_spaces
+from ..io._files import labels_with_notes
+from ..metrics import get_measure
 from ..projection import ProductProjection, RelativeProjection
 from ..stitching import compare_invariances, default_invariances, make_decoder
+from ..stitching._compare import DEFAULT_METRICS
 from ..stitching._invariances import DECODERS
 from ._common import (
     UsageError,
@@ -27,7 +33,7 @@ from ._common import (
     print_summary,
     seed,
     user_errors,
-    write_failed,
+    write_file,
 )
 from ._render import render
 
@@ -113,6 +119,11 @@ def _add_row_options(compare):
         type=comma_list,
         metavar="NAMES",
         help="comma-separated similarity measures (default: cka,pearson,cosine,jaccard,mrr)",
+    )
+    compare.add_argument(
+        "--neighbors", type=positive_int, default=None, metavar="K",
+        help="neighbours per sample of the neighbour measures (jaccard, mutual_knn, cknna; "
+        "default 10); must be smaller than the test rows of a split",
     )
     compare.add_argument(
         "--calibrate",
@@ -233,8 +244,10 @@ def _load(args, messages):
             spaces = read_spaces(args.files)
             y = None
             if args.labels is not None:
-                y = read_labels(args.labels, next(iter(spaces.values())).shape[0],
-                                where=f"--labels {args.labels}")
+                y, notes = labels_with_notes(args.labels, next(iter(spaces.values())).shape[0],
+                                             where=f"--labels {args.labels}")
+                for note in notes:
+                    messages.info(note)
         return spaces, y, f"{len(spaces)} spaces from files"
     dataset = args.dataset or "digits"
     kind = args.kind or "classifier"
@@ -281,6 +294,49 @@ def _scorer(name):
     return get_scorer(name)
 
 
+def _neighbour_measures(names):
+    """The names among ``names`` of measures with a neighbour count ``k``."""
+    return [name for name in names
+            if "k" in inspect.signature(get_measure(name).function).parameters]
+
+
+def _metrics(names, neighbors, *, labelled):
+    """The options ``metrics`` (and ``select_by``) of compare_invariances for --metrics and
+    --neighbors: with --neighbors, a mapping of callables whose neighbour measures get ``k``
+    (compare_invariances then evaluates every ordered pair and does not know which is the
+    reciprocal rank, its default pick without labels: named here)."""
+    if neighbors is None:
+        return {"metrics": names}
+    with_k = _neighbour_measures(names)
+    if not with_k:
+        raise UsageError(
+            f"--neighbors: applies to the neighbour measures (jaccard, mutual_knn, cknna); "
+            f"none is among the measures compared ({', '.join(names)})"
+        )
+    options = {"metrics": {
+        name: partial(get_measure(name).function, **({"k": neighbors} if name in with_k else {}))
+        for name in names
+    }}
+    ranks = [name for name in names if get_measure(name).name == "mean_reciprocal_rank"]
+    if not labelled and ranks:
+        options["select_by"] = f"{ranks[0]}_mean"
+    return options
+
+
+@contextmanager
+def _neighbors_hint():
+    """Too few rows for a neighbour measure's ``k``: say which options fix it."""
+    try:
+        yield
+    except UsageError as exc:
+        if "The 'k' parameter of" not in str(exc):
+            raise
+        raise UsageError(
+            f"{str(exc).rstrip('.')}. Pass a smaller --neighbors K, or leave the measure out "
+            "of --metrics"
+        ) from None
+
+
 def _check_plot(args):
     """The --plot file, checked before anything is computed: matplotlib is there, and it
     writes files of that type."""
@@ -305,18 +361,19 @@ def _check_plot(args):
     return plot
 
 
-def _save_plot(table, plot, messages):
+def _save_plot(table, plot, overwrite, messages):
+    import matplotlib.pyplot as plt
+
     from ..plotting import plot_invariances
 
     # the measure that picked the best row: stitching, or a similarity measure without labels
     ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
     try:
-        ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
-    except OSError as exc:
-        raise write_failed(plot, exc, "--plot") from None
+        with write_file(plot, overwrite, "--plot") as temporary:
+            # The temporary's name ends in .part: the format comes from the plot's suffix.
+            ax.figure.savefig(temporary, format=plot.suffix.lower().lstrip("."),
+                              bbox_inches="tight", dpi=120)
     finally:
-        import matplotlib.pyplot as plt
-
         plt.close(ax.figure)
     messages.info(f"Plot written to {plot}.")
 
@@ -339,13 +396,16 @@ def run(args, messages):
     _check_arguments(args)
     labelled = not args.files or args.labels is not None
     _invariances(args, [0, 1] if labelled else None)  # option mistakes before any work
+    options = {}
+    if args.metrics is not None or args.neighbors is not None:
+        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors,
+                                labelled=labelled))
     fmt = output_format(args)
     output = check_output(args.output, args.overwrite, "--output")
     plot = _check_plot(args)
     start = time.perf_counter()
     spaces, y, source = _load(args, messages)
     invariances = _invariances(args, y)
-    options = {}
     if y is not None:
         options["decoder"] = _decoder(args.decoder, y)
     n_samples = next(iter(spaces.values())).shape[0]
@@ -354,23 +414,22 @@ def run(args, messages):
         f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
         f"of {n_samples} samples"
     )
-    if args.metrics is not None:
-        options["metrics"] = args.metrics
     if args.scoring is not None:
         options["scoring"] = _scorer(args.scoring)
     if args.calibrate is not None:
         options.update(calibrate=args.calibrate, n_permutations=args.n_permutations)
     compare_start = time.perf_counter()
-    with user_errors(), threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
+    with _neighbors_hint(), user_errors(), \
+            threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
         table = compare_invariances(spaces, y, invariances,
                                     anchors=anchors, random_state=args.seed,
                                     n_jobs=args.n_jobs, **options)
     elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
-    emit(render(table, fmt), output)
+    emit(render(table, fmt), output, overwrite=args.overwrite)
     print_summary(_summary(table, source, n_samples, anchors, elapsed, compare_time),
                   fmt, output, args, messages)
     if plot is not None:
-        _save_plot(table, plot, messages)
+        _save_plot(table, plot, args.overwrite, messages)
     return 0
 
 

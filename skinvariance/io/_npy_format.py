@@ -1,9 +1,7 @@
-"""The ``.npy`` format as the out-of-core readers and writers use it: headers, temporary
-files renamed on success, and clear errors when a write fails."""
+"""The ``.npy`` format as the out-of-core readers and writers use it: headers and clear
+errors when a write fails (the temporary files renamed on success are in ``_atomic``)."""
 
 import errno
-import os
-import uuid
 from io import BytesIO
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import numpy as np
 
 from .._validation import DataError
 
-__all__ = ["NpyInfo", "close_memmap", "npy_header", "temporary_path", "write_failed"]
+__all__ = ["NpyInfo", "close_memmap", "npy_header", "write_failed"]
 
 
 def close_memmap(mapped):
@@ -56,11 +54,6 @@ class NpyInfo:
             shape=self.shape,
             order="F" if self.fortran else "C",
         )
-
-
-def temporary_path(output_path):
-    """A fresh name next to ``output_path``, so that the final rename stays on one device."""
-    return output_path.with_name(f".{output_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
 
 
 def npy_header(shape, dtype):
