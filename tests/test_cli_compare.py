@@ -284,6 +284,10 @@ def _write_bad(tmp_path, problem, case):
         return [a, b, "--labels", labels, "--n-models", "3"], "apply only when no file is given"
     if case == "labels-without-files":
         return ["--labels", labels], "--labels: applies only to spaces read from files"
+    if case == "anchors-zero-given":
+        return [a, b, "--labels", labels, "--anchors", "0,10"], "0 known pairs needs --pairing"
+    if case == "anchors-above-rows":
+        return [a, b, "--labels", labels, "--anchors", "10,5000"], "--anchors 10,5000: more"
     if case == "logistic-regression-target":
         np.save(labels, spaces["c"][:, 0])
         argv = [a, b, "--labels", labels, "--decoder", "logistic"]
@@ -297,7 +301,8 @@ def _write_bad(tmp_path, problem, case):
         "missing", "unreadable", "rows", "labels-length", "npz-one-key", "non-numeric",
         "flat-csv", "nan", "suffix", "decoder-without-labels", "scoring-without-labels",
         "learned-row-without-labels", "kernel", "invariance", "zoo-option",
-        "labels-without-files", "logistic-regression-target",
+        "labels-without-files", "logistic-regression-target", "anchors-zero-given",
+        "anchors-above-rows",
     ],
 )  # fmt: skip
 def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys):
@@ -435,3 +440,25 @@ def test_neighbors_is_the_k_of_the_neighbour_measures(problem, tmp_path, capsys,
         np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, atol=1e-10)
     assert np.all(np.abs(got["jaccard_mean"] - default["jaccard_mean"]) > 1e-3)
     assert list(got["best"]) == list(expected["best"])
+
+
+def test_anchor_counts_give_the_curve_and_its_plot(files, problem, tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the plot extra
+    paths, labels = files
+    png = tmp_path / "curve.png"
+    argv = ["compare", *paths, "--labels", labels, *FAST[:4], "--anchors", "10,40",
+            "--format", "json", "--plot", str(png), "--quiet"]
+    status, out, _ = run_cli(argv, capsys)
+    assert status == 0
+    got = pd.DataFrame(json.loads(out))
+    spaces, y = problem
+    expected = compare_invariances(
+        spaces, y, {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics=["cka"], decoder=make_pipeline(StandardScaler(),
+                                               LogisticRegression(max_iter=1000)),
+        anchors=[10, 40], random_state=0)
+    assert got["anchors"].tolist() == [10, 10, 40, 40]
+    np.testing.assert_allclose(got["stitching_mean"], expected["stitching_mean"], rtol=1e-9)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    status, out, _ = run_cli([*argv[:-5], "--format", "markdown", "--quiet"], capsys)
+    assert out.splitlines()[0].startswith("| anchors | invariance | stitching |")

@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 from functools import partial
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..datasets import DATASETS, FACTORS, make_model_zoo
@@ -90,9 +91,16 @@ def add_parser(commands):
 
 def _add_row_options(compare):
     compare.add_argument(
-        "--anchors", type=positive_int, default=None,
+        "--anchors", type=anchor_counts, default=None, metavar="N[,N...]",
         help="number of parallel anchors, at most the number of samples (300, or every "
-        "training row when there are fewer)",
+        "training row when there are fewer); with --pairing match the number of known pairs "
+        "(0 allowed); several counts (0,10,30,100,300) compare at each: the anchor curve",
+    )
+    compare.add_argument(
+        "--pairing", choices=("given", "match"), default="given",
+        help="given: the anchor rows are the same inputs in every space (default); match: "
+        "only the --anchors rows are known pairs, the other rows are matched unpaired to find "
+        "pseudo-anchors",
     )
     compare.add_argument(
         "--invariances",
@@ -361,13 +369,16 @@ def _check_plot(args):
     return plot
 
 
-def _save_plot(table, plot, overwrite, messages):
+def _save_plot(table, plot, overwrite, messages, y):
     import matplotlib.pyplot as plt
 
-    from ..plotting import plot_invariances
+    from ..plotting import plot_anchor_curve, plot_invariances
 
-    # the measure that picked the best row: stitching, or a similarity measure without labels
-    ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
+    if "anchors" in table.columns and "stitching_mean" in table.columns:
+        ax = plot_anchor_curve(table, chance=_chance(table, y))
+    else:
+        # the measure that picked the best row: stitching, or a measure without labels
+        ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
     try:
         with write_file(plot, overwrite, "--plot") as temporary:
             # The temporary's name ends in .part: the format comes from the plot's suffix.
@@ -378,15 +389,37 @@ def _save_plot(table, plot, overwrite, messages):
     messages.info(f"Plot written to {plot}.")
 
 
+def _chance(table, y):
+    """An accuracy that guessing reaches: the share of the most frequent class (None for
+    another scorer or target)."""
+    if table.attrs.get("scorer") != "accuracy" or y is None or np.ndim(y) != 1:
+        return None
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return float(counts.max() / counts.sum())
+
+
+def anchor_counts(value):
+    """``--anchors``: one count (an int) or several (a list: the anchor curve), each >= 0."""
+    counts = [non_negative_int(item) for item in comma_list(value)]
+    return counts[0] if len(counts) == 1 else counts
+
+
 def _check_anchors(args, n_samples):
-    """The number of anchors: --anchors, which may not exceed the samples, or 300 (at most
-    every training row, as compare_invariances does)."""
+    """The anchor count(s): --anchors, none above the samples and 0 only with --pairing
+    match, or 300 (at most every training row, as compare_invariances does)."""
     if args.anchors is None:
         return 300
-    if args.anchors > n_samples:
+    counts = args.anchors if isinstance(args.anchors, list) else [args.anchors]
+    shown = ",".join(map(str, counts))
+    if max(counts) > n_samples:
         raise UsageError(
-            f"--anchors {args.anchors}: more anchors than the {n_samples} rows (samples) of "
+            f"--anchors {shown}: more anchors than the {n_samples} rows (samples) of "
             "the spaces; anchors are chosen among the training rows"
+        )
+    if min(counts) == 0 and args.pairing != "match":
+        raise UsageError(
+            f"--anchors {shown}: 0 known pairs needs --pairing match (given anchors are "
+            "parallel rows: at least 1)"
         )
     return args.anchors
 
@@ -422,19 +455,28 @@ def run(args, messages):
     with _neighbors_hint(), user_errors(), \
             threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
         table = compare_invariances(spaces, y, invariances,
-                                    anchors=anchors, random_state=args.seed,
-                                    n_jobs=args.n_jobs, **options)
+                                    anchors=anchors, pairing=args.pairing,
+                                    random_state=args.seed, n_jobs=args.n_jobs, **options)
     elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
     emit(render(table, fmt), output, overwrite=args.overwrite)
     print_summary(_summary(table, source, n_samples, anchors, elapsed, compare_time),
                   fmt, output, args, messages)
     if plot is not None:
-        _save_plot(table, plot, args.overwrite, messages)
+        _save_plot(table, plot, args.overwrite, messages, y)
     return 0
 
 
 def _summary(table, source, n_samples, anchors, elapsed, compare_time):
-    lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors} anchors."]
+    if isinstance(anchors, list):  # the curve: the best row at the largest count
+        shown = ",".join(map(str, anchors))
+        lines = [f"Spaces: {source}; {n_samples} samples, {shown} anchors "
+                 f"({table.attrs.get('pairing', 'given')})."]
+        table = table[table["anchors"] == max(anchors)]
+    else:
+        pairing = table.attrs.get("pairing", "given")
+        known = " known" if pairing == "match" else ""
+        lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors}{known} anchors"
+                 + (" and matched pseudo-anchors." if pairing == "match" else ".")]
     best = table.attrs.get("best")
     scorer = table.attrs.get("scorer") or "score"
     calibrated = table.attrs.get("calibrated")

@@ -39,7 +39,8 @@ def compare_markdown(table):
     answer = [m for m in ("stitching", "non_stitched") if m in measures]
     if not answer and selected in measures:
         answer = [selected]
-    columns = {"invariance": table["invariance"]}
+    columns = {"anchors": table["anchors"]} if "anchors" in table.columns else {}
+    columns["invariance"] = table["invariance"]
     columns.update({measure: _cells(table, measure) for measure in answer})
     columns["best"] = np.where(table["best"], "**best**", "")
     decoder, footer = _decoders(table)
