@@ -187,7 +187,8 @@ def one_blas_thread(n_elements, *, small_below=None):
     restricted to BLAS, scoped to the ``with`` block that enters it (as scikit-learn's
     k-means does around its loops), so that the previous limits are restored on the way out.
     Only the stitching tasks enter it (``skinvariance.stitching._work``): one layer, around
-    each small unit of work.
+    each small unit of work. Only the main thread limits: in any other thread (joblib's
+    threading backend, a user's thread) nothing is changed.
 
     Parameters
     ----------
@@ -203,6 +204,11 @@ def one_blas_thread(n_elements, *, small_below=None):
     context : context manager
     """
     if n_elements >= (SMALL_WORK_ELEMENTS if small_below is None else small_below):
+        return nullcontext()
+    if threading.current_thread() is not threading.main_thread():
+        # A shared BLAS pool has one limit for the whole process: limits entered and left by
+        # several threads at once (joblib's threading backend) restore each other's values,
+        # and the last one out could leave one thread for good. Other threads go unlimited.
         return nullcontext()
     # threadpoolctl's own scoped limit, from the controller inspected once per process (a new
     # one reads the process's loaded libraries anew: 25 ms, more than many small fits take).

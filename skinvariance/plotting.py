@@ -399,6 +399,16 @@ def _legend(ax, table, best, color, best_color, has_errors):
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
+@validate_params(
+    {
+        "table": "no_validation",  # checked below, naming the columns it lacks
+        "chance": [Real, None],
+        "ax": _AXES,
+        "figsize": [tuple],
+        "title": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_anchor_curve(table, *, chance=None, ax=None, figsize=(6.4, 4.0), title=None):
     """Stitching against the number of anchors, per invariance: the anchor curve.
 

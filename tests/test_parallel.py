@@ -172,6 +172,22 @@ def test_large_work_keeps_every_thread(two_threads):
         assert set(_thread_counts("blas").values()) == {1}
 
 
+def test_outside_the_main_thread_nothing_is_limited(two_threads):
+    """joblib's threading backend: limits entered and left by several threads at once would
+    restore each other's values (the last one out could leave one thread for good)."""
+    seen = []
+
+    def work():
+        with one_blas_thread(10):
+            seen.append(_thread_counts("blas"))
+
+    with parallel_config(backend="threading"):
+        Parallel(n_jobs=3)(delayed(work)() for _ in range(6))
+    blas = {path: n for path, n in two_threads.items() if path in _thread_counts("blas")}
+    assert seen == [blas] * 6
+    assert _thread_counts() == two_threads
+
+
 def test_a_comparison_in_one_thread_leaves_the_other_thread_s_blas_threads(two_threads):
     """Two user threads: one runs a comparison (many small fits, each under a scoped limit),
     the other reads its BLAS threads before and after; afterwards it sees what it saw before,
