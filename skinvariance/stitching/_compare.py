@@ -180,28 +180,14 @@ def compare_invariances(
         ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
         For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
     decoder : estimator, str or None, default=None
-        The decoder cloned for each space (of the rows without their own). A name of
-        :func:`make_decoder` builds it for ``y``: ``"auto"``, ``"logistic"``, ``"ridge"``,
-        ``"knn"``, or a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``,
-        ``"mlp_sum"``, ``"attention"`` (:class:`~skinvariance.ProductClassifier` /
-        :class:`~skinvariance.ProductRegressor`) with each row's number of subspaces: the
-        projections of a concatenated :class:`~skinvariance.ProductProjection`, 1 for any
-        other row. Unset ``random_state`` parameters of every decoder are fixed to the seed
-        drawn from ``random_state``. None means ``"auto"``, a linear probe:
-        ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
-        LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the same
-        with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus
-        the MSE, so that higher is better). The scaler is part of each space's decoder: fitted
-        on the decoder's space, it is applied unchanged to the stitched encoders. How strongly
-        the probe is regularised changes how well it transfers: an unregularised probe exploits
-        directions that differ between spaces. On the digits zoos
-        (``benchmarks/results/aggregation_default_decoder.md``), neither dropping the
-        ``StandardScaler`` nor choosing the strength by cross-validation on the decoder's own
-        space (``LogisticRegressionCV`` / ``RidgeCV``, 6 to 7 times slower) found a clearly
-        better best row than this default (see :func:`make_decoder`); without the scaler
-        the other rows stitched better. A ``RidgeClassifier`` fits faster (closed form);
-        give it a large ``alpha`` (100 to 1000 on standardised relative features) if you use
-        it.
+        The decoder cloned for each space (of the rows without their own): an estimator, or
+        a name of :func:`make_decoder` (``"auto"``, ``"logistic"``, ``"ridge"``, ``"knn"``, or
+        a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``, ``"mlp_sum"``,
+        ``"attention"``, given each row's number of subspaces). Unset ``random_state``
+        parameters of every decoder are fixed to the seed drawn from ``random_state``. None
+        means ``"auto"``: a linear probe, ``make_pipeline(PowerOfTwoScaler(),
+        StandardScaler(), LogisticRegression(max_iter=1000))`` for class labels and the same
+        with ``Ridge()`` for a continuous target. Why this probe: :ref:`default_decoder`.
     scoring : str, callable or None, default=None
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
         name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
@@ -243,10 +229,8 @@ def compare_invariances(
     n_jobs : int, default=None
         Number of jobs running (invariance, split) evaluations in parallel with
         :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
-        Dask backend included), -1 all processors. Invariances that share relative subspaces
-        (the product and the single kernels it is made of) run in one job per split, so that
-        each subspace is computed once (the projection cache); many small fits run with one
-        BLAS thread each, so no thread limit is needed around the call.
+        Dask backend included), -1 all processors. No thread limit is needed around the
+        call (:ref:`stitching_speed`).
 
     Returns
     -------
