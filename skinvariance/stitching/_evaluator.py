@@ -175,13 +175,7 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     each decoder reads the other model's space as well as its own; the absolute spaces do
     not stitch. (Scores here are on the training rows, for brevity; score held-out rows.)
 
-    Many small fits run with one BLAS thread each and in parallel across spaces and pairs
-    with ``n_jobs`` (see ``skinvariance._parallel``): no thread limit is needed around
-    the evaluator to get its speed. Projections run inside
-    :func:`~skinvariance.projection.cached_projections`: a grid search whose candidates
-    differ only in how a product is aggregated or normalised, or in the decoder, computes the
-    kernels of each fold once (the projection cache, bounded in memory; results are the same,
-    bit for bit, without it).
+    No thread limit is needed around the evaluator: :ref:`stitching_speed`.
     """
 
     _parameter_constraints = {
