@@ -133,6 +133,25 @@ def read_spaces(paths):
         unreadable or damaged file, non-numeric data, spaces of different row counts, NaN or
         infinity, repeated names, fewer than two spaces, a ``.parquet`` file without pyarrow,
         which the message says how to install).
+
+    See Also
+    --------
+    read_labels : Read the labels of the same rows.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from tempfile import TemporaryDirectory
+    >>> import numpy as np
+    >>> from skinvariance.io import read_spaces
+    >>> rng = np.random.default_rng(0)
+    >>> with TemporaryDirectory() as folder:
+    ...     for name in ("bert", "e5"):
+    ...         Z = rng.normal(size=(4, 3)).astype(np.float32)
+    ...         np.save(Path(folder) / f"{name}.npy", Z)
+    ...     spaces = read_spaces(sorted(Path(folder).glob("*.npy")))
+    >>> {name: (X.shape, X.dtype.name) for name, X in spaces.items()}
+    {'bert': ((4, 3), 'float32'), 'e5': ((4, 3), 'float32')}
     """
     _check_paths(paths)
     spaces, origin = {}, {}
@@ -219,6 +238,23 @@ def read_labels(path, n_samples, *, where=None):
     DataError
         A :class:`ValueError` naming the file: unsupported type, missing or unreadable
         file, wrong number of rows, NaN or infinity.
+
+    See Also
+    --------
+    read_spaces : Read the spaces whose rows the labels describe.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from tempfile import TemporaryDirectory
+    >>> import numpy as np
+    >>> from skinvariance.io import read_labels
+    >>> with TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "y.txt"  # one label per line
+    ...     np.savetxt(path, [3, 1, 4, 1], fmt="%d")
+    ...     y = read_labels(path, n_samples=4)
+    >>> y
+    array([3, 1, 4, 1])
     """
     path = Path(path)
     where = where or str(path)
