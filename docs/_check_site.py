@@ -7,10 +7,11 @@
   another host (``http://``, ``https://`` or protocol-relative ``//`` addresses). Links that a
   reader follows (``<a href="https://...">``, a paper on arXiv) are fine: the site must read
   the same offline;
-- a line of code or output shown on a page of the user guide, the examples, the quick start
-  or the landing page is longer than :data:`MAX_CODE_WIDTH` characters, what the content
-  column holds in the code font at a 1,280 px window (the API reference shows docstrings,
-  which follow the package's line length, and is not checked).
+- a line of code or output shown on a page of the user guide, the examples, the quick start,
+  the installation, contributor and benchmark pages or the landing page is longer than
+  :data:`MAX_CODE_WIDTH` characters, what the content column holds in the code font at a
+  1,280 px window (the API reference shows docstrings, which follow the package's line
+  length, and is not checked).
 
 The column was measured, not assumed: a page rendered by headless Chromium at 1,280 px
 (``chromium --headless --window-size=1280,900 --dump-dom page.html`` with a script that
@@ -100,6 +101,9 @@ CODE_WIDTH_PAGES = (
     "index.html",
     "quickstart.html",
     "install.html",
+    "code_layout.html",
+    "benchmarks.html",
+    "benchmarks/*.html",
     "user_guide/*.html",
     "auto_examples/*.html",
 )
