@@ -167,18 +167,13 @@ def compare_invariances(
         ``(projection or None, decoder)``: that row is decoded by its own decoder (an
         estimator with ``fit`` and ``predict``) instead of ``decoder``, so that, for
         instance, a learned aggregation of the product competes in the same table. None
-        means :func:`default_invariances` for ``y``: absolute, scale (L2), each relative
-        kernel, centred cosine, the product of the four kernels, the same product decoded by
-        the learned "MLP+sum" aggregation (``"product_mlp_sum"``, only when ``y`` is given),
-        orthogonal and affine alignment.
+        means :func:`default_invariances` for ``y``.
     metrics : list of str or mapping of str to callable, default=("cka", "pearson", \
 "cosine", "jaccard", "mrr")
-        Similarity measures between two row-aligned representations: names of the measures
-        of :mod:`skinvariance.metrics` (any of
-        :func:`~skinvariance.metrics.available_measures` with ``aliases=True``: ``"cka"``
-        (linear), ``"linear_cka"``, ``"rbf_cka"``, ``"pearson"``, ``"cosine"``, ``"jaccard"``,
-        ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
-        For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
+        Similarity measures between two row-aligned representations: names of
+        :func:`~skinvariance.metrics.available_measures` (aliases included; ``"cka"`` is
+        linear CKA), or a mapping ``{name: measure(X, Y) -> float}``. For an alignment,
+        ``X`` is the source mapped into the target and ``Y`` the target.
     decoder : estimator, str or None, default=None
         The decoder cloned for each space (of the rows without their own): an estimator, or
         a name of :func:`make_decoder` (``"auto"``, ``"logistic"``, ``"ridge"``, ``"knn"``, or
@@ -208,18 +203,13 @@ def compare_invariances(
         ``"non_stitched_mean"`` (with ``y``) or any ``"<metric>_mean"`` of ``metrics``
         (lowest for a p-value, with ``calibrate="pvalue"``). None means ``"stitching_mean"``
         with ``y``; without it ``"mrr_mean"`` when the mean reciprocal rank is among
-        ``metrics`` (retrieval across spaces is what lets one space stand in for another),
-        else the first measure's mean.
+        ``metrics``, else the first measure's mean.
     calibrate : bool or {"zscore", "pvalue"}, default=False
         As in :func:`~skinvariance.metrics.similarity_matrix`: False reports the measures'
-        values. ``"zscore"`` (or True) replaces each measure of each ordered pair by its
-        z-score against its permutation null (the test rows of the second space shuffled
-        ``n_permutations`` times, :func:`~skinvariance.metrics.permutation_test`): 0 is
-        chance level, on a scale comparable across numbers of samples and widths.
-        ``"pvalue"``: the one-sided p-value, never below ``1 / (n_permutations + 1)``.
-        Every pair, split and invariance is tested with the same shuffles (seeded by the
-        seed drawn from ``random_state``); a symmetric measure once per unordered pair
-        (except under an alignment). The stitching columns are not calibrated.
+        values; ``"zscore"`` (or True) each measure's z-score against its permutation null
+        (:func:`~skinvariance.metrics.permutation_test`; 0 is chance), ``"pvalue"`` its
+        one-sided p-value. Every pair, split and invariance is tested with the same shuffles.
+        The stitching columns are not calibrated. See :ref:`calibration`.
     n_permutations : int, default=999
         Shuffles per measure and pair when calibrating.
     random_state : int, RandomState instance or None, default=None
