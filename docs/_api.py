@@ -23,6 +23,7 @@ SECTIONS = [
     ("skinvariance.io", "Reading and writing spaces; large data"),
     ("skinvariance.datasets", "Datasets"),
     ("skinvariance.plotting", "Plotting"),
+    ("skinvariance.exceptions", "Exceptions"),
 ]
 
 

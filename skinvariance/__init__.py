@@ -5,7 +5,7 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
-from skinvariance import datasets, io, kernels, metrics
+from skinvariance import datasets, exceptions, io, kernels, metrics
 from skinvariance import outofcore as outofcore  # deprecated: skinvariance.io
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
@@ -27,6 +27,7 @@ __all__ = [
     "__version__",
     "compare_invariances",
     "datasets",
+    "exceptions",
     "io",
     "kernels",
     "metrics",

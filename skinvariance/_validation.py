@@ -1,10 +1,11 @@
 """Checks that every layer of the package shares.
 
 This module is the bottom of the package: it imports nothing of skinvariance but the
-scikit-learn compatibility shim (``_compat``). Every check raises an error that names the
-argument at fault and the value received, in scikit-learn's wording. Errors about the *data* a
-user passed (not about a parameter, not a bug) are :class:`DataError`, a :class:`ValueError`,
-so that the command line can report them in one line while genuine bugs keep their traceback.
+scikit-learn compatibility shim (``_compat``) and the exceptions (``exceptions``). Every check
+raises an error that names the argument at fault and the value received, in scikit-learn's
+wording. Errors about the *data* a user passed (not about a parameter, not a bug) are
+:class:`~skinvariance.exceptions.DataError`, a :class:`ValueError`, so that the command line
+can report them in one line while genuine bugs keep their traceback.
 """
 
 import errno
@@ -17,6 +18,7 @@ from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
 from ._compat import InvalidParameterError
+from .exceptions import DataError
 
 __all__ = [
     "DataError",
@@ -32,13 +34,6 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (np.float64, np.float32)
-
-
-class DataError(ValueError):
-    """The data given is unusable as it is (its message names the argument and says why).
-
-    A subclass of :class:`ValueError`, so ``except ValueError`` keeps catching it.
-    """
 
 
 def error_class(exc):

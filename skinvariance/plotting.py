@@ -20,7 +20,7 @@ def _pyplot():
     except ImportError as exc:
         raise ImportError(
             "skinvariance.plotting needs matplotlib, which is installed with the 'plot' extra: "
-            "pip install 'skinvariance[plot]'."
+            'pip install "skinvariance[plot]".'
         ) from exc
     return plt
 

@@ -176,7 +176,7 @@ def check_spaces(
     >>> check_spaces({"a": np.ones((4, 3)), "b": np.ones((5, 3))})
     Traceback (most recent call last):
         ...
-    skinvariance._validation.DataError: All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
+    skinvariance.exceptions.DataError: All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
     """  # noqa: E501
     _check_dtype(dtype)
     if isinstance(spaces, pd.DataFrame):

@@ -355,7 +355,7 @@ def _check_plot(args):
         except ImportError:
             raise UsageError(
                 "--plot: needs matplotlib, which comes with the 'plot' extra: "
-                "pip install 'skinvariance[plot]'"
+                'pip install "skinvariance[plot]"'
             ) from None
         matplotlib.use("Agg")
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -278,7 +278,8 @@ def make_model_zoo(
 
     random_state : int, RandomState instance or None, default=0
         Seeds the train/held-out split and the models' seeds. The default gives the same zoo
-        on every call, like a dataset loader.
+        on every call, like a dataset loader (on another CPU, the same up to the last bits
+        of the fits: :ref:`portable_numbers`).
 
     Returns
     -------

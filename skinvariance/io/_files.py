@@ -144,6 +144,25 @@ def read_spaces(paths):
         unreadable or damaged file, non-numeric data, spaces of different row counts, NaN or
         infinity, repeated names, fewer than two spaces, a ``.parquet`` file without pyarrow,
         which the message says how to install).
+
+    See Also
+    --------
+    read_labels : Read the labels of the same rows.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from tempfile import TemporaryDirectory
+    >>> import numpy as np
+    >>> from skinvariance.io import read_spaces
+    >>> rng = np.random.default_rng(0)
+    >>> with TemporaryDirectory() as folder:
+    ...     for name in ("bert", "e5"):
+    ...         Z = rng.normal(size=(4, 3)).astype(np.float32)
+    ...         np.save(Path(folder) / f"{name}.npy", Z)
+    ...     spaces = read_spaces(sorted(Path(folder).glob("*.npy")))
+    >>> {name: (X.shape, X.dtype.name) for name, X in spaces.items()}
+    {'bert': ((4, 3), 'float32'), 'e5': ((4, 3), 'float32')}
     """
     _check_paths(paths)
     spaces, origin = {}, {}
@@ -242,12 +261,16 @@ def read_labels(path, n_samples, *, where=None):
         file, a line of several values or none, wrong number of rows, NaN or infinity,
         several columns of class labels.
 
+    See Also
+    --------
+    read_spaces : Read the spaces whose rows the labels describe.
+
     Examples
     --------
     >>> import pathlib, tempfile
     >>> from skinvariance.io import read_labels
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "y.txt"
-    >>> _ = path.write_text("NA\\nnew york\\n01\\n1\\n")
+    >>> _ = path.write_text("NA\nnew york\n01\n1\n")
     >>> read_labels(path, 4)
     array(['NA', 'new york', '01', '1'], dtype=object)
     """

@@ -20,7 +20,7 @@ class KernelEvaluator:
 
     Anchors are prepared once (norms, means, contiguous copies); :meth:`compute` then fills
     one output block per kernel. Compiled kernels are spread over the package's thread pool
-    (they release the GIL; see ``skinvariance._parallel`` for the thread policy);
+    (they release the GIL; the thread policy: :ref:`stitching_speed`);
     matrix-product kernels rely on BLAS's own threads. L1 and L-infinity requested together
     share one pass over the coordinate differences. It may be used as a context manager
     (kept for compatibility: the shared pool needs no shutting down).

@@ -97,7 +97,7 @@ def permutation_test(X, Y, metric="linear_cka", *, n_permutations=999, random_st
     :func:`svcca`, :func:`pwcca` and :func:`linear_regression_r2`, the ranked dissimilarity
     matrices for :func:`rsa`. Other measures, and callables, are re-run on every
     permutation. Null values from float32 Gram matrices agree with re-running the measure to
-    about 1e-9 (measured at 5,000 samples); the neighbour lists of a shuffled space are those
+    about 1e-9 (:ref:`calibration`); the neighbour lists of a shuffled space are those
     of the original renamed, which differs from a new search only where the last place ties
     (broken by row index).
 

@@ -43,10 +43,7 @@ def mutual_knn(X, Y, *, k=10):
     independently: orthogonal maps, isotropic scaling, positive per-sample scaling of either
     space. Not invariant to translation. X and Y may have different widths.
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -162,11 +159,7 @@ def cknna(X, Y, *, k=10):
     invariant to translation or per-sample scaling (they change the cosine neighbours or the
     kernel).
 
-    At any magnitude: each row (for the neighbours) and each centred space (for the kernel) are
-    divided by a power of two that brings them into [-1, 1] first, so finite input of any
-    magnitude float32 or float64 holds (subnormal numbers to the largest number) gives the
-    value of the same numbers at scale 1, within 1e-12, and never NaN (see
-    :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

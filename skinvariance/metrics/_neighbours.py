@@ -107,10 +107,7 @@ def knn_jaccard(X, Y, k=10):
     independently: orthogonal maps and positive per-sample scaling of either space. Not
     invariant to translation. X and Y may have different widths.
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -163,10 +160,7 @@ def mean_reciprocal_rank(X, Y):
     Invariances: positive rescaling of any row of either space; one orthogonal map applied to
     both. Not invariant to a map of one space alone (align or project first).
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

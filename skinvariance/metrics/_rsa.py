@@ -180,11 +180,7 @@ def rsa(X, Y, *, distance="correlation", method="spearman"):
     features, which a rotation does not preserve) nor a per-feature translation. Spearman
     adds invariance to any increasing transform of the dissimilarities.
 
-    At any magnitude: each space (Euclidean distance) or each row (correlation distance) is
-    divided by a power of two that brings it into [-1, 1] before any square is formed, so
-    finite input of any magnitude float32 or float64 holds (subnormal numbers to the largest
-    number) gives the value of the same numbers at scale 1, within 1e-12, and never NaN (see
-    :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

@@ -205,41 +205,22 @@ def compare_invariances(
         ``(projection or None, decoder)``: that row is decoded by its own decoder (an
         estimator with ``fit`` and ``predict``) instead of ``decoder``, so that, for
         instance, a learned aggregation of the product competes in the same table. None
-        means :func:`default_invariances` for ``y``: absolute, scale (L2), each relative
-        kernel, centred cosine, the product of the four kernels, the same product decoded by
-        the learned "MLP+sum" aggregation (``"product_mlp_sum"``, only when ``y`` is given),
-        orthogonal and affine alignment.
+        means :func:`default_invariances` for ``y``.
     metrics : list of str or mapping of str to callable, default=("cka", "pearson", \
 "cosine", "jaccard", "mrr")
-        Similarity measures between two row-aligned representations: names of the measures
-        of :mod:`skinvariance.metrics` (any of
-        :func:`~skinvariance.metrics.available_measures` with ``aliases=True``: ``"cka"``
-        (linear), ``"linear_cka"``, ``"rbf_cka"``, ``"pearson"``, ``"cosine"``, ``"jaccard"``,
-        ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
-        For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
+        Similarity measures between two row-aligned representations: names of
+        :func:`~skinvariance.metrics.available_measures` (aliases included; ``"cka"`` is
+        linear CKA), or a mapping ``{name: measure(X, Y) -> float}``. For an alignment,
+        ``X`` is the source mapped into the target and ``Y`` the target.
     decoder : estimator, str or None, default=None
-        The decoder cloned for each space (of the rows without their own). A name of
-        :func:`make_decoder` builds it for ``y``: ``"auto"``, ``"logistic"``, ``"ridge"``,
-        ``"knn"``, or a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``,
-        ``"mlp_sum"``, ``"attention"`` (:class:`~skinvariance.ProductClassifier` /
-        :class:`~skinvariance.ProductRegressor`) with each row's number of subspaces: the
-        projections of a concatenated :class:`~skinvariance.ProductProjection`, 1 for any
-        other row. Unset ``random_state`` parameters of every decoder are fixed to the seed
-        drawn from ``random_state``. None means ``"auto"``, a linear probe:
-        ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
-        LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the same
-        with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus
-        the MSE, so that higher is better). The scaler is part of each space's decoder: fitted
-        on the decoder's space, it is applied unchanged to the stitched encoders. How strongly
-        the probe is regularised changes how well it transfers: an unregularised probe exploits
-        directions that differ between spaces. On the digits zoos
-        (``benchmarks/results/aggregation_default_decoder.md``), neither dropping the
-        ``StandardScaler`` nor choosing the strength by cross-validation on the decoder's own
-        space (``LogisticRegressionCV`` / ``RidgeCV``, 6 to 7 times slower) found a clearly
-        better best row than this default (see :func:`make_decoder`); without the scaler
-        the other rows stitched better. A ``RidgeClassifier`` fits faster (closed form);
-        give it a large ``alpha`` (100 to 1000 on standardised relative features) if you use
-        it.
+        The decoder cloned for each space (of the rows without their own): an estimator, or
+        a name of :func:`make_decoder` (``"auto"``, ``"logistic"``, ``"ridge"``, ``"knn"``, or
+        a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``, ``"mlp_sum"``,
+        ``"attention"``, given each row's number of subspaces). Unset ``random_state``
+        parameters of every decoder are fixed to the seed drawn from ``random_state``. None
+        means ``"auto"``: a linear probe, ``make_pipeline(PowerOfTwoScaler(),
+        StandardScaler(), LogisticRegression(max_iter=1000))`` for class labels and the same
+        with ``Ridge()`` for a continuous target. Why this probe: :ref:`default_decoder`.
     scoring : str, callable or None, default=None
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
         name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
@@ -270,18 +251,13 @@ def compare_invariances(
         ``"non_stitched_mean"`` (with ``y``) or any ``"<metric>_mean"`` of ``metrics``
         (lowest for a p-value, with ``calibrate="pvalue"``). None means ``"stitching_mean"``
         with ``y``; without it ``"mrr_mean"`` when the mean reciprocal rank is among
-        ``metrics`` (retrieval across spaces is what lets one space stand in for another),
-        else the first measure's mean.
+        ``metrics``, else the first measure's mean.
     calibrate : bool or {"zscore", "pvalue"}, default=False
         As in :func:`~skinvariance.metrics.similarity_matrix`: False reports the measures'
-        values. ``"zscore"`` (or True) replaces each measure of each ordered pair by its
-        z-score against its permutation null (the test rows of the second space shuffled
-        ``n_permutations`` times, :func:`~skinvariance.metrics.permutation_test`): 0 is
-        chance level, on a scale comparable across numbers of samples and widths.
-        ``"pvalue"``: the one-sided p-value, never below ``1 / (n_permutations + 1)``.
-        Every pair, split and invariance is tested with the same shuffles (seeded by the
-        seed drawn from ``random_state``); a symmetric measure once per unordered pair
-        (except under an alignment). The stitching columns are not calibrated.
+        values; ``"zscore"`` (or True) each measure's z-score against its permutation null
+        (:func:`~skinvariance.metrics.permutation_test`; 0 is chance), ``"pvalue"`` its
+        one-sided p-value. Every pair, split and invariance is tested with the same shuffles.
+        The stitching columns are not calibrated. See :ref:`calibration`.
     n_permutations : int, default=999
         Shuffles per measure and pair when calibrating.
     random_state : int, RandomState instance or None, default=None
@@ -292,9 +268,8 @@ def compare_invariances(
         Number of jobs running (invariance, split) evaluations in parallel with
         :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
         Dask backend included), -1 all processors. The projection rows of a split run in one
-        job, which hands each space's relative subspaces from row to row (the product and
-        the single kernels it is made of compute each subspace once); many small fits run
-        with one BLAS thread each, so no thread limit is needed around the call.
+        job, which hands each space's relative subspaces from row to row. No thread limit is
+        needed around the call (:ref:`stitching_speed`).
     verbose : int, default=0
         Progress on standard error: the number of tasks, then joblib's report of the tasks
         done (more often for higher values).

@@ -191,11 +191,10 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     each decoder reads the other model's space as well as its own; the absolute spaces do
     not stitch. (Scores here are on the training rows, for brevity; score held-out rows.)
 
-    Many small fits run with one BLAS thread each (a limit scoped to each fit) and in
-    parallel across spaces and pairs with ``n_jobs``: no thread limit is needed around the
-    evaluator to get its speed. A grid search whose candidates differ only in how a product
-    is aggregated or normalised, or in the decoder, computes each fold's kernels once when
-    the product has a ``memory`` (see :ref:`grid_search`).
+    No thread limit is needed around the evaluator: :ref:`stitching_speed`. A grid search
+    whose candidates differ only in how a product is aggregated or normalised, or in the
+    decoder, computes each fold's kernels once when the product has a ``memory`` (see
+    :ref:`grid_search`).
     """
 
     _parameter_constraints = {
