@@ -11,7 +11,7 @@ from skinvariance.anchors import select_anchors
 from skinvariance.decoders import ProductClassifier, ProductRegressor
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
-from skinvariance.stitching import StitchingEvaluator, compare_invariances
+from skinvariance.stitching import StitchingEvaluator, compare_invariances, make_evaluator
 
 __version__ = "0.1.0.dev0"
 
@@ -28,6 +28,7 @@ __all__ = [
     "datasets",
     "io",
     "kernels",
+    "make_evaluator",
     "metrics",
     "outofcore",
     "select_anchors",

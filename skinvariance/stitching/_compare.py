@@ -30,10 +30,15 @@ from .._validation import DataError, check_count, check_target, is_classificatio
 from ..projection import cached_projections
 from ..projection._product import subspace_signatures
 from ..spaces import check_spaces
-from ._evaluator import StitchingEvaluator
 from ._invariances import fix_random_states
 from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
-from ._rows import check_decoder, describe_decoder, resolve_invariances, row_decoders
+from ._rows import (
+    check_decoder,
+    describe_decoder,
+    resolve_invariances,
+    row_decoders,
+    row_evaluator,
+)
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 
@@ -91,9 +96,8 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
     The test rows are projected (or, for an alignment, mapped into each other space) once;
     the stitching scores and the similarity measures read the same representations.
     """
-    evaluator = StitchingEvaluator(
-        projection, decoder, anchors=min(anchors, len(y_train)), scoring=scoring,
-        random_state=seed,
+    evaluator = row_evaluator(
+        projection, decoder, n_train=len(y_train), anchors=anchors, scoring=scoring, seed=seed,
     ).fit(train_spaces, y_train)
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True)
     return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
