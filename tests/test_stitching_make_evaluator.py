@@ -165,6 +165,22 @@ def test_user_rows_and_pairs():
         invariances["cosine_knn"][0]
 
 
+def test_a_two_dimensional_target():
+    spaces, _, (train, test) = _problem("continuous")
+    y = spaces["a"][:, :3]  # reconstruct three of the inputs
+    defaults = default_invariances(y)
+    invariances = {name: defaults[name] for name in ("product_mlp_sum", "affine_ridge")}
+    table = compare_invariances(spaces, y, invariances, metrics=[], anchors=ANCHORS,
+                                cv=[(train, test)], random_state=SEED)
+    for position, name in enumerate(invariances):
+        ev = make_evaluator(name, y[train], invariances, anchors=ANCHORS, random_state=SEED)
+        ev.fit(_rows(spaces, train), y[train])
+        assert _off_diagonal_mean(_matrix(ev, spaces, y, test)) == pytest.approx(
+            table.loc[position, "stitching_mean"], abs=1e-12)
+    assert type(ev.decoders_["a"]).__name__ == "Pipeline"  # ridge for the affine row
+    assert ev.decoders_["a"].predict(spaces["a"][test]).shape == (test.size, 3)
+
+
 def test_scoring_and_decoder_are_the_comparisons():
     _, y, _ = _problem("classes")
     ev = make_evaluator("relative_cosine", y, decoder="knn", scoring="f1_macro",
