@@ -203,7 +203,9 @@ ev.stitching_matrix(test, y[rows_test]).round(3)
 # ``model_a``, unchanged.
 new = np.load(folder / "model_d.npy")
 model = ev.stitch("model_a", new[np.load(folder / "anchor_rows.npy")])
-print(model)
+for name, step in model.steps:  # the decoder may itself be a pipeline
+    inner = getattr(step, "steps", [(name, step)])
+    print(f"{name}: {' + '.join(type(part).__name__ for _, part in inner)}")
 
 # %%
 # The pipeline takes the new model's embeddings as they come. Its accuracy on the held-out
