@@ -12,7 +12,7 @@ from skinvariance.anchors import select_anchors
 from skinvariance.decoders import ProductClassifier, ProductRegressor
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
-from skinvariance.stitching import StitchingEvaluator, compare_invariances
+from skinvariance.stitching import StitchingEvaluator, compare_invariances, make_evaluator
 
 __version__ = "0.1.0.dev0"
 
@@ -30,6 +30,7 @@ __all__ = [
     "exceptions",
     "io",
     "kernels",
+    "make_evaluator",
     "metrics",
     "select_anchors",
     "stack_spaces",
