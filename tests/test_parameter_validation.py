@@ -242,7 +242,8 @@ CALLS = {
         "name": ["cosine", None, 3], "y": BAD_Y,
         "invariances": [{}, {"x": 3}, ["cosine"], {"x": (None,)}],
         "decoder": ["forest", RelativeProjection(), 3], "scoring": ["accuracyy", 3],
-        "anchors": COUNT, "random_state": ["seed", True, -1]}),
+        "anchors": COUNT, "pairing": ["matched", 3], "matched_anchors": [1, True],
+        "random_state": ["seed", True, -1]}),
     # io (paths are filled in by the test)
     "read_spaces": (svio.read_spaces, {"paths": [[], "x.npy", [3], ["x.npy"]]}),
     "read_labels": (_function(svio.read_labels, path="x.npy", n_samples=40), {
