@@ -49,8 +49,9 @@ class LowRankMap:
     """The linear map ``D -> c D[:, :m] (zero-padded) + D @ left @ core @ right``.
 
     A ``d_in x d_out`` matrix ``c I[:d_in, :d_out] + left core right`` kept as its factors
-    (``left``: ``d_in x k``, ``core``: ``k x k'``, ``right``: ``k' x d_out``), so that applying
-    it costs ``O(rows (d_in + d_out) k)`` and it never occupies ``d_in x d_out`` memory.
+    (``left``: ``d_in x k``, ``core``: ``k x k'`` or None for the identity, ``right``:
+    ``k' x d_out``), so that applying it costs ``O(rows (d_in + d_out) k)`` and it never
+    occupies ``d_in x d_out`` memory.
     """
 
     identity: float
@@ -64,9 +65,12 @@ class LowRankMap:
 
     @property
     def T(self):  # noqa: N802 - as ndarray.T
-        return LowRankMap(self.identity, self.right.T, self.core.T, self.left.T)
+        core = None if self.core is None else self.core.T
+        return LowRankMap(self.identity, self.right.T, core, self.left.T)
 
     def __mul__(self, factor):
+        if self.core is None:
+            return LowRankMap(self.identity * factor, self.left, None, self.right * factor)
         return LowRankMap(self.identity * factor, self.left, self.core * factor, self.right)
 
     __rmul__ = __mul__
@@ -78,7 +82,9 @@ class LowRankMap:
         """``D @ matrix`` in ``dtype`` (D's by default)."""
         dtype = D.dtype if dtype is None else dtype
         d_in, d_out = self.shape
-        inner = (D @ self.left.astype(dtype, copy=False)) @ self.core.astype(dtype, copy=False)
+        inner = D @ self.left.astype(dtype, copy=False)
+        if self.core is not None:
+            inner = inner @ self.core.astype(dtype, copy=False)
         out = inner @ self.right.astype(dtype, copy=False)
         if self.identity != 0:
             m = min(d_in, d_out)
@@ -89,7 +95,16 @@ class LowRankMap:
         return itemsize * self.shape[0] * self.shape[1]
 
     def factor_bytes(self):
-        return self.left.nbytes + self.core.nbytes + self.right.nbytes
+        core = 0 if self.core is None else self.core.nbytes
+        return self.left.nbytes + core + self.right.nbytes
+
+    def _product(self, dtype):
+        left = self.left if self.core is None else self.left @ self.core
+        out = (left @ self.right).astype(dtype, copy=False)
+        m = min(self.shape)
+        if self.identity != 0:
+            out[np.arange(m), np.arange(m)] += self.identity
+        return out
 
     def dense(self, dtype=np.float64, what="The dense matrix"):
         """The ``d_in x d_out`` matrix, refused beyond ``working_memory``."""
@@ -97,15 +112,12 @@ class LowRankMap:
         check_dense_fits(self.dense_bytes(dtype.itemsize),
                          f"{what} of shape {self.shape}",
                          "; the transforms do not need it")
-        out = ((self.left @ self.core) @ self.right).astype(dtype)
-        m = min(self.shape)
-        out[np.arange(m), np.arange(m)] += self.identity
-        return out
+        return self._product(dtype)
 
     def compact(self):
         """Itself, or its dense matrix when that takes no more memory than the factors."""
         if self.dense_bytes() <= self.factor_bytes():
-            return self.dense()
+            return self._product(np.float64)
         return self
 
 
