@@ -59,16 +59,38 @@ def ridge_leave_one_out(X, Y, alphas, *, intercept):
     projected = U.T @ Y
     outside = Y - U @ projected  # the part of Y no ridge fit on X reaches
     common = 1.0 / len(X) if intercept else 0.0
+    row_squares = _residual_squares(U, projected, outside)
     errors = np.empty(len(alphas))
     for i, alpha in enumerate(alphas):
-        residual = outside + U @ ((alpha / (squares + alpha))[:, None] * projected)
         leverage = (U**2) @ (squares / (squares + alpha)) + common
         with np.errstate(divide="ignore", invalid="ignore"):
-            loo = residual / (1.0 - leverage)[:, None]
-            errors[i] = np.sum(loo**2)
+            errors[i] = np.sum(row_squares(alpha / (squares + alpha)) / (1.0 - leverage) ** 2)
     best = int(np.argmin(np.where(np.isnan(errors), np.inf, errors)))
     alpha = alphas[best]
     return errors, best, Vt.T, (s / (squares + alpha))[:, None] * projected
+
+
+def _residual_squares(U, projected, outside):
+    """``shrink -> ||residual_i||^2`` per row, ``residual = outside + U diag(shrink) projected``.
+
+    With more target columns than singular values (a wide target), from ``k x k`` and
+    ``n x k`` products computed once (``||o_i||^2 + 2 (u_i * shrink) . (o P^T)_i + (u_i *
+    shrink) P P^T (u_i * shrink)``): O(n k^2) per strength instead of O(n k t).
+    """
+    k, t = projected.shape
+    if t <= k:
+        return lambda shrink: np.sum(
+            (outside + U @ (shrink[:, None] * projected)) ** 2, axis=1)
+    gram = projected @ projected.T
+    cross = outside @ projected.T
+    base = np.einsum("ij,ij->i", outside, outside)
+
+    def squares(shrink):
+        weighted = U * shrink
+        quadratic = np.einsum("ij,ij->i", weighted @ gram, weighted)
+        return np.maximum(base + 2.0 * np.einsum("ij,ij->i", weighted, cross) + quadratic, 0.0)
+
+    return squares
 
 
 def ridge_factors(X, Y, alpha, *, rcond):
