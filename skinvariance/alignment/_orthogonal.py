@@ -97,9 +97,12 @@ class OrthogonalAlignment(BaseAlignment):
     Z^T``, with ``Z`` an orthonormal basis of the two spans (at most ``2 n_anchors``
     columns), so fitting costs O(n_anchors² d) time and O(n_anchors d) memory, and
     ``transform`` O(n_samples n_anchors d): no ``d x d`` matrix is formed (see
-    :ref:`large_data`). Fitting needs at least two anchors, and source and target anchors that are not
-    all the same vector (all zero, with ``center=False``): no rotation is defined otherwise,
-    and the error says so.
+    :ref:`large_data`). In the rare case where even that is not unique (a direction of the
+    source's complement inside the target anchors' span), it is one of the closest.
+
+    Fitting needs at least two anchors, and source and target anchors that are not all the
+    same vector (all zero, with ``center=False``): no rotation is defined otherwise, and the
+    error says so.
 
     References
     ----------
