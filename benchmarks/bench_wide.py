@@ -5,8 +5,8 @@
 Part 1, for 100 rows (``--rows``) of 4,000 and 20,000 features (``--features``), float32, one
 BLAS thread, in one run: ``procrustes_similarity`` (thin QR of each space) against the dense
 formula (the ``d x d`` cross-covariance and its singular values),
-``OrthogonalAlignment(standardize=True)`` (``fit`` and ``transform`` of the rows, the map in low-rank form) against scipy's
-``orthogonal_procrustes`` on the standard-scaled anchors (a ``d x d`` map), and
+``OrthogonalAlignment(standardize=True)`` (``fit`` and ``transform`` of the rows, the map in
+low-rank form) against scipy's ``orthogonal_procrustes`` on the standard-scaled anchors (a ``d x d`` map), and
 ``AffineAlignment(alpha="auto")`` (``fit``, the dual form) against scikit-learn's ``RidgeCV`` on
 the same grid (a ``d x d`` coefficient matrix). Times are the best of ``--repeat`` runs, peak
 memory is what NumPy reports to ``tracemalloc`` beyond the inputs; both are given as ratios
