@@ -6,9 +6,9 @@ Part 1, for 100 rows (``--rows``) of 4,000 and 20,000 features (``--features``),
 BLAS thread, in one run: ``procrustes_similarity`` (thin QR of each space) against the dense
 formula (the ``d x d`` cross-covariance and its singular values),
 ``OrthogonalAlignment(standardize=True)`` (``fit`` and ``transform`` of the rows, the map in
-low-rank form) against scipy's ``orthogonal_procrustes`` on the standard-scaled anchors (a ``d
-x d`` map), and ``AffineAlignment(alpha="auto")`` (``fit``, the dual form) against scikit-
-learn's ``RidgeCV`` on the same grid (a ``d x d`` coefficient matrix). Times are the best of
+low-rank form) against scipy's ``orthogonal_procrustes`` on the standard-scaled anchors
+(a ``d x d`` map), and ``AffineAlignment(alpha="auto")`` (``fit``, the dual form) against
+scikit-learn's ``RidgeCV`` on the same grid (a ``d x d`` coefficient matrix). Times are the best of
 ``--repeat`` runs, peak memory is what NumPy reports to ``tracemalloc`` beyond the inputs; both
 are given as ratios to the dense computation, with the largest difference of the results. A
 dense computation whose ``d x d`` float64 matrices would exceed ``--dense-limit`` MiB is not
