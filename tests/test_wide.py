@@ -164,6 +164,20 @@ def test_affine_wide_matches_scikit_learn(shape, params, oracle):
     np.testing.assert_allclose(al.inverse_transform(W), expected, atol=1e-8)
 
 
+@pytest.mark.parametrize("alpha", [3.0, "auto"])
+def test_affine_wide_standardized_is_ridge_between_standard_scaled_anchors(alpha):
+    X, Y = _spaces(19, 15, 60, 35)
+    sx, sy = StandardScaler().fit(X), StandardScaler().fit(Y)
+    grid = np.logspace(-2, 3, 11)
+    oracle = Ridge(alpha=alpha) if alpha != "auto" else RidgeCV(alphas=grid)
+    oracle.fit(sx.transform(X), sy.transform(Y))
+    al = AffineAlignment(alpha=alpha, alphas=grid, standardize=True).fit(X, Y)
+    V = np.random.default_rng(20).normal(size=(4, 60))
+    expected = sy.inverse_transform(oracle.predict(sx.transform(V)))
+    np.testing.assert_allclose(al.transform(V), expected, atol=1e-10)
+    np.testing.assert_allclose(V @ al.coef_.T + al.intercept_, expected, atol=1e-10)
+
+
 def test_affine_auto_wide_target_same_choice_as_ridgecv():
     """More target columns than anchors: the leave-one-out errors from k x k products."""
     X, Y = _spaces(17, 20, 90, 150)
