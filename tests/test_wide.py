@@ -240,3 +240,16 @@ def test_wide_measures_stay_within_rows_times_features(wide_pair):
     mapped = OrthogonalAlignment().fit(X, Y).transform(X)
     assert procrustes_similarity(mapped, Y) == pytest.approx(procrustes_similarity(X, Y),
                                                              rel=1e-4)
+
+
+def test_orthogonal_with_uncorrelated_anchors_is_the_identity():
+    """``Xc^T Yc = 0`` (both sides centred): every orthogonal map is a minimiser, and the
+    closest to the identity is the identity itself (zero-padded to the wider target)."""
+    a, b = np.array([1.0, -1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0, -1.0])
+    X, Y = np.zeros((4, 6)), np.zeros((4, 7))
+    X[:, 0], Y[:, 1] = a, b
+    al = OrthogonalAlignment().fit(X, Y)
+    np.testing.assert_array_equal(al.rotation_, np.eye(6, 7))
+    assert orthogonal_procrustes(_padded(X, 7), Y)[1] == 0.0
+    V = np.random.default_rng(21).normal(size=(3, 6))
+    np.testing.assert_allclose(al.transform(V), _padded(V, 7), atol=1e-15)
