@@ -74,7 +74,10 @@ class AffineAlignment(BaseAlignment):
         ``W``, in the raw coordinates of both spaces and laid out as in scikit-learn's linear
         models: ``transform(X) = X @ coef_.T + intercept_``. An entry beyond the dtype's range
         (features of the two spaces differing in magnitude by more than it spans) is ``±inf``
-        or 0 here; ``transform`` does not use this array.
+        or 0 here; ``transform`` does not use this array. With fewer anchors than source
+        features ``W`` is kept as two factors of rank at most ``n_anchors`` (the dual form of
+        ridge, see :ref:`large_data`) and this array is formed on access, refused beyond
+        scikit-learn's ``working_memory`` with the memory it would need.
     intercept_ : ndarray of shape (n_targets_,)
         ``b`` (zeros when ``fit_intercept=False``).
     alpha_ : float
