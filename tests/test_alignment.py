@@ -33,6 +33,18 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
+def closest_to_identity(A, B):
+    """The oracle of the documented convention, from a dense full SVD: of the orthogonal
+    ``R`` minimising ``||A R - B||_F`` (square, equal widths), the one of largest trace,
+    ``U_r V_r^T`` on the fitted directions plus the polar factor of the identity between the
+    complements ``U_perp`` and ``V_perp``."""
+    U, s, Vt = np.linalg.svd(A.T @ B)
+    r = int(np.sum(s > s[0] * 1e-10))
+    U_perp, V_perp = U[:, r:], Vt[r:].T
+    a, _, bt = np.linalg.svd(U_perp.T @ V_perp)
+    return U[:, :r] @ Vt[:r] + U_perp @ a @ bt @ V_perp.T
+
+
 def _rotated(rng, n=60, d=5, *, scale=1.0, shift=0.0, noise=0.0):
     X = rng.normal(size=(n, d))
     Q = ortho_group.rvs(d, random_state=rng.integers(2**31))
@@ -474,18 +486,23 @@ def test_standardize_equals_procrustes_and_ridge_between_standard_scaled_anchors
     rng = np.random.default_rng(32)
     X = rng.normal(size=(30, 6)) * rng.uniform(0.1, 10.0, size=6) + 2.0
     Y = rng.normal(size=(30, 4)) * rng.uniform(0.1, 10.0, size=4) - 1.0
-    X[:, 2] = 3.0
+    X[:, 1] = 3.0  # the same index on both sides: the closest to the identity is unique
     Y[:, 1] = -7.0
     V = rng.normal(size=(8, 6)) * 3.0
     for center in (True, False):
         sx, sy = StandardScaler(with_mean=center).fit(X), StandardScaler(with_mean=center).fit(Y)
         Xs, Ys = sx.transform(X), sy.transform(Y)
         Xp = np.hstack([Xs, np.zeros((30, 2))])  # zero padding to the wider side
-        R = orthogonal_procrustes(Xp, np.hstack([Ys, np.zeros((30, 4))]))[0][:6, :4]
+        Yp = np.hstack([Ys, np.zeros((30, 4))])
+        # A constant feature on each side: R is not unique, the one closest to the identity.
+        R = closest_to_identity(Xp, Yp)
+        assert np.linalg.norm(Xp @ R - Yp) == pytest.approx(  # a minimiser
+            np.linalg.norm(Xp @ orthogonal_procrustes(Xp, Yp)[0] - Yp), rel=1e-12)
+        R = R[:6, :4]
         al = OrthogonalAlignment(standardize=True, center=center).fit(X, Y)
         np.testing.assert_allclose(al.source_scale_, sx.scale_, rtol=1e-12)
         np.testing.assert_allclose(al.target_scale_, sy.scale_, rtol=1e-12)
-        assert al.source_scale_[2] == al.target_scale_[1] == 1.0
+        assert al.source_scale_[1] == al.target_scale_[1] == 1.0
         np.testing.assert_allclose(al.rotation_, R, atol=1e-10)
         np.testing.assert_allclose(al.transform(V), sy.inverse_transform(sx.transform(V) @ R),
                                    atol=1e-10)

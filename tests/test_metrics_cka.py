@@ -59,7 +59,8 @@ def median_sigma(X):
 @pytest.mark.parametrize("debiased", [False, True])
 @pytest.mark.parametrize(
     ("n", "d_x", "d_y"),
-    [(40, 5, 7), (6, 9, 12), (10, 3, 20)],  # feature-space form; n x n form; mixed
+    # feature-space form; n x n form; mixed widths, each way: the cheaper form is used.
+    [(40, 5, 7), (6, 9, 12), (10, 3, 20), (30, 3, 20)],
 )
 @pytest.mark.parametrize("memory", [None, SMALL_MEMORY])
 def test_linear_cka_matches_gram_formula(n, d_x, d_y, debiased, memory, blocks):
@@ -67,7 +68,7 @@ def test_linear_cka_matches_gram_formula(n, d_x, d_y, debiased, memory, blocks):
     expected = cka_ref(X @ X.T, Y @ Y.T, debiased)
     with config_context(working_memory=memory or 1024):
         got = linear_cka(X, Y, debiased=debiased)
-    if memory and n >= min(d_x, d_y):
+    if memory and n * (d_x + d_y) >= d_x**2 + d_y**2 + d_x * d_y:  # the feature form
         assert several_blocks(blocks)
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
     assert cka(X, Y, debiased=debiased) == pytest.approx(expected, rel=1e-10, abs=1e-12)

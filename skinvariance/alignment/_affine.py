@@ -3,15 +3,16 @@
 from numbers import Real
 
 import numpy as np
-from scipy.linalg import pinv
+from scipy.linalg import pinv, qr
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import InvalidParameterError, StrOptions, _fit_context
 from .._constraints import NumberInterval
+from .._lowrank import LowRankMap, check_dense_fits
 from .._validation import DataError
 from ._base import BaseAlignment, check_target_space, validate_pair
-from ._ridge import DEFAULT_ALPHAS, data_scale, ridge_leave_one_out
+from ._ridge import DEFAULT_ALPHAS, data_scale, ridge_factors, ridge_leave_one_out
 from ._scaling import exponent_of
 
 __all__ = ["AffineAlignment"]
@@ -68,7 +69,10 @@ class AffineAlignment(BaseAlignment):
         ``W``, in the raw coordinates of both spaces and laid out as in scikit-learn's linear
         models: ``transform(X) = X @ coef_.T + intercept_``. An entry beyond the dtype's range
         (features of the two spaces differing in magnitude by more than it spans) is ``±inf``
-        or 0 here; ``transform`` does not use this array.
+        or 0 here; ``transform`` does not use this array. With fewer anchors than source
+        features ``W`` is kept as two factors of rank at most ``n_anchors`` (the dual form of
+        ridge, see :ref:`large_data`) and this array is formed on access, refused beyond
+        scikit-learn's ``working_memory`` with the memory it would need.
     intercept_ : ndarray of shape (n_targets_,)
         ``b`` (zeros when ``fit_intercept=False``).
     alpha_ : float
@@ -172,22 +176,31 @@ class AffineAlignment(BaseAlignment):
         # alpha |W|^2 = alpha 4**-e_x |W_scaled|^2 4**e_y.
         source, target = self._scale_sides(X, Y, center=self.fit_intercept)
         Xs, e_x, Ys, e_y = source.values, source.exponent, target.values, target.exponent
+        # Fewer anchors than source features: W has rank at most n_anchors and is kept as
+        # two factors (the dual form of ridge), never as a d_x x d_y matrix.
+        wide = Xs.shape[0] < Xs.shape[1]
         if self.alpha == "auto":
             coef = self._fit_leave_one_out(Xs, Ys, e_x, alphas)
         else:
             self.alpha_ = float(self.alpha)
-            coef = self._fit_fixed(Xs, Ys, e_x)
+            coef = self._fit_factors(Xs, Ys, e_x) if wide else self._fit_fixed(Xs, Ys, e_x)
+        if isinstance(coef, tuple):
+            coef = self._low_rank(*coef)
         # The map keeps its coefficients as a fraction and a power of two, so that a ratio of
         # magnitudes between the spaces beyond the dtype does not reach the transforms.
-        e_coef = exponent_of(coef)
-        self._coef_scaled = np.ldexp(coef.T, -e_coef)
+        if isinstance(coef, LowRankMap):
+            e_coef = exponent_of(coef.right)
+            self._map = LowRankMap(0.0, coef.left, None, np.ldexp(coef.right, -e_coef))
+        else:
+            e_coef = exponent_of(coef)
+            self._map = np.ldexp(coef, -e_coef)
         self._coef_exponent = e_coef + e_y - e_x
         self.n_targets_ = Y.shape[1]
-        with np.errstate(over="ignore", under="ignore"):
-            self.coef_ = self._raw_coef().astype(X.dtype)
+        self._dtype = X.dtype
+        self._coef = None if isinstance(self._map, LowRankMap) else self._raw_coef(self._map)
         try:  # b is the image of the origin
             origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
-            self.intercept_ = self._forward(origin, self._coef_scaled.T, self._coef_exponent)[0]
+            self.intercept_ = self._forward(origin, self._map, self._coef_exponent)[0]
         except DataError:
             raise DataError(
                 "AffineAlignment cannot be fitted: the translation of the map overflows "
@@ -218,6 +231,18 @@ class AffineAlignment(BaseAlignment):
         reg.fit(Xs, Ys)
         return np.asarray(reg.coef_, dtype=np.float64).reshape(Ys.shape[1], Xs.shape[1]).T
 
+    def _fit_factors(self, Xs, Ys, e_x):
+        """Least squares (minimum norm) or ridge of the given strength, as two factors."""
+        with np.errstate(over="ignore", under="ignore"):
+            alpha = float(np.ldexp(float(self.alpha), -2 * e_x))
+        rcond = max(Xs.shape) * np.finfo(Xs.dtype).eps  # the numerical rank of the anchors
+        return ridge_factors(Xs, Ys, min(alpha, np.finfo(np.float64).max), rcond=rcond)
+
+    @staticmethod
+    def _low_rank(left, right):
+        """``left @ right`` as a :class:`LowRankMap`, or dense when that is no larger."""
+        return LowRankMap(0.0, left, None, right).compact()
+
     def _fit_leave_one_out(self, Xs, Ys, e_x, alphas):
         """Ridge with the strength of the grid whose leave-one-out error is smallest."""
         with np.errstate(over="ignore", under="ignore"):
@@ -228,19 +253,32 @@ class AffineAlignment(BaseAlignment):
                 self.alphas_ = alphas
                 tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
                 grid = np.clip(np.ldexp(alphas, -2 * e_x), tiny, huge)
-        _, best, coef = ridge_leave_one_out(Xs, Ys, grid, intercept=self.fit_intercept)
+        _, best, left, right = ridge_leave_one_out(Xs, Ys, grid, intercept=self.fit_intercept)
         self.alpha_ = float(self.alphas_[best])
-        return coef
+        return left, right
 
-    def _raw_coef(self):
-        """``W`` in the raw coordinates: the standard deviations folded into the matrix."""
-        coef, exponent = self._coef_scaled, self._coef_exponent
+    def _raw_coef(self, scaled):
+        """``W`` (``n_targets_ x n_features_in_``) in the raw coordinates, in the anchors'
+        dtype: the standard deviations folded into the scaled map (``d_x x d_y``)."""
+        coef, exponent = scaled.T, self._coef_exponent
         with np.errstate(over="ignore", under="ignore"):
             if self._source_scale is None:
-                return np.ldexp(coef, exponent)
+                return np.ldexp(coef, exponent).astype(self._dtype)
             (f_x, p_x), (f_y, p_y) = self._source_scale, self._target_scale
             powers = exponent + p_y[:, None] - p_x[None, :]
-            return np.ldexp(coef * (f_y[:, None] / f_x[None, :]), powers)
+            return np.ldexp(coef * (f_y[:, None] / f_x[None, :]), powers).astype(self._dtype)
+
+    @property
+    def coef_(self):
+        """``W`` as a dense ``(n_targets_, n_features_in_)`` array (see the class docstring)."""
+        check_is_fitted(self)
+        if self._coef is not None:
+            return self._coef
+        itemsize = 2 * 8 + np.dtype(self._dtype).itemsize  # the product and its scaling
+        check_dense_fits(itemsize * self.n_targets_ * self.n_features_in_,
+                         f"AffineAlignment.coef_ of shape ({self.n_targets_}, "
+                         f"{self.n_features_in_})", "; the transforms do not need it")
+        return self._raw_coef(self._map._product(np.float64))
 
     def transform(self, X):
         """Map source vectors into the target space.
@@ -258,7 +296,18 @@ class AffineAlignment(BaseAlignment):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._forward(X, self._coef_scaled.T, self._coef_exponent)
+        return self._forward(X, self._map, self._coef_exponent)
+
+    def _inverse_map(self):
+        """The pseudo-inverse of the scaled map, in low-rank form when the map is."""
+        M = self._map
+        if not isinstance(M, LowRankMap):
+            return pinv(M)
+        # M = L R with orthonormal columns in L: pinv(M) = pinv(R) L^T, and with R^T = Q T
+        # (thin QR), pinv(R) = Q pinv(T^T); the singular values of M are those of T.
+        Q, T = qr(M.right.T, mode="economic", check_finite=False)
+        core = pinv(T.T, rtol=max(M.shape) * np.finfo(np.float64).eps)
+        return LowRankMap(0.0, Q, core, M.left.T)
 
     def inverse_transform(self, X):
         """Map target vectors back into the source space (least squares).
@@ -275,4 +324,4 @@ class AffineAlignment(BaseAlignment):
             source_mean_``, with ``W_std`` the map between the prepared sides.
         """
         Y = check_target_space(self, X)
-        return self._backward(Y, pinv(self._coef_scaled.T), -self._coef_exponent)
+        return self._backward(Y, self._inverse_map(), -self._coef_exponent)

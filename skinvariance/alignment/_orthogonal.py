@@ -1,10 +1,10 @@
 """Orthogonal Procrustes between two spaces, optionally after standard scaling of both."""
 
 import numpy as np
-from scipy.linalg import orthogonal_procrustes
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import _fit_context
+from .._lowrank import LowRankMap, procrustes_map
 from .._validation import DataError
 from ._base import BaseAlignment, check_target_space, validate_pair
 from ._scaling import power_of_two
@@ -59,7 +59,10 @@ class OrthogonalAlignment(BaseAlignment):
     ----------
     rotation_ : ndarray of shape (n_features_in_, n_targets_)
         Orthogonal (square) or semi-orthogonal (rectangular) matrix, applied as ``X @ rotation_``
-        (to the standardised source with ``standardize=True``).
+        (to the standardised source with ``standardize=True``). When the anchors do not
+        determine it (fewer anchors than features) it is kept in low-rank form and formed on
+        access, refused beyond scikit-learn's ``working_memory`` with the memory it would
+        need; ``transform`` never forms it.
     scale_ : float
         Isotropic factor ``s`` (1.0 when ``scale=False``).
     source_mean_ : ndarray of shape (n_features_in_,)
@@ -86,10 +89,21 @@ class OrthogonalAlignment(BaseAlignment):
 
     Notes
     -----
-    With fewer anchors than features the problem is under-determined and ``R`` is one of many
-    minimisers. Fitting needs at least two anchors, and source and target anchors that are not
-    all the same vector (all zero, with ``center=False``): no rotation is defined otherwise,
-    and the error says so.
+    With fewer anchors than features the problem is under-determined: ``R`` is fixed on the
+    span of the anchors (on the left singular vectors of ``X_c^T Y_c``) and free on its
+    complement, which it may map onto the complement of the target anchors' span by any
+    isometry. Of all these minimisers, the fitted ``R`` is the one **closest to the
+    identity** (smallest ``||R - I||_F``, with the narrower side zero-padded): it leaves every
+    direction orthogonal to both anchor spans unchanged. It is then kept as ``I + Z (T - I)
+    Z^T``, with ``Z`` an orthonormal basis of the two spans (at most ``2 n_anchors``
+    columns), so fitting costs O(n_anchors² d) time and O(n_anchors d) memory, and
+    ``transform`` O(n_samples n_anchors d): no ``d x d`` matrix is formed (see
+    :ref:`large_data`). In the rare case where even that is not unique (a direction of the
+    source's complement inside the target anchors' span), it is one of the closest.
+
+    Fitting needs at least two anchors, and source and target anchors that are not all the
+    same vector (all zero, with ``center=False``): no rotation is defined otherwise, and the
+    error says so.
 
     References
     ----------
@@ -149,7 +163,7 @@ class OrthogonalAlignment(BaseAlignment):
             Fitted estimator.
         """
         X, Y = validate_pair(self, X, y)
-        d_x, d_y = X.shape[1], Y.shape[1]
+        d_y = Y.shape[1]
         # Exact tests first: rounding of the mean must not pass identical rows for variance.
         for name, Z in (("source anchors X", X), ("target anchors y", Y)):
             if not (np.ptp(Z, axis=0).any() if self.center else Z.any()):
@@ -161,12 +175,9 @@ class OrthogonalAlignment(BaseAlignment):
             if not side.values.any():  # every feature constant to rounding, once standardised
                 self._refuse(name, Z)
         Xc, e_x, Yc, e_y = source.values, source.exponent, target.values, target.exponent
-        d = max(d_x, d_y)
-        # Zero-pad the narrower side so that the square Procrustes problem applies.
-        Xp = np.zeros((X.shape[0], d), dtype=X.dtype)
-        Yp = np.zeros((X.shape[0], d), dtype=X.dtype)
-        Xp[:, :d_x], Yp[:, :d_y] = Xc, Yc
-        R, singular_sum = orthogonal_procrustes(Xp, Yp)
+        # Zero padding of the narrower side is implicit; with fewer anchors than features
+        # the map stays in low-rank form (no d x d matrix).
+        R, singular_sum = procrustes_map(Xc, Yc)
         if self.scale:
             ratio = float(singular_sum) / float(np.sum(Xc.astype(np.float64) ** 2))
             with np.errstate(over="ignore", under="ignore"):
@@ -175,9 +186,21 @@ class OrthogonalAlignment(BaseAlignment):
             self.scale_ = scale
         else:
             self.scale_ = 1.0
-        self.rotation_ = np.ascontiguousarray(R[:d_x, :d_y])
+        if isinstance(R, LowRankMap):
+            self._rotation = R
+        else:
+            self._rotation = np.ascontiguousarray(R, dtype=X.dtype)
+        self._dtype = X.dtype
         self.n_targets_ = d_y
         return self
+
+    @property
+    def rotation_(self):
+        """The ``(n_features_in_, n_targets_)`` matrix ``R``, dense (see the class notes)."""
+        check_is_fitted(self)
+        if isinstance(self._rotation, LowRankMap):
+            return self._rotation.dense(self._dtype, "OrthogonalAlignment.rotation_")
+        return self._rotation
 
     def _refuse(self, name, Z):
         what = "have zero variance (every row is the same vector)"
@@ -204,7 +227,7 @@ class OrthogonalAlignment(BaseAlignment):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         fraction, exponent = np.frexp(self.scale_)
-        return self._forward(X, self.rotation_ * fraction, int(exponent))
+        return self._forward(X, self._rotation * fraction, int(exponent))
 
     def inverse_transform(self, X):
         """Map target vectors back into the source space.
@@ -223,4 +246,4 @@ class OrthogonalAlignment(BaseAlignment):
         """
         Y = check_target_space(self, X)
         fraction, exponent = np.frexp(self.scale_)
-        return self._backward(Y, self.rotation_.T / fraction, -int(exponent))
+        return self._backward(Y, self._rotation.T / fraction, -int(exponent))

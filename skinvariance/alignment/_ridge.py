@@ -11,7 +11,7 @@ a matrix product, not ``n`` fits.
 import numpy as np
 from scipy.linalg import svd
 
-__all__ = ["DEFAULT_ALPHAS", "data_scale", "ridge_leave_one_out"]
+__all__ = ["DEFAULT_ALPHAS", "data_scale", "ridge_factors", "ridge_leave_one_out"]
 
 #: The default grid, relative to :func:`data_scale`: four values per decade from 1e-3
 #: (nearly least squares) to 1e4 (nearly the mean of the target anchors).
@@ -48,8 +48,9 @@ def ridge_leave_one_out(X, Y, alphas, *, intercept):
         Sum over rows and target columns of the squared leave-one-out residuals.
     best : int
         The index of the smallest error (the first on a tie, as ``RidgeCV``).
-    coef : ndarray of shape (d, t)
-        The ridge coefficients of the best strength, ``Y ≈ X @ coef``.
+    left, right : ndarray of shape (d, k) and (k, t)
+        The ridge coefficients of the best strength as two factors, ``coef = left @ right``
+        with ``Y ≈ X @ coef`` and ``k = min(n, d)``; ``left`` has orthonormal columns.
     """
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
@@ -58,14 +59,55 @@ def ridge_leave_one_out(X, Y, alphas, *, intercept):
     projected = U.T @ Y
     outside = Y - U @ projected  # the part of Y no ridge fit on X reaches
     common = 1.0 / len(X) if intercept else 0.0
+    row_squares = _residual_squares(U, projected, outside)
     errors = np.empty(len(alphas))
     for i, alpha in enumerate(alphas):
-        residual = outside + U @ ((alpha / (squares + alpha))[:, None] * projected)
         leverage = (U**2) @ (squares / (squares + alpha)) + common
         with np.errstate(divide="ignore", invalid="ignore"):
-            loo = residual / (1.0 - leverage)[:, None]
-            errors[i] = np.sum(loo**2)
+            errors[i] = np.sum(row_squares(alpha / (squares + alpha)) / (1.0 - leverage) ** 2)
     best = int(np.argmin(np.where(np.isnan(errors), np.inf, errors)))
     alpha = alphas[best]
-    coef = Vt.T @ ((s / (squares + alpha))[:, None] * projected)
-    return errors, best, coef
+    return errors, best, Vt.T, (s / (squares + alpha))[:, None] * projected
+
+
+def _residual_squares(U, projected, outside):
+    """``shrink -> ||residual_i||^2`` per row, ``residual = outside + U diag(shrink) projected``.
+
+    With more target columns than singular values (a wide target), from ``k x k`` and
+    ``n x k`` products computed once (``||o_i||^2 + 2 (u_i * shrink) . (o P^T)_i + (u_i *
+    shrink) P P^T (u_i * shrink)``): O(n k^2) per strength instead of O(n k t).
+    """
+    k, t = projected.shape
+    if t <= k:
+        return lambda shrink: np.sum(
+            (outside + U @ (shrink[:, None] * projected)) ** 2, axis=1)
+    gram = projected @ projected.T
+    cross = outside @ projected.T
+    base = np.einsum("ij,ij->i", outside, outside)
+
+    def squares(shrink):
+        weighted = U * shrink
+        quadratic = np.einsum("ij,ij->i", weighted @ gram, weighted)
+        return np.maximum(base + 2.0 * np.einsum("ij,ij->i", weighted, cross) + quadratic, 0.0)
+
+    return squares
+
+
+def ridge_factors(X, Y, alpha, *, rcond):
+    """Ridge of strength ``alpha`` (minimum-norm least squares for 0) as two factors.
+
+    From the thin SVD ``X = U diag(s) V^T``: ``coef = V diag(s / (s² + alpha)) U^T Y``, returned
+    as ``(V, diag(...) U^T Y)`` of rank at most ``min(n, d)``, the dual form of ridge for a
+    wide ``X``. Least squares keeps the singular values above ``rcond * s_max`` (the numerical
+    rank), as the pseudo-inverse does.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    U, s, Vt = svd(X, full_matrices=False, check_finite=False)
+    if alpha == 0:
+        keep = s > s[0] * rcond
+        gain = 1.0 / s[keep]
+    else:
+        keep = s > 0
+        gain = s[keep] / (s[keep] ** 2 + alpha)
+    return Vt[keep].T, gain[:, None] * (U[:, keep].T @ Y)

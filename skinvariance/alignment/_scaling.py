@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from .._lowrank import apply_matrix
 from .._validation import DataError
 
 __all__ = ["ScaledSide", "affine_map", "exponent_of", "power_of_two", "scaled_side"]
@@ -96,8 +97,9 @@ def scaled_side(Z, *, center, standardize):
 def affine_map(estimator, X, shift, matrix, exponent, offset, *, in_scale=None, out_scale=None):
     """``((X - shift) / in_scale) @ matrix * 2**exponent * out_scale + offset`` in X's dtype.
 
-    ``in_scale`` and ``out_scale`` are per-feature ``(fraction, exponent)`` pairs (as
-    :attr:`ScaledSide.scale`) or None (ones). ``X - shift`` is formed after dividing both by
+    ``matrix`` is an array or a :class:`~skinvariance._lowrank.LowRankMap` (applied by its
+    factors). ``in_scale`` and ``out_scale`` are per-feature ``(fraction, exponent)`` pairs
+    (as :attr:`ScaledSide.scale`) or None (ones). ``X - shift`` is formed after dividing both by
     powers of two, the matrix product on numbers of magnitude at most 4, and the powers of two
     applied last (exactly), so that only a result beyond the dtype's largest number overflows;
     that raises a ``DataError`` (a ``ValueError``).
@@ -115,7 +117,7 @@ def affine_map(estimator, X, shift, matrix, exponent, offset, *, in_scale=None, 
         feature_exponent = columns - power
         e = int(np.max(feature_exponent))
         D = np.ldexp(D, feature_exponent - e)
-    out = D @ np.asarray(matrix, dtype=dt)
+    out = apply_matrix(D, matrix, dt)
     with np.errstate(over="ignore"):
         if out_scale is None:
             np.ldexp(out, e + exponent, out=out)

@@ -23,8 +23,9 @@ def _hsic_terms_linear(X, Y):
     Returns ``(kl, kk, ll, rk_rl, rk_rk, rl_rl, tr_k, tr_l)`` for ``K = Xc Xc^T`` and
     ``L = Yc Yc^T`` built from column-centred ``Xc``, ``Yc``: Frobenius products
     ``<K, L>``, ``<K, K>``, ``<L, L>``, products of the diagonals, and traces. With n > d they
-    come from the feature-space matrices ``Xc^T Xc`` (never an n x n matrix); with n smaller
-    than both widths, from the n x n Gram matrices, which is then cheaper. ``Xc`` and ``Yc``
+    come from the feature-space matrices ``Xc^T Xc`` (never an n x n matrix); with few rows
+    against the widths, from the n x n Gram matrices, whichever is cheaper
+    (:func:`gram_form_is_cheaper`): a wide space never gets a d x d matrix. ``Xc`` and ``Yc``
     are each divided by a power of two that brings them into ``[-1, 1]`` (:class:`Centring`):
     the terms are those of the rescaled spaces, which CKA does not see, and no fourth power
     of a large or small number can overflow or vanish.
@@ -36,7 +37,7 @@ def _hsic_terms_linear(X, Y):
     n, d_x = X.shape
     d_y = Y.shape[1]
     cx, cy = Centring.of(X), Centring.of(Y)
-    if n < min(d_x, d_y):
+    if gram_form_is_cheaper(n, d_x, d_y):
         Xc, Yc = cx.apply(X), cy.apply(Y)
         K = Xc @ Xc.T
         L = Yc @ Yc.T
@@ -62,6 +63,13 @@ def _hsic_terms_linear(X, Y):
     kk = np.vdot(Gxx, Gxx)
     ll = np.vdot(Gyy, Gyy)
     return kl, kk, ll, rk_rl, rk_rk, rl_rl, np.trace(Gxx), np.trace(Gyy)
+
+
+def gram_form_is_cheaper(n, d_x, d_y):
+    """Whether the n x n Gram form of linear CKA costs less than the feature-space form:
+    ``n^2 (d_x + d_y)`` against ``n (d_x^2 + d_y^2 + d_x d_y)`` multiply-adds (and ``n^2``
+    against ``d_x^2 + d_y^2 + d_x d_y`` floats of memory)."""
+    return n * (d_x + d_y) < d_x * d_x + d_y * d_y + d_x * d_y
 
 
 def _squared_distances(Z, norms, start, stop, *, exact_zeros=True):
@@ -255,8 +263,9 @@ def cka(X, Y, kernel="linear", *, debiased=False, sigma=None):
     - ``kernel="linear"``: ``K = X X^T``. Computed in the feature-space form
       ``||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F)`` on column-centred data, accumulated
       over blocks of rows: O(n (d_x + d_y)^2) time, O(d_x^2 + d_y^2 + d_x d_y) memory, no
-      n x n matrix (when n is below both widths, the n x n Gram form is used instead, being
-      smaller).
+      n x n matrix; with few samples against the widths (``n (d_x + d_y) < d_x^2 + d_y^2 +
+      d_x d_y``, e.g. 100 samples of 20,000 features), the n x n Gram form instead, O(n^2
+      (d_x + d_y)) time and O(n (d_x + d_y)) memory (see :ref:`large_data`).
     - ``kernel="rbf"``: ``K_ij = exp(-|x_i - x_j|^2 / (2 sigma^2))``. By default each space
       gets its own ``sigma = sqrt(median of the non-zero squared distances between its
       rows)`` (the median heuristic). The Gram matrices are formed one block of rows at a time,

@@ -20,6 +20,7 @@ is re-run on every permutation.
 import numpy as np
 from sklearn import get_config
 
+from .._lowrank import check_dense_fits
 from .._parallel import row_blocks
 from .._validation import check_paired_arrays
 from ._base import centred, check_not_constant
@@ -103,11 +104,20 @@ def _gram_null(A, B, debiased):
     )
 
 
+def _squared_gram_norm(Zc):
+    """``||Zc^T Zc||_F^2 = ||Zc Zc^T||_F^2``, from the smaller of the two."""
+    G = Zc @ Zc.T if Zc.shape[0] < Zc.shape[1] else Zc.T @ Zc
+    return np.vdot(G, G)
+
+
 def _feature_null(Xc, Yc, debiased):
     """``perms -> linear CKA`` from ``||Xc^T Yc[p]||^2`` (float32 products)."""
     n = Xc.shape[0]
     rk, rl = np.einsum("ij,ij->i", Xc, Xc), np.einsum("ij,ij->i", Yc, Yc)
-    kk, ll = np.sum((Xc.T @ Xc) ** 2), np.sum((Yc.T @ Yc) ** 2)
+    kk, ll = _squared_gram_norm(Xc), _squared_gram_norm(Yc)
+    check_dense_fits(12 * Xc.shape[1] * Yc.shape[1],
+                     f"The permutation null of linear CKA over {n} samples (a "
+                     f"{Xc.shape[1]} x {Yc.shape[1]} product per permutation)")
     tk, tl = rk.sum(), rl.sum()
     if debiased:
         kk, ll = _unbiased(kk, rk @ rk, tk, tk, n), _unbiased(ll, rl @ rl, tl, tl, n)

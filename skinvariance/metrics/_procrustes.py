@@ -4,6 +4,7 @@ import numpy as np
 from scipy.linalg import svdvals
 
 from .._compat import validate_params
+from .._lowrank import check_dense_fits, r_factor
 from .._parallel import MAX_BLOCK_ROWS, row_blocks
 from .._validation import check_paired_arrays
 from ._base import Centring, check_not_constant
@@ -21,6 +22,11 @@ def procrustes_similarity(X, Y):
     zero-padding the narrower space, which the nuclear norm does implicitly. For equal shapes,
     :func:`scipy.spatial.procrustes` (which also fits a scale) reports the disparity
     ``1 - procrustes_similarity(X, Y) ** 2``.
+
+    Cost: with ``n`` samples below both widths, from the thin QR of each centred space,
+    O(n^2 (d_x + d_y)) time and O(n max(d_x, d_y)) memory; otherwise from the ``d_x x d_y``
+    cross-covariance accumulated over blocks of rows, O(n d_x d_y) time, refused when it
+    exceeds ``working_memory`` (see :ref:`large_data`).
 
     Range: [0, 1]; higher = more similar; symmetric; 1 iff Y is a rotated, scaled, translated
     copy of X (or X of Y, for different widths). Invariances: orthogonal maps, isotropic
@@ -64,6 +70,32 @@ def procrustes_similarity(X, Y):
     # Each space centred and brought to [-1, 1] by a power of two, which the measure does
     # not see: no square overflows or vanishes.
     cx, cy = Centring.of(X), Centring.of(Y)
+    if n < min(d_x, d_y):
+        value = _thin_similarity(X, Y, cx, cy)
+    else:
+        value = _feature_similarity(X, Y, cx, cy)
+    return float(np.clip(value, 0.0, 1.0))
+
+
+def _thin_similarity(X, Y, cx, cy):
+    """Fewer rows than features: ``Xc^T = Qx Rx`` and ``Yc^T = Qy Ry`` (thin QR) give
+    ``||Xc^T Yc||_* = ||Rx Ry^T||_*``, an n x n matrix; one centred copy at a time."""
+    factors, squares = [], []
+    for Z, centring in ((X, cx), (Y, cy)):
+        Zc = centring.apply(Z)
+        squares.append(np.vdot(Zc, Zc))
+        factors.append(r_factor(Zc.T))  # overwrites the copy
+        del Zc
+    return svdvals(factors[0] @ factors[1].T, check_finite=False).sum() / np.sqrt(
+        squares[0] * squares[1])
+
+
+def _feature_similarity(X, Y, cx, cy):
+    """The d_x x d_y cross-covariance, accumulated over blocks of rows."""
+    n, d_x = X.shape
+    d_y = Y.shape[1]
+    check_dense_fits(16 * d_x * d_y, f"procrustes_similarity of {d_x} and {d_y} features "
+                     f"over {n} samples (a {d_x} x {d_y} matrix and its SVD)")
     cross = np.zeros((d_x, d_y))
     sx = sy = 0.0
     for rows in row_blocks(n, 8 * 2 * (d_x + d_y), max_rows=MAX_BLOCK_ROWS):
@@ -72,5 +104,4 @@ def procrustes_similarity(X, Y):
         cross += xb.T @ yb
         sx += np.vdot(xb, xb)
         sy += np.vdot(yb, yb)
-    value = svdvals(cross, check_finite=False).sum() / np.sqrt(sx * sy)
-    return float(np.clip(value, 0.0, 1.0))
+    return svdvals(cross, check_finite=False).sum() / np.sqrt(sx * sy)
