@@ -11,8 +11,8 @@ thread count changed between processes).
 **Scale.** Nothing here squares a coordinate in float32, or a float64 coordinate beyond
 ``2**+-480``: norms and variances are accumulated in float64, of the row itself when its
 largest magnitude lies within ``2**+-480`` (every float32 row), else of the row brought to
-``[-1, 1]`` by that magnitude first (as LAPACK's ``nrm2`` scales); Euclidean distances are
-recomputed in float64 from coordinates scaled by a power of two. So finite input of any
+``[-1, 1]`` by that magnitude first (as LAPACK's ``nrm2`` scales); Euclidean distances
+(:mod:`._euclidean`) are recomputed in float64 the same way. So finite input of any
 magnitude the dtype holds neither overflows nor underflows on the way; only a result that
 itself exceeds the dtype becomes infinite, and :func:`check_overflow` turns that into an error.
 
@@ -325,17 +325,6 @@ def minkowski_block(X, A, p, out):
             out[r, j] = top * s**inv_p
 
 
-@numba.njit(**_JIT_SUMS)
-def max_abs(X):
-    """The largest absolute value of a 2-D array, as a float64 (0 for an empty array)."""
-    n, d = X.shape
-    m = 0.0
-    for i in range(n):
-        for f in range(d):
-            m = _maxnum(m, abs(np.float64(X[i, f])))
-    return m
-
-
 @numba.njit(inline="always")
 def _row_scale(m):
     """``(factor, divide)``: multiply by ``factor``, or divide by ``m`` when ``divide``.
@@ -355,35 +344,6 @@ def _row_scale(m):
 def _scaled(value, factor, m, divide):
     """``value`` in float64 brought to the row's ``[-1, 1]`` scale (see :func:`_row_scale`)."""
     return np.float64(value) / m if divide else np.float64(value) * factor
-
-
-@numba.njit(**_JIT_SUMS)
-def finish_euclidean_block(X, A, scale, x_sq, a_sq, gram, rtol):
-    """Turn the Gram block ``gram = Xc @ Ac.T`` into Euclidean distances, in place.
-
-    ``x_sq`` and ``a_sq`` are the squared norms of the centred (and scaled) rows ``Xc`` and
-    ``Ac``. ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is
-    small compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
-    recomputed from the uncentred rows ``X`` and ``A`` in float64 (float32 coordinates, or
-    float64 ones within ``2**+-33``: no square overflows), multiplied by ``scale`` (a power of
-    two) to bring them to the units of the Gram block. Negative values left by rounding are
-    clipped to zero; identical rows give exactly zero.
-    """
-    n = X.shape[0]
-    k = A.shape[0]
-    d = X.shape[1]
-    for i in range(n):
-        for j in range(k):
-            total = x_sq[i] + a_sq[j]
-            d2 = total - 2 * gram[i, j]
-            if d2 <= rtol * total:
-                acc = 0.0
-                for f in range(d):
-                    diff = np.float64(X[i, f]) - np.float64(A[j, f])
-                    acc += diff * diff
-                gram[i, j] = np.sqrt(acc) * scale
-            else:
-                gram[i, j] = np.sqrt(d2)
 
 
 #: Codes of the per-sample normalisations understood by :func:`normalize_rows_into`.
