@@ -667,7 +667,7 @@ def test_reported_magnitudes(dtype, scale, rng):
 @pytest.mark.parametrize("kernel", ["euclidean", "cosine", "angular", "l1"])
 def test_blocks_of_different_magnitudes(dtype, top, kernel, rng):
     """Each block of rows has its own magnitude, far above and below the anchors': the
-    Euclidean kernel switches between its anchors' scale and a common one block by block."""
+    Euclidean kernel scales each group of rows of similar magnitude on its own."""
     from sklearn import config_context
 
     A = rng.uniform(-1, 1, size=(7, 5)).astype(dtype)

@@ -246,8 +246,8 @@ class EuclideanKernel(Kernel):
         return EuclideanAnchors(A)
 
     def compute(self, X, state, out):
-        state.compute(X, out)
-        _numba.check_overflow(out, self.name)
+        if not state.compute(X, out):
+            raise _numba.overflow_error(X.dtype, self.name)
 
 
 class L1Kernel(Kernel):

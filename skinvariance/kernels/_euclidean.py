@@ -87,42 +87,75 @@ def _distance(X, A, i, j):
 
 
 @numba.njit(**_JIT_SUMS)
+def centre_rows(X, mean, out, squares):
+    """``out = X - mean`` and ``squares[i] = |out[i]|^2``, in one pass (in the dtype of X)."""
+    n, d = X.shape
+    for i in range(n):
+        acc = X.dtype.type(0)
+        for f in range(d):
+            c = X[i, f] - mean[f]
+            out[i, f] = c
+            acc += c * c
+        squares[i] = acc
+
+
+@numba.njit(**_JIT_SUMS)
+def _finish_row(X, A, i, shift, x_sq, a_sq, gram, rtol, floor):
+    """Row ``i`` of :func:`finish_block` when it has entries to recompute, or a ``shift``."""
+    half = shift // 2
+    # Two factors: 2**shift itself may not be a float64 (shift up to +-1088).
+    first, second = 2.0**half, 2.0 ** (shift - half)
+    finite = True
+    for j in range(gram.shape[1]):
+        total = x_sq[i] + a_sq[j]
+        d2 = total - 2 * gram[i, j]
+        if d2 <= rtol * total or total < floor:
+            gram[i, j] = _distance(X, A, i, j)
+        else:
+            gram[i, j] = np.sqrt(np.float64(d2)) * first * second
+        finite &= np.isfinite(gram[i, j])
+    return finite
+
+
+@numba.njit(**_JIT_SUMS)
 def finish_block(X, A, shift, x_sq, a_sq, gram, rtol, floor):
     """Turn the Gram block ``gram = Xc @ Ac.T`` (at ``2**-shift``) into distances, in place.
 
     ``x_sq``, ``a_sq``: squared norms of the centred, scaled rows. Entries with
     ``d^2 <= rtol (|x|^2 + |a|^2)`` or ``|x|^2 + |a|^2 < floor`` are recomputed from the
     original rows ``X`` and ``A`` (:func:`_distance`); the others are ``sqrt(d^2)`` multiplied
-    back by ``2**shift``. A row without such an entry is done in one vectorised pass.
+    back by ``2**shift``. Returns whether every distance is finite (it is not only where the
+    true distance overflows the dtype).
     """
     n, k = gram.shape
-    half = shift // 2
-    # Two factors: 2**shift itself may not be a float64 (shift up to +-1024).
-    first, second = 2.0**half, 2.0 ** (shift - half)
     zero = gram.dtype.type(0)
+    two = gram.dtype.type(2)
+    tol = gram.dtype.type(rtol)
+    small = gram.dtype.type(floor)
+    finite = True
     for i in range(n):
+        if shift != 0:
+            finite &= _finish_row(X, A, i, shift, x_sq, a_sq, gram, rtol, floor)
+            continue
+        # One vectorised pass writes sqrt(d^2) and counts the entries to recompute.
         xi = x_sq[i]
         flagged = 0
         for j in range(k):
             total = xi + a_sq[j]
-            d2 = total - 2 * gram[i, j]
-            flagged += (d2 <= rtol * total) | (total < floor)
+            d2 = total - two * gram[i, j]
+            flagged += (d2 <= tol * total) | (total < small)
+            gram[i, j] = np.sqrt(max(d2, zero))
         if flagged == 0:
-            if shift == 0:
-                for j in range(k):
-                    gram[i, j] = np.sqrt(max(xi + a_sq[j] - 2 * gram[i, j], zero))
-            else:
-                for j in range(k):
-                    d2 = xi + a_sq[j] - 2 * gram[i, j]
-                    gram[i, j] = np.sqrt(np.float64(max(d2, zero))) * first * second
             continue
+        # d^2 is gone; v = sqrt(max(d^2, 0)) has v^2 within a few ulps of it, so a slightly
+        # looser test finds every flagged entry (and perhaps a few more: recomputing is exact).
         for j in range(k):
             total = xi + a_sq[j]
-            d2 = total - 2 * gram[i, j]
-            if d2 <= rtol * total or total < floor:
+            v = gram[i, j]
+            if v * v <= 1.0001 * tol * total or total < small:
                 gram[i, j] = _distance(X, A, i, j)
-            else:
-                gram[i, j] = np.sqrt(np.float64(d2)) * first * second
+                finite &= np.isfinite(gram[i, j])
+    return finite
 
 
 class EuclideanAnchors:
@@ -166,29 +199,35 @@ class EuclideanAnchors:
     def _pair(self, X, position, shift, out):
         """Distances of the rows ``X`` to anchor group ``position``, at ``2**-shift``."""
         mean, centred, a_sq = self._state(position, shift)
-        with np.errstate(under="ignore"):
-            Xc = (X if shift == 0 else np.ldexp(X, -shift)) - mean
-        x_sq = np.einsum("ij,ij->i", Xc, Xc)
+        Xc = np.empty_like(X)
+        x_sq = np.empty(len(X), dtype=X.dtype)
+        if shift == 0:
+            centre_rows(X, mean, Xc, x_sq)
+        else:
+            with np.errstate(under="ignore"):
+                centre_rows(np.ldexp(X, -shift), mean, Xc, x_sq)
         np.dot(Xc, centred.T, out=out)
-        finish_block(X, self.groups[position][2], shift, x_sq, a_sq, out, self.rtol,
-                     self.floor)
+        return finish_block(X, self.groups[position][2], shift, x_sq, a_sq, out, self.rtol,
+                            self.floor)
 
     def compute(self, X, out):
-        """Fill ``out`` with the distances of the C-contiguous rows ``X`` to the anchors."""
+        """Fill ``out`` with the distances of the C-contiguous rows ``X`` to the anchors;
+        return whether they are all finite."""
         if X.shape[0] == 0:
-            return
+            return True
         groups = magnitude_groups(X)
         if len(self.groups) == 1 and np.all(groups == groups[0]):
-            self._pair(X, 0, max(int(groups[0]), self.groups[0][0]), out)
-            return
+            return self._pair(X, 0, max(int(groups[0]), self.groups[0][0]), out)
+        finite = True
         for r in np.unique(groups):
             rows = np.flatnonzero(groups == r)
             block = X[rows]
             for position, (c, cols, _) in enumerate(self.groups):
                 part = np.empty((len(rows), out.shape[1] if cols is None else len(cols)),
                                 dtype=out.dtype)
-                self._pair(block, position, max(int(r), c), part)
+                finite &= self._pair(block, position, max(int(r), c), part)
                 if cols is None:
                     out[rows] = part
                 else:
                     out[np.ix_(rows, cols)] = part
+        return finite

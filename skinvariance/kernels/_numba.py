@@ -123,14 +123,19 @@ def check_overflow(out, kernel_name):
         Naming the samples ``X``, the dtype and the remedy.
     """
     if not all_finite(out):
-        dtype = out.dtype
-        remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
-            "rescale X and the anchors"
-        )
-        raise DataError(
-            f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
-            f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
-        )
+        raise overflow_error(out.dtype, kernel_name)
+
+
+def overflow_error(dtype, kernel_name):
+    """The error :func:`check_overflow` raises, for kernels that detect overflow themselves."""
+    dtype = np.dtype(dtype)
+    remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
+        "rescale X and the anchors"
+    )
+    return DataError(
+        f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
+        f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
+    )
 
 
 @numba.njit(**_JIT)
