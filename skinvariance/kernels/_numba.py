@@ -366,35 +366,35 @@ def _layer_scale(spread, shift, coefficient, eps):
 
 
 @numba.njit(**_JIT_SCALED)
-def _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps):
-    """Row ``i`` of :func:`normalize_rows_into`, brought to ``[-1, 1]`` first (float64 rows
+def _normalize_row_scaled(source, target, m, norm, coefficient, accumulate, eps):
+    """One row of :func:`normalize_columns_into`, brought to ``[-1, 1]`` first (float64 rows
     beyond ``2**+-480``)."""
-    k = values.shape[1]
+    k = source.shape[0]
     factor, divide = _row_scale(m)
     shift = 0.0
     if norm == NORM_L2:
         squares = 0.0
         for j in range(k):
-            y = _scaled(values[i, j], factor, m, divide)
+            y = _scaled(source[j], factor, m, divide)
             squares += y * y
         scale = coefficient / np.sqrt(squares)
     else:
         total = 0.0
         for j in range(k):
-            total += _scaled(values[i, j], factor, m, divide)
+            total += _scaled(source[j], factor, m, divide)
         shift = total / k
         residuals = 0.0
         squares = 0.0
         for j in range(k):
-            r = _scaled(values[i, j], factor, m, divide) - shift
+            r = _scaled(source[j], factor, m, divide) - shift
             residuals += r
             squares += r * r
         shift += residuals / k
         spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
         scale = _layer_scale(spread, shift, coefficient, eps)
     for j in range(k):
-        value = (_scaled(values[i, j], factor, m, divide) - shift) * scale
-        out[i, j] = out[i, j] + value if accumulate else value
+        value = (_scaled(source[j], factor, m, divide) - shift) * scale
+        target[j] = target[j] + value if accumulate else value
 
 
 @numba.njit(**_JIT_SUMS)
@@ -403,7 +403,19 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
 
     ``norm``: ``NORM_LAYER`` subtracts the row mean and divides by the row standard deviation
     (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. ``out`` may
-    be ``values`` itself (in place) or a strided view (a slice of a wider output).
+    be ``values`` itself (in place) or a strided view (a slice of a wider output); the loops
+    vectorise only on C-contiguous arrays, which :func:`normalize_columns_into` keeps for
+    column ranges of wider arrays.
+    """
+    normalize_columns_into(values, 0, out, 0, values.shape[1], 0, values.shape[0], norm,
+                           coefficient, accumulate)
+
+
+@numba.njit(**_JIT_SUMS)
+def normalize_columns_into(values, vc, out, oc, k, start, stop, norm, coefficient, accumulate):
+    """:func:`normalize_rows_into` of the columns ``vc:vc + k`` of ``values`` into the columns
+    ``oc:oc + k`` of ``out``, for the rows ``start:stop`` (the same columns of one array: in
+    place).
 
     Scale-safe: statistics are accumulated in float64, on the row itself when its largest
     magnitude lies within ``2**+-480`` (every float32 row), else on the row brought to
@@ -413,9 +425,12 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
     is at most ``CONSTANT_ROW_EPS * eps * |mean|`` (``eps`` of the row's dtype), a spread that
     rounding alone leaves on equal values (as on a projection onto duplicate anchors).
     """
-    n, k = values.shape
     eps = 1.1920928955078125e-07 if values.itemsize == 4 else 2.220446049250313e-16
-    for i in range(n):
+    for i in range(start, stop):
+        # Row views (contiguous when the arrays are): indexing with an offset of unknown
+        # sign would keep the loops from vectorising.
+        source = values[i, vc:vc + k]
+        target = out[i, oc:oc + k]
         shift = 0.0
         scale = coefficient
         if norm != NORM_NONE:
@@ -424,18 +439,18 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
             total = 0.0
             if norm == NORM_L2:
                 for j in range(k):
-                    v = np.float64(values[i, j])
+                    v = np.float64(source[j])
                     m = _maxnum(m, abs(v))
                     total += v * v
             else:
                 for j in range(k):
-                    v = np.float64(values[i, j])
+                    v = np.float64(source[j])
                     m = _maxnum(m, abs(v))
                     total += v
             if m == 0.0:
                 scale = 0.0
             elif not _PLAIN_LOW <= m <= _PLAIN_HIGH:
-                _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps)
+                _normalize_row_scaled(source, target, m, norm, coefficient, accumulate, eps)
                 continue
             elif norm == NORM_L2:
                 scale = coefficient / np.sqrt(total)
@@ -444,7 +459,7 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
                 residuals = 0.0
                 squares = 0.0
                 for j in range(k):
-                    r = np.float64(values[i, j]) - shift
+                    r = np.float64(source[j]) - shift
                     residuals += r
                     squares += r * r
                 shift += residuals / k
@@ -452,7 +467,7 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
                 scale = _layer_scale(spread, shift, coefficient, eps)
         if accumulate:
             for j in range(k):
-                out[i, j] += (np.float64(values[i, j]) - shift) * scale
+                target[j] += (np.float64(source[j]) - shift) * scale
         else:
             for j in range(k):
-                out[i, j] = (np.float64(values[i, j]) - shift) * scale
+                target[j] = (np.float64(source[j]) - shift) * scale

@@ -22,7 +22,7 @@ from .._parallel import run_parts, split_rows
 from ..kernels import _numba, get_kernel
 from ._cache import digest_array
 from ._engine import project_in_blocks, raw_subspaces
-from ._normalize import norm_code, normalize_in_place
+from ._normalize import column_block, norm_code, normalize_in_place
 
 __all__ = ["Aggregation", "assemble_by_blocks", "assemble_in_phases", "assemble_whole"]
 
@@ -65,13 +65,22 @@ class Aggregation:
 
     def place(self, position, values, target, *, threads=None):
         """Normalise subspace ``position``'s rows ``values`` into ``target`` (its rows of the
-        output); ``values`` may be the target's own columns (in place)."""
+        output); ``values=None`` normalises the target's own columns in place."""
         columns = self.columns(position)
         accumulate = not self.concat and position > 0
+        start = columns.start or 0
+        width = target.shape[1] - start if columns.stop is None else columns.stop - start
+        target, target_start = column_block(target)
+        start += target_start
+        if values is None:
+            values, value_start = target, start
+        else:
+            values, value_start = column_block(values)
 
         def run(part):
-            _numba.normalize_rows_into(values[part], target[part, columns], self.code,
-                                       self.coefficients[position], accumulate)
+            _numba.normalize_columns_into(values, value_start, target, start, width,
+                                          part.start, part.stop, self.code,
+                                          self.coefficients[position], accumulate)
 
         run_parts(run, split_rows(target.shape[0], threads or self.n_threads))
 
@@ -129,8 +138,8 @@ def assemble_in_phases(X, out, groups, others, aggregation, row_bytes):
         for group, positions in pooled:
             views = [out[rows, aggregation.columns(i)] for i in positions]
             group.compute(block, views)
-            for i, view in zip(positions, views):
-                aggregation.place(i, view, out[rows])
+            for i in positions:
+                aggregation.place(i, None, out[rows])  # in place, in its columns
 
     def compute_buffered(rows, block):
         buffer = None
