@@ -509,6 +509,27 @@ def test_normalize_rows_at_every_magnitude(R, norm):
     assert_normalized_close(out, R.astype(LONG), np.zeros(R.shape, dtype=LONG), norm, R.dtype)
 
 
+@profile(60)
+@given(relative_rows(), st.sampled_from(["layer", "l2"]), st.integers(0, 3), st.integers(0, 3))
+def test_normalising_columns_of_a_wider_array(R, norm, before, after):
+    """A subspace's columns of a concat output (a strided view) are normalised in place
+    exactly as a contiguous copy of them is, and within the oracle's bounds; the other
+    columns are left alone."""
+    from skinvariance.projection._normalize import normalize_in_place
+
+    rng = np.random.default_rng(before * 4 + after)
+    wide = rng.uniform(-1, 1, size=(len(R), before + R.shape[1] + after)).astype(R.dtype)
+    wide[:, before:before + R.shape[1]] = R
+    untouched = wide.copy()
+    normalize_in_place(wide[:, before:before + R.shape[1]], norm)
+    np.testing.assert_array_equal(wide[:, before:before + R.shape[1]], normalize_rows(R, norm))
+    np.testing.assert_array_equal(wide[:, :before], untouched[:, :before])
+    np.testing.assert_array_equal(wide[:, before + R.shape[1]:],
+                                  untouched[:, before + R.shape[1]:])
+    assert_normalized_close(wide[:, before:before + R.shape[1]], R.astype(LONG),
+                            np.zeros(R.shape, dtype=LONG), norm, R.dtype)
+
+
 def test_layer_normalisation_of_duplicate_anchors_is_zero(rng):
     """A projection onto one anchor repeated: every row is constant, so every row is zero."""
     for dtype in (np.float32, np.float64):

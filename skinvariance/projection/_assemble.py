@@ -65,17 +65,18 @@ class Aggregation:
 
     def place(self, position, values, target, *, threads=None):
         """Normalise subspace ``position``'s rows ``values`` into ``target`` (its rows of the
-        output); ``values=None`` normalises the target's own columns in place."""
+        output); ``values`` may be the target's own columns (in place).
+
+        Both go to the compiled loop as C-contiguous arrays with column offsets where they are
+        column ranges of one (:func:`column_block`): only then does the loop vectorise.
+        """
         columns = self.columns(position)
         accumulate = not self.concat and position > 0
         start = columns.start or 0
         width = target.shape[1] - start if columns.stop is None else columns.stop - start
         target, target_start = column_block(target)
         start += target_start
-        if values is None:
-            values, value_start = target, start
-        else:
-            values, value_start = column_block(values)
+        values, value_start = column_block(values)
 
         def run(part):
             _numba.normalize_columns_into(values, value_start, target, start, width,
@@ -138,8 +139,8 @@ def assemble_in_phases(X, out, groups, others, aggregation, row_bytes):
         for group, positions in pooled:
             views = [out[rows, aggregation.columns(i)] for i in positions]
             group.compute(block, views)
-            for i in positions:
-                aggregation.place(i, None, out[rows])  # in place, in its columns
+            for i, view in zip(positions, views):
+                aggregation.place(i, view, out[rows])
 
     def compute_buffered(rows, block):
         buffer = None
