@@ -245,46 +245,55 @@ def linf_block(X, A, out):
 
 @numba.njit(**_JIT)
 def _l1_linf_loop(X, A, out_l1, out_linf):
-    """Both L1 and L-infinity distances in one pass over the coordinate differences."""
+    """Both L1 and L-infinity distances in one pass over the coordinate differences.
+
+    Tiles of 2 samples x 2 anchors: their four rows (24 KiB of float64 at 768 features) stay
+    in a core's L1 cache while the tile's eight accumulators run over the features.
+    """
     n, d = X.shape
     k = A.shape[0]
     zero = X.dtype.type(0)
-    i = 0
-    while i + ROW_TILE <= n:
-        for j in range(k):
-            s0 = zero
-            s1 = zero
-            s2 = zero
-            s3 = zero
-            m0 = zero
-            m1 = zero
-            m2 = zero
-            m3 = zero
+    n_paired = n - n % 2
+    k_paired = k - k % 2
+    for i in range(0, n_paired, 2):
+        for j in range(0, k_paired, 2):
+            s00 = zero
+            s01 = zero
+            s10 = zero
+            s11 = zero
+            m00 = zero
+            m01 = zero
+            m10 = zero
+            m11 = zero
             for f in range(d):
-                a = A[j, f]
-                v0 = abs(X[i, f] - a)
-                v1 = abs(X[i + 1, f] - a)
-                v2 = abs(X[i + 2, f] - a)
-                v3 = abs(X[i + 3, f] - a)
-                s0 += v0
-                s1 += v1
-                s2 += v2
-                s3 += v3
-                m0 = _maxnum(m0, v0)
-                m1 = _maxnum(m1, v1)
-                m2 = _maxnum(m2, v2)
-                m3 = _maxnum(m3, v3)
-            out_l1[i, j] = s0
-            out_l1[i + 1, j] = s1
-            out_l1[i + 2, j] = s2
-            out_l1[i + 3, j] = s3
-            out_linf[i, j] = m0
-            out_linf[i + 1, j] = m1
-            out_linf[i + 2, j] = m2
-            out_linf[i + 3, j] = m3
-        i += ROW_TILE
-    for r in range(i, n):
-        for j in range(k):
+                a0 = A[j, f]
+                a1 = A[j + 1, f]
+                x0 = X[i, f]
+                x1 = X[i + 1, f]
+                v00 = abs(x0 - a0)
+                v01 = abs(x0 - a1)
+                v10 = abs(x1 - a0)
+                v11 = abs(x1 - a1)
+                s00 += v00
+                s01 += v01
+                s10 += v10
+                s11 += v11
+                m00 = _maxnum(m00, v00)
+                m01 = _maxnum(m01, v01)
+                m10 = _maxnum(m10, v10)
+                m11 = _maxnum(m11, v11)
+            out_l1[i, j] = s00
+            out_l1[i, j + 1] = s01
+            out_l1[i + 1, j] = s10
+            out_l1[i + 1, j + 1] = s11
+            out_linf[i, j] = m00
+            out_linf[i, j + 1] = m01
+            out_linf[i + 1, j] = m10
+            out_linf[i + 1, j + 1] = m11
+    # The last anchor of an odd count, and the last row of an odd count.
+    for r in range(n):
+        first_anchor = k_paired if r < n_paired else 0
+        for j in range(first_anchor, k):
             s = zero
             m = zero
             for f in range(d):
