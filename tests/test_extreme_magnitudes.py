@@ -254,6 +254,131 @@ def test_kernels_follow_a_power_of_two_scaling(pair, kernel, shift):
             np.abs(expected), info.smallest_normal))
 
 
+# -- blocks mixing magnitudes: each row is scaled on its own ----------------------------------
+
+#: Decimal exponents of mixed blocks: subnormal, tiny, ordinary and huge rows side by side
+#: (huge rows stay below the overflow of any distance these shapes can have).
+MIXED_EXPONENTS = {"float32": (-44, -40, -20, 0, 3, 20, 36),
+                   "float64": (-315, -310, -200, -40, 0, 3, 40, 200, 300)}
+KERNEL_ORDERS = [(kernel, 2.0) for kernel in available_kernels()] + [
+    ("minkowski", order) for order in (1.0, 1.5, 3.0, np.inf)]
+
+
+@st.composite
+def mixed_rows(draw, dtype, n_rows, n_features):
+    """Rows of ``dtype`` with a magnitude drawn row by row from ``MIXED_EXPONENTS``."""
+    exponents = draw(st.lists(st.sampled_from(MIXED_EXPONENTS[dtype]), min_size=n_rows,
+                              max_size=n_rows))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    Z = rng.uniform(-1, 1, size=(n_rows, n_features))
+    if draw(st.booleans()):  # a zero row
+        Z[rng.integers(n_rows)] = 0.0
+    with np.errstate(under="ignore"):
+        # 10**e itself is not a float64 below 1e-308: scale in two steps
+        return (Z * 10.0 ** (np.array(exponents)[:, None] // 2)
+                * 10.0 ** (np.array(exponents)[:, None] - np.array(exponents)[:, None] // 2)
+                ).astype(dtype)
+
+
+@st.composite
+def mixed_blocks(draw, *, mixed_anchors=None):
+    """``(X, A)``: samples whose magnitudes vary row by row; anchors ordinary, or mixed too
+    (drawn when ``mixed_anchors`` is None)."""
+    if mixed_anchors is None:
+        mixed_anchors = draw(st.booleans())
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    d = draw(st.integers(1, 6))
+    X = draw(mixed_rows(dtype, draw(st.integers(2, 12)), d))
+    k = draw(st.integers(1, 5))
+    if mixed_anchors:
+        A = draw(mixed_rows(dtype, k, d))
+    else:
+        A = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).uniform(
+            -1, 1, size=(k, d)).astype(dtype)
+    if draw(st.booleans()):  # a sample equal to an anchor
+        X[draw(st.integers(0, len(X) - 1))] = A[draw(st.integers(0, k - 1))]
+    return X, A
+
+
+@profile(200)
+@given(mixed_blocks(mixed_anchors=True), st.sampled_from(KERNEL_ORDERS))
+def test_every_kernel_meets_its_contract_on_mixed_blocks(pair, kernel_order):
+    X, A = pair
+    _expect_contract(X, A, *kernel_order)
+
+
+@profile(200)
+@given(mixed_blocks(), st.sampled_from(KERNEL_ORDERS))
+def test_one_row_never_spoils_its_neighbours(pair, kernel_order):
+    """Each row's values are those of the row computed alone, whatever the other rows."""
+    X, A = pair
+    kernel, p = kernel_order
+    K = pairwise_kernel(X, A, kernel, p=p)
+    for i in range(len(X)):
+        assert_same_values(K[i], pairwise_kernel(X[i:i + 1], A, kernel, p=p)[0], kernel, p,
+                           X.shape[1])
+
+
+def assert_same_values(values, reference, kernel, p, n_features):
+    """``values`` within twice the kernel's tolerance of ``reference`` (the same rows computed
+    among other rows: the matrix products may round differently, never by more)."""
+    rule = get_kernel(kernel)
+    tol = 2 * rule.tolerance(values.dtype, n_features, p=p)
+    scale = 1.0 if rule.error == "absolute" else np.maximum(
+        np.abs(reference), np.finfo(values.dtype).smallest_normal)
+    assert np.all(np.abs(values - reference) <= tol * scale), (kernel, p)
+
+
+@pytest.mark.parametrize("dtype, huge, small", [(np.float64, 1e300, 1e-310),
+                                                (np.float32, 1e37, 1e-44)])
+@pytest.mark.parametrize("kernel, p", KERNEL_ORDERS)
+def test_huge_and_subnormal_rows_in_every_block(dtype, huge, small, kernel, p, rng):
+    """The reported case: one row of 1e300 gave 0 for every other Euclidean distance of its
+    block. Here several row blocks each hold a huge and a subnormal row."""
+    from sklearn import config_context
+
+    A = rng.uniform(-1, 1, size=(7, 5)).astype(dtype)
+    X = rng.uniform(-1, 1, size=(300, 5)).astype(dtype)
+    X[::37] *= dtype(huge)
+    X[5::41] *= dtype(small)
+    X[::60] = A[0]  # exact duplicates of an anchor
+    with config_context(working_memory=0.001):  # blocks of a few rows
+        K = pairwise_kernel(X, A, kernel, p=p)
+    exact = exact_kernel(X, A, kernel, p)
+    assert np.all(np.abs(K - exact) <= bound(kernel, dtype, exact, X.shape[1], p))
+    # and the ordinary rows as they are without their huge and subnormal neighbours
+    ordinary = np.ones(len(X), dtype=bool)
+    ordinary[::37] = ordinary[5::41] = False
+    assert_same_values(K[ordinary], pairwise_kernel(X[ordinary], A, kernel, p=p), kernel, p,
+                       X.shape[1])
+
+
+@pytest.mark.parametrize("dtype, huge", [(np.float64, 1e300), (np.float32, 1e37)])
+def test_relative_projection_of_a_block_with_one_huge_row(dtype, huge, rng):
+    """RelativeProjection("euclidean") returned 0 for every ordinary row of the block."""
+    A = rng.normal(size=(16, 8)).astype(dtype)
+    X = rng.normal(size=(50, 8)).astype(dtype)
+    X[3] *= dtype(huge)
+    for kernel, p in [("euclidean", 2.0), ("minkowski", 2.0)]:
+        out = RelativeProjection(kernel, p=p).fit(A).transform(X)
+        expected = np.asarray(exact_kernel(X, A, kernel), dtype=np.float64)
+        np.testing.assert_allclose(out, expected, rtol=get_kernel(kernel).tolerance(dtype, 8))
+
+
+@pytest.mark.parametrize("dtype, huge", [(np.float64, 1e300), (np.float32, 1e37)])
+def test_huge_anchor_leaves_the_other_anchors_alone(dtype, huge, rng):
+    """Anchors are scaled one by one too: a huge anchor changes only its own column."""
+    A = rng.normal(size=(6, 5)).astype(dtype)
+    X = rng.normal(size=(40, 5)).astype(dtype)
+    A[2] *= dtype(huge)
+    K = pairwise_kernel(X, A, "euclidean")
+    exact = exact_kernel(X, A, "euclidean")
+    assert np.all(np.abs(K - exact) <= bound("euclidean", dtype, exact, 5))
+    kept = [0, 1, 3, 4, 5]
+    np.testing.assert_allclose(K[:, kept], pairwise_kernel(X, A[kept], "euclidean"),
+                               rtol=2 * get_kernel("euclidean").tolerance(dtype, 5))
+
+
 # -- projections -----------------------------------------------------------------------------
 
 PRODUCT = ["cosine", "euclidean", "l1", "linf"]
@@ -382,6 +507,27 @@ def test_normalize_rows_at_every_magnitude(R, norm):
     assert out.dtype == R.dtype
     # The input is exact: its values carry no error of their own.
     assert_normalized_close(out, R.astype(LONG), np.zeros(R.shape, dtype=LONG), norm, R.dtype)
+
+
+@profile(60)
+@given(relative_rows(), st.sampled_from(["layer", "l2"]), st.integers(0, 3), st.integers(0, 3))
+def test_normalising_columns_of_a_wider_array(R, norm, before, after):
+    """A subspace's columns of a concat output (a strided view) are normalised in place
+    exactly as a contiguous copy of them is, and within the oracle's bounds; the other
+    columns are left alone."""
+    from skinvariance.projection._normalize import normalize_in_place
+
+    rng = np.random.default_rng(before * 4 + after)
+    wide = rng.uniform(-1, 1, size=(len(R), before + R.shape[1] + after)).astype(R.dtype)
+    wide[:, before:before + R.shape[1]] = R
+    untouched = wide.copy()
+    normalize_in_place(wide[:, before:before + R.shape[1]], norm)
+    np.testing.assert_array_equal(wide[:, before:before + R.shape[1]], normalize_rows(R, norm))
+    np.testing.assert_array_equal(wide[:, :before], untouched[:, :before])
+    np.testing.assert_array_equal(wide[:, before + R.shape[1]:],
+                                  untouched[:, before + R.shape[1]:])
+    assert_normalized_close(wide[:, before:before + R.shape[1]], R.astype(LONG),
+                            np.zeros(R.shape, dtype=LONG), norm, R.dtype)
 
 
 def test_layer_normalisation_of_duplicate_anchors_is_zero(rng):
@@ -542,7 +688,7 @@ def test_reported_magnitudes(dtype, scale, rng):
 @pytest.mark.parametrize("kernel", ["euclidean", "cosine", "angular", "l1"])
 def test_blocks_of_different_magnitudes(dtype, top, kernel, rng):
     """Each block of rows has its own magnitude, far above and below the anchors': the
-    Euclidean kernel switches between its anchors' scale and a common one block by block."""
+    Euclidean kernel scales each group of rows of similar magnitude on its own."""
     from sklearn import config_context
 
     A = rng.uniform(-1, 1, size=(7, 5)).astype(dtype)

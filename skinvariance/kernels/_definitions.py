@@ -20,15 +20,11 @@ import numpy as np
 
 from .._validation import DataError
 from . import _numba, _unit
+from ._euclidean import EuclideanAnchors
 
 #: Cosines beyond this (in absolute value) give angular distances recomputed with ``atan2``:
 #: there ``arccos`` would turn the rounding of the cosine into a much larger angle error.
 _ANGULAR_RECOMPUTE = 0.99
-
-#: Blocks and anchors whose largest magnitude lies within ``2**+-_EXPONENT_WINDOW`` are used
-#: as they are by the Euclidean kernel: their squares and products cannot overflow or
-#: underflow. Others are scaled by a power of two first.
-_EXPONENT_WINDOW = 32
 
 
 class Kernel:
@@ -226,10 +222,11 @@ class EuclideanKernel(Kernel):
     float32 input keeps float32 speed without scikit-learn's float64 upcast. Identical rows
     give exactly 0.
 
-    Scale: when the largest magnitude of a block of samples or of the anchors lies outside
-    ``2**+-32``, both are multiplied by one common power of two first (exact), so that no
-    square overflows or underflows, and the distances are multiplied back. Relative error at
-    most ``sqrt(d eps)``.
+    Scale, row by row: each sample and each anchor whose largest magnitude lies outside
+    ``2**+-32`` is multiplied by a power of two first (exact), chosen from its own magnitude and
+    the anchors', so that no square overflows or underflows, and its distances are multiplied
+    back. A sample's distances thus depend on that sample and the anchors alone, whatever the
+    other rows of its block. Relative error at most ``sqrt(d eps)``.
     """
 
     name = "euclidean"
@@ -246,29 +243,11 @@ class EuclideanKernel(Kernel):
 
     def prepare(self, A, *, p):
         _check_cast(A)
-        return _EuclideanAnchors(A)
+        return EuclideanAnchors(A)
 
     def compute(self, X, state, out):
-        exponent = _larger_exponent(_exponent(_numba.max_abs(X)), state.exponent)
-        shift = _working_exponent(exponent)
-        scaled_anchors, mean, centred, a_sq = state.scaled(shift)
-        scaled = X if shift == 0 else np.ldexp(X, -shift)
-        Xc = scaled - mean
-        x_sq = np.einsum("ij,ij->i", Xc, Xc)
-        np.dot(Xc, centred.T, out=out)
-        if X.dtype == np.float32:
-            # float64 holds every square of a float32 difference: recompute from the
-            # original coordinates (no rounding from the scaling) and scale the result.
-            _numba.finish_euclidean_block(
-                X, state.anchors, 2.0**-shift, x_sq, a_sq, out, state.rtol
-            )
-        else:
-            _numba.finish_euclidean_block(scaled, scaled_anchors, 1.0, x_sq, a_sq, out,
-                                          state.rtol)
-        if shift:
-            with np.errstate(over="ignore"):
-                np.ldexp(out, shift, out=out)
-        _numba.check_overflow(out, self.name)
+        if not state.compute(X, out):
+            raise _numba.overflow_error(X.dtype, self.name)
 
 
 class L1Kernel(Kernel):
@@ -380,50 +359,3 @@ class _UnitRows:
         self.scale = np.empty(len(self.rows))
         self.inv_norm = np.empty(len(self.rows))
         _unit.unit_rows_into(self.rows, self.unit, self.scale, self.inv_norm)
-
-
-def _exponent(magnitude):
-    """The binary exponent ``e`` of ``magnitude = f * 2**e`` (``0.5 <= f < 1``); None for 0."""
-    return int(np.frexp(magnitude)[1]) if magnitude > 0 else None
-
-
-def _larger_exponent(first, second):
-    if first is None:
-        return second
-    return first if second is None else max(first, second)
-
-
-def _working_exponent(exponent):
-    """The power of two to divide by: 0 within the safe window, else the exponent itself."""
-    if exponent is None or abs(exponent) <= _EXPONENT_WINDOW:
-        return 0
-    return exponent
-
-
-class _EuclideanAnchors:
-    """The anchors of the Euclidean kernel, centred and scaled by a power of two on demand.
-
-    The state for the anchors' own scale is built at once; a block of samples much larger than
-    the anchors needs a common scale of its own, built when first needed and kept for the next
-    blocks.
-    """
-
-    def __init__(self, anchors):
-        self.anchors = np.ascontiguousarray(anchors)
-        self.exponent = _exponent(_numba.max_abs(self.anchors))
-        self.rtol = float(np.sqrt(anchors.shape[1] * np.finfo(anchors.dtype).eps))
-        self._own = _working_exponent(self.exponent)
-        self._states = {self._own: self._build(self._own)}
-
-    def _build(self, shift):
-        scaled = self.anchors if shift == 0 else np.ldexp(self.anchors, -shift)
-        mean = scaled.mean(axis=0)
-        centred = np.ascontiguousarray(scaled - mean)
-        return scaled, mean, centred, np.einsum("ij,ij->i", centred, centred)
-
-    def scaled(self, shift):
-        """``(scaled anchors, their mean, centred anchors, squared norms)`` at ``2**-shift``."""
-        if shift not in self._states:
-            # Keep the anchors' own state and the latest other one, not every scale seen.
-            self._states = {self._own: self._states[self._own], shift: self._build(shift)}
-        return self._states[shift]

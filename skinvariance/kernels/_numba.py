@@ -11,8 +11,8 @@ thread count changed between processes).
 **Scale.** Nothing here squares a coordinate in float32, or a float64 coordinate beyond
 ``2**+-480``: norms and variances are accumulated in float64, of the row itself when its
 largest magnitude lies within ``2**+-480`` (every float32 row), else of the row brought to
-``[-1, 1]`` by that magnitude first (as LAPACK's ``nrm2`` scales); Euclidean distances are
-recomputed in float64 from coordinates scaled by a power of two. So finite input of any
+``[-1, 1]`` by that magnitude first (as LAPACK's ``nrm2`` scales); Euclidean distances
+(:mod:`._euclidean`) are recomputed in float64 the same way. So finite input of any
 magnitude the dtype holds neither overflows nor underflows on the way; only a result that
 itself exceeds the dtype becomes infinite, and :func:`check_overflow` turns that into an error.
 
@@ -123,14 +123,19 @@ def check_overflow(out, kernel_name):
         Naming the samples ``X``, the dtype and the remedy.
     """
     if not all_finite(out):
-        dtype = out.dtype
-        remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
-            "rescale X and the anchors"
-        )
-        raise DataError(
-            f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
-            f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
-        )
+        raise overflow_error(out.dtype, kernel_name)
+
+
+def overflow_error(dtype, kernel_name):
+    """The error :func:`check_overflow` raises, for kernels that detect overflow themselves."""
+    dtype = np.dtype(dtype)
+    remedy = "rescale X and the anchors, or use float64" if dtype == np.float32 else (
+        "rescale X and the anchors"
+    )
+    return DataError(
+        f"The {kernel_name} distances between X and the anchors overflow {dtype} (some "
+        f"exceed {np.finfo(dtype).max:.3g}); {remedy}."
+    )
 
 
 @numba.njit(**_JIT)
@@ -240,46 +245,55 @@ def linf_block(X, A, out):
 
 @numba.njit(**_JIT)
 def _l1_linf_loop(X, A, out_l1, out_linf):
-    """Both L1 and L-infinity distances in one pass over the coordinate differences."""
+    """Both L1 and L-infinity distances in one pass over the coordinate differences.
+
+    Tiles of 2 samples x 2 anchors: their four rows (24 KiB of float64 at 768 features) stay
+    in a core's L1 cache while the tile's eight accumulators run over the features.
+    """
     n, d = X.shape
     k = A.shape[0]
     zero = X.dtype.type(0)
-    i = 0
-    while i + ROW_TILE <= n:
-        for j in range(k):
-            s0 = zero
-            s1 = zero
-            s2 = zero
-            s3 = zero
-            m0 = zero
-            m1 = zero
-            m2 = zero
-            m3 = zero
+    n_paired = n - n % 2
+    k_paired = k - k % 2
+    for i in range(0, n_paired, 2):
+        for j in range(0, k_paired, 2):
+            s00 = zero
+            s01 = zero
+            s10 = zero
+            s11 = zero
+            m00 = zero
+            m01 = zero
+            m10 = zero
+            m11 = zero
             for f in range(d):
-                a = A[j, f]
-                v0 = abs(X[i, f] - a)
-                v1 = abs(X[i + 1, f] - a)
-                v2 = abs(X[i + 2, f] - a)
-                v3 = abs(X[i + 3, f] - a)
-                s0 += v0
-                s1 += v1
-                s2 += v2
-                s3 += v3
-                m0 = _maxnum(m0, v0)
-                m1 = _maxnum(m1, v1)
-                m2 = _maxnum(m2, v2)
-                m3 = _maxnum(m3, v3)
-            out_l1[i, j] = s0
-            out_l1[i + 1, j] = s1
-            out_l1[i + 2, j] = s2
-            out_l1[i + 3, j] = s3
-            out_linf[i, j] = m0
-            out_linf[i + 1, j] = m1
-            out_linf[i + 2, j] = m2
-            out_linf[i + 3, j] = m3
-        i += ROW_TILE
-    for r in range(i, n):
-        for j in range(k):
+                a0 = A[j, f]
+                a1 = A[j + 1, f]
+                x0 = X[i, f]
+                x1 = X[i + 1, f]
+                v00 = abs(x0 - a0)
+                v01 = abs(x0 - a1)
+                v10 = abs(x1 - a0)
+                v11 = abs(x1 - a1)
+                s00 += v00
+                s01 += v01
+                s10 += v10
+                s11 += v11
+                m00 = _maxnum(m00, v00)
+                m01 = _maxnum(m01, v01)
+                m10 = _maxnum(m10, v10)
+                m11 = _maxnum(m11, v11)
+            out_l1[i, j] = s00
+            out_l1[i, j + 1] = s01
+            out_l1[i + 1, j] = s10
+            out_l1[i + 1, j + 1] = s11
+            out_linf[i, j] = m00
+            out_linf[i, j + 1] = m01
+            out_linf[i + 1, j] = m10
+            out_linf[i + 1, j + 1] = m11
+    # The last anchor of an odd count, and the last row of an odd count.
+    for r in range(n):
+        first_anchor = k_paired if r < n_paired else 0
+        for j in range(first_anchor, k):
             s = zero
             m = zero
             for f in range(d):
@@ -325,17 +339,6 @@ def minkowski_block(X, A, p, out):
             out[r, j] = top * s**inv_p
 
 
-@numba.njit(**_JIT_SUMS)
-def max_abs(X):
-    """The largest absolute value of a 2-D array, as a float64 (0 for an empty array)."""
-    n, d = X.shape
-    m = 0.0
-    for i in range(n):
-        for f in range(d):
-            m = _maxnum(m, abs(np.float64(X[i, f])))
-    return m
-
-
 @numba.njit(inline="always")
 def _row_scale(m):
     """``(factor, divide)``: multiply by ``factor``, or divide by ``m`` when ``divide``.
@@ -357,35 +360,6 @@ def _scaled(value, factor, m, divide):
     return np.float64(value) / m if divide else np.float64(value) * factor
 
 
-@numba.njit(**_JIT_SUMS)
-def finish_euclidean_block(X, A, scale, x_sq, a_sq, gram, rtol):
-    """Turn the Gram block ``gram = Xc @ Ac.T`` into Euclidean distances, in place.
-
-    ``x_sq`` and ``a_sq`` are the squared norms of the centred (and scaled) rows ``Xc`` and
-    ``Ac``. ``d2 = |x|^2 + |a|^2 - 2 <x, a>`` loses its relative precision when ``d2`` is
-    small compared with ``|x|^2 + |a|^2`` (cancellation): such entries, and only those, are
-    recomputed from the uncentred rows ``X`` and ``A`` in float64 (float32 coordinates, or
-    float64 ones within ``2**+-33``: no square overflows), multiplied by ``scale`` (a power of
-    two) to bring them to the units of the Gram block. Negative values left by rounding are
-    clipped to zero; identical rows give exactly zero.
-    """
-    n = X.shape[0]
-    k = A.shape[0]
-    d = X.shape[1]
-    for i in range(n):
-        for j in range(k):
-            total = x_sq[i] + a_sq[j]
-            d2 = total - 2 * gram[i, j]
-            if d2 <= rtol * total:
-                acc = 0.0
-                for f in range(d):
-                    diff = np.float64(X[i, f]) - np.float64(A[j, f])
-                    acc += diff * diff
-                gram[i, j] = np.sqrt(acc) * scale
-            else:
-                gram[i, j] = np.sqrt(d2)
-
-
 #: Codes of the per-sample normalisations understood by :func:`normalize_rows_into`.
 NORM_NONE, NORM_LAYER, NORM_L2 = 0, 1, 2
 
@@ -401,35 +375,35 @@ def _layer_scale(spread, shift, coefficient, eps):
 
 
 @numba.njit(**_JIT_SCALED)
-def _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps):
-    """Row ``i`` of :func:`normalize_rows_into`, brought to ``[-1, 1]`` first (float64 rows
+def _normalize_row_scaled(source, target, m, norm, coefficient, accumulate, eps):
+    """One row of :func:`normalize_columns_into`, brought to ``[-1, 1]`` first (float64 rows
     beyond ``2**+-480``)."""
-    k = values.shape[1]
+    k = source.shape[0]
     factor, divide = _row_scale(m)
     shift = 0.0
     if norm == NORM_L2:
         squares = 0.0
         for j in range(k):
-            y = _scaled(values[i, j], factor, m, divide)
+            y = _scaled(source[j], factor, m, divide)
             squares += y * y
         scale = coefficient / np.sqrt(squares)
     else:
         total = 0.0
         for j in range(k):
-            total += _scaled(values[i, j], factor, m, divide)
+            total += _scaled(source[j], factor, m, divide)
         shift = total / k
         residuals = 0.0
         squares = 0.0
         for j in range(k):
-            r = _scaled(values[i, j], factor, m, divide) - shift
+            r = _scaled(source[j], factor, m, divide) - shift
             residuals += r
             squares += r * r
         shift += residuals / k
         spread = np.sqrt(max((squares - residuals * residuals / k) / k, 0.0))
         scale = _layer_scale(spread, shift, coefficient, eps)
     for j in range(k):
-        value = (_scaled(values[i, j], factor, m, divide) - shift) * scale
-        out[i, j] = out[i, j] + value if accumulate else value
+        value = (_scaled(source[j], factor, m, divide) - shift) * scale
+        target[j] = target[j] + value if accumulate else value
 
 
 @numba.njit(**_JIT_SUMS)
@@ -438,7 +412,19 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
 
     ``norm``: ``NORM_LAYER`` subtracts the row mean and divides by the row standard deviation
     (population), ``NORM_L2`` divides by the row's L2 norm, ``NORM_NONE`` copies. ``out`` may
-    be ``values`` itself (in place) or a strided view (a slice of a wider output).
+    be ``values`` itself (in place) or a strided view (a slice of a wider output); the loops
+    vectorise only on C-contiguous arrays, which :func:`normalize_columns_into` keeps for
+    column ranges of wider arrays.
+    """
+    normalize_columns_into(values, 0, out, 0, values.shape[1], 0, values.shape[0], norm,
+                           coefficient, accumulate)
+
+
+@numba.njit(**_JIT_SUMS)
+def normalize_columns_into(values, vc, out, oc, k, start, stop, norm, coefficient, accumulate):
+    """:func:`normalize_rows_into` of the columns ``vc:vc + k`` of ``values`` into the columns
+    ``oc:oc + k`` of ``out``, for the rows ``start:stop`` (the same columns of one array: in
+    place).
 
     Scale-safe: statistics are accumulated in float64, on the row itself when its largest
     magnitude lies within ``2**+-480`` (every float32 row), else on the row brought to
@@ -448,9 +434,12 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
     is at most ``CONSTANT_ROW_EPS * eps * |mean|`` (``eps`` of the row's dtype), a spread that
     rounding alone leaves on equal values (as on a projection onto duplicate anchors).
     """
-    n, k = values.shape
     eps = 1.1920928955078125e-07 if values.itemsize == 4 else 2.220446049250313e-16
-    for i in range(n):
+    for i in range(start, stop):
+        # Row views (contiguous when the arrays are): indexing with an offset of unknown
+        # sign would keep the loops from vectorising.
+        source = values[i, vc:vc + k]
+        target = out[i, oc:oc + k]
         shift = 0.0
         scale = coefficient
         if norm != NORM_NONE:
@@ -459,18 +448,18 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
             total = 0.0
             if norm == NORM_L2:
                 for j in range(k):
-                    v = np.float64(values[i, j])
+                    v = np.float64(source[j])
                     m = _maxnum(m, abs(v))
                     total += v * v
             else:
                 for j in range(k):
-                    v = np.float64(values[i, j])
+                    v = np.float64(source[j])
                     m = _maxnum(m, abs(v))
                     total += v
             if m == 0.0:
                 scale = 0.0
             elif not _PLAIN_LOW <= m <= _PLAIN_HIGH:
-                _normalize_row_scaled(values, out, i, m, norm, coefficient, accumulate, eps)
+                _normalize_row_scaled(source, target, m, norm, coefficient, accumulate, eps)
                 continue
             elif norm == NORM_L2:
                 scale = coefficient / np.sqrt(total)
@@ -479,7 +468,7 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
                 residuals = 0.0
                 squares = 0.0
                 for j in range(k):
-                    r = np.float64(values[i, j]) - shift
+                    r = np.float64(source[j]) - shift
                     residuals += r
                     squares += r * r
                 shift += residuals / k
@@ -487,7 +476,7 @@ def normalize_rows_into(values, out, norm, coefficient, accumulate):
                 scale = _layer_scale(spread, shift, coefficient, eps)
         if accumulate:
             for j in range(k):
-                out[i, j] += (np.float64(values[i, j]) - shift) * scale
+                target[j] += (np.float64(source[j]) - shift) * scale
         else:
             for j in range(k):
-                out[i, j] = (np.float64(values[i, j]) - shift) * scale
+                target[j] = (np.float64(source[j]) - shift) * scale

@@ -21,7 +21,7 @@ import numpy as np
 from .._parallel import run_parts, split_rows
 from ..kernels import _numba, get_kernel
 from ._engine import project_in_blocks
-from ._normalize import norm_code, normalize_in_place
+from ._normalize import column_block, norm_code, normalize_in_place
 
 __all__ = ["Aggregation", "assemble_by_blocks", "assemble_in_phases", "assemble_from_raw"]
 
@@ -64,13 +64,23 @@ class Aggregation:
 
     def place(self, position, values, target, *, threads=None):
         """Normalise subspace ``position``'s rows ``values`` into ``target`` (its rows of the
-        output); ``values`` may be the target's own columns (in place)."""
+        output); ``values`` may be the target's own columns (in place).
+
+        Both go to the compiled loop as C-contiguous arrays with column offsets where they are
+        column ranges of one (:func:`column_block`): only then does the loop vectorise.
+        """
         columns = self.columns(position)
         accumulate = not self.concat and position > 0
+        start = columns.start or 0
+        width = target.shape[1] - start if columns.stop is None else columns.stop - start
+        target, target_start = column_block(target)
+        start += target_start
+        values, value_start = column_block(values)
 
         def run(part):
-            _numba.normalize_rows_into(values[part], target[part, columns], self.code,
-                                       self.coefficients[position], accumulate)
+            _numba.normalize_columns_into(values, value_start, target, start, width,
+                                          part.start, part.stop, self.code,
+                                          self.coefficients[position], accumulate)
 
         run_parts(run, split_rows(target.shape[0], threads or self.n_threads))
 

@@ -5,7 +5,8 @@ import numpy as np
 from .._compat import StrOptions, validate_params
 from ..kernels import _numba
 
-__all__ = ["NORMALIZATIONS", "norm_code", "normalize_in_place", "normalize_rows"]
+__all__ = ["NORMALIZATIONS", "column_block", "norm_code", "normalize_in_place",
+           "normalize_rows"]
 
 NORMALIZATIONS = ("layer", "l2")
 _NORM_CODES = {None: _numba.NORM_NONE, "layer": _numba.NORM_LAYER, "l2": _numba.NORM_L2}
@@ -19,8 +20,31 @@ def norm_code(norm):
 def normalize_in_place(R, norm):
     """Normalise the rows of the float array ``R`` in place (no validation: internal use)."""
     if norm is not None:
-        _numba.normalize_rows_into(R, R, _NORM_CODES[norm], 1.0, False)
+        rows, column = column_block(R)
+        _numba.normalize_columns_into(rows, column, rows, column, R.shape[1], 0, R.shape[0],
+                                      _NORM_CODES[norm], 1.0, False)
     return R
+
+
+def column_block(R):
+    """``(rows, column)``: ``R`` as the columns ``column:column + R.shape[1]`` of ``rows``, a
+    C-contiguous array when ``R`` is one or a view of a column range of one (a subspace's
+    columns of a concat output), else ``R`` itself.
+
+    The compiled normalisation loops vectorise on C-contiguous arrays only: passing these
+    gives every path the same loop, hence the same bits, whatever the layout of ``R``.
+    """
+    parent = R.base
+    if R.flags.c_contiguous or not (
+        isinstance(parent, np.ndarray) and parent.ndim == 2 and parent.flags.c_contiguous
+        and parent.dtype == R.dtype and R.strides == parent.strides
+    ):
+        return R, 0
+    offset = R.ctypes.data - parent.ctypes.data
+    row, column = divmod(offset // R.itemsize, parent.shape[1])
+    if offset < 0 or offset % R.itemsize or column + R.shape[1] > parent.shape[1]:
+        return R, 0
+    return parent[row:row + R.shape[0]], column
 
 
 @validate_params(
