@@ -9,6 +9,7 @@ from skinvariance import datasets, io, kernels, metrics, outofcore
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.decoders import ProductClassifier, ProductRegressor
+from skinvariance.matching import MatchedAlignment, match_spaces
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
 from skinvariance.stitching import StitchingEvaluator, compare_invariances
@@ -17,6 +18,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AffineAlignment",
+    "MatchedAlignment",
     "OrthogonalAlignment",
     "ProductClassifier",
     "ProductProjection",
@@ -28,6 +30,7 @@ __all__ = [
     "datasets",
     "io",
     "kernels",
+    "match_spaces",
     "metrics",
     "outofcore",
     "select_anchors",

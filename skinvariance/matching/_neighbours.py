@@ -1,0 +1,105 @@
+"""Mutual nearest neighbours under CSLS between two sets of unit rows, block by block.
+
+CSLS (cross-domain similarity local scaling; Conneau et al., 2018) scores a pair ``(a, b)`` by
+``2 cos(a, b) - r_A(a) - r_B(b)``, where ``r_A(a)`` is the mean cosine of ``a`` to its ``r``
+nearest rows of ``B`` (and ``r_B(b)`` likewise): a *hub*, close to everything, is marked down.
+The similarities are formed one block of rows of ``A`` at a time (:func:`row_blocks` under
+scikit-learn's ``working_memory``), so no ``n_A x n_B`` matrix is ever held at once.
+"""
+
+import numpy as np
+
+from .._parallel import row_blocks
+
+__all__ = ["csls_mutual_neighbours", "unit_rows"]
+
+
+def unit_rows(Z):
+    """``Z`` with every row divided by its L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    return Z / np.where(norms > 0, norms, 1)
+
+
+def _blocks(A, B, working_memory):
+    # One block holds its similarities (float of B's rows) and a few temporaries of that size.
+    return row_blocks(len(A), 4 * len(B) * A.itemsize, working_memory=working_memory)
+
+
+def _top_mean(S, r, axis):
+    """Mean of the ``r`` largest values of ``S`` along ``axis``."""
+    return np.partition(S, S.shape[axis] - r, axis=axis).take(
+        range(S.shape[axis] - r, S.shape[axis]), axis=axis).mean(axis=axis)
+
+
+def _hubness(A, B, r, working_memory):
+    """Mean cosine of each row of ``A`` to its ``r`` nearest rows of ``B``, and vice versa."""
+    r_a = np.empty(len(A), dtype=A.dtype)
+    top_b = None  # the r largest similarities of each row of B seen so far, (r, n_B)
+    for rows in _blocks(A, B, working_memory):
+        S = A[rows] @ B.T
+        r_a[rows] = _top_mean(S, min(r, S.shape[1]), axis=1)
+        stacked = S if top_b is None else np.vstack([top_b, S])
+        keep = min(r, len(stacked))
+        top_b = np.partition(stacked, len(stacked) - keep, axis=0)[len(stacked) - keep:]
+    return r_a, top_b.mean(axis=0)
+
+
+def csls_mutual_neighbours(A, B, *, n_neighbors=10, working_memory=None):
+    """Pairs of rows of ``A`` and ``B`` that are each other's best match under CSLS.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_A, d)
+        Unit rows (cosine is their dot product).
+    B : ndarray of shape (n_B, d)
+        Unit rows, in the same coordinates as ``A``.
+    n_neighbors : int, default=10
+        ``r``, the neighbours averaged into each row's hubness.
+    working_memory : float, default=None
+        MiB for one block of similarities; ``None`` uses scikit-learn's configuration.
+
+    Returns
+    -------
+    pairs : ndarray of shape (n_pairs, 2)
+        Rows of ``A`` and of ``B`` that are mutual best matches, by decreasing margin.
+    margin : ndarray of shape (n_pairs,)
+        How far each pair's CSLS score is above the next best candidate of either row (the
+        smaller of the two margins), a confidence in ``[0, 4]``.
+    """
+    r_a, r_b = _hubness(A, B, n_neighbors, working_memory)
+    n_a, n_b = len(A), len(B)
+    best_of_a = np.empty(n_a, dtype=np.intp)
+    margin_a = np.empty(n_a, dtype=np.float64)
+    top2_b = np.full((2, n_b), -np.inf)  # best and second best score of each row of B
+    best_of_b = np.zeros(n_b, dtype=np.intp)
+    for rows in _blocks(A, B, working_memory):
+        C = A[rows] @ B.T
+        C *= 2
+        C -= r_b
+        C -= r_a[rows, None]
+        best = C.argmax(axis=1)
+        best_of_a[rows] = best
+        first = C[np.arange(len(C)), best]
+        if n_b > 1:
+            C[np.arange(len(C)), best] = -np.inf
+            margin_a[rows] = first - C.max(axis=1)
+            C[np.arange(len(C)), best] = first
+        else:
+            margin_a[rows] = np.inf
+        # running best and second best of every column
+        h = len(C)
+        order = (np.argpartition(C, (h - 2, h - 1), axis=0)[-2:] if h > 1
+                 else np.zeros((1, n_b), dtype=np.intp))
+        block_top = np.take_along_axis(C, order, axis=0)
+        block_first = block_top[-1]
+        block_second = block_top[0] if h > 1 else np.full(n_b, -np.inf)
+        new_best = block_first > top2_b[0]
+        top2_b[1] = np.where(new_best, np.maximum(top2_b[0], block_second),
+                             np.maximum(top2_b[1], block_first))
+        top2_b[0] = np.where(new_best, block_first, top2_b[0])
+        best_of_b = np.where(new_best, order[-1] + rows.start, best_of_b)
+    a = np.flatnonzero(best_of_b[best_of_a] == np.arange(n_a))
+    b = best_of_a[a]
+    margin = np.minimum(margin_a[a], top2_b[0, b] - top2_b[1, b])
+    order = np.argsort(-margin, kind="stable")
+    return np.column_stack([a[order], b[order]]), margin[order]
