@@ -106,7 +106,7 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
         Rounds of refinement; each keeps a larger share of the pairs found, the last all.
     alignment : estimator, default=None
         The map fitted on the pairs found once there are 100 of them (``fit(X_rows, Y_rows)``,
-        ``transform``); ``None`` is ``AffineAlignment(alpha="auto")``.
+        ``transform``); ``None`` is a ridge regression of strength 1 on the centred unit rows.
     n_clusters : int, default=10
         Centroids per clustering (``"unpaired"``).
     n_runs : int, default=30

@@ -9,8 +9,7 @@ share, and the known pairs always stay.
 
 import numpy as np
 from sklearn.base import clone
-
-from ..alignment import AffineAlignment
+from sklearn.linear_model import Ridge
 
 from ._neighbours import csls_mutual_neighbours, unit_rows
 
@@ -31,10 +30,12 @@ def relative_descriptors(U, anchors):
 
 def mapped_descriptors(U, V, pairs, alignment):
     """``U`` carried into ``V``'s coordinates by ``alignment`` fitted on ``pairs``, unit rows."""
-    if alignment is None:
-        alignment = AffineAlignment(alpha="auto")
-    fitted = clone(alignment).fit(U[pairs[:, 0]], V[pairs[:, 1]])
-    return unit_rows(fitted.transform(U).astype(U.dtype, copy=False)), V
+    if alignment is None:  # a fixed ridge on unit rows: one small solve, no search
+        fitted = Ridge(alpha=1.0, solver="cholesky").fit(U[pairs[:, 0]], V[pairs[:, 1]])
+        mapped = fitted.predict(U)
+    else:
+        mapped = clone(alignment).fit(U[pairs[:, 0]], V[pairs[:, 1]]).transform(U)
+    return unit_rows(np.asarray(mapped, dtype=U.dtype)), V
 
 
 def _free(n, taken):
@@ -43,8 +44,8 @@ def _free(n, taken):
     return np.flatnonzero(free)
 
 
-def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after=None, alignment=None,
-                 working_memory=None):
+def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after=None,
+                 alignment=None, working_memory=None):
     """Pseudo-pairs of the unit rows ``U`` and ``V`` grown from the ``known`` pairs.
 
     Parameters
@@ -66,8 +67,8 @@ def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after
         Describe rows through a map once this many pairs exist (``None``: never; relative
         descriptors throughout).
     alignment : estimator or None
-        The map (fitted on the current pairs, ``fit(U_rows, V_rows)``); ``None`` is
-        ``AffineAlignment(alpha="auto")``.
+        The map (fitted on the current pairs, ``fit(U_rows, V_rows)``); ``None`` is a ridge
+        regression of strength 1 (on unit rows).
     working_memory : float or None
         MiB for one block of similarities.
 
