@@ -9,7 +9,6 @@ from .._compat import (
     COUNT,
     RANDOM_STATE,
     HasMethods,
-    Interval,
     NumberInterval,
     StrOptions,
     _fit_context,
@@ -94,7 +93,7 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "n_iter": [COUNT],
         "n_clusters": [NumberInterval(Integral, 2, None, closed="left")],
         "n_runs": [COUNT],
-        "working_memory": [Interval(Real, 0, None, closed="neither"), None],
+        "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "random_state": RANDOM_STATE,
     }
 

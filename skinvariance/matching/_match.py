@@ -9,7 +9,6 @@ from .._compat import (
     COUNT,
     RANDOM_STATE,
     HasMethods,
-    Interval,
     NumberInterval,
     StrOptions,
     validate_params,
@@ -70,7 +69,7 @@ def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
         "n_clusters": [NumberInterval(Integral, 2, None, closed="left")],
         "n_runs": [COUNT],
         "return_confidence": ["boolean"],
-        "working_memory": [Interval(Real, 0, None, closed="neither"), None],
+        "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "random_state": RANDOM_STATE,
     },
     prefer_skip_nested_validation=True,
@@ -110,7 +109,7 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     n_clusters : int, default=10
         Centroids per clustering (``"unpaired"``).
     n_runs : int, default=30
-        Clusterings tried (``"unpaired"``); the three whose structures agree best are used.
+        Clusterings tried (``"unpaired"``); the one whose structures agree best is used.
     return_confidence : bool, default=False
         Also return each pair's confidence.
     working_memory : float, default=None

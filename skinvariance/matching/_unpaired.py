@@ -44,7 +44,7 @@ def _match_structures(K_u, K_v, n_restarts, rng):
     return best, best_score
 
 
-def matched_centroids(U, V, *, n_clusters=10, n_runs=30, n_best=3, n_restarts=10,
+def matched_centroids(U, V, *, n_clusters=10, n_runs=30, n_best=1, n_restarts=10,
                       max_rows=3000, random_state=None):
     """Centroids of ``U`` and of ``V`` matched by the structure of their Gram matrices.
 
