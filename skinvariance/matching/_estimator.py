@@ -126,8 +126,8 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self : MatchedAlignment
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
-        X, Y = check_spaces(X, Y)
+        _, Y = check_spaces(X, Y)  # errors that name the space at fault
+        X = validate_data(self, X, dtype=[np.float64, np.float32])  # and its feature names
         self.pairs_, self.confidence_ = match_spaces(
             X, Y, pairs, method=self.method, n_neighbors=self.n_neighbors, n_iter=self.n_iter,
             n_clusters=self.n_clusters, n_runs=self.n_runs, return_confidence=True,
