@@ -35,6 +35,7 @@ the script.
 """
 
 import argparse
+import inspect
 import os
 import sys
 import time
@@ -43,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -58,9 +59,8 @@ from skinvariance import (
     StitchingEvaluator,
     compare_invariances,
 )
-from skinvariance._bench import machine_description
-from skinvariance._compat import logistic_regression_cv
 from skinvariance._markdown import markdown_table
+from skinvariance.cli._kernel_speed import machine_description
 from skinvariance.datasets import FACTORS, make_model_zoo
 from skinvariance.stitching import PowerOfTwoScaler
 
@@ -70,6 +70,19 @@ AGGREGATIONS = ["concat", "sum", "weighted", "mlp_sum", "attention"]
 #: The regularisation grids searched by the validation-chosen probes.
 CS = (0.01, 0.1, 1.0, 10.0, 100.0)
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
+
+
+def logistic_regression_cv(**params):
+    """``LogisticRegressionCV(**params)``, an L2 penalty, without the transition warnings.
+
+    scikit-learn 1.8 and later warn unless ``l1_ratios`` and ``use_legacy_attributes`` are
+    given; earlier releases have neither parameter.
+    """
+    names = inspect.signature(LogisticRegressionCV).parameters
+    if "use_legacy_attributes" in names:
+        params.setdefault("l1_ratios", (0.0,))
+        params.setdefault("use_legacy_attributes", False)
+    return LogisticRegressionCV(**params)
 
 
 def probe_cv(classification):

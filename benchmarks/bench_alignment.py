@@ -26,8 +26,8 @@ from sklearn.linear_model import RidgeCV
 from threadpoolctl import threadpool_limits
 
 from skinvariance import AffineAlignment
-from skinvariance._bench import machine_description
 from skinvariance._markdown import markdown_table
+from skinvariance.cli._kernel_speed import machine_description
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHAPES = [(300, 64, 64), (300, 768, 768), (1280, 768, 768), (1280, 1280, 1280)]

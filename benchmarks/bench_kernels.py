@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from skinvariance._bench import machine_description, run_kernel_benchmark
 from skinvariance._markdown import markdown_table
+from skinvariance.cli._kernel_speed import machine_description, run_kernel_benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

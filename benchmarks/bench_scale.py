@@ -4,7 +4,7 @@ For each size, a float32 matrix (``--features`` columns, standard normal values)
 on disk chunk by chunk, then projected onto ``--anchors`` cosine anchors into an on-disk
 output, twice:
 
-- out of core on one process: :func:`skinvariance.outofcore.transform_npy`;
+- out of core on one process: :func:`skinvariance.io.transform_npy`;
 - with Dask on a ``LocalCluster`` (processes on this machine):
   ``dask_to_npy(projection.transform(dask_from_npy(path)), out)``.
 
@@ -38,7 +38,7 @@ import numpy as np
 import psutil
 
 from skinvariance import RelativeProjection
-from skinvariance.outofcore import dask_from_npy, dask_to_npy, transform_npy
+from skinvariance.io import dask_from_npy, dask_to_npy, transform_npy
 
 GB = 1e9
 MIB = 2**20

@@ -16,9 +16,10 @@ In one run, on the digits model zoo and on five synthetic spaces of 3,000 x 384 
    pair, the five measures written out); each in a fresh process, timing the comparison only.
 2. ``GridSearchCV`` over a product of four kernels (2 aggregations x 2 normalisations,
    3 folds) with the defaults, against the naive loop: the same evaluator fitted and scored
-   for every candidate and fold, one after the other, under a one-BLAS-thread limit (with the
-   projection cache off: every candidate recomputes its kernels; and on), then refitted on every
-   row as GridSearchCV does; and, with ``--previous``, GridSearchCV with the previous code.
+   for every candidate and fold, one after the other, under a one-BLAS-thread limit, then
+   refitted on every row as GridSearchCV does; each with and without the product's ``memory``
+   (a fresh joblib cache directory: each fold's kernels computed once); and, with
+   ``--previous``, GridSearchCV with the previous code.
 3. The fused product of four kernels against the four single projections.
 4. How the times grow with the number of spaces, rows and grid candidates.
 
@@ -225,7 +226,7 @@ def naive_compare(spaces, y, random_state=0, n_anchors=300):
 # ---------------------------------------------------------------------------------------------
 
 
-def _grid_search(spaces, y, grid, *, refit=True, n_jobs=None):
+def _grid_search(spaces, y, grid, *, refit=True, n_jobs=None, memory=None):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -234,21 +235,22 @@ def _grid_search(spaces, y, grid, *, refit=True, n_jobs=None):
     from skinvariance import ProductProjection, StitchingEvaluator, stack_spaces
 
     decoder = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    evaluator = StitchingEvaluator(ProductProjection(FOUR), decoder, anchors=300,
-                                   random_state=0)
+    projection = ProductProjection(FOUR) if memory is None else ProductProjection(FOUR,
+                                                                                   memory=memory)
+    evaluator = StitchingEvaluator(projection, decoder, anchors=300, random_state=0)
     search = GridSearchCV(evaluator, grid, cv=StratifiedKFold(3, shuffle=True, random_state=0),
                           refit=refit, n_jobs=n_jobs)
     return search, stack_spaces(spaces)
 
 
-def _naive_loop(spaces, y, grid):
+def _naive_loop(spaces, y, grid, memory=None):
     """Every candidate and fold, fitted and scored one after the other, then the best refitted
     on every row: the work of GridSearchCV, by hand, under one BLAS thread."""
     from sklearn.base import clone
     from sklearn.model_selection import ParameterGrid
     from threadpoolctl import threadpool_limits
 
-    search, _ = _grid_search(spaces, y, grid)
+    search, _ = _grid_search(spaces, y, grid, memory=memory)
     scores = {}
     with threadpool_limits(1):
         for k, params in enumerate(ParameterGrid(grid)):
@@ -280,21 +282,18 @@ def worker(task, directory, extra):
         with threadpool_limits(1 if task.endswith("-1") else None):
             start = time.perf_counter()
             table = naive_compare(spaces, y)
-    elif task in ("grid", "grid-n2"):
-        search, stacked = _grid_search(spaces, y, grid, n_jobs=2 if task == "grid-n2" else None)
+    elif task in ("grid", "grid-n2", "grid-memory"):
+        # a fresh directory: the kernels of this run only
+        memory = tempfile.mkdtemp(dir=directory) if task == "grid-memory" else None
+        search, stacked = _grid_search(spaces, y, grid, n_jobs=2 if task == "grid-n2" else None,
+                                       memory=memory)
         start = time.perf_counter()
         search.fit(stacked, y)
         table = None
-    elif task in ("naive-loop", "naive-loop-cached"):
-        if task == "naive-loop":
-            try:
-                from skinvariance.projection import set_projection_cache
-            except ImportError:  # a version without the projection cache
-                pass
-            else:
-                set_projection_cache(0)
+    elif task in ("naive-loop", "naive-loop-memory"):
+        memory = tempfile.mkdtemp(dir=directory) if task == "naive-loop-memory" else None
         start = time.perf_counter()
-        _naive_loop(spaces, y, grid)
+        _naive_loop(spaces, y, grid, memory)
         table = None
     else:
         raise ValueError(task)
@@ -429,13 +428,15 @@ def measure_grid(name, directory, condition, records, previous):
     _say(f"{condition}: GridSearchCV on {name}")
     record = {"condition": condition, "data": name, "candidates x folds": "4 x 3"}
     record["GridSearchCV s"] = run_worker("grid", directory)["seconds"]
-    record["naive loop, 1 thread, no cache s"] = run_worker("naive-loop", directory)["seconds"]
-    record["naive loop, 1 thread, cache s"] = run_worker("naive-loop-cached",
-                                                         directory)["seconds"]
-    record["naive (no cache) / grid"] = (record["naive loop, 1 thread, no cache s"]
-                                         / record["GridSearchCV s"])
-    record["naive (cache) / grid"] = (record["naive loop, 1 thread, cache s"]
-                                      / record["GridSearchCV s"])
+    record["GridSearchCV, memory s"] = run_worker("grid-memory", directory)["seconds"]
+    record["naive loop, 1 thread s"] = run_worker("naive-loop", directory)["seconds"]
+    record["naive loop, 1 thread, memory s"] = run_worker("naive-loop-memory",
+                                                          directory)["seconds"]
+    record["grid / naive"] = record["GridSearchCV s"] / record["naive loop, 1 thread s"]
+    record["grid (memory) / naive"] = (record["GridSearchCV, memory s"]
+                                       / record["naive loop, 1 thread s"])
+    record["grid (memory) / naive (memory)"] = (record["GridSearchCV, memory s"]
+                                                / record["naive loop, 1 thread, memory s"])
     record["GridSearchCV n_jobs=2 s"] = run_worker("grid-n2", directory)["seconds"]
     if previous is not None:
         _say(f"{condition}: GridSearchCV on {name}, previous code")
@@ -467,7 +468,7 @@ def measure_scaling(directory_of, condition, records):
 
 
 def run(args):
-    from skinvariance._bench import machine_description
+    from skinvariance.cli._kernel_speed import machine_description
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_search_"))
     n_rows = 1500 if args.quick else 3000
@@ -541,9 +542,9 @@ def write(args, machine, conditions, compare, grid, product, scaling):
         "{aggregate: [concat, sum], normalize: [layer, l2]}, cv=StratifiedKFold(3))` with "
         "its defaults (n_jobs=None, refit=True). The naive loop: the same evaluator fitted "
         "and scored for every candidate and fold, one after the other, then the best refitted "
-        "on every row, all under `threadpool_limits(1)`; `no cache` with the projection cache "
-        "off (every candidate computes its kernels again, as before the cache), `cache` with "
-        "it on (the library's default, which a loop of one's own gets too). `n_jobs=2`: "
+        "on every row, all under `threadpool_limits(1)`. `memory`: the product given "
+        "`memory=` a fresh joblib cache directory (each fold's kernels computed once, read "
+        "back by the other candidates). `n_jobs=2`: "
         "`GridSearchCV(..., n_jobs=2)`. `previous`: the same GridSearchCV, and the naive loop "
         "under one BLAS thread, with the code given by `--previous`.",
         grid)

@@ -56,8 +56,8 @@ from skinvariance import (
     StitchingEvaluator,
     compare_invariances,
 )
-from skinvariance._bench import machine_description
 from skinvariance._markdown import markdown_table
+from skinvariance.cli._kernel_speed import machine_description
 from skinvariance.datasets import FACTORS, make_model_zoo
 from skinvariance.stitching import default_invariances
 

@@ -24,6 +24,7 @@ SECTIONS = [
     ("skinvariance.io", "Reading and writing spaces; large data"),
     ("skinvariance.datasets", "Datasets"),
     ("skinvariance.plotting", "Plotting"),
+    ("skinvariance.exceptions", "Exceptions"),
 ]
 
 
@@ -65,8 +66,8 @@ Every public name, one page each, grouped by module. The main estimators and fun
 also importable from the package itself (``from skinvariance import RelativeProjection``);
 ``skinvariance.kernels``, ``skinvariance.metrics``, ``skinvariance.datasets``,
 ``skinvariance.io`` and ``skinvariance.plotting`` are meant to be imported as modules
-(``skinvariance.outofcore`` keeps the out-of-core names of ``skinvariance.io`` at their first
-documented path).
+(``skinvariance.outofcore``, the first path of ``skinvariance.io``'s out-of-core names, is
+deprecated: importing from it warns).
 The command line is described in :doc:`user_guide/cli`.
 
 """

@@ -171,8 +171,7 @@ def _markdown_table_rst(stdout):
     lines = [line for line in stdout.splitlines() if line.startswith("|")]
     cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
     header, _separator, *rows = cells
-    # "mean ± std" and long column names on two lines, so that the ten columns fit the page
-    header = [_two_lines(name, "_") if "_" in name[:-1] else name for name in header]
+    # "mean ± std" on two lines, so that the columns fit the page; names stay whole
     rows = [
         [_two_lines(cell, " ± ") if " ± " in cell else cell or " " for cell in row] for row in rows
     ]
@@ -181,7 +180,10 @@ def _markdown_table_rst(stdout):
 
 def cli_compare_output_rst():
     """The Markdown table ``skinvariance compare --quiet`` prints, run now, as a reST table."""
-    return _markdown_table_rst(_run_cli(CLI_COMPARE, ROOT))
+    stdout = _run_cli(CLI_COMPARE, ROOT)
+    # the line below the table that names the decoder shared by the rows
+    notes = [line for line in stdout.splitlines() if line.startswith("Decoder")]
+    return _markdown_table_rst(stdout) + "".join(f"\n{line}\n" for line in notes)
 
 
 def own_embeddings_cli_output_rst():

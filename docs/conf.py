@@ -17,7 +17,7 @@ import skinvariance
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
-sys.path.insert(0, str(DOCS))  # the local helpers: _api, _tables, _gallery
+sys.path.insert(0, str(DOCS))  # the local helpers: _api, _tables, _benchmarks, _gallery
 
 # -- Project -----------------------------------------------------------------------------------
 
@@ -119,6 +119,11 @@ write_api_page(DOCS / "api.rst")
 from _tables import write_tables  # noqa: E402
 
 write_tables(DOCS / "generated")
+
+# The benchmark results, one page per ``benchmarks/results/*.md``, listed by benchmarks.rst.
+from _benchmarks import write_benchmark_pages  # noqa: E402
+
+write_benchmark_pages(ROOT / "benchmarks" / "results", DOCS / "benchmarks")
 
 # -- Markdown (the changelog is CHANGELOG.md, included as is) ----------------------------------
 

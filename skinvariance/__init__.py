@@ -5,7 +5,8 @@ kernels), their product space, anchor-fitted alignments, similarity measures bet
 spaces and zero-shot stitching.
 """
 
-from skinvariance import datasets, io, kernels, metrics, outofcore
+from skinvariance import datasets, exceptions, io, kernels, metrics
+from skinvariance import outofcore as outofcore  # deprecated: skinvariance.io
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.decoders import ProductClassifier, ProductRegressor
@@ -28,11 +29,11 @@ __all__ = [
     "__version__",
     "compare_invariances",
     "datasets",
+    "exceptions",
     "io",
     "kernels",
     "match_spaces",
     "metrics",
-    "outofcore",
     "select_anchors",
     "stack_spaces",
     "unstack_spaces",

@@ -13,12 +13,14 @@ The policy:
 1. A large single operation (a projection of many rows, a big matrix product) uses every
    core: BLAS's own threads for matrix products, the pool for the compiled loops.
 2. Many small fits (the decoders and alignments of a stitching evaluation or an invariance
-   comparison) run with **one** BLAS thread each (:func:`limit_small_work`), and their
-   parallelism comes from joblib's ``n_jobs``, which honours an outer
-   :func:`joblib.parallel_config` (and a Dask backend). Threads spin-waiting over hundreds of
-   tiny products cost far more than they bring: on a 2-core machine, a comparison ran ten times
-   slower with two BLAS threads than with one. A projection inside such a task is judged by
-   its own size (:func:`limit_small_transform`): a large one still gets every core.
+   comparison) run with **one** BLAS thread each, and their parallelism comes from joblib's
+   ``n_jobs``, which honours an outer :func:`joblib.parallel_config` (and a Dask backend).
+   Threads spin-waiting over hundreds of tiny products cost far more than they bring: on a
+   2-core machine, a comparison ran ten times slower with two BLAS threads than with one. A
+   projection inside such a task is judged by its own size: a large one still gets every
+   core. The limit is :func:`one_blas_thread`, scoped to the ``with`` block of one unit of
+   work and entered at one layer only, the stitching tasks (``stitching/_work.py``): it is
+   threadpoolctl's own, restored on the way out, so nothing outlives the call.
 3. Nested parallelism never multiplies threads: the compiled loops use no more threads than
    the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
    :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
@@ -42,8 +44,8 @@ from ._compat import get_chunk_n_rows
 __all__ = [
     "MAX_BLOCK_ROWS",
     "compiled_threads",
-    "limit_small_transform",
-    "limit_small_work",
+    "one_blas_thread",
+    "one_blas_thread_to_project",
     "row_blocks",
     "run_parts",
     "split_rows",
@@ -178,103 +180,43 @@ def run_parts(function, parts):
         future.result()
 
 
-def limit_small_work(n_elements):
-    """One BLAS (and OpenMP) thread while doing small work; no change for large work.
+def one_blas_thread(n_elements, *, small_below=None):
+    """One BLAS thread for the duration of a small fit; no limit for a large one.
 
-    BLAS limits are global to the process: when several threads do small work at once
-    (joblib's threading backend), the BLAS limit is set by the first to enter and restored by
-    the last to leave, never by one thread under another's feet. OpenMP limits belong to
-    each thread: every thread sets and restores its own.
+    A context manager: threadpoolctl's limit (as :func:`threadpoolctl.threadpool_limits`)
+    restricted to BLAS, scoped to the ``with`` block that enters it (as scikit-learn's
+    k-means does around its loops), so that the previous limits are restored on the way out.
+    Only the stitching tasks enter it (``skinvariance.stitching._work``): one layer, around
+    each small unit of work. Only the main thread limits: in any other thread (joblib's
+    threading backend, a user's thread) nothing is changed.
 
     Parameters
     ----------
     n_elements : int
-        Size of the work's input (rows x features). Below ``SMALL_WORK_ELEMENTS`` it counts
-        as small.
-
-    Returns
-    -------
-    context : context manager
-        Limits the thread pools for the duration of a ``with`` block.
-    """
-    if n_elements >= SMALL_WORK_ELEMENTS:
-        return nullcontext()
-    return _SmallWork()
-
-
-def limit_small_transform(n_samples, n_anchors, n_features):
-    """One BLAS thread while projecting, unless the projection is large.
-
-    The multiply-adds of a projection (``n_samples x n_anchors x n_features``) decide: below
-    ``SMALL_TRANSFORM_OPERATIONS`` it runs with one thread, like the small fits around it;
-    above, every core the limits in force allow (inside a joblib worker, its share; inside
-    an enclosing :func:`limit_small_work`, still one thread: limits only ever tighten).
-
-    Parameters
-    ----------
-    n_samples, n_anchors, n_features : int
-        The shape of the projection.
+        Size of the work: a fit's input (rows x features), or the multiply-adds of a
+        projection (rows x anchors x features).
+    small_below : int, default=None
+        Below this size the work counts as small; None means ``SMALL_WORK_ELEMENTS`` (see
+        :func:`one_blas_thread_to_project` for a projection).
 
     Returns
     -------
     context : context manager
     """
-    if n_samples * n_anchors * n_features >= SMALL_TRANSFORM_OPERATIONS:
+    if n_elements >= (SMALL_WORK_ELEMENTS if small_below is None else small_below):
         return nullcontext()
-    return _SmallWork()
+    if threading.current_thread() is not threading.main_thread():
+        # A shared BLAS pool has one limit for the whole process: limits entered and left by
+        # several threads at once (joblib's threading backend) restore each other's values,
+        # and the last one out could leave one thread for good. Other threads go unlimited.
+        return nullcontext()
+    # threadpoolctl's own scoped limit, from the controller inspected once per process (a new
+    # one reads the process's loaded libraries anew: 25 ms, more than many small fits take).
+    return _threadpool_controller().limit(limits=1, user_api="blas")
 
 
-def _release_blas_control():
-    """Let any thread set the BLAS limit next.
-
-    threadpoolctl (3.8 and later) lets one thread at a time set a pthreads OpenBLAS, the first
-    to call it, until that thread leaves a ``threadpool_limits`` block; other threads' calls
-    are silently ignored. The limit of small work is held by whichever thread is in first and
-    released by whichever is out last, so each of them takes control explicitly.
-    """
-    for library in _threadpool_controller().select(internal_api="openblas").lib_controllers:
-        release = getattr(type(library), "clear_controlling_thread", None)
-        if release is not None:
-            release(force=True)
-
-
-class _SharedBlasLimit:
-    """Reference-counted, process-wide limit of BLAS to one thread."""
-
-    def __init__(self):
-        self._users = 0
-        self._limiter = None
-        self._lock = threading.Lock()
-
-    def acquire(self):
-        with self._lock:
-            if self._users == 0:
-                _release_blas_control()
-                self._limiter = _threadpool_controller().limit(limits=1, user_api="blas")
-            self._users += 1
-
-    def release(self):
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                _release_blas_control()
-                self._limiter.restore_original_limits()
-                _release_blas_control()
-                self._limiter = None
-
-
-_shared_blas_limit = _SharedBlasLimit()
-
-
-class _SmallWork:
-    """The context of :func:`limit_small_work`: the shared BLAS limit and this thread's
-    OpenMP limit."""
-
-    def __enter__(self):
-        _shared_blas_limit.acquire()
-        self._openmp = _threadpool_controller().limit(limits=1, user_api="openmp")
-        return self
-
-    def __exit__(self, *exc_info):
-        self._openmp.restore_original_limits()
-        _shared_blas_limit.release()
+def one_blas_thread_to_project(n_samples, n_anchors, n_features):
+    """:func:`one_blas_thread` for a projection of that shape: small below
+    ``SMALL_TRANSFORM_OPERATIONS`` multiply-adds, every core above."""
+    return one_blas_thread(n_samples * n_anchors * n_features,
+                           small_below=SMALL_TRANSFORM_OPERATIONS)

@@ -1,10 +1,11 @@
 """Checks that every layer of the package shares.
 
 This module is the bottom of the package: it imports nothing of skinvariance but the
-scikit-learn compatibility shim (``_compat``). Every check raises an error that names the
-argument at fault and the value received, in scikit-learn's wording. Errors about the *data* a
-user passed (not about a parameter, not a bug) are :class:`DataError`, a :class:`ValueError`,
-so that the command line can report them in one line while genuine bugs keep their traceback.
+scikit-learn compatibility shim (``_compat``) and the exceptions (``exceptions``). Every check
+raises an error that names the argument at fault and the value received, in scikit-learn's
+wording. Errors about the *data* a user passed (not about a parameter, not a bug) are
+:class:`~skinvariance.exceptions.DataError`, a :class:`ValueError`, so that the command line
+can report them in one line while genuine bugs keep their traceback.
 """
 
 import errno
@@ -17,6 +18,7 @@ from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
 from ._compat import InvalidParameterError
+from .exceptions import DataError
 
 __all__ = [
     "DataError",
@@ -32,13 +34,6 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (np.float64, np.float32)
-
-
-class DataError(ValueError):
-    """The data given is unusable as it is (its message names the argument and says why).
-
-    A subclass of :class:`ValueError`, so ``except ValueError`` keeps catching it.
-    """
 
 
 def error_class(exc):
@@ -143,7 +138,8 @@ def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        Class labels or values to regress.
+        Class labels or values to regress. A column, of shape ``(n_samples, 1)``, is one
+        target: it is returned 1-D.
     n_samples : int or None
         The number of rows ``y`` must have (None: any).
     name : str, default="y"
@@ -158,8 +154,8 @@ def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
 
     Returns
     -------
-    y : ndarray
-        The validated target.
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        The validated target, 1-D for a single column.
 
     Raises
     ------
@@ -178,6 +174,8 @@ def check_target(y, n_samples, *, name="y", classification=None, min_classes=2,
         raise DataError(f"{name} is invalid: {exc}") from exc
     if y.ndim not in (1, 2):
         raise DataError(f"{name} must be 1-D or 2-D; got an array of shape {y.shape}.")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]  # one column is one target: decoded, split and scored as 1-D
     if y.shape[0] == 0:
         raise DataError(f"{name} is empty (shape {y.shape}); one value per sample is needed.")
     if n_samples is not None and y.shape[0] != n_samples:

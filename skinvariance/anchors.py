@@ -7,7 +7,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils import check_array, check_random_state, column_or_1d
 
-from ._compat import RANDOM_STATE, NumberInterval, StrOptions, validate_params
+from ._compat import StrOptions, validate_params
+from ._constraints import RANDOM_STATE, NumberInterval
 from ._validation import DataError, check_target
 
 ANCHOR_STRATEGIES = ("fps", "kmeans", "random", "stratified")

@@ -8,9 +8,10 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from ._compat import HasMethods, InvalidParameterError, NumberInterval, validate_params
+from ._compat import HasMethods, InvalidParameterError, validate_params
+from ._constraints import NumberInterval
 
-__all__ = ["plot_invariances", "plot_matrix"]
+__all__ = ["plot_anchor_curve", "plot_invariances", "plot_matrix"]
 
 
 def _pyplot():
@@ -19,7 +20,7 @@ def _pyplot():
     except ImportError as exc:
         raise ImportError(
             "skinvariance.plotting needs matplotlib, which is installed with the 'plot' extra: "
-            "pip install 'skinvariance[plot]'."
+            'pip install "skinvariance[plot]".'
         ) from exc
     return plt
 
@@ -396,3 +397,97 @@ def _legend(ax, table, best, color, best_color, has_errors):
         )
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+@validate_params(
+    {
+        "table": "no_validation",  # checked below, naming the columns it lacks
+        "chance": [Real, None],
+        "ax": _AXES,
+        "figsize": [tuple],
+        "title": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def plot_anchor_curve(table, *, chance=None, ax=None, figsize=(6.4, 4.0), title=None):
+    """Stitching against the number of anchors, per invariance: the anchor curve.
+
+    One line per invariance through its mean zero-shot score at each anchor count (a band of
+    one standard deviation around it), the non-stitched ceiling (the best ``non_stitched_mean``
+    at each count, dashed) and chance (dotted), when given. Answers "how many anchors do I
+    need?" (see :ref:`matching`).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`~skinvariance.compare_invariances` with a list of ``anchors``:
+        columns ``anchors``, ``invariance``, ``stitching_mean``, ``stitching_std`` and
+        ``non_stitched_mean``.
+    chance : float, default=None
+        The score of a decoder that guesses (for instance the share of the most frequent
+        class); not drawn when None.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure of ``figsize`` by default.
+    figsize : tuple of (float, float), default=(6.4, 4.0)
+        The size of a new figure, in inches.
+    title : str, default=None
+        The title; the pairing (``table.attrs["pairing"]``) by default.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes drawn on; one line per invariance (``ax.lines``, in table order), then the
+        ceiling and chance.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from skinvariance.plotting import plot_anchor_curve
+    >>> table = pd.DataFrame({"anchors": [10, 10, 100, 100],
+    ...                       "invariance": ["cosine", "affine"] * 2,
+    ...                       "stitching_mean": [0.4, 0.3, 0.8, 0.9],
+    ...                       "stitching_std": [0.05] * 4,
+    ...                       "non_stitched_mean": [0.95] * 4})
+    >>> ax = plot_anchor_curve(table, chance=0.1)
+    >>> [line.get_label() for line in ax.lines]
+    ['cosine', 'affine', 'non-stitched (best)', 'chance']
+    """
+    needed = {"anchors", "invariance", "stitching_mean", "stitching_std", "non_stitched_mean"}
+    if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
+        raise InvalidParameterError(
+            "The 'table' parameter of plot_anchor_curve must be a compare_invariances table "
+            f"with the columns {sorted(needed)} (pass a list of anchor counts). Got "
+            f"{type(table).__name__} instead."
+            if not isinstance(table, pd.DataFrame) else
+            "The 'table' parameter of plot_anchor_curve must be a compare_invariances table "
+            f"with the columns {sorted(needed)} (pass a list of anchor counts); it lacks "
+            f"{sorted(needed - set(table.columns))}."
+        )
+    if chance is not None and not (isinstance(chance, Real) and np.isfinite(chance)):
+        raise InvalidParameterError(
+            "The 'chance' parameter of plot_anchor_curve must be a finite float or None. Got "
+            f"{chance!r} instead."
+        )
+    ax = _axes(ax, figsize)
+    for name, rows in table.groupby("invariance", sort=False):
+        rows = rows.sort_values("anchors")
+        x = rows["anchors"].to_numpy(dtype=float)
+        mean = rows["stitching_mean"].to_numpy(dtype=float)
+        std = np.nan_to_num(rows["stitching_std"].to_numpy(dtype=float))
+        (line,) = ax.plot(x, mean, marker="o", label=str(name))
+        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15,
+                        linewidth=0)
+    ceiling = table.groupby("anchors")["non_stitched_mean"].max().sort_index()
+    ax.plot(ceiling.index.to_numpy(dtype=float), ceiling.to_numpy(), color="0.3",
+            linestyle="--", label="non-stitched (best)")
+    if chance is not None:
+        ax.axhline(chance, color="0.5", linestyle=":", label="chance")
+    ax.set_xlabel("known anchors")
+    ax.set_ylabel("zero-shot stitching")
+    pairing = table.attrs.get("pairing")
+    ax.set_title(title if title is not None else
+                 f"Stitching against anchors{f' (pairing={pairing})' if pairing else ''}")
+    ax.legend(fontsize="small")
+    return ax

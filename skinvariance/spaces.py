@@ -4,6 +4,8 @@ A *multi-space* input is either an ordered mapping ``{name: array (n_samples, d_
 rows are the same samples in every space, or the equivalent :class:`pandas.DataFrame` with two
 column levels ``(space, feature)``, as made by :func:`stack_spaces`. The DataFrame form is what
 scikit-learn's model selection tools (``GridSearchCV``, ``cross_val_score``) can slice by rows.
+DataFrames given as the values of a mapping are paired by row label (reordered to the first
+one's index; refused when their labels differ), never by position.
 
 :func:`check_spaces` is the one validator every function and estimator taking several spaces
 uses; its errors name the space that is wrong.
@@ -16,7 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_array
 
-from ._compat import COUNT, InvalidParameterError, NumberInterval, validate_params
+from ._compat import InvalidParameterError, validate_params
+from ._constraints import COUNT, NumberInterval
 from ._validation import DataError
 
 __all__ = ["check_spaces", "stack_spaces", "unstack_spaces"]
@@ -49,6 +52,38 @@ def _blocks_from_frame(frame, input_name):
     level = columns.get_level_values(0)
     names = list(dict.fromkeys(level))  # order of first appearance
     return [(name, frame.loc[:, np.asarray(level == name)].droplevel(0, axis=1)) for name in names]
+
+
+def _align_frames(items, input_name):
+    """Rows of DataFrame spaces paired by index label, in the first DataFrame's order.
+
+    A DataFrame whose index holds the first one's labels in another order is reordered to
+    it (what pandas does when it aligns); one whose labels differ is refused, never paired
+    by position. Arrays carry no labels: they are taken in the first DataFrame's order.
+    """
+    frames = [(name, X) for name, X in items if isinstance(X, pd.DataFrame)]
+    if len(frames) < 2:
+        return items
+    first_name, first = frames[0]
+    reference = first.index
+    aligned = []
+    for name, X in items:
+        if isinstance(X, pd.DataFrame) and len(X) == len(reference) and not X.index.equals(
+            reference
+        ):
+            labels = set(reference)
+            if not (reference.is_unique and X.index.is_unique and set(X.index) == labels):
+                extra = [label for label in X.index if label not in labels]
+                example = f" (e.g. {extra[0]!r} is not in space {first_name!r})" if extra else ""
+                raise DataError(
+                    f"Spaces {first_name!r} and {name!r} of {input_name} are DataFrames whose "
+                    f"indexes hold different row labels{example}; DataFrame spaces are paired "
+                    "by row label, so each must hold the same unique labels (reset_index("
+                    "drop=True) pairs them by position)."
+                )
+            X = X.loc[reference]
+        aligned.append((name, X))
+    return aligned
 
 
 def _check_dtype(dtype):
@@ -94,7 +129,9 @@ def check_spaces(
         Row-aligned latent spaces of the same samples: an ordered mapping
         ``{name: array}``, or a :class:`pandas.DataFrame` with two column levels
         ``(space, feature)`` as made by :func:`stack_spaces`. Widths may differ between
-        spaces; row counts may not.
+        spaces; row counts may not. DataFrames in a mapping are paired by row label: one
+        whose index holds the first DataFrame's labels in another order is reordered to it;
+        one whose labels differ is refused (arrays are taken in the first DataFrame's order).
     min_spaces : int, default=2
         The smallest number of spaces accepted.
     dtype : dtype, tuple of dtypes or None, default=(np.float64, np.float32)
@@ -139,7 +176,7 @@ def check_spaces(
     >>> check_spaces({"a": np.ones((4, 3)), "b": np.ones((5, 3))})
     Traceback (most recent call last):
         ...
-    skinvariance._validation.DataError: All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
+    skinvariance.exceptions.DataError: All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
     """  # noqa: E501
     _check_dtype(dtype)
     if isinstance(spaces, pd.DataFrame):
@@ -149,6 +186,7 @@ def check_spaces(
     else:
         raise _type_error(spaces, input_name)
 
+    items = _align_frames(items, input_name)
     if len(items) < min_spaces:
         names = ", ".join(repr(name) for name, _ in items) or "none"
         raise DataError(
@@ -219,7 +257,9 @@ def stack_spaces(spaces, *, index=None):
         array are named by position, ``"0"``, ``"1"``, ...
     index : array-like of shape (n_samples,), default=None
         Row labels of the result. By default the index of the first space given as a
-        DataFrame (or of ``spaces`` itself if it is a DataFrame), else a RangeIndex.
+        DataFrame (or of ``spaces`` itself if it is a DataFrame), else a RangeIndex. The
+        rows of the other DataFrame spaces are paired with it by label, as in
+        :func:`check_spaces`.
 
     Returns
     -------

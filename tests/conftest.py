@@ -8,8 +8,6 @@ from _helpers import N_TEST, N_TRAIN
 from sklearn.datasets import make_classification
 
 from skinvariance.kernels import _definitions, row_blocks
-from skinvariance.projection import clear_projection_cache, set_projection_cache
-from skinvariance.projection._cache import DEFAULT_MAX_BYTES
 
 
 @pytest.fixture
@@ -82,16 +80,6 @@ def kernel_rows(monkeypatch):
 
     monkeypatch.setattr(_definitions._numba, "l1_linf_block", counting_fused)
     return counts
-
-
-@pytest.fixture
-def fresh_cache():
-    """The projection cache empty, with its default bound; restored afterwards."""
-    previous = set_projection_cache(DEFAULT_MAX_BYTES)
-    clear_projection_cache()
-    yield
-    clear_projection_cache()
-    set_projection_cache(previous)
 
 
 # -- the measures' blocked loops ---------------------------------------------------------------

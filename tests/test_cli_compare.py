@@ -116,22 +116,54 @@ def test_csv_and_json_carry_only_the_table(files, capsys):
         assert "training" not in err and "comparing" not in err
 
 
-def test_markdown_table_with_summary(files, capsys):
+def test_markdown_table_answer_first_with_summary(files, problem, capsys):
     paths, labels = files
     status, out, err = run_cli(["compare", *paths, "--labels", labels, *FAST], capsys)
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].startswith(
-        "| invariance | kind | decoder | cka | stitching | non_stitched | best |")
-    assert lines[3].startswith("| relative_cosine | projection | logistic (PowerOfTwoScaler, "
-                               "StandardScaler) |") and "**best**" in lines[3]
+    # The answer first, then kind and the measures; the shared decoder once, below.
+    assert lines[0] == "| invariance | stitching | non_stitched | best | kind | cka |"
+    row = _fast_comparison(problem).set_index("invariance").loc["relative_cosine"]
+
+    def cell(measure):
+        return f"{row[measure + '_mean']:.3f} ± {row[measure + '_std']:.3f}"
+
+    assert lines[3] == (f"| relative_cosine | {cell('stitching')} | {cell('non_stitched')} | "
+                        f"**best** | projection | {cell('cka')} |")
+    assert lines[5] == "Decoder of every row: logistic (PowerOfTwoScaler, StandardScaler)."
+    assert sum("PowerOfTwoScaler" in line for line in lines) == 1
     assert any(line.startswith("Best invariance: relative_cosine") for line in lines)
     assert any(line.startswith("Took ") for line in lines)
     assert err == ""
     status, quiet_out, err = run_cli(
         ["compare", *paths, "--labels", labels, *FAST, "--quiet"], capsys
     )
-    assert quiet_out.splitlines() == lines[:4] and err == ""
+    assert quiet_out.splitlines() == lines[:6] and err == ""
+
+
+def test_markdown_decoder_column_names_only_the_rows_that_differ():
+    from skinvariance.cli._render import compare_markdown
+
+    table = pd.DataFrame({
+        "invariance": ["absolute", "product", "product_mlp_sum"],
+        "kind": ["absolute", "projection", "projection"],
+        "decoder": ["logistic", "logistic", "ProductClassifier(mlp_sum)"],
+        "cka_mean": [0.5, 1.0, 1.0], "cka_std": [0.0, 0.0, 0.0],
+        "stitching_mean": [0.25, 0.75, np.nan], "stitching_std": [0.0, 0.125, np.nan],
+        "non_stitched_mean": [0.5, 0.5, 0.5], "non_stitched_std": [0.0, 0.0, 0.0],
+        "best": [False, True, False],
+    })
+    table.attrs["selected_by"] = "stitching_mean"
+    assert compare_markdown(table).splitlines() == [
+        "| invariance | stitching | non_stitched | best | decoder | kind | cka |",
+        "|---|---|---|---|---|---|---|",
+        "| absolute | 0.250 ± 0.000 | 0.500 ± 0.000 |  |  | absolute | 0.500 ± 0.000 |",
+        "| product | 0.750 ± 0.125 | 0.500 ± 0.000 | **best** |  | projection | 1.000 ± 0.000 |",
+        "| product_mlp_sum |  | 0.500 ± 0.000 |  | ProductClassifier(mlp_sum) | projection | "
+        "1.000 ± 0.000 |",
+        "",
+        "Decoder: logistic, except where the decoder column names another.",
+    ]
 
 
 def test_progress_only_on_a_terminal(files, capsys, monkeypatch):
@@ -252,6 +284,10 @@ def _write_bad(tmp_path, problem, case):
         return [a, b, "--labels", labels, "--n-models", "3"], "apply only when no file is given"
     if case == "labels-without-files":
         return ["--labels", labels], "--labels: applies only to spaces read from files"
+    if case == "anchors-zero-given":
+        return [a, b, "--labels", labels, "--anchors", "0,10"], "0 known pairs needs --pairing"
+    if case == "anchors-above-rows":
+        return [a, b, "--labels", labels, "--anchors", "10,5000"], "--anchors 10,5000: more"
     if case == "logistic-regression-target":
         np.save(labels, spaces["c"][:, 0])
         argv = [a, b, "--labels", labels, "--decoder", "logistic"]
@@ -265,7 +301,8 @@ def _write_bad(tmp_path, problem, case):
         "missing", "unreadable", "rows", "labels-length", "npz-one-key", "non-numeric",
         "flat-csv", "nan", "suffix", "decoder-without-labels", "scoring-without-labels",
         "learned-row-without-labels", "kernel", "invariance", "zoo-option",
-        "labels-without-files", "logistic-regression-target",
+        "labels-without-files", "logistic-regression-target", "anchors-zero-given",
+        "anchors-above-rows",
     ],
 )  # fmt: skip
 def test_user_mistakes_are_one_line_and_status_2(case, tmp_path, problem, capsys):
@@ -337,7 +374,7 @@ def test_compare_without_labels_prints_the_measures_alone(files, problem, capsys
     status, out, err = run_cli(argv, capsys)
     assert status == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].startswith("| invariance | kind | cka | mrr | best |")
+    assert lines[0] == "| invariance | mrr | best | kind | cka |"  # mrr picked the best
     assert "Stitching not scored (no --labels): compared by the similarity measures " \
         "alone." in lines
     assert any(line.startswith("Best invariance by mrr_mean: relative_cosine (1.000 ± ")
@@ -371,3 +408,57 @@ def test_compare_calibrated_and_learned_decoder_match_compare_invariances(files,
     assert list(got["decoder"]) == ["ProductClassifier(mlp_sum)"] * 2
     for column in ["cka_mean", "stitching_mean", "non_stitched_mean"]:
         np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_neighbors_is_the_k_of_the_neighbour_measures(problem, tmp_path, capsys, labelled):
+    from skinvariance.metrics import knn_jaccard, mean_reciprocal_rank, mutual_knn
+
+    X, y = problem[0]["a"], problem[1]
+    # Neighbourhoods that differ between the spaces (rotations would keep every one).
+    spaces = {"a": X, "b": X + np.random.default_rng(1).normal(scale=1.0, size=X.shape)}
+    for name, Z in spaces.items():
+        np.save(tmp_path / f"{name}.npy", Z)
+    np.save(tmp_path / "y.npy", y)
+    argv = ["compare", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"),
+            *(["--labels", str(tmp_path / "y.npy")] if labelled else []), "--invariances",
+            "absolute,relative_cosine", "--metrics", "jaccard,mutual_knn,mrr", "--anchors",
+            "40", "--format", "json", "--quiet"]
+    default = pd.DataFrame(json.loads(run_cli(argv, capsys)[1]))
+    # k=10 is the measures' default: the same table, the same best row
+    same = pd.DataFrame(json.loads(run_cli([*argv, "--neighbors", "10"], capsys)[1]))
+    pd.testing.assert_frame_equal(same, default)
+    got = pd.DataFrame(json.loads(run_cli([*argv, "--neighbors", "4"], capsys)[1]))
+    expected = compare_invariances(
+        spaces, y if labelled else None,
+        {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics={"jaccard": lambda X, Y: knn_jaccard(X, Y, k=4),
+                 "mutual_knn": lambda X, Y: mutual_knn(X, Y, k=4),
+                 "mrr": mean_reciprocal_rank},
+        anchors=40, random_state=0, **({} if labelled else {"select_by": "mrr_mean"}))
+    for column in ["jaccard_mean", "mutual_knn_mean", "mrr_mean"]:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, atol=1e-10)
+    assert np.all(np.abs(got["jaccard_mean"] - default["jaccard_mean"]) > 1e-3)
+    assert list(got["best"]) == list(expected["best"])
+
+
+def test_anchor_counts_give_the_curve_and_its_plot(files, problem, tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the plot extra
+    paths, labels = files
+    png = tmp_path / "curve.png"
+    argv = ["compare", *paths, "--labels", labels, *FAST[:4], "--anchors", "10,40",
+            "--format", "json", "--plot", str(png), "--quiet"]
+    status, out, _ = run_cli(argv, capsys)
+    assert status == 0
+    got = pd.DataFrame(json.loads(out))
+    spaces, y = problem
+    expected = compare_invariances(
+        spaces, y, {"absolute": None, "relative_cosine": RelativeProjection("cosine")},
+        metrics=["cka"], decoder=make_pipeline(StandardScaler(),
+                                               LogisticRegression(max_iter=1000)),
+        anchors=[10, 40], random_state=0)
+    assert got["anchors"].tolist() == [10, 10, 40, 40]
+    np.testing.assert_allclose(got["stitching_mean"], expected["stitching_mean"], rtol=1e-9)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    status, out, _ = run_cli([*argv[:-5], "--format", "markdown", "--quiet"], capsys)
+    assert out.splitlines()[0].startswith("| anchors | invariance | stitching |")

@@ -53,10 +53,13 @@ BENCH = ["bench", "--n-samples", "50", "--n-anchors", "5", "--n-features", "4", 
 BAD_OPTIONS = [
     (COMPARE, "--labels", "missing.npy", "missing.npy: no such file"),
     (COMPARE, "--labels", "y.json", "unsupported file type '.json'"),
-    (COMPARE, "--anchors", "0", "expected a positive integer, got '0'"),
-    (COMPARE, "--anchors", "-5", "expected a positive integer"),
-    (COMPARE, "--anchors", "many", "expected a positive integer, got 'many'"),
-    (COMPARE, "--anchors", "2.5", "expected a positive integer"),
+    (COMPARE, "--anchors", "0", "0 known pairs needs --pairing match"),
+    (COMPARE, "--anchors", "-5", "expected an integer of at least 0"),
+    (COMPARE, "--anchors", "many", "expected an integer of at least 0, got 'many'"),
+    (COMPARE, "--anchors", "2.5", "expected an integer of at least 0"),
+    (COMPARE, "--anchors", "10,", "expected a comma-separated list"),
+    (COMPARE, "--anchors", "10,41", "--anchors 10,41: more anchors than the 40 rows"),
+    (COMPARE, "--pairing", "matched", "invalid choice: 'matched'"),
     (COMPARE, "--anchors", "41", "--anchors 41: more anchors than the 40 rows"),
     (COMPARE, "--invariances", "rotation", "unknown invariance 'rotation'"),
     (COMPARE, "--invariances", ",", "expected a comma-separated list"),
@@ -66,6 +69,9 @@ BAD_OPTIONS = [
     (COMPARE, "--metrics", "foo", "--metrics: unknown measure 'foo'; choose among"),
     (COMPARE, "--metrics", "cka,", "expected a comma-separated list"),
     (COMPARE, "--decoder", "forest", "invalid choice: 'forest'"),
+    (COMPARE, "--neighbors", "0", "expected a positive integer, got '0'"),
+    (COMPARE, "--neighbors", "5", "--neighbors: applies to the neighbour measures (jaccard, "
+     "mutual_knn, cknna); none is among the measures compared (cka)"),
     (COMPARE, "--calibrate", "z", "invalid choice: 'z'"),
     (COMPARE, "--n-permutations", "0", "expected a positive integer, got '0'"),
     (COMPARE, "--n-permutations", "many", "got 'many'"),
@@ -224,7 +230,7 @@ def _disk_full(*args, **kwargs):
 
 def test_failed_writes_say_write(workdir, capsys, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(Path, "write_text", _disk_full)
+        patch.setattr(Path, "write_bytes", _disk_full)
         status, out, err = run_cli([*COMPARE, "--output", "table.md"], capsys)
     _assert_one_line_error(status, out, err, "compare",
                            "--output table.md: cannot write the file (No space left on device)")
@@ -293,3 +299,18 @@ def test_spaces_of_extreme_magnitudes_give_the_table_of_scale_one(exponent, work
     # The euclidean kernel (in the product) is accurate to sqrt(d eps) relative, by different
     # paths at different magnitudes (kernel_table()); the rest is scale-free exactly.
     np.testing.assert_allclose(values, tables[0][numbers].to_numpy(dtype=float), atol=1e-6)
+
+
+def test_too_few_rows_for_the_neighbour_measures_names_the_options(workdir, capsys):
+    """On 40 rows (10 test rows a split) the default k=10 of jaccard cannot be met."""
+    argv = ["compare", "a.npy", "b.npy", "--labels", "y.npy", "--invariances",
+            "absolute,relative_cosine", "--metrics", "cka,jaccard", "--anchors", "10",
+            "--quiet"]
+    status, out, err = run_cli(argv, capsys)
+    _assert_one_line_error(
+        status, out, err, "compare",
+        "The 'k' parameter of knn_jaccard must be smaller than n_samples=10",
+        "got k=10. Pass a smaller --neighbors K, or leave the measure out of --metrics")
+    status, out, err = run_cli([*argv, "--neighbors", "9", "--format", "json"], capsys)
+    assert status == 0 and err == ""
+    assert all(0 <= row["jaccard_mean"] <= 1 for row in json.loads(out))

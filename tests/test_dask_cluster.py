@@ -24,7 +24,7 @@ from skinvariance import (
     compare_invariances,
     metrics,
 )
-from skinvariance.outofcore import dask_from_npy, dask_to_npy
+from skinvariance.io import dask_from_npy, dask_to_npy
 
 pytest.importorskip("distributed")  # the dask extra
 from distributed import Client, LocalCluster, get_task_stream  # noqa: E402

@@ -556,7 +556,7 @@ def test_blocks_of_different_magnitudes(dtype, top, kernel, rng):
 
 
 def test_transform_npy_writes_no_nan_at_large_magnitudes(tmp_path, rng):
-    from skinvariance.outofcore import transform_npy
+    from skinvariance.io import transform_npy
 
     A = (rng.uniform(-1, 1, size=(5, 8)) * 1e30).astype(np.float32)
     X = np.vstack([A, (rng.uniform(-1, 1, size=(20, 8)) * 1e30).astype(np.float32)])

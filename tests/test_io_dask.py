@@ -17,7 +17,7 @@ from scipy.spatial.distance import cdist
 
 from skinvariance import ProductProjection, RelativeProjection, metrics
 from skinvariance.io import _dask_npy as io_dask_npy
-from skinvariance.outofcore import dask_from_npy, dask_to_npy
+from skinvariance.io import dask_from_npy, dask_to_npy
 
 #: For the tests that use Dask only through the helpers (skipped without it).
 needs_dask = pytest.mark.usefixtures("da")
@@ -189,7 +189,7 @@ def test_without_dask_everything_else_works(tmp_path):
         sys.modules["dask"] = None  # makes "import dask" raise ImportError
         import numpy as np
         from skinvariance import RelativeProjection, metrics
-        from skinvariance.outofcore import dask_from_npy, transform_npy
+        from skinvariance.io import dask_from_npy, transform_npy
 
         X = np.random.default_rng(0).normal(size=(50, 4))
         rel = RelativeProjection("l1").fit(X[:5])

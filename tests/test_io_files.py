@@ -48,8 +48,11 @@ def test_parquet_layout(tmp_path, spaces):
 def test_npz_and_csv_layouts(tmp_path, spaces):
     np.savez(tmp_path / "spaces.npz", **spaces)
     _assert_same_spaces(read_spaces([tmp_path / "spaces.npz"]), spaces)
-    for index in (True, False):
-        stack_spaces(spaces).to_csv(tmp_path / "spaces.csv", index=index)
+    n_samples = next(iter(spaces.values())).shape[0]
+    named = pd.Index([f"sample {i}" for i in range(n_samples)], name="id")  # was "NaN"
+    for index, labels in ((True, None), (False, None), (True, named),
+                          (True, pd.RangeIndex(n_samples, name="row"))):
+        stack_spaces(spaces, index=labels).to_csv(tmp_path / "spaces.csv", index=index)
         got = read_spaces([tmp_path / "spaces.csv"])
         assert list(got) == list(spaces)
         for name, X in spaces.items():
@@ -150,10 +153,119 @@ def test_labels_read_back_as_written(tmp_path, suffix, write, labels):
     np.testing.assert_array_equal(read_labels(path, 6), labels)
 
 
-def test_several_targets_in_a_csv(tmp_path):
+def test_several_targets_in_a_2d_npy_not_a_csv(tmp_path):
     targets = np.array([[0.5, 1.0], [1.5, -2.0], [2.5, 0.0]])
+    np.save(tmp_path / "t.npy", targets)
+    np.testing.assert_array_equal(read_labels(tmp_path / "t.npy", 3), targets)
     pd.DataFrame(targets).to_csv(tmp_path / "t.csv", index=False, header=False)
-    np.testing.assert_array_equal(read_labels(tmp_path / "t.csv", 3), targets)
+    with pytest.raises(DataError, match=r"t.csv: line 1 holds 2 values \(separated by ','\); "
+                       r"a labels file holds one value per line \(several target columns go in "
+                       r"a 2-D .npy\)"):
+        read_labels(tmp_path / "t.csv", 3)
+
+
+LABELS = {
+    "classes": np.array(["cat", "dog", "cat", "bird", "dog", "cat"], dtype=object),
+    "integers": np.array([3, 1, 3, 2, 1, 3]),
+    "values": np.array([0.25, -1.5, 3.0, 2.75, 10.0, -0.125]),
+}
+
+
+@pytest.mark.parametrize("kind", list(LABELS))
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_pandas_default_csv_header_and_index_are_read_and_said(tmp_path, kind, separator):
+    """``Series.to_csv(path)`` writes a header line and an index column 0 .. n - 1 (a
+    continuous target was read as a 2-D target of the row number and the value)."""
+    labels = LABELS[kind]
+    path = tmp_path / "y.csv"
+    pd.Series(labels).to_csv(path, sep=separator)
+    with pytest.warns(UserWarning) as notes:
+        y = read_labels(path, 6)
+    np.testing.assert_array_equal(y, labels)
+    assert y.ndim == 1
+    said = [str(note.message) for note in notes]
+    assert said == [f"{path}: line 1 ({separator.join(['', '0'])!r}) read as a header",
+                    f"{path}: the first column is the row number 0 .. 5: the labels are read "
+                    "from the second"]
+
+
+def test_an_index_column_without_header_and_a_header_without_index(tmp_path):
+    labels = LABELS["values"]
+    pd.Series(labels).to_csv(tmp_path / "indexed.csv", header=False)
+    with pytest.warns(UserWarning, match="the first column is the row number 0 .. 5"):
+        np.testing.assert_array_equal(read_labels(tmp_path / "indexed.csv", 6), labels)
+    pd.Series(labels, name="label").to_csv(tmp_path / "named.csv", index=False)
+    with pytest.warns(UserWarning, match=r"line 1 \('label'\) read as a header"):
+        np.testing.assert_array_equal(read_labels(tmp_path / "named.csv", 6), labels)
+    # A header line beside class names cannot be told from a label: refused, with a hint.
+    pd.Series(["a", "b", "a", "b", "a", "b"], name="label").to_csv(tmp_path / "classes.csv",
+                                                                  index=False)
+    with pytest.raises(DataError, match=r"classes.csv: 7 labels for 6 rows in the spaces \(if "
+                       r"line 1, 'label', is a header, remove it\)"):
+        read_labels(tmp_path / "classes.csv", 6)
+    # A first column that is not exactly 0 .. n - 1 is data: refused, not dropped.
+    pd.Series(labels, index=range(1, 7)).to_csv(tmp_path / "shifted.csv", header=False)
+    with pytest.raises(DataError, match="shifted.csv: line 1 holds 2 values"):
+        read_labels(tmp_path / "shifted.csv", 6)
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_other_separators_are_refused_not_read_as_one_class_per_row(tmp_path, separator):
+    path = tmp_path / "y.csv"
+    path.write_text("".join(f"{a}{separator}{b}\n" for a, b in zip("aabbab", "xyxyxy")))
+    with pytest.raises(DataError, match=f"y.csv: line 1 holds 2 values \\(separated by "
+                       f"{re.escape(repr(separator))}\\)"):
+        read_labels(path, 6)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".txt"])
+def test_labels_are_strings_unless_every_value_is_a_number_written_one_way(tmp_path, suffix):
+    cases = [
+        # pandas' missing-value names are class names here
+        (["NA", "None", "null", "N/A", "NA", "None"], ["NA", "None", "null", "N/A", "NA", "None"]),
+        # "01" and "1" are two classes: both stay strings
+        (["01", "1", "01", "2", "1", "2"], ["01", "1", "01", "2", "1", "2"]),
+        (["1", "1.0", "2", "2", "1", "1.0"], ["1", "1.0", "2", "2", "1", "1.0"]),
+        # numbers written one way are numbers
+        (["01", "02", "01", "03", "02", "03"], [1, 2, 1, 3, 2, 3]),
+        (["1.5", "2", "-3e2", "0.25", "2", "1.5"], [1.5, 2.0, -300.0, 0.25, 2.0, 1.5]),
+    ]
+    for written, expected in cases:
+        path = tmp_path / f"y{suffix}"
+        path.write_text("\n".join(written) + "\n")
+        y = read_labels(path, 6)
+        np.testing.assert_array_equal(y, np.array(expected, dtype=object))
+        assert len(np.unique(y.astype(str))) == len(set(written))  # no two classes merged
+        assert (y.dtype == object) == isinstance(expected[0], str)
+
+
+def test_txt_class_names_keep_their_spaces(tmp_path):
+    names = ["new york", "los angeles", "new york", "san  francisco", "paris", "paris"]
+    (tmp_path / "y.txt").write_text("\n".join(names) + "\n\n")
+    np.testing.assert_array_equal(read_labels(tmp_path / "y.txt", 6), np.array(names))
+    # a .txt of several numbers per line is a table: refused
+    np.savetxt(tmp_path / "table.txt", np.arange(12.0).reshape(6, 2) + 0.5)
+    with pytest.raises(DataError, match=r"table.txt: line 1 holds 2 values \(separated by "
+                       r"whitespace\)"):
+        read_labels(tmp_path / "table.txt", 6)
+
+
+def test_npy_columns(tmp_path):
+    y = np.array([0, 2, 1, 2, 0, 1])
+    np.save(tmp_path / "column.npy", y[:, None])
+    got = read_labels(tmp_path / "column.npy", 6)
+    assert got.shape == (6,)
+    np.testing.assert_array_equal(got, y)
+    np.save(tmp_path / "indexed.npy", np.column_stack([np.arange(6), y]))
+    with pytest.warns(UserWarning, match="indexed.npy: the first column is the row number"):
+        np.testing.assert_array_equal(read_labels(tmp_path / "indexed.npy", 6), y)
+    for name, table in (("pairs.npy", np.column_stack([y, y[::-1]])),
+                        ("strings.npy", np.array([["a", "b"]] * 6)),
+                        ("whole.npy", np.column_stack([y, y]).astype(float))):
+        np.save(tmp_path / name, table)
+        with pytest.raises(DataError, match=rf"{name}: holds 2 columns of class labels .*"
+                           r"class labels are one per sample"):
+            read_labels(tmp_path / name, 6)
 
 
 @pytest.mark.parametrize(
@@ -165,7 +277,9 @@ def test_several_targets_in_a_csv(tmp_path):
         ("y.npy", np.array([2, 2, 2, 2]), "holds only one class"),
         ("y.npy", np.zeros((4, 2, 2)), r"expected one label per row, got shape \(4, 2, 2\)"),
         ("y.txt", "1\n2\n", "2 labels for 4 rows in the spaces"),
-        ("y.csv", "", "cannot read the file"),
+        ("y.txt", "a\n\nb\na\n", "line 2 is empty; every sample needs a label"),
+        ("y.csv", "a,\nb,\na,\nb,\n", "line 1 holds 2 values"),
+        ("y.csv", "", "0 labels for 4 rows in the spaces"),
         ("y.npy", b"not an array", "cannot read the file"),
         ("y.json", "[0, 1, 0, 1]", "unsupported file type '.json'"),
         ("missing.npy", None, "no such file"),

@@ -13,8 +13,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skinvariance import ProductProjection, RelativeProjection
+from skinvariance.io import _atomic as io_atomic
 from skinvariance.io import _npy as io_npy
-from skinvariance.outofcore import transform_npy
+from skinvariance.io import transform_npy
 
 # A budget of a few KiB makes blocks of a few dozen rows, so small files cross many blocks.
 TINY_MIB = 0.02
@@ -288,7 +289,7 @@ def test_transform_npy_disk_full_mid_write(tmp_path, out_of_core_data, monkeypat
 def test_transform_npy_temporary_file_cannot_be_created(tmp_path, out_of_core_data, monkeypatch):
     X, anchors = out_of_core_data
     source = save_npy(tmp_path, "X.npy", X)
-    monkeypatch.setattr(io_npy, "temporary_path", lambda path: tmp_path / "gone" / "t.part")
+    monkeypatch.setattr(io_atomic, "temporary_path", lambda path: tmp_path / "gone" / "t.part")
     with pytest.raises(OSError, match=r"Writing the output .*R.npy' failed after 0 of 700 rows"):
         transform_npy(RelativeProjection().fit(anchors), source, tmp_path / "R.npy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy"]

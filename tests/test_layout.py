@@ -17,8 +17,8 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 
 #: The bottom layer and what sits above it (docs/code_layout.rst, "Layers").
-BOTTOM = ("_validation", "_parallel", "_compat", "_dask", "_streaming", "_markdown", "_registry",
-          "kernels")
+BOTTOM = ("exceptions", "_validation", "_parallel", "_compat", "_constraints", "_dask",
+          "_streaming", "_markdown", "_registry", "kernels")
 ABOVE = ("projection", "alignment", "decoders", "metrics", "stitching", "io", "cli", "datasets",
          "plotting")
 
@@ -111,6 +111,42 @@ def _closed_path(graph, component):
     raise AssertionError(f"no closed path in {component}")
 
 
+def sklearn_imports(path):
+    """[(module, name, private)] of every scikit-learn name a file imports; ``private`` when the
+    name or a module on its path starts with ``_`` (``sklearn.utils._param_validation``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            module, names = node.module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                module, _, name = alias.name.rpartition(".")
+                found += _sklearn_names(module, [name])
+            continue
+        else:
+            continue
+        found += _sklearn_names(module, names)
+    return found
+
+
+def _sklearn_names(module, names):
+    parts = module.split(".")
+    if parts[0] != "sklearn":
+        return []
+    private_module = any(part.startswith("_") for part in parts)
+    return [(module, name, private_module or name.startswith("_")) for name in names]
+
+
+def top_level_definitions(root):
+    """{name: [module, ...]} of every function and class defined at a module's top level."""
+    found = {}
+    for module, path in _module_files(root).items():
+        for node in ast.parse(path.read_text(), filename=str(path)).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found.setdefault(node.name, []).append(module)
+    return found
+
+
 def function_lengths(path):
     """[(qualified name, lines of body without its docstring)] of every function in a file."""
     lengths = []
@@ -161,8 +197,45 @@ def test_no_function_body_over_80_lines():
     assert not long, f"function bodies over {MAX_FUNCTION_LINES} lines: {long}"
 
 
+def test_private_sklearn_helpers_come_through_compat_only():
+    outside = {name: [f"{module}.{imported}" for module, imported, private in
+                      sklearn_imports(path) if private]
+               for name, path in _module_files(PACKAGE_ROOT).items()
+               if name != "skinvariance._compat"}
+    outside = {name: imports for name, imports in outside.items() if imports}
+    assert not outside, f"scikit-learn's private helpers imported outside _compat: {outside}"
+
+
+def test_compat_holds_private_helpers_only(graph):
+    compat = PACKAGE_ROOT / "_compat.py"
+    public = [f"{module}.{name}" for module, name, private in sklearn_imports(compat)
+              if not private]
+    assert not public, f"_compat imports public names (import them where used): {public}"
+    assert not graph["skinvariance._compat"], "_compat imports from the package"
+
+
+#: Names defined by more than one module, each with its reason. Any other name defined twice
+#: is one concept under two implementations, or two concepts under one name.
+SHARED_NAMES = {
+    "add_parser": "the subcommand protocol: each cli module adds its own sub-parser",
+    "run": "the subcommand protocol: each cli module runs its own subcommand",
+    "row_blocks": "kernels.row_blocks is the public, validated form of _parallel.row_blocks",
+    "Aggregation": "to rename: projection/_assemble's assembly of a product's subspaces and "
+                   "the decoders' learned aggregations are two concepts",
+    "write_failed": "to merge: the error of a failed write, as a command-line usage error "
+                    "(cli/_common) and as the library's OSError (io/_npy_format)",
+}
+
+
+def test_one_name_per_concept():
+    twice = {name: modules for name, modules in top_level_definitions(PACKAGE_ROOT).items()
+             if len(modules) > 1 and name not in SHARED_NAMES}
+    assert not twice, f"defined in more than one module: {twice}"
+
+
 def test_validation_imports_nothing_of_the_package_but_compat(graph):
-    assert graph["skinvariance._validation"] <= {"skinvariance._compat"}
+    assert graph["skinvariance._validation"] <= {"skinvariance._compat", "skinvariance.exceptions"}
+    assert not graph["skinvariance.exceptions"]
 
 
 def _layer(module, layers):
@@ -241,6 +314,34 @@ def test_function_lengths_leave_out_the_docstring(tmp_path):
                 f'    def only_doc(self):\n        """Doc."""\n',
     })
     assert function_lengths(root / "m.py") == [("long", 81), ("C.short", 1), ("C.only_doc", 0)]
+
+
+def test_sklearn_imports_tell_private_from_public(tmp_path):
+    root = _package(tmp_path, {
+        "m.py": "import sklearn.utils._chunking\nfrom sklearn.base import _fit_context, clone\n"
+                "from sklearn.utils._param_validation import Interval\nimport numpy\n"
+                "def f():\n    from sklearn.utils.validation import check_is_fitted\n"
+                "    from . import sklearn\n",
+    })
+    assert sorted(sklearn_imports(root / "m.py")) == [
+        ("sklearn.base", "_fit_context", True),
+        ("sklearn.base", "clone", False),
+        ("sklearn.utils", "_chunking", True),
+        ("sklearn.utils._param_validation", "Interval", True),
+        ("sklearn.utils.validation", "check_is_fitted", False),
+    ]
+
+
+def test_top_level_definitions_leave_out_methods_and_nested_functions(tmp_path):
+    root = _package(tmp_path, {
+        "a.py": "def f():\n    def g():\n        pass\nclass C:\n    def f(self):\n"
+                "        pass\n",
+        "sub/b.py": "def f():\n    pass\nasync def h():\n    pass\n",
+    })
+    assert top_level_definitions(root) == {
+        "f": ["skinvariance.a", "skinvariance.sub.b"], "C": ["skinvariance.a"],
+        "h": ["skinvariance.sub.b"],
+    }
 
 
 def test_upward_imports_are_found():

@@ -30,6 +30,7 @@ from skinvariance.metrics import (
     rbf_cka,
     similarity_matrix,
 )
+from skinvariance.metrics._base import exact_unit_rows
 
 
 def profile(examples):
@@ -207,6 +208,27 @@ def test_mean_reciprocal_rank_of_a_space_with_itself_is_one_at_every_magnitude(r
     X = rng.normal(size=(20, 5))
     for scale in (1e-310, 1e-300, 1.0, 1e300):
         assert get_measure("mrr").function(X * scale, X * scale) == 1.0
+
+
+@profile(200)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(-1000, 1000))
+def test_exact_unit_rows_keep_ties_at_every_magnitude(seed, d, exponent):
+    """The neighbour measures' unit rows: ``Z / |Z|`` (numpy's norm is the oracle at scale 1),
+    a one-feature row exactly its sign, and the same bits for ``2**k Z`` as for ``Z``, so that
+    tied neighbours stay tied at every magnitude."""
+    rng = np.random.default_rng(seed)
+    # Magnitudes in [0.25, 1]: 2**k Z stays a normal number for every k drawn.
+    Z = rng.uniform(0.25, 1.0, (8, d)) * rng.choice([-1.0, 1.0], (8, d))
+    Z[3] = 0.0
+    unit = exact_unit_rows(Z)
+    nonzero = np.delete(Z, 3, axis=0)
+    np.testing.assert_allclose(np.delete(unit, 3, axis=0),
+                               nonzero / np.linalg.norm(nonzero, axis=1, keepdims=True),
+                               rtol=1e-15, atol=0)
+    assert not unit[3].any()
+    assert np.array_equal(exact_unit_rows(np.ldexp(Z, exponent)), unit)
+    if d == 1:
+        assert np.array_equal(unit[:, 0], np.sign(Z[:, 0]))
 
 
 @pytest.mark.parametrize("sigma", [1e-300, 5e-324])

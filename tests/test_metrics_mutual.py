@@ -185,3 +185,41 @@ def test_cknna_sees_translation_and_per_sample_scaling():
     weights = np.random.default_rng(0).uniform(0.1, 10.0, size=(60, 1))
     assert cknna(weights * X, Y, k=5) != pytest.approx(base, abs=1e-3)  # kernel changes
     assert mutual_knn(weights * X, Y, k=5) == pytest.approx(mutual_knn(X, Y, k=5), abs=1e-12)
+
+
+@pytest.mark.parametrize("name, function", [("knn_jaccard", knn_jaccard),
+                                            ("mutual_knn", mutual_knn)])
+def test_searched_once_per_space_gives_the_pair_s_value(name, function, rng):
+    from skinvariance.metrics import get_measure
+
+    X, Y = rng.normal(size=(150, 6)), rng.normal(size=(150, 9))
+    Y[:, :6] += X  # related spaces: many shared neighbours
+    per_space = get_measure(name).per_space
+    value = per_space.compare(per_space.prepare(X), per_space.prepare(Y))
+    assert value == pytest.approx(function(X, Y), abs=1e-15)
+    assert per_space.compare(per_space.prepare(X), per_space.prepare(X)) == 1.0
+    with pytest.raises(ValueError, match="must be smaller than n_samples"):
+        per_space.prepare(X[:10])
+    with pytest.raises(ValueError, match="must be row-aligned"):
+        per_space.compare(per_space.prepare(X), per_space.prepare(Y[:100]))
+
+
+def test_a_comparison_searches_each_space_s_neighbours_once(monkeypatch, rng):
+    from skinvariance import RelativeProjection, compare_invariances
+    from skinvariance.metrics import _mutual
+
+    searched = []
+    original = _mutual.neighbour_lists
+
+    def counting(Z, k):
+        searched.append(Z.shape)
+        return original(Z, k)
+
+    monkeypatch.setattr(_mutual, "neighbour_lists", counting)
+    latent = rng.normal(size=(200, 4))
+    spaces = {name: latent @ rng.normal(size=(4, 6)) for name in "abcd"}
+    y = (latent[:, 0] > 0).astype(int)
+    compare_invariances(spaces, y, {"cosine": RelativeProjection("cosine")},
+                        metrics=["jaccard", "mknn"], anchors=20, random_state=0)
+    # each space once for both measures (not twice per pair and measure)
+    assert len(searched) == 4

@@ -16,20 +16,18 @@ from _helpers import PROPERTY
 from hypothesis import given
 from hypothesis import strategies as st
 from joblib import Parallel, cpu_count, delayed, parallel_config
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skinvariance import ProductClassifier, ProductProjection, RelativeProjection, _parallel
+from skinvariance import ProductProjection, RelativeProjection, _parallel
 from skinvariance._parallel import (
     SMALL_WORK_ELEMENTS,
     compiled_threads,
-    limit_small_work,
+    one_blas_thread,
     row_blocks,
     run_parts,
     split_rows,
     thread_pool,
 )
-from skinvariance.decoders import _estimators
 from skinvariance.kernels import pairwise_kernel
 
 # -- compiled_threads --------------------------------------------------------------------------
@@ -120,7 +118,7 @@ def test_a_forked_child_gets_its_own_pool():
     assert done.stdout.split() == ["True", "True", "True", "True"], done.stderr
 
 
-# -- limit_small_work --------------------------------------------------------------------------
+# -- one_blas_thread ---------------------------------------------------------------------------
 
 
 def _thread_counts(user_api=None):
@@ -153,83 +151,73 @@ def two_threads():
     _release_openblas()
 
 
-def test_small_work_runs_with_one_thread_and_restores_the_limits(two_threads):
-    with limit_small_work(1_000):
-        assert set(_thread_counts().values()) == {1}
-        with limit_small_work(10):  # nested
-            assert set(_thread_counts().values()) == {1}
-        assert set(_thread_counts().values()) == {1}  # the outer one is still inside
-    assert _thread_counts() == two_threads
+def test_small_work_runs_with_one_blas_thread_and_restores_the_limits(two_threads):
+    blas = {path: n for path, n in two_threads.items() if path in _thread_counts("blas")}
+    with one_blas_thread(1_000):
+        assert set(_thread_counts("blas").values()) == {1}
+        with one_blas_thread(10):  # nested
+            assert set(_thread_counts("blas").values()) == {1}
+        assert set(_thread_counts("blas").values()) == {1}  # the outer one is still inside
+    assert _thread_counts("blas") == blas
     with pytest.raises(RuntimeError, match="in the middle"):
-        with limit_small_work(10):
+        with one_blas_thread(10):
             raise RuntimeError("in the middle")
     assert _thread_counts() == two_threads
 
 
 def test_large_work_keeps_every_thread(two_threads):
-    with limit_small_work(SMALL_WORK_ELEMENTS):
+    with one_blas_thread(SMALL_WORK_ELEMENTS):
         assert _thread_counts() == two_threads
-    with limit_small_work(SMALL_WORK_ELEMENTS - 1):
-        assert set(_thread_counts().values()) == {1}
+    with one_blas_thread(SMALL_WORK_ELEMENTS - 1):
+        assert set(_thread_counts("blas").values()) == {1}
 
 
-def _small_work_in_threads(n=3):
-    """``n`` threads of joblib's threading backend doing small work at once; the first one
-    leaves before the others. Returns the BLAS thread counts each one saw inside."""
-    all_inside = threading.Barrier(n, timeout=30)
-    first_left = threading.Event()
+def test_outside_the_main_thread_nothing_is_limited(two_threads):
+    """joblib's threading backend: limits entered and left by several threads at once would
+    restore each other's values (the last one out could leave one thread for good)."""
     seen = []
 
-    def work(i):
-        with limit_small_work(100):
+    def work():
+        with one_blas_thread(10):
             seen.append(_thread_counts("blas"))
-            all_inside.wait()
-            if i > 0:
-                assert first_left.wait(timeout=30)
-                seen.append(_thread_counts("blas"))  # after thread 0 has left
-        if i == 0:
-            first_left.set()
 
     with parallel_config(backend="threading"):
-        Parallel(n_jobs=n, batch_size=1)(delayed(work)(i) for i in range(n))
-    assert len(seen) == 2 * n - 1
-    return seen
-
-
-def test_small_work_from_several_threads_at_once(two_threads):
-    """The first thread in sets the limit, the last one out restores it: a thread that leaves
-    early does not lift the limit under the others' feet."""
-    seen = _small_work_in_threads()
-    assert all(set(counts.values()) == {1} for counts in seen)
+        Parallel(n_jobs=3)(delayed(work)() for _ in range(6))
+    blas = {path: n for path, n in two_threads.items() if path in _thread_counts("blas")}
+    assert seen == [blas] * 6
     assert _thread_counts() == two_threads
 
 
-def test_small_work_in_threads_under_a_limit_of_the_caller(two_threads):
-    with threadpool_limits(2):  # a user's limit, held by this thread
-        seen = _small_work_in_threads()
-        assert all(set(counts.values()) == {1} for counts in seen)
-        assert _thread_counts() == two_threads
+def test_a_comparison_in_one_thread_leaves_the_other_thread_s_blas_threads(two_threads):
+    """Two user threads: one runs a comparison (many small fits, each under a scoped limit),
+    the other reads its BLAS threads before and after; afterwards it sees what it saw before,
+    and the process's limits are the ones the user set."""
+    from skinvariance import compare_invariances
 
-
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_a_small_decoder_fit_trains_on_one_blas_thread(two_threads, monkeypatch, solver):
-    """A learned aggregation trains under the policy's small-work limit; the limits are
-    restored afterwards."""
-    seen = []
-    for name in ("fit_adam", "fit_lbfgs"):
-        original = getattr(_estimators, name)
-
-        def recording(*args, _original=original, **kwargs):
-            seen.append(_thread_counts("blas"))
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(_estimators, name, recording)
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(60, 8)), np.repeat([0, 1, 2], 20)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # two iterations, by design
-        ProductClassifier(2, solver=solver, max_iter=2, random_state=0).fit(X, y)
-    assert len(seen) == 1 and set(seen[0].values()) == {1}
+    latent = rng.normal(size=(120, 4))
+    spaces = {name: latent @ rng.normal(size=(4, 6)) for name in "abc"}
+    y = (latent[:, 0] > 0).astype(int)
+    compared = threading.Event()
+    seen = {}
+
+    def compare():
+        compare_invariances(spaces, y, metrics=["cka"], anchors=20, random_state=0)
+        compared.set()
+
+    def other():
+        seen["before"] = _thread_counts("blas")
+        assert compared.wait(timeout=300)
+        seen["after"] = _thread_counts("blas")
+
+    threads = [threading.Thread(target=other), threading.Thread(target=compare)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert compared.is_set()
+    assert seen["after"] == seen["before"]
+    assert set(seen["after"].values()) == {2}
     assert _thread_counts() == two_threads
 
 

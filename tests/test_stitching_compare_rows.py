@@ -21,7 +21,6 @@ from skinvariance import (
 )
 from skinvariance.metrics import permutation_test
 from skinvariance.stitching import default_invariances, make_decoder
-from skinvariance.stitching._compare import _sharing_groups
 from skinvariance.stitching._rows import describe_decoder, resolve_invariances, row_decoders
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
@@ -72,14 +71,6 @@ def test_a_pair_row_uses_its_own_decoder(problem):
     assert rows.loc["cosine_knn", "stitching_mean"] == pytest.approx(expected, abs=1e-12)
     # the same projection: the same measures, whatever decodes it
     assert rows.loc["cosine_knn", "cka_mean"] == rows.loc["cosine", "cka_mean"]
-
-
-def test_pairs_share_the_projection_cache_group():
-    rows = {"cosine": RelativeProjection("cosine"),
-            "product_knn": (ProductProjection(["cosine", "l1"]), KNeighborsClassifier()),
-            "orthogonal": OrthogonalAlignment()}
-    groups = [[name for name, _ in group] for group in _sharing_groups(rows)]
-    assert groups == [["cosine", "product_knn"], ["orthogonal"]]
 
 
 @pytest.mark.parametrize(
@@ -202,7 +193,7 @@ def test_without_labels_the_measures_equal_those_with_labels(problem):
     best = unlabelled.loc[unlabelled["mrr_mean"].idxmax(), "invariance"]
     assert unlabelled.attrs == {"best": best, "selected_by": "mrr_mean",
                                 "scorer": None, "decoder": None, "stitching": "not scored",
-                                "calibrated": False}
+                                "calibrated": False, "pairing": "given"}
     assert unlabelled.loc[unlabelled["best"], "mrr_mean"].item() == unlabelled[
         "mrr_mean"].max()
 

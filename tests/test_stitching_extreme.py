@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skinvariance import ProductProjection, RelativeProjection, StitchingEvaluator
-from skinvariance.outofcore import transform_npy
+from skinvariance.io import transform_npy
 from skinvariance.stitching import PowerOfTwoScaler, compare_invariances, default_invariances
 
 

@@ -1,5 +1,6 @@
 """Evaluation loops do each piece of work once, and get the same results as when they did it
-again and again: with and without the projection cache, for any n_jobs, on Dask."""
+again and again: with and without a product's ``memory``, with and without the subspaces a
+comparison shares between its rows, for any n_jobs, on Dask."""
 
 import joblib
 import numpy as np
@@ -21,18 +22,11 @@ from skinvariance import (
     metrics,
     stack_spaces,
 )
-from skinvariance.projection import (
-    clear_projection_cache,
-    projection_cache_info,
-    set_projection_cache,
-)
+from skinvariance.projection._shared import SharedSubspaces
 from skinvariance.stitching import default_invariances
-from skinvariance.stitching._compare import _sharing_groups
+from skinvariance.stitching._compare import _row_tasks
 
 FOUR = ["cosine", "euclidean", "l1", "linf"]
-
-
-pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture
@@ -43,14 +37,6 @@ def zoo(rng):
     spaces = {f"model_{i}": latent @ rng.normal(size=(6, 10 + 2 * i))
               + 0.3 * rng.normal(size=(160, 10 + 2 * i)) for i in range(4)}
     return spaces, y
-
-
-def _without_cache(function):
-    previous = set_projection_cache(0)
-    try:
-        return function()
-    finally:
-        set_projection_cache(previous)
 
 
 def _decoder():
@@ -68,21 +54,23 @@ FULL_GRID = {"projection__aggregate": ["concat", "sum"],
 SMALL_GRID = {"projection__aggregate": ["concat", "sum"]}
 
 
-def _grid(spaces, y, n_jobs=None, grid=SMALL_GRID, folds=2):
-    evaluator = StitchingEvaluator(ProductProjection(FOUR), _decoder(), anchors=30,
-                                   random_state=0)
+def _grid(spaces, y, n_jobs=None, grid=SMALL_GRID, folds=2, memory=None):
+    evaluator = StitchingEvaluator(ProductProjection(FOUR, memory=memory), _decoder(),
+                                   anchors=30, random_state=0)
     search = GridSearchCV(evaluator, grid, refit=False, n_jobs=n_jobs,
                           cv=StratifiedKFold(folds, shuffle=True, random_state=0))
     return search.fit(stack_spaces(spaces), y)
 
 
-def test_a_grid_search_computes_each_fold_s_kernels_once(zoo, kernel_rows):
+def test_a_grid_search_with_memory_computes_each_fold_s_kernels_once(zoo, kernel_rows,
+                                                                     tmp_path):
     spaces, y = zoo
-    cached = _grid(spaces, y, grid=FULL_GRID, folds=3)
+    cached = _grid(spaces, y, grid=FULL_GRID, folds=3, memory=joblib.Memory(tmp_path,
+                                                                             verbose=0))
     with_cache = dict(kernel_rows)
     kernel_rows.clear()
-    plain = _without_cache(lambda: _grid(spaces, y, grid=FULL_GRID, folds=3))
-    # 8 candidates share every kernel of a fold: without the cache, each computes them again.
+    plain = _grid(spaces, y, grid=FULL_GRID, folds=3)
+    # 8 candidates share every kernel of a fold: without memory, each computes them again.
     assert {name: 8 * rows for name, rows in with_cache.items()} == kernel_rows
     assert with_cache["cosine"] == with_cache["l1+linf"]
     for key in ("split0_test_score", "split1_test_score", "split2_test_score"):
@@ -91,7 +79,7 @@ def test_a_grid_search_computes_each_fold_s_kernels_once(zoo, kernel_rows):
 
 def test_a_grid_search_in_parallel_gives_the_serial_scores(zoo):
     spaces, y = zoo
-    serial = _without_cache(lambda: _grid(spaces, y))
+    serial = _grid(spaces, y)
     for backend in ("threading", "loky"):
         with joblib.parallel_config(backend=backend):
             parallel = _grid(spaces, y, n_jobs=2)
@@ -105,21 +93,24 @@ def test_a_grid_search_in_parallel_gives_the_serial_scores(zoo):
 @pytest.mark.parametrize("projection", [ProductProjection(FOUR), RelativeProjection("l1"),
                                         OrthogonalAlignment(), None])
 @pytest.mark.parametrize("n_jobs", [None, 2])
-def test_the_evaluator_gives_the_same_bits_with_and_without_the_cache(zoo, projection,
-                                                                      n_jobs):
+def test_the_evaluator_gives_the_same_bits_with_and_without_memory(zoo, projection, n_jobs,
+                                                                   tmp_path):
     spaces, y = zoo
     train, test = slice(0, 120), slice(120, None)
 
-    def evaluate():
-        evaluator = StitchingEvaluator(projection, _decoder(), anchors=40, random_state=0,
+    def evaluate(memory=None):
+        with_memory = projection
+        if isinstance(projection, ProductProjection):
+            with_memory = projection.set_params(memory=memory)
+        evaluator = StitchingEvaluator(with_memory, _decoder(), anchors=40, random_state=0,
                                        n_jobs=n_jobs)
         evaluator.fit({k: v[train] for k, v in spaces.items()}, y[train])
         first = evaluator.stitching_matrix({k: v[test] for k, v in spaces.items()}, y[test])
         second = evaluator.stitching_matrix({k: v[test] for k, v in spaces.items()}, y[test])
         return first, second
 
-    plain, _ = _without_cache(evaluate)
-    first, second = evaluate()
+    plain, _ = evaluate()
+    first, second = evaluate(str(tmp_path))
     pd.testing.assert_frame_equal(first, plain, check_exact=True)
     pd.testing.assert_frame_equal(second, plain, check_exact=True)
 
@@ -129,15 +120,13 @@ def test_the_evaluator_gives_the_same_bits_with_and_without_the_cache(zoo, proje
 # --------------------------------------------------------------------------------------------
 
 
-def test_the_product_is_grouped_with_the_single_kernels_it_shares():
-    groups = [[name for name, _ in group] for group in _sharing_groups(default_invariances())]
-    assert ["relative_cosine", "relative_euclidean", "product"] in groups
-    # L1 and L-infinity of the product come from their fused pass, not the single loops
-    assert ["relative_l1"] in groups and ["relative_linf"] in groups
-    assert sum(len(group) for group in groups) == len(default_invariances())
-    custom = {"a": RelativeProjection("cosine", center=True), "b": RelativeProjection("l1"),
-              "c": ProductProjection([RelativeProjection("cosine", center=True), "l1"])}
-    assert [[name for name, _ in g] for g in _sharing_groups(custom)] == [["a", "b", "c"]]
+def test_the_projection_rows_of_a_split_share_one_task():
+    tasks = [[name for name, _ in task] for task in _row_tasks(
+        {name: (value, None) for name, value in default_invariances().items()})]
+    assert tasks[0] == ["scale", "relative_cosine", "relative_euclidean", "relative_l1",
+                        "relative_linf", "relative_cosine_centered", "product"]
+    assert all(len(task) == 1 for task in tasks[1:])
+    assert sum(len(task) for task in tasks) == len(default_invariances())
 
 
 def test_compare_computes_the_product_s_shared_subspaces_once(zoo, kernel_rows):
@@ -147,14 +136,48 @@ def test_compare_computes_the_product_s_shared_subspaces_once(zoo, kernel_rows):
                    "product": ProductProjection(FOUR)}
     table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
                                 random_state=0)
-    with_cache = dict(kernel_rows)
-    kernel_rows.clear()
-    plain = _without_cache(lambda: compare_invariances(spaces, y, invariances, metrics=["cka"],
-                                                       anchors=30, random_state=0))
-    pd.testing.assert_frame_equal(table, plain, check_exact=True)
-    assert kernel_rows["cosine"] == 2 * with_cache["cosine"]
-    assert kernel_rows["euclidean"] == 2 * with_cache["euclidean"]
-    assert kernel_rows["l1+linf"] == with_cache["l1+linf"]
+    shared = dict(kernel_rows)
+    # the oracle: each row compared alone computes every kernel it needs
+    alone = []
+    for name, projection in invariances.items():
+        kernel_rows.clear()
+        alone.append(compare_invariances(spaces, y, {name: projection}, metrics=["cka"],
+                                         anchors=30, random_state=0))
+        alone.append(dict(kernel_rows))
+    pd.testing.assert_frame_equal(
+        table.drop(columns="best"),
+        pd.concat(alone[::2], ignore_index=True).drop(columns="best"), check_exact=True)
+    counts = alone[1::2]
+    every_row = len(spaces) * len(y)  # each space's training and test rows, projected once
+    assert counts[0]["cosine"] + counts[2]["cosine"] - shared["cosine"] == every_row
+    assert counts[1]["euclidean"] + counts[2]["euclidean"] - shared["euclidean"] == every_row
+    assert shared["l1+linf"] == counts[2]["l1+linf"]
+
+
+def test_shared_subspaces_are_the_projections_own(rng):
+    X = rng.normal(size=(300, 12))
+    product = ProductProjection(FOUR).fit(X[:25])
+    single = RelativeProjection("euclidean").fit(X[:25])
+    shared = SharedSubspaces(X)
+    np.testing.assert_array_equal(shared.transform(product), product.transform(X))
+    np.testing.assert_array_equal(shared.transform(single), single.transform(X))
+    assert (shared.n_computed, shared.n_served) == (4, 1)  # euclidean served the second time
+    # other rows, or a transformer that is no relative projection: simply transformed
+    np.testing.assert_array_equal(SharedSubspaces(X[:50]).transform(single),
+                                  single.transform(X[:50]))
+    scaler = StandardScaler().fit(X)
+    np.testing.assert_array_equal(shared.transform(scaler), scaler.transform(X))
+
+
+def test_shared_subspaces_keep_no_more_than_their_bound(rng):
+    X = rng.normal(size=(100, 6))
+    product = ProductProjection(FOUR).fit(X[:10])
+    one_subspace = 100 * 10 * 8
+    shared = SharedSubspaces(X, max_bytes=2 * one_subspace)
+    first = shared.transform(product)
+    assert shared.n_computed == 4
+    np.testing.assert_array_equal(shared.transform(product), first)
+    assert (shared.n_computed, shared.n_served) == (6, 2)  # two kept, the others again
 
 
 def test_compare_encodes_the_test_rows_once(zoo, monkeypatch):
@@ -163,17 +186,20 @@ def test_compare_encodes_the_test_rows_once(zoo, monkeypatch):
     spaces, y = zoo
     n_test = 40  # a quarter of 160 rows
     calls = []
-    for estimator_class in (RelativeProjection, OrthogonalAlignment):
-        original = estimator_class.transform
+    # a relative projection handed shared subspaces transforms through _transform_sharing
+    for estimator_class, method in ((RelativeProjection, "transform"),
+                                    (RelativeProjection, "_transform_sharing"),
+                                    (OrthogonalAlignment, "transform")):
+        original = getattr(estimator_class, method)
 
-        def recording(self, X, original=original, name=estimator_class.__name__):
+        def recording(self, X, *args, original=original, name=estimator_class.__name__):
             calls.append((name, X.shape[0]))
-            return original(self, X)
+            return original(self, X, *args)
 
-        monkeypatch.setattr(estimator_class, "transform", recording)
-    _without_cache(lambda: compare_invariances(
+        monkeypatch.setattr(estimator_class, method, recording)
+    compare_invariances(
         spaces, y, {"cosine": RelativeProjection("cosine"), "orthogonal": OrthogonalAlignment()},
-        metrics=["cka", "mrr"], anchors=30, random_state=0))
+        metrics=["cka", "mrr"], anchors=30, random_state=0)
     assert calls.count(("RelativeProjection", n_test)) == 4
     assert calls.count(("OrthogonalAlignment", n_test)) == 4 * 3
 
@@ -210,8 +236,7 @@ def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs):
     invariances = {name: est for name, est in default_invariances().items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
                                "orthogonal")}
-    serial = _without_cache(lambda: compare_invariances(spaces, y, invariances, anchors=30,
-                                                        random_state=0, cv=2))
+    serial = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2)
     parallel = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,
                                    n_jobs=n_jobs)
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
@@ -234,10 +259,9 @@ def test_on_dask_the_results_are_the_serial_ones(dask_client, zoo):
     spaces, y = zoo
     invariances = {"cosine": RelativeProjection("cosine"), "product": ProductProjection(FOUR),
                    "orthogonal": OrthogonalAlignment()}
-    serial = _without_cache(lambda: compare_invariances(spaces, y, invariances, anchors=30,
-                                                        metrics=["cka"], random_state=0))
-    serial_grid = _without_cache(lambda: _grid(spaces, y))
-    clear_projection_cache()
+    serial = compare_invariances(spaces, y, invariances, anchors=30, metrics=["cka"],
+                                 random_state=0)
+    serial_grid = _grid(spaces, y)
     with joblib.parallel_config(backend="dask"):
         distributed = compare_invariances(spaces, y, invariances, anchors=30, metrics=["cka"],
                                           random_state=0, n_jobs=-1)
@@ -245,5 +269,3 @@ def test_on_dask_the_results_are_the_serial_ones(dask_client, zoo):
     pd.testing.assert_frame_equal(distributed, serial, check_exact=True)
     np.testing.assert_array_equal(grid.cv_results_["mean_test_score"],
                                   serial_grid.cv_results_["mean_test_score"])
-    # the workers are threads of this process: they shared this process's cache
-    assert projection_cache_info().hits > 0

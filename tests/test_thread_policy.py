@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skinvariance import ProductProjection, RelativeProjection, StitchingEvaluator, _parallel
-from skinvariance._parallel import limit_small_transform, row_blocks, split_rows
+from skinvariance._parallel import one_blas_thread_to_project, row_blocks, split_rows
 from skinvariance.kernels._numba import ROW_TILE
 from skinvariance.projection import _assemble
 
@@ -99,11 +99,11 @@ def test_a_bad_thread_count_is_refused(estimator, rng):
 @needs_two_cpus
 def test_a_small_transform_gets_one_thread_a_large_one_every_core(monkeypatch):
     with threadpool_limits(2, user_api="blas"):
-        with limit_small_transform(1000, 300, 384):
+        with one_blas_thread_to_project(1000, 300, 384):
             assert _blas_threads() == 1
         assert _blas_threads() == 2
         monkeypatch.setattr(_parallel, "SMALL_TRANSFORM_OPERATIONS", 1000 * 300 * 384)
-        with limit_small_transform(1000, 300, 384):
+        with one_blas_thread_to_project(1000, 300, 384):
             assert _blas_threads() == 2
 
 

@@ -5,17 +5,12 @@ from numbers import Real
 import numpy as np
 from scipy.linalg import pinv
 from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    InvalidParameterError,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-)
+from .._compat import InvalidParameterError, StrOptions, _fit_context
+from .._constraints import NumberInterval
 from .._validation import DataError
-from ._base import BaseAlignment, check_target, validate_pair
+from ._base import BaseAlignment, check_target_space, validate_pair
 from ._ridge import DEFAULT_ALPHAS, data_scale, ridge_leave_one_out
 from ._scaling import exponent_of
 
@@ -279,5 +274,5 @@ class AffineAlignment(BaseAlignment):
             ``((X - target_mean_) / target_scale_) @ pinv(W_std) * source_scale_ +
             source_mean_``, with ``W_std`` the map between the prepared sides.
         """
-        Y = check_target(self, X)
+        Y = check_target_space(self, X)
         return self._backward(Y, pinv(self._coef_scaled.T), -self._coef_exponent)

@@ -3,11 +3,11 @@
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import check_is_fitted, validate_data
 from ._scaling import affine_map, scaled_side
 
-__all__ = ["BaseAlignment", "check_target", "validate_pair"]
+__all__ = ["BaseAlignment", "check_target_space", "validate_pair"]
 
 
 def validate_pair(estimator, X, Y):
@@ -27,8 +27,8 @@ def validate_pair(estimator, X, Y):
     return X, Y
 
 
-def check_target(estimator, Y):
-    """Validate target-space input of ``inverse_transform``."""
+def check_target_space(estimator, Y):
+    """The target-space rows given to ``inverse_transform``, checked against ``n_targets_``."""
     check_is_fitted(estimator)
     Y = check_array(Y, dtype=[np.float64, np.float32], ensure_2d=False, input_name="Y")
     if Y.ndim == 1 and estimator.n_targets_ == 1:

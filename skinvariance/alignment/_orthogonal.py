@@ -2,10 +2,11 @@
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import _fit_context, check_is_fitted, validate_data
+from .._compat import _fit_context
 from .._validation import DataError
-from ._base import BaseAlignment, check_target, validate_pair
+from ._base import BaseAlignment, check_target_space, validate_pair
 from ._scaling import power_of_two
 
 __all__ = ["OrthogonalAlignment"]
@@ -220,6 +221,6 @@ class OrthogonalAlignment(BaseAlignment):
             source_mean_``; exact inverse of ``transform`` when the source is not wider than the
             target.
         """
-        Y = check_target(self, X)
+        Y = check_target_space(self, X)
         fraction, exponent = np.frexp(self.scale_)
         return self._backward(Y, self.rotation_.T / fraction, -int(exponent))

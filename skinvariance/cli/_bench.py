@@ -3,7 +3,6 @@ product, as ratios measured in the same run."""
 
 import time
 
-from .._bench import machine_description, run_kernel_benchmark
 from .._markdown import markdown_table
 from ._common import (
     add_output_options,
@@ -18,6 +17,7 @@ from ._common import (
     seed,
     user_errors,
 )
+from ._kernel_speed import machine_description, run_kernel_benchmark
 from ._render import render
 
 __all__ = ["add_parser", "run"]
@@ -73,7 +73,7 @@ def run(args, messages):
             random_state=args.seed,
             progress=messages.progress,
         )
-    emit(render(table, fmt, markdown=markdown_table), output)
+    emit(render(table, fmt, markdown=markdown_table), output, overwrite=args.overwrite)
     summary = [
         f"{args.n_samples} samples x {args.n_anchors} anchors x {args.n_features} features on "
         f"{machine_description()}; took {time.perf_counter() - start:.1f} s.",

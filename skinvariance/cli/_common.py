@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .._compat import InvalidParameterError
 from .._validation import DataError, check_output_path
+from ..io._atomic import atomic_output
 from ..kernels import available_kernels
 from ..metrics import available_measures
 
@@ -32,6 +33,7 @@ __all__ = [
     "seed",
     "user_errors",
     "write_failed",
+    "write_file",
 ]
 
 FORMATS = ("markdown", "csv", "json")
@@ -206,16 +208,32 @@ def output_format(args):
     return "markdown"
 
 
-def emit(text, output, option="--output"):
+def emit(text, output, option="--output", *, overwrite=False):
     """Write ``text`` to standard output, or to the ``output`` file (given to ``option``)."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    with write_file(output, overwrite, option) as temporary:
+        temporary.write_bytes(text.encode("utf-8"))
+
+
+@contextmanager
+def write_file(path, overwrite, option=None):
+    """Yield a temporary path to write ``path``'s content to; it becomes ``path`` only once
+    complete (:func:`~skinvariance.io._atomic.atomic_output`). A failure is a usage error
+    naming the file; the old file, if any, is left intact and no temporary remains."""
     try:
-        output.write_text(text, encoding="utf-8")
+        with atomic_output(path, overwrite=overwrite) as temporary:
+            yield temporary
+    except FileExistsError:
+        where = f"{option} {path}" if option else f"{path}"
+        raise UsageError(
+            f"{where}: the file appeared during the run; it was left as it is "
+            "(pass --overwrite to replace it)"
+        ) from None
     except OSError as exc:
-        raise write_failed(output, exc, option) from None
+        raise write_failed(path, exc, option) from None
 
 
 def write_failed(path, exc, option=None):

@@ -1,14 +1,21 @@
 """``skinvariance compare``: compare invariances on spaces read from files, or on a model zoo
 trained on the fly, and print the table of :func:`~skinvariance.compare_invariances`."""
 
+import inspect
 import time
+from contextlib import contextmanager
+from functools import partial
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..datasets import DATASETS, FACTORS, make_model_zoo
-from ..io import read_labels, read_spaces
+from ..io import read_spaces
+from ..io._files import labels_with_notes
+from ..metrics import get_measure
 from ..projection import ProductProjection, RelativeProjection
 from ..stitching import compare_invariances, default_invariances, make_decoder
+from ..stitching._compare import DEFAULT_METRICS
 from ..stitching._invariances import DECODERS
 from ._common import (
     UsageError,
@@ -27,7 +34,7 @@ from ._common import (
     print_summary,
     seed,
     user_errors,
-    write_failed,
+    write_file,
 )
 from ._render import render
 
@@ -84,9 +91,16 @@ def add_parser(commands):
 
 def _add_row_options(compare):
     compare.add_argument(
-        "--anchors", type=positive_int, default=None,
+        "--anchors", type=anchor_counts, default=None, metavar="N[,N...]",
         help="number of parallel anchors, at most the number of samples (300, or every "
-        "training row when there are fewer)",
+        "training row when there are fewer); with --pairing match the number of known pairs "
+        "(0 allowed); several counts (0,10,30,100,300) compare at each: the anchor curve",
+    )
+    compare.add_argument(
+        "--pairing", choices=("given", "match"), default="given",
+        help="given: the anchor rows are the same inputs in every space (default); match: "
+        "only the --anchors rows are known pairs, the other rows are matched unpaired to find "
+        "pseudo-anchors",
     )
     compare.add_argument(
         "--invariances",
@@ -113,6 +127,11 @@ def _add_row_options(compare):
         type=comma_list,
         metavar="NAMES",
         help="comma-separated similarity measures (default: cka,pearson,cosine,jaccard,mrr)",
+    )
+    compare.add_argument(
+        "--neighbors", type=positive_int, default=None, metavar="K",
+        help="neighbours per sample of the neighbour measures (jaccard, mutual_knn, cknna; "
+        "default 10); must be smaller than the test rows of a split",
     )
     compare.add_argument(
         "--calibrate",
@@ -233,8 +252,10 @@ def _load(args, messages):
             spaces = read_spaces(args.files)
             y = None
             if args.labels is not None:
-                y = read_labels(args.labels, next(iter(spaces.values())).shape[0],
-                                where=f"--labels {args.labels}")
+                y, notes = labels_with_notes(args.labels, next(iter(spaces.values())).shape[0],
+                                             where=f"--labels {args.labels}")
+                for note in notes:
+                    messages.info(note)
         return spaces, y, f"{len(spaces)} spaces from files"
     dataset = args.dataset or "digits"
     kind = args.kind or "classifier"
@@ -281,6 +302,49 @@ def _scorer(name):
     return get_scorer(name)
 
 
+def _neighbour_measures(names):
+    """The names among ``names`` of measures with a neighbour count ``k``."""
+    return [name for name in names
+            if "k" in inspect.signature(get_measure(name).function).parameters]
+
+
+def _metrics(names, neighbors, *, labelled):
+    """The options ``metrics`` (and ``select_by``) of compare_invariances for --metrics and
+    --neighbors: with --neighbors, a mapping of callables whose neighbour measures get ``k``
+    (compare_invariances then evaluates every ordered pair and does not know which is the
+    reciprocal rank, its default pick without labels: named here)."""
+    if neighbors is None:
+        return {"metrics": names}
+    with_k = _neighbour_measures(names)
+    if not with_k:
+        raise UsageError(
+            f"--neighbors: applies to the neighbour measures (jaccard, mutual_knn, cknna); "
+            f"none is among the measures compared ({', '.join(names)})"
+        )
+    options = {"metrics": {
+        name: partial(get_measure(name).function, **({"k": neighbors} if name in with_k else {}))
+        for name in names
+    }}
+    ranks = [name for name in names if get_measure(name).name == "mean_reciprocal_rank"]
+    if not labelled and ranks:
+        options["select_by"] = f"{ranks[0]}_mean"
+    return options
+
+
+@contextmanager
+def _neighbors_hint():
+    """Too few rows for a neighbour measure's ``k``: say which options fix it."""
+    try:
+        yield
+    except UsageError as exc:
+        if "The 'k' parameter of" not in str(exc):
+            raise
+        raise UsageError(
+            f"{str(exc).rstrip('.')}. Pass a smaller --neighbors K, or leave the measure out "
+            "of --metrics"
+        ) from None
+
+
 def _check_plot(args):
     """The --plot file, checked before anything is computed: matplotlib is there, and it
     writes files of that type."""
@@ -291,7 +355,7 @@ def _check_plot(args):
         except ImportError:
             raise UsageError(
                 "--plot: needs matplotlib, which comes with the 'plot' extra: "
-                "pip install 'skinvariance[plot]'"
+                'pip install "skinvariance[plot]"'
             ) from None
         matplotlib.use("Agg")
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -305,31 +369,57 @@ def _check_plot(args):
     return plot
 
 
-def _save_plot(table, plot, messages):
-    from ..plotting import plot_invariances
+def _save_plot(table, plot, overwrite, messages, y):
+    import matplotlib.pyplot as plt
 
-    # the measure that picked the best row: stitching, or a similarity measure without labels
-    ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
+    from ..plotting import plot_anchor_curve, plot_invariances
+
+    if "anchors" in table.columns and "stitching_mean" in table.columns:
+        ax = plot_anchor_curve(table, chance=_chance(table, y))
+    else:
+        # the measure that picked the best row: stitching, or a measure without labels
+        ax = plot_invariances(table, table.attrs["selected_by"].removesuffix("_mean"))
     try:
-        ax.figure.savefig(plot, bbox_inches="tight", dpi=120)
-    except OSError as exc:
-        raise write_failed(plot, exc, "--plot") from None
+        with write_file(plot, overwrite, "--plot") as temporary:
+            # The temporary's name ends in .part: the format comes from the plot's suffix.
+            ax.figure.savefig(temporary, format=plot.suffix.lower().lstrip("."),
+                              bbox_inches="tight", dpi=120)
     finally:
-        import matplotlib.pyplot as plt
-
         plt.close(ax.figure)
     messages.info(f"Plot written to {plot}.")
 
 
+def _chance(table, y):
+    """An accuracy that guessing reaches: the share of the most frequent class (None for
+    another scorer or target)."""
+    if table.attrs.get("scorer") != "accuracy" or y is None or np.ndim(y) != 1:
+        return None
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return float(counts.max() / counts.sum())
+
+
+def anchor_counts(value):
+    """``--anchors``: one count (an int) or several (a list: the anchor curve), each >= 0."""
+    counts = [non_negative_int(item) for item in comma_list(value)]
+    return counts[0] if len(counts) == 1 else counts
+
+
 def _check_anchors(args, n_samples):
-    """The number of anchors: --anchors, which may not exceed the samples, or 300 (at most
-    every training row, as compare_invariances does)."""
+    """The anchor count(s): --anchors, none above the samples and 0 only with --pairing
+    match, or 300 (at most every training row, as compare_invariances does)."""
     if args.anchors is None:
         return 300
-    if args.anchors > n_samples:
+    counts = args.anchors if isinstance(args.anchors, list) else [args.anchors]
+    shown = ",".join(map(str, counts))
+    if max(counts) > n_samples:
         raise UsageError(
-            f"--anchors {args.anchors}: more anchors than the {n_samples} rows (samples) of "
+            f"--anchors {shown}: more anchors than the {n_samples} rows (samples) of "
             "the spaces; anchors are chosen among the training rows"
+        )
+    if min(counts) == 0 and args.pairing != "match":
+        raise UsageError(
+            f"--anchors {shown}: 0 known pairs needs --pairing match (given anchors are "
+            "parallel rows: at least 1)"
         )
     return args.anchors
 
@@ -339,13 +429,16 @@ def run(args, messages):
     _check_arguments(args)
     labelled = not args.files or args.labels is not None
     _invariances(args, [0, 1] if labelled else None)  # option mistakes before any work
+    options = {}
+    if args.metrics is not None or args.neighbors is not None:
+        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors,
+                                labelled=labelled))
     fmt = output_format(args)
     output = check_output(args.output, args.overwrite, "--output")
     plot = _check_plot(args)
     start = time.perf_counter()
     spaces, y, source = _load(args, messages)
     invariances = _invariances(args, y)
-    options = {}
     if y is not None:
         options["decoder"] = _decoder(args.decoder, y)
     n_samples = next(iter(spaces.values())).shape[0]
@@ -354,28 +447,36 @@ def run(args, messages):
         f"comparing {len(invariances)} invariances over {len(spaces)} spaces "
         f"of {n_samples} samples"
     )
-    if args.metrics is not None:
-        options["metrics"] = args.metrics
     if args.scoring is not None:
         options["scoring"] = _scorer(args.scoring)
     if args.calibrate is not None:
         options.update(calibrate=args.calibrate, n_permutations=args.n_permutations)
     compare_start = time.perf_counter()
-    with user_errors(), threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
+    with _neighbors_hint(), user_errors(), \
+            threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
         table = compare_invariances(spaces, y, invariances,
-                                    anchors=anchors, random_state=args.seed,
-                                    n_jobs=args.n_jobs, **options)
+                                    anchors=anchors, pairing=args.pairing,
+                                    random_state=args.seed, n_jobs=args.n_jobs, **options)
     elapsed, compare_time = time.perf_counter() - start, time.perf_counter() - compare_start
-    emit(render(table, fmt), output)
+    emit(render(table, fmt), output, overwrite=args.overwrite)
     print_summary(_summary(table, source, n_samples, anchors, elapsed, compare_time),
                   fmt, output, args, messages)
     if plot is not None:
-        _save_plot(table, plot, messages)
+        _save_plot(table, plot, args.overwrite, messages, y)
     return 0
 
 
 def _summary(table, source, n_samples, anchors, elapsed, compare_time):
-    lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors} anchors."]
+    if isinstance(anchors, list):  # the curve: the best row at the largest count
+        shown = ",".join(map(str, anchors))
+        lines = [f"Spaces: {source}; {n_samples} samples, {shown} anchors "
+                 f"({table.attrs.get('pairing', 'given')})."]
+        table = table[table["anchors"] == max(anchors)]
+    else:
+        pairing = table.attrs.get("pairing", "given")
+        known = " known" if pairing == "match" else ""
+        lines = [f"Spaces: {source}; {n_samples} samples, up to {anchors}{known} anchors"
+                 + (" and matched pseudo-anchors." if pairing == "match" else ".")]
     best = table.attrs.get("best")
     scorer = table.attrs.get("scorer") or "score"
     calibrated = table.attrs.get("calibrated")

@@ -71,13 +71,27 @@ def run(args, messages):
         shape = transform_npy(projection, input_path, output, overwrite=args.overwrite,
                               working_memory=args.working_memory,
                               progress=messages.progress_enabled)
+    except FileExistsError:
+        raise UsageError(
+            f"{output}: the file appeared during the run; it was left as it is (pass "
+            "--overwrite to replace it)"
+        ) from None
     except (DataError, InvalidParameterError, OSError) as exc:
         # An OSError's own text leads with "[Errno N]": its strerror is the message.
         message = (getattr(exc, "strerror", None) or str(exc)).splitlines()[0]
+        # A failed write is about OUT, a reading or data error about IN.
+        culprit = output if isinstance(exc, OSError) and not _reading(exc, input_path) \
+            else input_path
         named = str(input_path) in message or str(output) in message
-        raise UsageError(message if named else f"{input_path}: {message}") from None
+        raise UsageError(message if named else f"{culprit}: {message}") from None
     messages.info(
         f"Wrote {output}: {shape[0]:,} rows x {shape[1]:,} {args.kernel} anchor values in "
         f"{time.perf_counter() - start:.1f} s."
     )
     return 0
+
+
+def _reading(exc, input_path):
+    """Whether an OSError is about the input file (e.g. it vanished or cannot be opened)."""
+    filename = getattr(exc, "filename", None)
+    return filename is not None and Path(filename) == input_path

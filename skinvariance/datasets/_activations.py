@@ -6,8 +6,10 @@ import numpy as np
 from scipy.special import expit
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, NumberInterval, check_is_fitted, validate_params
+from .._compat import HasMethods, validate_params
+from .._constraints import NumberInterval
 
 __all__ = ["hidden_activations"]
 

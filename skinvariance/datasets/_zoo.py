@@ -13,15 +13,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import Bunch, check_random_state
 
-from .._compat import (
-    N_JOBS,
-    RANDOM_STATE,
-    NumberInterval,
-    RealNotInt,
-    StrOptions,
-    validate_params,
-)
-from .._parallel import limit_small_work
+from .._compat import RealNotInt, StrOptions, validate_params
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
+from .._parallel import one_blas_thread
 from ._activations import hidden_activations
 from ._loaders import load_dataset
 
@@ -151,7 +145,7 @@ def _train_one(config, kind, max_iter, X_train, y_train, X_test, y_test):
     # bring, and the floating-point result does not depend on the machine's core count.
     sizes = config["hidden_layer_sizes"]
     layer = int(np.argmin(sizes)) if kind == "autoencoder" else len(sizes) - 1
-    with warnings.catch_warnings(), limit_small_work(X_train.size):
+    with warnings.catch_warnings(), one_blas_thread(X_train.size):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "autoencoder":
             model = MLPRegressor(**params).fit(X_train, X_train)
@@ -284,7 +278,8 @@ def make_model_zoo(
 
     random_state : int, RandomState instance or None, default=0
         Seeds the train/held-out split and the models' seeds. The default gives the same zoo
-        on every call, like a dataset loader.
+        on every call, like a dataset loader (on another CPU, the same up to the last bits
+        of the fits: :ref:`portable_numbers`).
 
     Returns
     -------

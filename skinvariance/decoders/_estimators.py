@@ -12,16 +12,11 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    RANDOM_STATE,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-)
-from .._parallel import limit_small_work
+from .._compat import StrOptions, _fit_context
+from .._constraints import RANDOM_STATE, NumberInterval
+from .._parallel import one_blas_thread
 from .._validation import check_target
 from ._aggregations import AGGREGATIONS
 from ._heads import softmax_inplace
@@ -248,7 +243,7 @@ class _BaseProductDecoder(BaseEstimator):
         network.initialize(rng)
         # The package's thread policy: the many small products of a small fit run on one
         # BLAS thread (a second one only waits on a crowded machine); large fits use them all.
-        with limit_small_work(X.size):
+        with one_blas_thread(X.size):
             if self.solver == "lbfgs":
                 history = fit_lbfgs(network, X, target, max_iter=self.max_iter, tol=self.tol)
             else:

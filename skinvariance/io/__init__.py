@@ -7,7 +7,8 @@ streamed one block of rows at a time, and the same on a Dask cluster.
   to an on-disk ``.npy`` with bounded memory, atomically.
 - :func:`dask_from_npy` / :func:`dask_to_npy`: the same with Dask (the ``dask`` extra).
 
-``skinvariance.outofcore`` keeps the out-of-core names at their first documented path.
+``skinvariance.outofcore``, their first documented path, is deprecated: importing a name
+from it warns (``FutureWarning``) and forwards here.
 """
 
 from ._dask_npy import dask_from_npy, dask_to_npy

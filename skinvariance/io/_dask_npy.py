@@ -5,10 +5,12 @@ from numbers import Integral
 
 import numpy as np
 
-from .._compat import NumberInterval, validate_params
+from .._compat import validate_params
+from .._constraints import NumberInterval
 from .._dask import check_known_chunks, import_dask, is_dask_array
 from .._validation import check_output_path
-from ._npy_format import NpyInfo, close_memmap, npy_header, temporary_path, write_failed
+from ._atomic import atomic_output
+from ._npy_format import NpyInfo, close_memmap, npy_header, write_failed
 
 __all__ = ["dask_from_npy", "dask_to_npy"]
 
@@ -206,21 +208,17 @@ def dask_to_npy(X, path, *, overwrite=False):
         X = X.rechunk({1: -1})
     dtype = X.dtype
     header = npy_header(X.shape, dtype)
-    temporary = temporary_path(path)
     try:
-        with open(temporary, "xb") as file:
-            file.write(header)
-        writer = _NpyRowWriter(temporary, X.shape, dtype, len(header))
-        try:
+        with atomic_output(path, overwrite=overwrite) as temporary:
+            with open(temporary, "xb") as file:
+                file.write(header)
+            writer = _NpyRowWriter(temporary, X.shape, dtype, len(header))
             da.store(X, writer, lock=False)
-            # Extend to the full size (an empty array writes nothing) and flush to disk.
+            # Extend to the full size (an empty array writes nothing).
             with open(temporary, "r+b") as file:
                 file.truncate(len(header) + X.size * dtype.itemsize)
-                os.fsync(file.fileno())
-        except OSError as exc:
-            raise write_failed(exc, path) from exc
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+    except FileExistsError:
         raise
+    except OSError as exc:
+        raise write_failed(exc, path) from exc
     return tuple(int(s) for s in X.shape)

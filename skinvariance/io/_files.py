@@ -1,7 +1,9 @@
 """Reading several row-aligned spaces, and their labels, from files."""
 
+import csv
 import os
 import pickle
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -9,13 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._compat import COUNT, InvalidParameterError, validate_params
+from .._compat import InvalidParameterError, validate_params
+from .._constraints import COUNT
 from .._validation import DataError, check_target
+from ._labels import labels_from_array, labels_from_text
 
 __all__ = [
     "LABEL_SUFFIXES",
     "SPACE_SUFFIXES",
     "check_input_file",
+    "labels_with_notes",
     "read_labels",
     "read_matrix",
     "read_spaces",
@@ -25,7 +30,7 @@ SPACE_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 LABEL_SUFFIXES = (".npy", ".csv", ".txt")
 #: What reading a damaged or foreign file raises (numpy's zip and pickle layers included):
 #: reported as "cannot read the file", never as a traceback.
-_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, csv.Error, zipfile.BadZipFile, zlib.error,
                 pickle.UnpicklingError)
 _PATH = [str, os.PathLike]
 
@@ -62,14 +67,20 @@ def _numeric_2d(array, path, what):
     return array.astype(np.float64)
 
 
+def _has_index(path):
+    """Whether a stacked .csv starts with the index column ``to_csv`` writes: the first
+    cells of its two header lines are the column levels' names (``space``, ``feature``) or
+    empty. (pandas then reads the line of the index's own name, if any, as a header line.)"""
+    with open(path, newline="", encoding="utf-8") as file:
+        head = [row[:1] for row, _ in zip(csv.reader(file), range(2))]
+    return head in ([["space"], ["feature"]], [[""], [""]])
+
+
 def _read_frame(path):
     if path.suffix.lower() == ".parquet":
         frame = _read_parquet(path)
     else:
-        frame = pd.read_csv(path, header=[0, 1])
-        first = frame.columns[0]
-        if first == ("space", "feature") or str(first[0]).startswith("Unnamed"):
-            frame = frame.set_index(first)  # the index column written by to_csv
+        frame = pd.read_csv(path, header=[0, 1], index_col=0 if _has_index(path) else None)
     if not isinstance(frame.columns, pd.MultiIndex) or frame.columns.nlevels != 2:
         raise DataError(
             f"{path}: expected two column levels (space, feature), as written by "
@@ -133,6 +144,25 @@ def read_spaces(paths):
         unreadable or damaged file, non-numeric data, spaces of different row counts, NaN or
         infinity, repeated names, fewer than two spaces, a ``.parquet`` file without pyarrow,
         which the message says how to install).
+
+    See Also
+    --------
+    read_labels : Read the labels of the same rows.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from tempfile import TemporaryDirectory
+    >>> import numpy as np
+    >>> from skinvariance.io import read_spaces
+    >>> rng = np.random.default_rng(0)
+    >>> with TemporaryDirectory() as folder:
+    ...     for name in ("bert", "e5"):
+    ...         Z = rng.normal(size=(4, 3)).astype(np.float32)
+    ...         np.save(Path(folder) / f"{name}.npy", Z)
+    ...     spaces = read_spaces(sorted(Path(folder).glob("*.npy")))
+    >>> {name: (X.shape, X.dtype.name) for name, X in spaces.items()}
+    {'bert': ((4, 3), 'float32'), 'e5': ((4, 3), 'float32')}
     """
     _check_paths(paths)
     spaces, origin = {}, {}
@@ -199,7 +229,17 @@ def _check_paths(paths):
     prefer_skip_nested_validation=True,
 )
 def read_labels(path, n_samples, *, where=None):
-    """Read a labels file (``.npy``, or one value per line in ``.csv``/``.txt``).
+    """Read a labels file: a ``.npy`` array, or one value per line in ``.csv``/``.txt``.
+
+    A text file is read as written: a value is a string unless every value is a number
+    written one way (``"01"`` beside ``"1"`` keeps both as strings, two classes), ``NA``,
+    ``None`` or ``null`` are class names, a ``.txt`` line is one label (spaces included), and
+    a ``.csv`` may separate fields by ``,``, ``;``, a tab or ``|``. One value per line means
+    one: a line of several values is refused, except the two layouts pandas' ``to_csv``
+    writes by default, a header line (when the file has one line more than ``n_samples``)
+    and an index column exactly ``0 .. n - 1`` (dropped), each said in a
+    :class:`UserWarning`. A 2-D ``.npy`` of several columns is a target to regress; of one
+    column, it is read as 1-D. See :ref:`own_embeddings`.
 
     Parameters
     ----------
@@ -218,19 +258,42 @@ def read_labels(path, n_samples, *, where=None):
     ------
     DataError
         A :class:`ValueError` naming the file: unsupported type, missing or unreadable
-        file, wrong number of rows, NaN or infinity.
+        file, a line of several values or none, wrong number of rows, NaN or infinity,
+        several columns of class labels.
+
+    See Also
+    --------
+    read_spaces : Read the spaces whose rows the labels describe.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skinvariance.io import read_labels
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "y.txt"
+    >>> _ = path.write_text("NA\nnew york\n01\n1\n")
+    >>> read_labels(path, 4)
+    array(['NA', 'new york', '01', '1'], dtype=object)
     """
+    y, notes = labels_with_notes(path, n_samples, where=where)
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return y
+
+
+def labels_with_notes(path, n_samples, *, where=None):
+    """``(y, notes)``: :func:`read_labels` with what it read other than one value per line
+    (a header line, an index column) returned as sentences, for the command line to print."""
     path = Path(path)
     where = where or str(path)
     suffix = check_input_file(path, LABEL_SUFFIXES, where)
     try:
         if suffix == ".npy":
-            y = np.load(path)
+            y, notes = labels_from_array(np.load(path), where)
         else:
-            frame = pd.read_csv(path, header=None, sep="," if suffix == ".csv" else r"\s+")
-            y = frame.to_numpy()
-            if y.shape[1] == 1:
-                y = y[:, 0]
+            y, notes = labels_from_text(path.read_text(encoding="utf-8-sig"), suffix,
+                                        n_samples, where)
+    except DataError:
+        raise
     except _READ_ERRORS as exc:
         raise _read_failed(where, exc) from None
     if y.ndim not in (1, 2):
@@ -238,7 +301,7 @@ def read_labels(path, n_samples, *, where=None):
     if y.shape[0] != n_samples:
         raise DataError(f"{where}: {y.shape[0]} labels for {n_samples} rows in the spaces")
     try:
-        return check_target(y, n_samples, name="y")
+        return check_target(y, n_samples, name="y"), notes
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
 

@@ -8,18 +8,14 @@ from pathlib import Path
 
 import numpy as np
 from sklearn import config_context, get_config
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import (
-    HasMethods,
-    NumberInterval,
-    check_is_fitted,
-    get_chunk_n_rows,
-    plain_output,
-    validate_params,
-)
+from .._compat import HasMethods, get_chunk_n_rows, plain_output, validate_params
+from .._constraints import NumberInterval
 from .._streaming import row_bytes as block_row_bytes
 from .._validation import DataError, check_finite_rows, check_output_path
-from ._npy_format import NpyInfo, close_memmap, npy_header, temporary_path, write_failed
+from ._atomic import atomic_output
+from ._npy_format import NpyInfo, close_memmap, npy_header, write_failed
 
 __all__ = ["transform_npy"]
 
@@ -212,15 +208,10 @@ def transform_npy(
                                     max(info.dtype.itemsize, out_dtype.itemsize))
         height = get_chunk_n_rows(row_bytes=row_bytes, max_n_rows=n_rows, working_memory=budget)
         buffer = np.empty((height, n_features), dtype=info.dtype)
-        temporary = temporary_path(output_path)
         done = 0
         try:
-            try:
-                target = open(temporary, "xb")  # closed by the with statement below
-            except OSError as exc:
-                raise write_failed(exc, output_path, done, n_rows) from exc
-            with target:
-                try:
+            with atomic_output(output_path, overwrite=overwrite) as temporary:
+                with open(temporary, "xb") as target:
                     _write_block(
                         target,
                         np.frombuffer(npy_header((n_rows, n_out), out_dtype), dtype=np.uint8),
@@ -237,14 +228,10 @@ def transform_npy(
                         _write_block(target, values)
                         done = stop
                         report(done)
-                    target.flush()
-                    os.fsync(target.fileno())
-                except OSError as exc:
-                    raise write_failed(exc, output_path, done, n_rows) from exc
-            os.replace(temporary, output_path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        except FileExistsError:
+            raise  # the output appeared meanwhile: atomic_output's message names it
+        except OSError as exc:
+            raise write_failed(exc, output_path, done, n_rows) from exc
         finally:
             if mapped is not None:
                 close_memmap(mapped)

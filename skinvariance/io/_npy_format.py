@@ -1,9 +1,7 @@
-"""The ``.npy`` format as the out-of-core readers and writers use it: headers, temporary
-files renamed on success, and clear errors when a write fails."""
+"""The ``.npy`` format as the out-of-core readers and writers use it: headers and clear
+errors when a write fails (the temporary files renamed on success are in ``_atomic``)."""
 
 import errno
-import os
-import uuid
 from io import BytesIO
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import numpy as np
 
 from .._validation import DataError
 
-__all__ = ["NpyInfo", "close_memmap", "npy_header", "temporary_path", "write_failed"]
+__all__ = ["NpyInfo", "close_memmap", "npy_header", "write_failed"]
 
 
 def close_memmap(mapped):
@@ -58,11 +56,6 @@ class NpyInfo:
         )
 
 
-def temporary_path(output_path):
-    """A fresh name next to ``output_path``, so that the final rename stays on one device."""
-    return output_path.with_name(f".{output_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
-
-
 def npy_header(shape, dtype):
     """The bytes of a version 1.0 ``.npy`` header for a C-ordered array."""
     header = {
@@ -73,11 +66,6 @@ def npy_header(shape, dtype):
     buffer = BytesIO()
     np.lib.format.write_array_header_1_0(buffer, header)
     return buffer.getvalue()
-
-
-def _write_block(file, block):
-    """Append a C-contiguous block to an open binary file (the one place data is written)."""
-    file.write(memoryview(np.ascontiguousarray(block)).cast("B"))
 
 
 def write_failed(exc, output_path, done=None, total=None):

@@ -6,13 +6,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_array
 
-from .._compat import (
-    COUNT,
-    NumberInterval,
-    StrOptions,
-    validate_parameter_constraints,
-    validate_params,
-)
+from .._compat import StrOptions, validate_parameter_constraints, validate_params
+from .._constraints import COUNT, NumberInterval
 from .._parallel import MAX_BLOCK_ROWS, compiled_threads, run_parts, split_rows
 from .._parallel import row_blocks as _row_blocks
 from .._validation import DataError
@@ -25,7 +20,7 @@ class KernelEvaluator:
 
     Anchors are prepared once (norms, means, contiguous copies); :meth:`compute` then fills
     one output block per kernel. Compiled kernels are spread over the package's thread pool
-    (they release the GIL; see ``skinvariance._parallel`` for the thread policy);
+    (they release the GIL; the thread policy: :ref:`stitching_speed`);
     matrix-product kernels rely on BLAS's own threads. L1 and L-infinity requested together
     share one pass over the coordinate differences. It may be used as a context manager
     (kept for compatibility: the shared pool needs no shutting down).

@@ -1,4 +1,4 @@
-"""Helpers shared by the measures: scale-safe copies, row-wise cosine, unit rows, the
+"""Helpers shared by the measures: scale-safe copies, row-wise cosine, exact unit rows, the
 zero-variance check.
 
 **Scale safety.** A sum of squares of float64 numbers overflows from about 1e154 and
@@ -27,12 +27,12 @@ __all__ = [
     "centre_rows",
     "centred",
     "check_not_constant",
+    "exact_unit_rows",
     "row_centred",
     "rowwise_cosine",
     "scaled_rows",
     "times_power_of_two",
     "translated",
-    "unit_rows",
 ]
 
 #: Squared norms within these bounds were formed without overflow and without losing the
@@ -146,12 +146,16 @@ def row_centred(X, Y):
     return X, Y
 
 
-def unit_rows(Z):
-    """Rows scaled to unit norm in float64; zero rows stay zero (cosine 0 with anything).
+def exact_unit_rows(Z):
+    """Rows divided by their norm in float64; zero rows stay zero (cosine 0 with anything).
 
-    Scale-safe: a row whose squared norm falls outside ``2**+-960`` is brought to ``[-1, 1]``
-    by a power of two first (:func:`scaled_rows`), so its norm is at least 0.5 and its square
-    cannot overflow.
+    Exact where the measures need it, unlike the kernels' faster
+    :func:`~skinvariance.kernels._unit.unit_rows` (which multiplies by the norm's inverse and
+    divides extreme rows by their largest magnitude): a one-feature row becomes exactly
+    ``+-1``, and ``2**k Z`` gives the same bits as ``Z`` wherever both are normal numbers,
+    so tied neighbours stay tied whatever the scale. Scale-safe: a row whose squared norm
+    falls outside ``2**+-960`` is brought to ``[-1, 1]`` by a power of two first
+    (:func:`scaled_rows`), so its norm is at least 0.5 and its square cannot overflow.
     """
     Z = np.array(Z, dtype=np.float64)
     norms = _squared_norms(Z)

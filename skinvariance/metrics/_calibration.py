@@ -7,7 +7,8 @@ from numbers import Integral
 import numpy as np
 from scipy import stats
 
-from .._compat import RANDOM_STATE, NumberInterval, StrOptions, validate_params
+from .._compat import StrOptions, validate_params
+from .._constraints import RANDOM_STATE, NumberInterval
 from .._validation import check_paired_arrays
 from ._registry import available_measures, call_measure, get_measure
 
@@ -96,7 +97,7 @@ def permutation_test(X, Y, metric="linear_cka", *, n_permutations=999, random_st
     :func:`svcca`, :func:`pwcca` and :func:`linear_regression_r2`, the ranked dissimilarity
     matrices for :func:`rsa`. Other measures, and callables, are re-run on every
     permutation. Null values from float32 Gram matrices agree with re-running the measure to
-    about 1e-9 (measured at 5,000 samples); the neighbour lists of a shuffled space are those
+    about 1e-9 (:ref:`calibration`); the neighbour lists of a shuffled space are those
     of the original renamed, which differs from a new search only where the last place ties
     (broken by row index).
 

@@ -17,7 +17,8 @@ from numbers import Integral
 import numpy as np
 from scipy.linalg import LinAlgError, svd, svdvals
 
-from .._compat import NumberInterval, RealNotInt, validate_params
+from .._compat import RealNotInt, validate_params
+from .._constraints import NumberInterval
 from .._validation import DataError, check_paired_arrays
 from ._base import centred, check_not_constant
 
@@ -141,10 +142,7 @@ def svcca(X, Y, *, n_components=None):
     either space (and translation); with a reduction, a map that changes which directions
     carry the variance changes the kept subspace, so only the former hold.
 
-    At any magnitude: each space is centred and divided by a power of two that brings it into
-    [-1, 1] before its SVD, so finite input of any magnitude float32 or float64 holds
-    (subnormal numbers to the largest number) gives the value of the same numbers at scale 1,
-    within 1e-12, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -248,10 +246,7 @@ def pwcca(X, Y):
     **Not** invariant to a rotation of the weighting space: the L1 sum over its features
     changes (the canonical correlations do not).
 
-    At any magnitude: each space is centred and divided by a power of two that brings it into
-    [-1, 1] before its SVD, so finite input of any magnitude float32 or float64 holds
-    (subnormal numbers to the largest number) gives the value of the same numbers at scale 1,
-    within 1e-12, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

@@ -6,7 +6,8 @@ import numpy as np
 from sklearn import get_config
 from sklearn.metrics.pairwise import euclidean_distances
 
-from .._compat import InvalidParameterError, NumberInterval, StrOptions, validate_params
+from .._compat import InvalidParameterError, StrOptions, validate_params
+from .._constraints import NumberInterval
 from .._dask import any_dask
 from .._parallel import MAX_BLOCK_ROWS, row_blocks
 from .._validation import DataError, check_paired_arrays
@@ -281,11 +282,8 @@ def cka(X, Y, kernel="linear", *, debiased=False, sigma=None):
     fixed ``sigma`` only orthogonal maps and translations). Not invariant to anisotropic
     scaling or general invertible linear maps. X and Y may have different widths.
 
-    At any magnitude: each space is centred (translated, for RBF) and divided by a power of two
-    that brings it into [-1, 1] before any square is formed, so finite input of any magnitude
-    float32 or float64 holds (subnormal numbers to the largest number) gives the value of the
-    same numbers at scale 1, within 1e-12; a given ``sigma`` is divided alike, and never NaN
-    (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1, a given ``sigma`` scaled alike
+    (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -370,10 +368,7 @@ def linear_cka(X, Y, *, debiased=False):
     Invariances: orthogonal maps, isotropic scaling and translation of either space,
     independently. Widths may differ.
 
-    At any magnitude: each space is centred and divided by a power of two that brings it into
-    [-1, 1] before any square is formed, so finite input of any magnitude float32 or float64
-    holds (subnormal numbers to the largest number) gives the value of the same numbers at
-    scale 1, within 1e-12, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -429,13 +424,9 @@ def rbf_cka(X, Y, *, debiased=False, sigma=None):
     Invariances: orthogonal maps and translation of either space; isotropic scaling too with
     the median heuristic (not with a fixed ``sigma``). Widths may differ.
 
-    At any magnitude: each space is translated and divided by a power of two that brings it
-    into [-1, 1] before any distance is formed, so finite input of any magnitude float32 or
-    float64 holds (subnormal numbers to the largest number) gives the value of the same numbers
-    at scale 1, within 1e-12 (``sigma`` scales with X and Y together: it is divided by the same
-    powers; a bandwidth below the smallest number gives the identity kernel, one above the
-    largest a kernel of ones, for which CKA is undefined), and never NaN (see
-    :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1, ``sigma`` scaled alike: a
+    bandwidth below the smallest number gives the identity kernel, one above the largest a
+    kernel of ones, for which CKA is undefined (:term:`at any magnitude`).
 
     Parameters
     ----------

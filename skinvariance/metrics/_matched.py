@@ -26,10 +26,7 @@ def mean_cosine_similarity(X, Y):
     Invariances: positive rescaling of any row of either space; one orthogonal map applied to
     both spaces. Not invariant to a map of one space alone, nor to translation.
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -73,10 +70,7 @@ def pearson_similarity(X, Y):
     Invariances: per-sample positive affine maps ``a_i x_i + b_i 1`` of either space (a_i > 0);
     one permutation of the features applied to both. Not invariant to rotations.
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    it is centred, so finite input of any magnitude float32 or float64 holds (subnormal numbers
-    to the largest number) gives the value of the same numbers at scale 1, within 1e-12,
-    whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

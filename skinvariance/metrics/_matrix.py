@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .._compat import N_JOBS, RANDOM_STATE, NumberInterval, StrOptions, validate_params
+from .._compat import StrOptions, validate_params
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._validation import error_class
 from ..spaces import check_spaces
 from ._calibration import permutation_test, seed_sequence

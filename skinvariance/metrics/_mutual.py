@@ -8,7 +8,8 @@ permutation costs O(n k).
 
 import numpy as np
 
-from .._compat import COUNT, validate_params
+from .._compat import validate_params
+from .._constraints import COUNT
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
 from ._base import centred
@@ -42,10 +43,7 @@ def mutual_knn(X, Y, *, k=10):
     independently: orthogonal maps, isotropic scaling, positive per-sample scaling of either
     space. Not invariant to translation. X and Y may have different widths.
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -161,11 +159,7 @@ def cknna(X, Y, *, k=10):
     invariant to translation or per-sample scaling (they change the cosine neighbours or the
     kernel).
 
-    At any magnitude: each row (for the neighbours) and each centred space (for the kernel) are
-    divided by a power of two that brings them into [-1, 1] first, so finite input of any
-    magnitude float32 or float64 holds (subnormal numbers to the largest number) gives the
-    value of the same numbers at scale 1, within 1e-12, and never NaN (see
-    :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -249,3 +243,49 @@ def cknna_null(X, Y, *, k=10):
         return np.clip(shared / norm, -1.0, 1.0)
 
     return null
+
+
+class SharedNeighbours:
+    """:func:`knn_jaccard` / :func:`mutual_knn` from neighbour lists searched once per space.
+
+    A comparison of many spaces measures every space against every other: searching a
+    space's neighbours once (:meth:`prepare`) and comparing the lists of two spaces
+    (:meth:`compare`, O(n k)) gives the measure of every pair for one search per space
+    instead of two per pair: the same sets (the same search, the same tie rule), so the same
+    values.
+
+    Parameters
+    ----------
+    measure : {"knn_jaccard", "mutual_knn"}
+    k : int, default=10
+        Neighbourhood size.
+    """
+
+    def __init__(self, measure, k=10):
+        self.measure = measure
+        self.k = k
+
+    @property
+    def key(self):
+        """What two splits with equal keys prepare alike (both measures search the same
+        lists): one search serves both."""
+        return ("cosine neighbours", self.k)
+
+    def prepare(self, Z):
+        """The neighbour lists of ``Z``, validated as the measure validates its input."""
+        Z, _ = check_paired_arrays(Z, Z, self.measure)
+        check_k(self.k, Z.shape[0], self.measure)
+        return neighbour_lists(Z, self.k)
+
+    def compare(self, NX, NY):
+        """The measure of two spaces from their lists (rows aligned)."""
+        if NX.shape != NY.shape:
+            raise DataError(
+                f"{self.measure}: the spaces have {NX.shape[0]} and {NY.shape[0]} rows; they "
+                "must be row-aligned."
+            )
+        n = NX.shape[0]
+        counts = permuted_neighbour_overlap(NX, NY, np.arange(n)[None, :])[0]
+        if self.measure == "knn_jaccard":
+            return float(counts[1] / n)
+        return float(counts[0] / (n * self.k))

@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from .._compat import COUNT, validate_params
+from .._compat import validate_params
+from .._constraints import COUNT
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
-from ._base import unit_rows
+from ._base import exact_unit_rows
 
 __all__ = ["check_k", "knn_jaccard", "mean_reciprocal_rank", "neighbour_lists", "overlap_counts"]
 
@@ -57,7 +58,7 @@ def overlap_counts(X, Y, k):
     :func:`_top_k_mask`). O(n^2 (d_x + d_y)) time, O(block * n) memory.
     """
     n = X.shape[0]
-    Xn, Yn = unit_rows(X), unit_rows(Y)
+    Xn, Yn = exact_unit_rows(X), exact_unit_rows(Y)
     shared = np.empty(n)
     # Per row: two similarity rows, the partition copy, cumsum (int64) and a few masks.
     for rows in row_blocks(n, 8 * 5 * n, max_rows=n):
@@ -75,7 +76,7 @@ def neighbour_lists(Z, k):
     tie rule.
     """
     n = Z.shape[0]
-    Zn = unit_rows(Z)
+    Zn = exact_unit_rows(Z)
     indices = np.empty((n, k), dtype=np.intp)
     for rows in row_blocks(n, 8 * 4 * n, max_rows=n):
         mask = _top_k_mask(_similarity_rows(Zn, rows.start, rows.stop), k)
@@ -106,10 +107,7 @@ def knn_jaccard(X, Y, k=10):
     independently: orthogonal maps and positive per-sample scaling of either space. Not
     invariant to translation. X and Y may have different widths.
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -162,10 +160,7 @@ def mean_reciprocal_rank(X, Y):
     Invariances: positive rescaling of any row of either space; one orthogonal map applied to
     both. Not invariant to a map of one space alone (align or project first).
 
-    At any magnitude: each row is divided by a power of two that brings it into [-1, 1] before
-    its norm is formed, so finite input of any magnitude float32 or float64 holds (subnormal
-    numbers to the largest number) gives the value of the same numbers at scale 1, within
-    1e-12, whatever the scale of each row, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------
@@ -194,7 +189,7 @@ def mean_reciprocal_rank(X, Y):
     """
     X, Y = check_paired_arrays(X, Y, "mean_reciprocal_rank", same_width=True)
     n = X.shape[0]
-    Xn, Yn = unit_rows(X), unit_rows(Y)
+    Xn, Yn = exact_unit_rows(X), exact_unit_rows(Y)
     ranks = np.empty(n)
     for rows in row_blocks(n, 8 * 2 * n, max_rows=n):
         start, stop = rows.start, rows.stop

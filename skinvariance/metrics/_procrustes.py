@@ -26,10 +26,7 @@ def procrustes_similarity(X, Y):
     copy of X (or X of Y, for different widths). Invariances: orthogonal maps, isotropic
     scaling and translation of either space, independently.
 
-    At any magnitude: each space is centred and divided by a power of two that brings it into
-    [-1, 1] before any square is formed, so finite input of any magnitude float32 or float64
-    holds (subnormal numbers to the largest number) gives the value of the same numbers at
-    scale 1, within 1e-12, and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

@@ -16,7 +16,14 @@ from ._cca import pwcca, pwcca_null, svcca, svcca_null
 from ._cka import cka, linear_cka, rbf_cka
 from ._cka_null import cka_null, linear_cka_null, rbf_cka_null
 from ._matched import mean_cosine_similarity, pearson_similarity
-from ._mutual import cknna, cknna_null, knn_jaccard_null, mutual_knn, mutual_knn_null
+from ._mutual import (
+    SharedNeighbours,
+    cknna,
+    cknna_null,
+    knn_jaccard_null,
+    mutual_knn,
+    mutual_knn_null,
+)
 from ._neighbours import knn_jaccard, mean_reciprocal_rank
 from ._procrustes import procrustes_similarity
 from ._regression import linear_regression_r2, linear_regression_r2_null
@@ -61,6 +68,11 @@ class Measure:
         power of two), within this absolute difference; never NaN.
     scale_parameters : str
         How a parameter with units of the data follows a rescaling, if one does.
+    per_space : object or None
+        With the default parameters, the measure split into a search done once per space,
+        ``per_space.prepare(Z)``, and a cheap comparison of two prepared spaces,
+        ``per_space.compare(PX, PY)`` (the same value): what a comparison of many spaces
+        uses to search each space once. None: the measure is computed pair by pair.
     """
 
     name: str
@@ -73,6 +85,7 @@ class Measure:
     scaling: str = "space"
     tolerance: float = 1e-12
     scale_parameters: str = ""
+    per_space: object = None
 
     @property
     def contract(self):
@@ -94,14 +107,14 @@ _MEASURES = Registry(
                 same_width=True, value_range="[-1, 1]", scaling="sample"),
         Measure("procrustes_similarity", procrustes_similarity, aliases=("procrustes",)),
         Measure("knn_jaccard", knn_jaccard, aliases=("jaccard",), null=knn_jaccard_null,
-                scaling="sample"),
+                scaling="sample", per_space=SharedNeighbours("knn_jaccard")),
         Measure("mean_reciprocal_rank", mean_reciprocal_rank, symmetric=False,
                 aliases=("mrr",), same_width=True, value_range="[1/n, 1]", scaling="sample"),
         Measure("svcca", svcca, null=svcca_null),
         Measure("pwcca", pwcca, symmetric=False, null=pwcca_null),
         Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null),
         Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null,
-                scaling="sample"),
+                scaling="sample", per_space=SharedNeighbours("mutual_knn")),
         Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null),
         Measure("linear_regression_r2", linear_regression_r2, symmetric=False,
                 aliases=("r2",), null=linear_regression_r2_null,

@@ -4,7 +4,8 @@ from numbers import Real
 
 import numpy as np
 
-from .._compat import NumberInterval, validate_params
+from .._compat import validate_params
+from .._constraints import NumberInterval
 from .._validation import DataError, check_paired_arrays
 from ._base import centred
 from ._cca import _thin_svd
@@ -79,12 +80,8 @@ def linear_regression_r2(X, Y, *, alpha=0.0):
     orthogonal maps and translation); orthogonal maps, isotropic scaling and translation of
     Y.
 
-    At any magnitude: each space is centred and divided by a power of two that brings it into
-    [-1, 1] before its SVD, so finite input of any magnitude float32 or float64 holds
-    (subnormal numbers to the largest number) gives the value of the same numbers at scale 1,
-    within 1e-12 (a ridge ``alpha`` is divided by the square of X's power alike: it may then
-    overflow, explaining nothing, or vanish, leaving least squares, as the exact penalty
-    would), and never NaN (see :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1, a ridge ``alpha`` scaled with
+    the square of X's power of two (:term:`at any magnitude`).
 
     Parameters
     ----------

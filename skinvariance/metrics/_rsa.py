@@ -6,7 +6,7 @@ from sklearn import get_config
 from .._compat import StrOptions, validate_params
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
-from ._base import centre_rows, translated, unit_rows
+from ._base import centre_rows, exact_unit_rows, translated
 from ._loops import average_ranks, permuted_pair_sums
 
 __all__ = ["rsa"]
@@ -55,7 +55,7 @@ def _prepared(Z, distance, name):
         )
     # A constant row gets correlation 0 with every row: dissimilarity 1 (see rsa).
     Z, _ = centre_rows(Z)
-    return unit_rows(Z), None
+    return exact_unit_rows(Z), None
 
 
 def _upper_values(Z, norms, distance):
@@ -180,11 +180,7 @@ def rsa(X, Y, *, distance="correlation", method="spearman"):
     features, which a rotation does not preserve) nor a per-feature translation. Spearman
     adds invariance to any increasing transform of the dissimilarities.
 
-    At any magnitude: each space (Euclidean distance) or each row (correlation distance) is
-    divided by a power of two that brings it into [-1, 1] before any square is formed, so
-    finite input of any magnitude float32 or float64 holds (subnormal numbers to the largest
-    number) gives the value of the same numbers at scale 1, within 1e-12, and never NaN (see
-    :func:`measure_table`).
+    Finite input of any magnitude gives the value at scale 1 (:term:`at any magnitude`).
 
     Parameters
     ----------

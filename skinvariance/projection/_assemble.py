@@ -12,19 +12,18 @@ Three paths, the same arithmetic row by row (so the same bits):
   transform touches close to its output's.
 - :func:`assemble_by_blocks` (the sums, block by block): every subspace of a block into a
   buffer, then added, in order, into the output.
-- :func:`assemble_whole` (inside :func:`~skinvariance.projection.cached_projections`): the raw
-  subspaces of every row at once, from the projection cache where it holds them.
+- :func:`assemble_from_raw` (a projection handed a raw source: its ``memory``, or subspaces
+  shared by the caller): the raw subspaces of every row at once, from the source.
 """
 
 import numpy as np
 
 from .._parallel import run_parts, split_rows
 from ..kernels import _numba, get_kernel
-from ._cache import digest_array
-from ._engine import project_in_blocks, raw_subspaces
+from ._engine import project_in_blocks
 from ._normalize import norm_code, normalize_in_place
 
-__all__ = ["Aggregation", "assemble_by_blocks", "assemble_in_phases", "assemble_whole"]
+__all__ = ["Aggregation", "assemble_by_blocks", "assemble_in_phases", "assemble_from_raw"]
 
 #: Kernels computed by compiled loops on the package's thread pool (the first phase).
 _POOL_KERNELS = frozenset({"l1", "linf"})
@@ -169,13 +168,13 @@ def assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, n_subspac
     return out
 
 
-def assemble_whole(X, out, groups, others, aggregation, row_bytes, cache, n_subspaces):
-    """A product from the raw subspaces of every row at once (from ``cache`` where it holds
-    them); the others are computed in the blocks the block-by-block paths use."""
+def assemble_from_raw(X, out, groups, others, aggregation, row_bytes, source, n_subspaces):
+    """A product from the raw subspaces of every row at once, read from ``source`` (see
+    ``_shared.py``); the subspaces of other estimators are computed in the blocks the
+    block-by-block paths use."""
     subspaces = [None] * n_subspaces
-    samples_digest = digest_array(X)  # one pass over the rows for every group's keys
     for group, positions in groups:
-        raw = raw_subspaces(group, X, row_bytes, cache, samples_digest)
+        raw = source(group, X, row_bytes)
         for local, (i, values) in enumerate(zip(positions, raw)):
             norm = group.normalizations[local]
             if aggregation.concat and is_pooled(group.kernels[local]):

@@ -6,35 +6,27 @@ anchor-fitted pre-processing (centring, scaling, L2 normalisation), so that a bl
 is pre-processed once and every kernel of the group is evaluated on it (L1 and L-infinity in
 one pass). :func:`relative_projection`, :class:`~skinvariance.RelativeProjection` (one group
 of one kernel) and :class:`~skinvariance.ProductProjection` (several groups, then an
-aggregation) all run their row blocks through :func:`project_in_blocks`; inside
-:func:`~skinvariance.projection.cached_projections`, :func:`raw_subspaces` computes a group's
-subspaces for every row at once and keeps them in the projection cache.
+aggregation) all run their row blocks through :func:`project_in_blocks`;
+:func:`raw_subspaces` computes a group's subspaces for every row at once, for the callers that
+share them (``_shared.py``).
 """
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from .._parallel import blas_threads, row_blocks
+from .._parallel import row_blocks
 from .._validation import DataError
-from ..kernels import KernelEvaluator, get_kernel
+from ..kernels import KernelEvaluator
 from ..kernels._numba import ROW_TILE
 from ..kernels._unit import unit_rows
-from ._cache import digest_array, make_key
 from ._normalize import normalize_in_place
 
 __all__ = [
     "AnchorPreprocessing",
     "SubspaceGroup",
-    "block_height",
     "project_in_blocks",
     "raw_subspaces",
 ]
-
-#: Kernels computed by compiled loops whose rows do not depend on the block height or the
-#: thread count (rows are cut at multiples of their row tile); the others go through BLAS,
-#: whose sums may depend on both.
-_PARTITION_FREE = frozenset({"l1", "linf"})
-
 
 class AnchorPreprocessing:
     """Centring, per-feature scaling and L2 normalisation with statistics of the anchors.
@@ -84,13 +76,6 @@ class AnchorPreprocessing:
             return None if array is None else (array.dtype.str, array.tobytes())
 
         return token(self.mean), token(self.scale), self.l2_normalize
-
-    def digest(self):
-        """A digest of :meth:`key`, for the projection cache."""
-        def token(array):
-            return b"" if array is None else digest_array(array)
-
-        return make_key(token(self.mean), token(self.scale), self.l2_normalize)
 
     def apply(self, X, dtype):
         """The pre-processed rows of ``X``, C-contiguous, in ``dtype`` (a new array)."""
@@ -174,28 +159,6 @@ class SubspaceGroup:
             n_threads=self.n_threads,
         )
 
-    def raw_keys(self, samples_digest, n_rows, height):
-        """One projection-cache key per subspace: everything its raw values depend on."""
-        fused = set(self.evaluator.fused or ())
-        common = (
-            samples_digest, digest_array(self.anchors), self.preprocessing.digest(),
-            self.dtype.str,
-        )
-        keys = []
-        for position, name in enumerate(self.kernels):
-            kernel = get_kernel(name)
-            order = float(self.p) if kernel.name == "minkowski" else None
-            how = "fused l1-linf" if position in fused else "alone"
-            if kernel.name not in _PARTITION_FREE:
-                how = (how, min(height, n_rows), blas_threads())
-            keys.append(make_key(*common, kernel.name, order, how))
-        return keys
-
-
-def block_height(n_rows, row_bytes):
-    """The height of the row blocks :func:`project_in_blocks` cuts ``n_rows`` rows into."""
-    return next(_blocks(n_rows, row_bytes)).stop if n_rows else 0
-
 
 def _blocks(n_rows, row_bytes):
     return row_blocks(n_rows, row_bytes, align=ROW_TILE)
@@ -212,33 +175,15 @@ def project_in_blocks(X, compute_block, row_bytes):
         compute_block(rows, np.ascontiguousarray(X[rows]))
 
 
-def raw_subspaces(group, X, row_bytes, cache, samples_digest=None):
-    """The raw subspaces (one ``(n_rows, n_anchors)`` array per kernel of ``group``) of every
-    row of ``X``, from ``cache`` where it holds them; the others are computed (in the blocks
-    :func:`project_in_blocks` would use for ``row_bytes``) and stored.
+def raw_subspaces(group, X, row_bytes):
+    """The raw subspaces (one ``(n_rows, n_anchors)`` array per kernel of ``group``, no
+    normalisation) of every row of ``X``, computed in the blocks :func:`project_in_blocks`
+    uses for ``row_bytes``: row by row the values a block-by-block projection computes."""
+    computed = [np.empty((X.shape[0], group.n_anchors), dtype=group.dtype)
+                for _ in group.kernels]
 
-    ``samples_digest`` is ``digest_array(X)``, computed here unless a caller that looks up
-    several groups of the same rows passes it. Returned arrays may be the cache's own,
-    read-only: copy before writing.
-    """
-    n_rows = X.shape[0]
-    if samples_digest is None:
-        samples_digest = digest_array(X)
-    keys = group.raw_keys(samples_digest, n_rows, block_height(n_rows, row_bytes))
-    found = [cache.get(key) for key in keys]
-    missing = [i for i, values in enumerate(found) if values is None]
-    fused = group.evaluator.fused
-    if fused is not None and any(i in missing for i in fused):
-        # L1 and L-infinity are computed together or not at all: their pass decides the sums.
-        missing = sorted(set(missing) | set(fused))
-    if missing:
-        partial = group if len(missing) == len(keys) else group.subgroup(missing)
-        computed = [np.empty((n_rows, group.n_anchors), dtype=group.dtype) for _ in missing]
+    def compute_block(rows, block):
+        group.compute_raw(block, [values[rows] for values in computed])
 
-        def compute_block(rows, block):
-            partial.compute_raw(block, [values[rows] for values in computed])
-
-        project_in_blocks(X, compute_block, row_bytes)
-        for i, values in zip(missing, computed):
-            found[i] = cache.put(keys[i], values)
-    return found
+    project_in_blocks(X, compute_block, row_bytes)
+    return computed

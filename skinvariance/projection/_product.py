@@ -1,28 +1,26 @@
 """The product of relative projections: several invariances at once, aggregated."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import (
-    COUNT,
-    RANDOM_STATE,
-    NumberInterval,
+    HasMethods,
     StrOptions,
     _BaseComposition,
     _check_feature_names_in,
     _fit_context,
-    check_is_fitted,
-    validate_data,
 )
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._parallel import compiled_threads
 from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, final_step
 from ..anchors import ANCHOR_STRATEGIES
 from ..kernels import available_kernels, get_kernel
-from ._assemble import Aggregation, assemble_by_blocks, assemble_in_phases, assemble_whole
-from ._cache import active_cache
+from ._assemble import Aggregation, assemble_by_blocks, assemble_from_raw, assemble_in_phases
 from ._engine import AnchorPreprocessing
 from ._normalize import NORMALIZATIONS
 from ._relative import (
@@ -31,10 +29,13 @@ from ._relative import (
     check_enough_anchors,
     subspace_group,
 )
+from ._shared import memory_source
 
 __all__ = ["AGGREGATIONS", "ProductProjection"]
 
-AGGREGATIONS = ("concat", "mean", "sum", "weighted")
+AGGREGATIONS = ("concat", "mean", "sum")
+#: Accepted with a FutureWarning: the learned aggregation of ProductClassifier is "weighted".
+_DEPRECATED_AGGREGATIONS = {"weighted": "sum"}
 
 
 class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition):
@@ -54,14 +55,21 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         kernel (or their class, lower-cased); repeated names get ``-1``, ``-2``, ... suffixes.
         Nested parameters are reachable as ``<name>__<param>`` (for a kernel-name entry, setting
         one turns the entry into a ``(name, RelativeProjection(kernel))`` pair).
-    aggregate : {"concat", "sum", "mean", "weighted"}, default="concat"
+    aggregate : {"concat", "sum", "mean"}, default="concat"
+        A fixed aggregation (the learned ones are decoders:
+        :class:`~skinvariance.ProductClassifier`):
+
         - ``"concat"``: ``[N(s_1), ..., N(s_m)]``, width ``m * n_anchors``: the product space.
-        - ``"sum"``: ``sum_i o_i N(s_i)``, width ``n_anchors``.
-        - ``"mean"``: the sum divided by ``m``.
-        - ``"weighted"``: ``sum_i w_i o_i N(s_i)`` with the fixed ``weights``.
+        - ``"sum"``: ``sum_i w_i o_i N(s_i)``, width ``n_anchors``, with the fixed ``weights``
+          (all 1 by default).
+        - ``"mean"``: ``sum_i o_i N(s_i) / m``.
 
         Here ``N`` is the per-subspace normalisation and ``o_i`` the orientation of
         ``orient``. Subspaces must have equal widths except for ``concat``.
+
+        .. deprecated:: 0.1
+           ``"weighted"`` (the fixed weighted sum) is ``"sum"`` with ``weights``: the name
+           is the learned aggregation's, in :class:`~skinvariance.ProductClassifier`.
     orient : bool, default=True
         Negate distance subspaces (``o_i = -1``; ``+1`` for similarities), in every
         aggregation, so that every subspace reads "larger = closer". A fixed sum would
@@ -71,8 +79,8 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         ``"attention"``): they expect alike-oriented input. A linear decoder on ``concat``
         is unaffected (a feature's sign). False keeps the raw orientations.
     weights : array-like of shape (n_projections,), default=None
-        Weights of ``aggregate="weighted"`` (finite; used as given, not normalised). Ignored
-        by the other aggregations.
+        Fixed weights of ``aggregate="sum"`` (finite; used as given, not normalised); None
+        weighs every subspace 1. Ignored by the other aggregations.
     normalize : {"layer", "l2"} or None, default="layer"
         Per-sample normalisation of each subspace before aggregation (see
         :func:`normalize_rows`). Which one stitches best depends on the models: search it.
@@ -88,6 +96,13 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         aggregation. None follows the package's thread policy (see
         :class:`RelativeProjection`). Subspaces computed by their own ``transform`` (any
         other estimator) use their own setting. The values do not depend on it.
+    memory : str, joblib.Memory or None, default=None
+        Where to keep the raw relative subspaces of each transform (the kernel values, before
+        normalisation and aggregation), as :class:`~sklearn.pipeline.Pipeline`'s ``memory``:
+        a :class:`joblib.Memory` or the path of its cache directory. A later transform of the
+        same rows onto the same anchors with the same kernels reads them back, whatever its
+        ``aggregate``, ``normalize``, ``weights`` or decoder: a grid search over those
+        computes each fold's kernels once (see :ref:`grid_search`). None keeps nothing.
 
     Attributes
     ----------
@@ -116,12 +131,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
     Plain :class:`RelativeProjection` subspaces that share their pre-processing are computed
     together, block by block: L1 and L-infinity share one pass over the data. Parameters of
     the subspaces are managed by scikit-learn's composition base, as in
-    :class:`~sklearn.compose.ColumnTransformer`. Inside
-    :func:`~skinvariance.projection.cached_projections` (as in
-    :class:`~skinvariance.StitchingEvaluator` and :func:`~skinvariance.compare_invariances`),
-    raw subspaces already computed for the same samples and anchors come from the projection
-    cache: products that differ only in ``aggregate``, ``normalize`` or ``weights`` compute
-    their kernels once.
+    :class:`~sklearn.compose.ColumnTransformer`.
 
     Examples
     --------
@@ -140,7 +150,8 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
 
     _parameter_constraints = {
         "projections": [list, tuple],
-        "aggregate": [StrOptions(set(AGGREGATIONS))],
+        "aggregate": [StrOptions(set(AGGREGATIONS) | set(_DEPRECATED_AGGREGATIONS),
+                                 deprecated=set(_DEPRECATED_AGGREGATIONS))],
         "orient": ["boolean"],
         "weights": ["array-like", None],
         "normalize": [StrOptions(set(NORMALIZATIONS)), None],
@@ -148,6 +159,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
         "random_state": RANDOM_STATE,
         "n_threads": [COUNT, None],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
     def __init__(
@@ -162,6 +174,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         anchor_selection="random",
         random_state=None,
         n_threads=None,
+        memory=None,
     ):
         self.projections = projections
         self.aggregate = aggregate
@@ -172,6 +185,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         self.anchor_selection = anchor_selection
         self.random_state = random_state
         self.n_threads = n_threads
+        self.memory = memory
 
     # -- parameters (scikit-learn's composition base) ----------------------------------------
 
@@ -326,9 +340,17 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         )
         # weights are checked whenever given (a wrong value is a mistake even where unused)
         weights = self._check_weights() if self.weights is not None else None
-        self._weights = weights if self.aggregate == "weighted" else None
-        if self.aggregate == "weighted" and weights is None:
-            raise ValueError("aggregate='weighted' needs 'weights'; got weights=None.")
+        if self.aggregate in _DEPRECATED_AGGREGATIONS:
+            warnings.warn(
+                f"aggregate={self.aggregate!r} is deprecated: use aggregate='sum' with "
+                "'weights' (the same fixed weighted sum). 'weighted' names the learned "
+                "aggregation of ProductClassifier / ProductRegressor.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            if weights is None:
+                raise ValueError("aggregate='weighted' needs 'weights'; got weights=None.")
+        self._weights = weights if self.aggregate in ("sum", "weighted") else None
         return self
 
     def _check_weights(self):
@@ -355,7 +377,7 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
             coefficients = np.ones(len(self.projections_))
         if self.aggregate == "mean":
             coefficients /= len(self.projections_)
-        elif self.aggregate == "weighted":
+        elif self._weights is not None:
             coefficients *= self._weights
         return coefficients
 
@@ -397,6 +419,12 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         streamed = transform_not_in_memory(self, X)
         if streamed is not None:
             return streamed
+        return self._transform_sharing(X, None)
+
+    def _transform_sharing(self, X, source):
+        """:meth:`transform` of in-memory ``X``, the raw subspaces read from ``source`` (see
+        ``_shared.py``; None: from ``memory`` if set, else computed block by block)."""
+        check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         dtype, widths = X.dtype, self.widths_
         offsets = np.concatenate([[0], np.cumsum(widths)])
@@ -408,12 +436,11 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
                                   compiled_threads(self.n_threads))
         row_bytes = sum(group.temporary_row_bytes(X.shape[1]) for group, _ in groups)
         row_bytes += dtype.itemsize * int(widths.sum())
-        cache = active_cache()
-        if cache is not None and groups and all(
-            cache.accepts(X.shape[0] * group.n_anchors * dtype.itemsize) for group, _ in groups
-        ):
-            return assemble_whole(X, out, groups, others, aggregation, row_bytes, cache,
-                                  len(widths))
+        if source is None:
+            source = memory_source(self.memory)
+        if source is not None and groups:
+            return assemble_from_raw(X, out, groups, others, aggregation, row_bytes, source,
+                                     len(widths))
         if self.aggregate == "concat":
             return assemble_in_phases(X, out, groups, others, aggregation, row_bytes)
         return assemble_by_blocks(X, out, groups, others, aggregation, row_bytes, len(widths))
@@ -486,39 +513,3 @@ def _orientation(estimator):
     if not isinstance(core, RelativeProjection):
         return 1.0
     return 1.0 if get_kernel(core.kernel).kind == "similarity" else -1.0
-
-
-def subspace_signatures(estimator):
-    """What relative subspaces ``estimator`` computes through the shared engine, as hashable
-    descriptions (kernel, order, pre-processing, whether in the fused L1/L-infinity pass).
-
-    Two estimators with a description in common compute that subspace identically on the
-    same samples and anchors, so the projection cache can serve one with the other's work
-    (given the same anchors; the key checks that). Read from unfitted parameters; an empty set
-    for anything else (alignments, other transformers, projections selecting their own
-    anchors).
-    """
-    if type(estimator) is RelativeProjection:
-        entries = [estimator]
-    elif type(estimator) is ProductProjection:
-        try:
-            named = estimator._check_projections()
-        except (TypeError, ValueError):
-            return frozenset()
-        entries = [est for _, est in named if type(est) is RelativeProjection]
-    else:
-        return frozenset()
-    entries = [est for est in entries if est.n_anchors is None and isinstance(est.kernel, str)]
-    groups = {}
-    for est in entries:
-        order = float(est.p) if get_kernel(est.kernel).name == "minkowski" else None
-        key = (bool(est.center), bool(est.scale), bool(est.l2_normalize), float(est.p))
-        groups.setdefault(key, []).append((get_kernel(est.kernel).name, order))
-    signatures = set()
-    for (center, scale, l2, _), kernels in groups.items():
-        names = {name for name, _ in kernels}
-        fused = type(estimator) is ProductProjection and {"l1", "linf"} <= names
-        for name, order in kernels:
-            how = "fused" if fused and name in ("l1", "linf") else "alone"
-            signatures.add((name, order, center, scale, l2, how))
-    return frozenset(signatures)

@@ -4,26 +4,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    COUNT,
-    RANDOM_STATE,
-    NumberInterval,
-    StrOptions,
-    _check_feature_names_in,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-    validate_params,
-)
+from .._compat import StrOptions, _check_feature_names_in, _fit_context, validate_params
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._dask import compute_if_dask
 from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, DataError
 from ..anchors import ANCHOR_STRATEGIES, select_anchors
 from ..kernels import available_kernels, get_kernel
 from ..kernels._driver import check_samples_and_anchors
-from ._cache import active_cache
-from ._engine import AnchorPreprocessing, SubspaceGroup, project_in_blocks, raw_subspaces
+from ._engine import AnchorPreprocessing, SubspaceGroup, project_in_blocks
 from ._normalize import NORMALIZATIONS
 
 __all__ = ["AnchorSelectionMixin", "RelativeProjection", "relative_projection"]
@@ -129,11 +120,7 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
     Notes
     -----
     The output has the float dtype of the samples (float32 stays float32); the anchors are
-    cast to it. Transforms run in row blocks within scikit-learn's ``working_memory``. Inside
-    :func:`~skinvariance.projection.cached_projections` (as in
-    :class:`~skinvariance.StitchingEvaluator` and :func:`~skinvariance.compare_invariances`),
-    the kernel values of samples already projected onto the same anchors come from the
-    projection cache instead of being computed again.
+    cast to it. Transforms run in row blocks within scikit-learn's ``working_memory``.
 
     Examples
     --------
@@ -235,6 +222,13 @@ class RelativeProjection(AnchorSelectionMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         return _project(X, subspace_group([self], X.dtype, n_threads=self.n_threads))
 
+    def _transform_sharing(self, X, source):
+        """:meth:`transform` of in-memory ``X`` with the raw subspace read from ``source``
+        (see ``_shared.py``)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        return _project(X, subspace_group([self], X.dtype, n_threads=self.n_threads), source)
+
     def get_feature_names_out(self, input_features=None):
         """Output feature names: ``"<kernel>_anchor<j>"`` for anchor ``j``.
 
@@ -276,13 +270,12 @@ def subspace_group(projections, dtype, *, n_threads=None):
     )
 
 
-def _project(X, group):
-    """Every row of ``X`` through one group of one subspace (from the projection cache when
-    one is active and holds it)."""
+def _project(X, group, source=None):
+    """Every row of ``X`` through one group of one subspace; its raw values from ``source``
+    when one is given (see ``_shared.py``)."""
     row_bytes = group.temporary_row_bytes(X.shape[1])
-    cache = active_cache()
-    if cache is not None and cache.accepts(X.shape[0] * group.n_anchors * X.dtype.itemsize):
-        (raw,) = raw_subspaces(group, X, row_bytes, cache)
+    if source is not None:
+        (raw,) = source(group, X, row_bytes)
         out = np.array(raw, copy=True)
         group.normalize([out])
         return out

@@ -1,7 +1,9 @@
 """The selection of an invariance: similarity and zero-shot stitching of every invariance,
 in one table (the workshop paper's phases 1 and 2)."""
 
+import sys
 import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -18,20 +20,14 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 
-from .._compat import (
-    N_JOBS,
-    RANDOM_STATE,
-    InvalidParameterError,
-    NumberInterval,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from .._validation import DataError, check_count, check_target, is_classification_target
-from ..projection import cached_projections
-from ..projection._product import subspace_signatures
+from .._compat import InvalidParameterError, StrOptions, validate_parameter_constraints
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
+from .._validation import DataError, check_target, is_classification_target
+from ..projection._shared import SharedSubspaces
 from ..spaces import check_spaces
+from ._anchor_rows import anchor_rows, matched_anchor_rows
 from ._evaluator import StitchingEvaluator
-from ._invariances import fix_random_states
+from ._invariances import fix_random_states, projection_kind
 from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
 from ._rows import check_decoder, describe_decoder, resolve_invariances, row_decoders
 
@@ -45,7 +41,34 @@ _PARAMETER_CONSTRAINTS = {
     "n_jobs": N_JOBS,
     "calibrate": ["boolean", StrOptions({"zscore", "pvalue"})],
     "n_permutations": [NumberInterval(Integral, 1, None, closed="left")],
+    "verbose": ["verbose"],
+    "pairing": [StrOptions({"given", "match"})],
+    "matched_anchors": [NumberInterval(Integral, 2, None, closed="left")],
 }
+#: The raw subspaces a comparison keeps for the rows of one space and split, at most (they
+#: are recomputed when more would be needed; the values are the same).
+SHARED_BYTES_PER_SPACE = 256 * 2**20
+
+
+@dataclass
+class SplitResult:
+    """One invariance evaluated on one split.
+
+    Attributes
+    ----------
+    kind : {"absolute", "projection", "alignment"}
+    scorer : str or None
+        The scorer's name (None without a target).
+    stitching : ndarray of shape (n_spaces, n_spaces) or None
+        Encoder x decoder scores (None without a target).
+    similarity : dict of str to ndarray of shape (n_spaces, n_spaces)
+        Each measure of every ordered pair (NaN diagonal).
+    """
+
+    kind: str
+    scorer: str | None
+    stitching: np.ndarray | None
+    similarity: dict
 
 
 def _check_scoring(scoring):
@@ -60,69 +83,81 @@ def _check_scoring(scoring):
         )
 
 
-def _evaluate_group(group, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-                    calibration):
-    """Every invariance of ``group`` (``[(name, (projection, own decoder))]``) on one split,
-    one after the other, in one task: invariances that share relative subspaces (the product
-    and the single kernels) find them in this process's projection cache."""
+def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
+                   calibration):
+    """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
+    other, in one task: a list of :class:`SplitResult`.
+
+    The rows read the relative subspaces of each space's training and test rows from one
+    :class:`~skinvariance.projection._shared.SharedSubspaces` per space and rows, made here
+    and handed to each of them: a kernel shared by the product and a single-kernel row is
+    computed once.
+    """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
+    shared_train = {name: SharedSubspaces(X, max_bytes=SHARED_BYTES_PER_SPACE)
+                    for name, X in train_spaces.items()}
+    shared_test = {name: SharedSubspaces(X, max_bytes=SHARED_BYTES_PER_SPACE)
+                   for name, X in test_spaces.items()}
     results = []
-    with cached_projections():
-        for name, (projection, _) in group:
-            if y is None:
-                kind, encodings = encode_without_labels(projection, train_spaces, test_spaces,
-                                                        anchors, seed)
-                scorer_name = matrix = None
-            else:
-                kind, scorer_name, matrix, encodings = _stitch_split(
-                    projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
-                    y[test], anchors, seed)
-            similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
-                                             calibration)
-            results.append((kind, scorer_name, matrix, similarity))
+    for name, projection in rows:
+        if y is None:
+            kind, encodings = encode_without_labels(projection, train_spaces, test_spaces,
+                                                    anchors, seed, shared_test)
+            scorer_name = matrix = None
+        else:
+            kind, scorer_name, matrix, encodings = _stitch_split(
+                projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
+                y[test], anchors, seed, shared_train, shared_test)
+        similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
+                                         calibration)
+        results.append(SplitResult(kind, scorer_name, matrix, similarity))
     return results
 
 
 def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_train, y_test,
-                  anchors, seed):
+                  anchors, seed, shared_train, shared_test):
     """The stitching matrix of one invariance on one split, and the representations scored.
 
     The test rows are projected (or, for an alignment, mapped into each other space) once;
     the stitching scores and the similarity measures read the same representations.
     """
     evaluator = StitchingEvaluator(
-        projection, decoder, anchors=min(anchors, len(y_train)), scoring=scoring,
-        random_state=seed,
-    ).fit(train_spaces, y_train)
-    matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True)
+        projection, decoder, anchors=anchors, scoring=scoring, random_state=seed,
+    )._fit(train_spaces, y_train, shared_train)
+    matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
+                                              shared=shared_test)
     return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
 
 
-def _sharing_groups(invariances):
-    """The invariances in groups that share relative subspaces, each in the order given."""
-    names = list(invariances)
-    # a (projection, decoder) row shares what its projection computes
-    projections = {
-        name: value[0] if isinstance(value, tuple) else value
-        for name, value in invariances.items()
-    }
-    signatures = {name: subspace_signatures(projections[name]) for name in names}
-    parent = {name: name for name in names}
+def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_anchors, seed,
+                     calibration, n_jobs, verbose):
+    """``{invariance: [SplitResult per split]}``: every row on every split, the projection
+    rows of a split in one task (see :func:`_row_tasks`), the tasks in parallel."""
+    row_tasks = _row_tasks(rows)
+    tasks = [
+        delayed(_evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
+                                split_anchors[split], seed, calibration)
+        for task in row_tasks
+        for split, (train, test) in enumerate(splits)
+    ]
+    by_task = iter(Parallel(n_jobs=n_jobs, verbose=verbose)(tasks))
+    found = {}
+    for task in row_tasks:
+        for split in range(len(splits)):
+            for (name, _), result in zip(task, next(by_task), strict=True):
+                found[name, split] = result
+    return {name: [found[name, split] for split in range(len(splits))] for name in rows}
 
-    def root(name):
-        while parent[name] != name:
-            name = parent[name]
-        return name
 
-    for position, first in enumerate(names):
-        for second in names[position + 1:]:
-            if signatures[first] & signatures[second]:
-                parent[root(second)] = root(first)
-    groups = {}
-    for name in names:
-        groups.setdefault(root(name), []).append((name, invariances[name]))
-    return list(groups.values())
+def _row_tasks(rows):
+    """The rows in the tasks that evaluate them on a split: every projection row in one task,
+    so that they share their relative subspaces; each other row (absolute, alignment) alone."""
+    projections = [(name, value[0]) for name, value in rows.items()
+                   if projection_kind(value[0]) == "projection"]
+    others = [[(name, value[0])] for name, value in rows.items()
+              if projection_kind(value[0]) != "projection"]
+    return ([projections] if projections else []) + others
 
 
 def compare_invariances(
@@ -134,12 +169,15 @@ def compare_invariances(
     decoder=None,
     scoring=None,
     anchors=300,
+    pairing="given",
+    matched_anchors=300,
     cv=None,
     select_by=None,
     calibrate=False,
     n_permutations=999,
     random_state=None,
     n_jobs=None,
+    verbose=0,
 ):
     """Compare invariances by the similarity of the spaces and by zero-shot stitching.
 
@@ -167,48 +205,39 @@ def compare_invariances(
         ``(projection or None, decoder)``: that row is decoded by its own decoder (an
         estimator with ``fit`` and ``predict``) instead of ``decoder``, so that, for
         instance, a learned aggregation of the product competes in the same table. None
-        means :func:`default_invariances` for ``y``: absolute, scale (L2), each relative
-        kernel, centred cosine, the product of the four kernels, the same product decoded by
-        the learned "MLP+sum" aggregation (``"product_mlp_sum"``, only when ``y`` is given),
-        orthogonal and affine alignment.
+        means :func:`default_invariances` for ``y``.
     metrics : list of str or mapping of str to callable, default=("cka", "pearson", \
 "cosine", "jaccard", "mrr")
-        Similarity measures between two row-aligned representations: names of the measures
-        of :mod:`skinvariance.metrics` (any of
-        :func:`~skinvariance.metrics.available_measures` with ``aliases=True``: ``"cka"``
-        (linear), ``"linear_cka"``, ``"rbf_cka"``, ``"pearson"``, ``"cosine"``, ``"jaccard"``,
-        ``"mrr"``, ``"procrustes"``, ...), or a mapping ``{name: measure(X, Y) -> float}``.
-        For an alignment, ``X`` is the source mapped into the target and ``Y`` the target.
+        Similarity measures between two row-aligned representations: names of
+        :func:`~skinvariance.metrics.available_measures` (aliases included; ``"cka"`` is
+        linear CKA), or a mapping ``{name: measure(X, Y) -> float}``. For an alignment,
+        ``X`` is the source mapped into the target and ``Y`` the target.
     decoder : estimator, str or None, default=None
-        The decoder cloned for each space (of the rows without their own). A name of
-        :func:`make_decoder` builds it for ``y``: ``"auto"``, ``"logistic"``, ``"ridge"``,
-        ``"knn"``, or a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``,
-        ``"mlp_sum"``, ``"attention"`` (:class:`~skinvariance.ProductClassifier` /
-        :class:`~skinvariance.ProductRegressor`) with each row's number of subspaces: the
-        projections of a concatenated :class:`~skinvariance.ProductProjection`, 1 for any
-        other row. Unset ``random_state`` parameters of every decoder are fixed to the seed
-        drawn from ``random_state``. None means ``"auto"``, a linear probe:
-        ``make_pipeline(PowerOfTwoScaler(), StandardScaler(),
-        LogisticRegression(max_iter=1000))`` for class labels (scored by accuracy) and the same
-        with ``Ridge()`` for a continuous target (scored by ``neg_mean_squared_error``: minus
-        the MSE, so that higher is better). The scaler is part of each space's decoder: fitted
-        on the decoder's space, it is applied unchanged to the stitched encoders. How strongly
-        the probe is regularised changes how well it transfers: an unregularised probe exploits
-        directions that differ between spaces. On the digits zoos
-        (``benchmarks/results/aggregation_default_decoder.md``), neither dropping the
-        ``StandardScaler`` nor choosing the strength by cross-validation on the decoder's own
-        space (``LogisticRegressionCV`` / ``RidgeCV``, 6 to 7 times slower) found a clearly
-        better best row than this default (see :func:`make_decoder`); without the scaler
-        the other rows stitched better. A ``RidgeClassifier`` fits faster (closed form);
-        give it a large ``alpha`` (100 to 1000 on standardised relative features) if you use
-        it.
+        The decoder cloned for each space (of the rows without their own): an estimator, or
+        a name of :func:`make_decoder` (``"auto"``, ``"logistic"``, ``"ridge"``, ``"knn"``, or
+        a learned aggregation ``"concat"``, ``"sum"``, ``"weighted"``, ``"mlp_sum"``,
+        ``"attention"``, given each row's number of subspaces). Unset ``random_state``
+        parameters of every decoder are fixed to the seed drawn from ``random_state``. None
+        means ``"auto"``: a linear probe, ``make_pipeline(PowerOfTwoScaler(),
+        StandardScaler(), LogisticRegression(max_iter=1000))`` for class labels and the same
+        with ``Ridge()`` for a continuous target. Why this probe: :ref:`default_decoder`.
     scoring : str, callable or None, default=None
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
         name or a scorer callable ``scorer(estimator, X, y)``. None means accuracy for a
         classifier decoder and ``neg_mean_squared_error`` for a regressor.
-    anchors : int, default=300
+    anchors : int or list of int, default=300
         The number of parallel anchors, chosen at random among the training rows (all of them
-        if there are fewer).
+        if there are fewer). With ``pairing="match"``, the number of *known* pairs (0
+        allowed). A list of counts gives the *anchor curve*: the comparison at each count, in
+        one table with an ``anchors`` column (see :ref:`matching`).
+    pairing : {"given", "match"}, default="given"
+        As in :class:`StitchingEvaluator`: ``"match"`` treats only the ``anchors`` rows as
+        known pairs and finds pseudo-anchors among the other training rows, used unpaired
+        (:func:`~skinvariance.match_spaces`); every invariance of a split is fitted on the
+        same pseudo-anchors, found once.
+    matched_anchors : int, default=300
+        With ``pairing="match"``: how many anchors the invariances are fitted on (the known
+        pairs, then the most confident pseudo-pairs).
     cv : int, cross-validation generator, iterable or None, default=None
         How rows are split into training rows (anchors, fitting) and test rows (similarity
         and stitching scores). None means one shuffled split with a quarter of the rows held
@@ -222,18 +251,13 @@ def compare_invariances(
         ``"non_stitched_mean"`` (with ``y``) or any ``"<metric>_mean"`` of ``metrics``
         (lowest for a p-value, with ``calibrate="pvalue"``). None means ``"stitching_mean"``
         with ``y``; without it ``"mrr_mean"`` when the mean reciprocal rank is among
-        ``metrics`` (retrieval across spaces is what lets one space stand in for another),
-        else the first measure's mean.
+        ``metrics``, else the first measure's mean.
     calibrate : bool or {"zscore", "pvalue"}, default=False
         As in :func:`~skinvariance.metrics.similarity_matrix`: False reports the measures'
-        values. ``"zscore"`` (or True) replaces each measure of each ordered pair by its
-        z-score against its permutation null (the test rows of the second space shuffled
-        ``n_permutations`` times, :func:`~skinvariance.metrics.permutation_test`): 0 is
-        chance level, on a scale comparable across numbers of samples and widths.
-        ``"pvalue"``: the one-sided p-value, never below ``1 / (n_permutations + 1)``.
-        Every pair, split and invariance is tested with the same shuffles (seeded by the
-        seed drawn from ``random_state``); a symmetric measure once per unordered pair
-        (except under an alignment). The stitching columns are not calibrated.
+        values; ``"zscore"`` (or True) each measure's z-score against its permutation null
+        (:func:`~skinvariance.metrics.permutation_test`; 0 is chance), ``"pvalue"`` its
+        one-sided p-value. Every pair, split and invariance is tested with the same shuffles.
+        The stitching columns are not calibrated. See :ref:`calibration`.
     n_permutations : int, default=999
         Shuffles per measure and pair when calibrating.
     random_state : int, RandomState instance or None, default=None
@@ -243,10 +267,12 @@ def compare_invariances(
     n_jobs : int, default=None
         Number of jobs running (invariance, split) evaluations in parallel with
         :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
-        Dask backend included), -1 all processors. Invariances that share relative subspaces
-        (the product and the single kernels it is made of) run in one job per split, so that
-        each subspace is computed once (the projection cache); many small fits run with one
-        BLAS thread each, so no thread limit is needed around the call.
+        Dask backend included), -1 all processors. The projection rows of a split run in one
+        job, which hands each space's relative subspaces from row to row. No thread limit is
+        needed around the call (:ref:`stitching_speed`).
+    verbose : int, default=0
+        Progress on standard error: the number of tasks, then joblib's report of the tasks
+        done (more often for higher values).
 
     Returns
     -------
@@ -313,7 +339,8 @@ def compare_invariances(
     validate_parameter_constraints(
         _PARAMETER_CONSTRAINTS,
         {"cv": cv, "random_state": random_state, "n_jobs": n_jobs, "calibrate": calibrate,
-         "n_permutations": n_permutations},
+         "n_permutations": n_permutations, "verbose": verbose, "pairing": pairing,
+         "matched_anchors": matched_anchors},
         caller_name="compare_invariances",
     )
     spaces = check_spaces(spaces)
@@ -322,7 +349,7 @@ def compare_invariances(
     labelled = y is not None
     if labelled:
         y = check_target(y, n_samples)
-    check_count(anchors, "anchors", "compare_invariances")
+    counts = _anchor_counts(anchors, pairing)
     rows = resolve_invariances(invariances, y)
     metrics = resolve_metrics(metrics)
     select_by = _check_select_by(select_by, metrics, labelled)
@@ -344,37 +371,64 @@ def compare_invariances(
     if calibrate:
         calibration = ("zscore" if calibrate is True else calibrate, n_permutations, seed)
 
-    groups = _sharing_groups(rows)
-    tasks = [
-        delayed(_evaluate_group)(
-            group, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-            calibration,
-        )
-        for group in groups
-        for train, test in splits
-    ]
-    by_task = iter(Parallel(n_jobs=n_jobs)(tasks))
-    found = {}
-    for group in groups:
-        for split in range(len(splits)):
-            for (name, _), result in zip(group, next(by_task), strict=True):
-                found[name, split] = result
-    results = [found[name, split] for name in rows for split in range(len(splits))]
-    table = _summarise(rows, decoders, metrics, results, len(splits), len(names))
-    _mark_best(table, select_by, lower=calibration is not None and calibration[0] == "pvalue"
-               and select_by not in _STITCHING_COLUMNS)
+    lower = (calibration is not None and calibration[0] == "pvalue"
+             and select_by not in _STITCHING_COLUMNS)
+    tables, best = [], None
+    for count in counts:
+        if verbose:
+            print(f"Comparing {len(rows)} invariances of {len(names)} spaces on "
+                  f"{len(splits)} split(s) with {count} anchors ({pairing})", file=sys.stderr)
+        split_anchors = [_split_anchors(count, pairing, matched_anchors, spaces, train, seed)
+                         for train, _ in splits]
+        results = _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits,
+                                   split_anchors, seed, calibration, n_jobs, verbose)
+        table, scorer_name = _summarise(decoders, metrics, results, len(names))
+        best = _mark_best(table, select_by, lower=lower)
+        if not isinstance(anchors, Integral):
+            table.insert(0, "anchors", count)
+        tables.append(table)
+    table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
     table.attrs = {
-        "best": table.attrs["best"],
-        "selected_by": select_by,
-        "scorer": table.attrs["scorer"],
+        "best": best, "selected_by": select_by, "scorer": scorer_name,
         "decoder": None if default is None else describe_decoder(default),
         "stitching": "scored" if labelled else "not scored",
-        "calibrated": False if calibration is None else calibration[0],
+        "calibrated": False if calibration is None else calibration[0], "pairing": pairing,
     }
     return table
 
 
 _STITCHING_COLUMNS = ("stitching_mean", "non_stitched_mean")
+
+
+def _anchor_counts(anchors, pairing):
+    """The anchor counts to compare at: ``[anchors]``, or the list given (the curve)."""
+    low = 0 if pairing == "match" else 1
+    counts = [anchors] if isinstance(anchors, Integral) else anchors
+    if (
+        isinstance(anchors, bool)
+        or not isinstance(counts, (list, tuple))
+        or not counts
+        or any(isinstance(c, bool) or not isinstance(c, Integral) or c < low for c in counts)
+    ):
+        raise InvalidParameterError(
+            "The 'anchors' parameter of compare_invariances must be an int in the range "
+            f"[{low}, inf) or a non-empty list of them (pairing={pairing!r}). Got {anchors!r} "
+            "instead."
+        )
+    return [int(count) for count in counts]
+
+
+def _split_anchors(count, pairing, matched_anchors, spaces, train, seed):
+    """What the evaluators of one split are given as ``anchors``: the count (at most the
+    training rows), or with ``pairing="match"`` every space's matched rows, found once."""
+    n_train = len(train)
+    if pairing == "given":
+        return min(count, n_train)
+    train_spaces = {name: X[train] for name, X in spaces.items()}
+    first = train_spaces[next(iter(train_spaces))]
+    known = (anchor_rows(first, min(count, n_train), "random", None, seed) if count
+             else np.empty(0, dtype=np.int64))
+    return matched_anchor_rows(train_spaces, known, matched_anchors, seed)
 
 
 def _check_select_by(select_by, metrics, labelled):
@@ -386,8 +440,8 @@ def _check_select_by(select_by, metrics, labelled):
         if labelled:
             return "stitching_mean"
         # retrieval across spaces is what makes spaces interchangeable
-        mrr = [metric for metric, entry in metrics.items()
-               if entry[3] == "mean_reciprocal_rank"]
+        mrr = [metric for metric, column in metrics.items()
+               if column.measure_name == "mean_reciprocal_rank"]
         return f"{mrr[0]}_mean" if mrr else columns[0]
     if not isinstance(select_by, str) or select_by not in columns:
         raise InvalidParameterError(
@@ -397,40 +451,40 @@ def _check_select_by(select_by, metrics, labelled):
     return select_by
 
 
-def _summarise(rows, decoders, metrics, results, n_splits, n_spaces):
-    """The table: one row per invariance, mean and std over ordered pairs of spaces."""
+def _summarise(decoders, metrics, results, n_spaces):
+    """The table (one row per invariance, mean and std over ordered pairs of spaces) and the
+    scorer's name. ``results`` maps each invariance to its :class:`SplitResult` per split."""
     off_diagonal = ~np.eye(n_spaces, dtype=bool)
     records = []
     scorer_name = None
-    for k, name in enumerate(rows):
-        per_split = results[k * n_splits : (k + 1) * n_splits]
-        record = {"invariance": name, "kind": per_split[0][0]}
+    for name, per_split in results.items():
+        record = {"invariance": name, "kind": per_split[0].kind}
         if decoders is not None:
             record["decoder"] = describe_decoder(decoders[name])
-            scorer_name = scorer_name or per_split[0][1]
+            scorer_name = scorer_name or per_split[0].scorer
         for metric in metrics:
-            values = _mean_over_splits([result[3][metric] for result in per_split])
+            values = _mean_over_splits([result.similarity[metric] for result in per_split])
             record[f"{metric}_mean"], record[f"{metric}_std"] = _mean_std(values[off_diagonal])
         if decoders is not None:
-            stitching = _mean_over_splits([result[2] for result in per_split])
+            stitching = _mean_over_splits([result.stitching for result in per_split])
             record["stitching_mean"], record["stitching_std"] = _mean_std(
                 stitching[off_diagonal])
             record["non_stitched_mean"], record["non_stitched_std"] = _mean_std(
                 np.diag(stitching))
         records.append(record)
-    table = pd.DataFrame(records)
-    table.attrs = {"best": None, "scorer": scorer_name}
-    return table
+    return pd.DataFrame(records), scorer_name
 
 
 def _mark_best(table, column, *, lower):
-    """``best``: True on the row with the highest (``lower``: lowest) value of ``column``."""
+    """Set ``best`` (True on the row with the highest, ``lower``: lowest, value of
+    ``column``) and return that row's invariance (None if every value is NaN)."""
     values = table[column].to_numpy(dtype=float)
     table["best"] = False
-    if not np.all(np.isnan(values)):
-        position = int(np.nanargmin(values) if lower else np.nanargmax(values))
-        table.loc[position, "best"] = True
-        table.attrs["best"] = table.loc[position, "invariance"]
+    if np.all(np.isnan(values)):
+        return None
+    position = int(np.nanargmin(values) if lower else np.nanargmax(values))
+    table.loc[position, "best"] = True
+    return table.loc[position, "invariance"]
 
 
 def _splits(cv, n_samples, y, classification, seed):

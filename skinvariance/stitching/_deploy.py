@@ -14,9 +14,8 @@ import copy
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import check_is_fitted
-from .._parallel import limit_small_work
 from .._validation import DataError
 
 __all__ = ["stitched_pipeline"]
@@ -83,21 +82,20 @@ def stitched_pipeline(evaluator, decoder, anchors):
         )
     kind = evaluator.kind_
     steps = []
-    with limit_small_work(anchors.size):
-        if kind == "projection":
-            projection = clone(evaluator.projections_[decoder])
-            projection.fit(anchors, evaluator.anchor_target_)
-            steps.append(("projection", projection))
-            width = projection.transform(anchors[:1]).shape[1]
-        elif kind == "alignment":
-            # Every pair's alignment is a clone of one estimator; take its fitted parameters
-            # (the evaluator's own parameter may have been set anew since fit).
-            alignment = clone(next(iter(evaluator.alignments_.values())))
-            alignment.fit(anchors, evaluator.anchors_[decoder])
-            steps.append(("alignment", alignment))
-            width = alignment.transform(anchors[:1]).shape[1]
-        else:
-            width = anchors.shape[1]
+    if kind == "projection":
+        projection = clone(evaluator.projections_[decoder])
+        projection.fit(anchors, evaluator.anchor_target_)
+        steps.append(("projection", projection))
+        width = projection.transform(anchors[:1]).shape[1]
+    elif kind == "alignment":
+        # Every pair's alignment is a clone of one estimator; take its fitted parameters
+        # (the evaluator's own parameter may have been set anew since fit).
+        alignment = clone(next(iter(evaluator.alignments_.values())))
+        alignment.fit(anchors, evaluator.anchors_[decoder])
+        steps.append(("alignment", alignment))
+        width = alignment.transform(anchors[:1]).shape[1]
+    else:
+        width = anchors.shape[1]
     expected = evaluator.decoder_widths_[decoder]
     if width != expected:
         raise DataError(_width_message(kind, decoder, anchors.shape[1], width, expected))

@@ -5,6 +5,7 @@ space and scores every decoder on every other space's representation, with no fu
 """
 
 import warnings
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -13,26 +14,19 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import (
-    N_JOBS,
-    RANDOM_STATE,
-    HasMethods,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-)
-from .._parallel import limit_small_work
+from .._compat import HasMethods, StrOptions, _fit_context
+from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._validation import DataError, check_target
-from ..anchors import ANCHOR_STRATEGIES, select_anchors
-from ..projection import cached_projections
+from ..anchors import ANCHOR_STRATEGIES
 from ..spaces import check_spaces
+from ._anchor_rows import anchor_rows, check_anchor_mapping, matched_anchor_rows
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
-from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space
+from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space, try_scorer
 
-__all__ = ["StitchingEvaluator"]
+__all__ = ["StitchingEvaluator", "seeded_clone"]
 
 
 def _default_scoring(decoder):
@@ -42,6 +36,13 @@ def _default_scoring(decoder):
     if is_regressor(decoder):
         return "neg_mean_squared_error"
     return None  # the decoder's own ``score`` method
+
+
+def seeded_clone(projection, random_state):
+    """A clone of ``projection`` whose unset random states are one seed drawn from
+    ``random_state``: every space's clone makes the same random choices."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return fix_random_states(clone(projection), seed)
 
 
 class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
@@ -79,13 +80,24 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     decoder : estimator
         A classifier or regressor (anything with ``fit`` and ``predict``), cloned once per
         space. Regression targets may be 2-D (for instance the inputs to reconstruct).
-    anchors : int or array-like of int, default=300
+    anchors : int, array-like of int or dict, default=300
         The number of anchor rows, chosen among the training rows by ``anchor_selection`` on
         the first space, or the anchor row indices themselves (positions in the rows passed to
-        :meth:`fit`).
+        :meth:`fit`), or a mapping ``{space: row indices}`` giving each space its own anchor
+        rows (row ``k`` of every space the same input). With ``pairing="match"``: the number
+        of *known* pairs (0 allowed) or their indices.
     anchor_selection : {"random", "stratified", "kmeans", "fps"}, default="random"
         The strategy of :func:`~skinvariance.select_anchors`, used when ``anchors`` is an int.
         ``"stratified"`` uses the classification target ``y``.
+    pairing : {"given", "match"}, default="given"
+        ``"given"``: the anchor rows are the same inputs in every space (parallel anchors).
+        ``"match"``: only the ``anchors`` rows are known pairs; every other training row of
+        each space is used unpaired, its order never read, to find pseudo-anchors with
+        :func:`~skinvariance.match_spaces` (each space matched to the first, see
+        :ref:`matching`), and the invariance is fitted on ``matched_anchors`` of them.
+    matched_anchors : int, default=300
+        With ``pairing="match"``: how many anchors the invariance is fitted on, the known
+        pairs first, then the pseudo-pairs matched in every space, most confident first.
     scoring : str, callable or None, default=None
         A scikit-learn scoring name (see :func:`sklearn.metrics.get_scorer_names`) or a scorer
         callable ``scorer(estimator, X, y) -> float``. None means ``"accuracy"`` for a
@@ -109,7 +121,11 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     n_features_per_space_ : dict of str to int
         The width of each space seen during :meth:`fit`.
     anchor_indices_ : ndarray of shape (n_anchors,)
-        The anchor rows (the same in every space), positions in the rows passed to :meth:`fit`.
+        The anchor rows of the first space, positions in the rows passed to :meth:`fit` (the
+        same in every space unless ``anchor_rows_`` says otherwise).
+    anchor_rows_ : dict of str to ndarray of shape (n_anchors,)
+        Each space's anchor rows: all equal to ``anchor_indices_`` for given parallel anchors;
+        each space's own (matched) rows with ``pairing="match"`` or an ``anchors`` mapping.
     anchors_ : dict of str to ndarray of shape (n_anchors, n_features_space)
         Each space's anchor rows, in ``anchor_indices_`` order (what :meth:`stitch` maps a
         new model's anchors onto, for an alignment).
@@ -175,20 +191,19 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
     each decoder reads the other model's space as well as its own; the absolute spaces do
     not stitch. (Scores here are on the training rows, for brevity; score held-out rows.)
 
-    Many small fits run with one BLAS thread each and in parallel across spaces and pairs
-    with ``n_jobs`` (see ``skinvariance._parallel``): no thread limit is needed around
-    the evaluator to get its speed. Projections run inside
-    :func:`~skinvariance.projection.cached_projections`: a grid search whose candidates
-    differ only in how a product is aggregated or normalised, or in the decoder, computes the
-    kernels of each fold once (the projection cache, bounded in memory; results are the same,
-    bit for bit, without it).
+    No thread limit is needed around the evaluator: :ref:`stitching_speed`. A grid search
+    whose candidates differ only in how a product is aggregated or normalised, or in the
+    decoder, computes each fold's kernels once when the product has a ``memory`` (see
+    :ref:`grid_search`).
     """
 
     _parameter_constraints = {
         "projection": [HasMethods(["fit", "transform"]), None],
         "decoder": [HasMethods(["fit", "predict"])],
-        "anchors": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
+        "anchors": [NumberInterval(Integral, 0, None, closed="left"), "array-like", dict],
         "anchor_selection": [StrOptions(set(ANCHOR_STRATEGIES))],
+        "pairing": [StrOptions({"given", "match"})],
+        "matched_anchors": [NumberInterval(Integral, 2, None, closed="left")],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
@@ -201,6 +216,8 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         *,
         anchors=300,
         anchor_selection="random",
+        pairing="given",
+        matched_anchors=300,
         scoring=None,
         n_jobs=None,
         random_state=None,
@@ -209,6 +226,8 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         self.decoder = decoder
         self.anchors = anchors
         self.anchor_selection = anchor_selection
+        self.pairing = pairing
+        self.matched_anchors = matched_anchors
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -220,40 +239,25 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
 
     # -- validation -------------------------------------------------------------------------
 
-    def _anchor_indices(self, first, y):
-        n_samples = first.shape[0]
-        if isinstance(self.anchors, Integral):
-            if self.anchors > n_samples:
-                raise DataError(
-                    f"The 'anchors' parameter of StitchingEvaluator asks for {self.anchors} "
-                    f"anchors, but only {n_samples} training rows were given."
-                )
-            return np.asarray(
-                select_anchors(
-                    first,
-                    int(self.anchors),
-                    strategy=self.anchor_selection,
-                    y=y if self.anchor_selection == "stratified" else None,
-                    random_state=self.random_state,
-                ),
-                dtype=np.int64,
-            )
-        indices = np.asarray(self.anchors)
-        if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
-            raise ValueError(
-                "The 'anchors' parameter of StitchingEvaluator must be an int or a non-empty "
-                f"1-D array of integer row indices. Got an array of shape {indices.shape} and "
-                f"dtype {indices.dtype} instead."
-            )
-        out_of_range = indices[(indices < 0) | (indices >= n_samples)]
-        if out_of_range.size:
-            raise ValueError(
-                f"The 'anchors' parameter of StitchingEvaluator holds row index "
-                f"{int(out_of_range[0])}, out of range for {n_samples} training rows."
-            )
-        if np.unique(indices).size != indices.size:
-            raise ValueError("The 'anchors' parameter of StitchingEvaluator repeats a row index.")
-        return indices.astype(np.int64)
+    def _anchor_rows(self, spaces, y):
+        """``{space: anchor row indices}``, row ``k`` of each the same input."""
+        names = list(spaces)
+        if isinstance(self.anchors, Mapping):
+            return check_anchor_mapping(self.anchors, spaces)
+        first = spaces[names[0]]
+        if self.pairing == "given":
+            if isinstance(self.anchors, Integral) and self.anchors < 1:
+                raise ValueError(
+                    "The 'anchors' parameter of StitchingEvaluator must be at least 1 with "
+                    "pairing='given' (0 known pairs needs pairing='match'). Got 0 instead.")
+            rows = anchor_rows(first, self.anchors, self.anchor_selection, y,
+                               self.random_state)
+            return dict.fromkeys(names, rows)
+        known = np.empty(0, dtype=np.int64)
+        if not (isinstance(self.anchors, Integral) and self.anchors == 0):
+            known = anchor_rows(first, self.anchors, self.anchor_selection, y,
+                                self.random_state)
+        return matched_anchor_rows(spaces, known, self.matched_anchors, self.random_state)
 
     def _make_scorer(self):
         scoring = self.scoring if self.scoring is not None else _default_scoring(self.decoder)
@@ -306,29 +310,32 @@ DataFrame
         self : StitchingEvaluator
             The fitted evaluator.
         """
-        spaces = check_spaces(spaces)
+        return self._fit(check_spaces(spaces), y)
+
+    def _fit(self, spaces, y, shared=None):
+        """:meth:`fit` on checked ``spaces``; ``shared`` maps a space to the caller's
+        :class:`~skinvariance.projection._shared.SharedSubspaces` of its rows (or is None)."""
         names = list(spaces)
         first = spaces[names[0]]
         y = check_target(y, first.shape[0])
         kind = projection_kind(self.projection)
         scorer, scorer_name = self._make_scorer()
-        anchor_indices = self._anchor_indices(first, y)
+        rows = self._anchor_rows(spaces, y)
+        anchor_indices = rows[names[0]]
 
         if kind == "projection":
-            projections, decoders, widths = self._fit_projections(spaces, y, anchor_indices)
+            projections, decoders, widths = self._fit_projections(spaces, y, rows,
+                                                                  shared or {})
             alignments = {}
         else:
             projections = {}
-            decoders, alignments = self._fit_decoders(spaces, y, anchor_indices, kind)
+            decoders, alignments = self._fit_decoders(spaces, y, rows, kind)
             widths = {name: X.shape[1] for name, X in spaces.items()}
 
         # Check once, on the anchor rows, that the scorer can score this decoder.
-        rows = first[anchor_indices]
-        with cached_projections(), limit_small_work(rows.size):
-            Z0 = rows if kind != "projection" else projections[names[0]].transform(rows)
         try:
-            with limit_small_work(Z0.size):
-                scorer(decoders[names[0]], Z0, y[anchor_indices])
+            try_scorer(scorer, decoders[names[0]], projections.get(names[0]),
+                       first[anchor_indices], y[anchor_indices])
         except (AttributeError, TypeError, ValueError) as exc:
             raise DataError(
                 f"The 'scoring' parameter of StitchingEvaluator ({scorer_name!r}) cannot score "
@@ -339,7 +346,8 @@ DataFrame
         self.space_names_ = names
         self.n_features_per_space_ = {name: X.shape[1] for name, X in spaces.items()}
         self.anchor_indices_ = anchor_indices
-        self.anchors_ = {name: X[anchor_indices] for name, X in spaces.items()}
+        self.anchor_rows_ = rows
+        self.anchors_ = {name: X[rows[name]] for name, X in spaces.items()}
         self.anchor_target_ = y[anchor_indices]
         self.projections_ = projections
         self.alignments_ = alignments
@@ -349,18 +357,13 @@ DataFrame
         self.scorer_name_ = scorer_name
         return self
 
-    def _seeded_projection(self):
-        """A clone of ``projection`` whose unset random states are one seed drawn from
-        ``random_state``: every space's clone makes the same random choices."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return fix_random_states(clone(self.projection), seed)
-
-    def _fit_projections(self, spaces, y, anchor_indices):
+    def _fit_projections(self, spaces, y, rows, shared):
         """One projection (fitted on the space's anchors) and one decoder per space."""
-        projection = self._seeded_projection()
+        projection = seeded_clone(self.projection, self.random_state)
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_space)(projection, self.decoder, X, anchor_indices, y)
-            for X in spaces.values()
+            delayed(fit_space)(projection, self.decoder, X, rows[name], y,
+                               shared.get(name))
+            for name, X in spaces.items()
         )
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
@@ -368,14 +371,14 @@ DataFrame
         widths = {name: width for name, (_, _, width) in zip(names, fitted, strict=True)}
         return projections, decoders, widths
 
-    def _fit_decoders(self, spaces, y, anchor_indices, kind):
+    def _fit_decoders(self, spaces, y, rows, kind):
         """One decoder per raw space, and one alignment per ordered pair for an alignment."""
         names = list(spaces)
         pairs = [(i, j) for i in names for j in names if i != j] if kind == "alignment" else []
         tasks = [delayed(fit_decoder)(self.decoder, X, y) for X in spaces.values()]
         tasks += [
             delayed(fit_alignment)(
-                self.projection, spaces[i][anchor_indices], spaces[j][anchor_indices]
+                self.projection, spaces[i][rows[i]], spaces[j][rows[j]]
             )
             for i, j in pairs
         ]
@@ -421,13 +424,15 @@ DataFrame
             )
         return matrix
 
-    def _stitch_all(self, spaces, y, *, keep_encodings):
+    def _stitch_all(self, spaces, y, *, keep_encodings, shared=None):
         """The stitching matrix of checked ``spaces``, and (``keep_encodings``) what each
         decoder read: ``{encoder: {decoder: representation}}``, for measures computed on the
-        same representations."""
+        same representations. ``shared``: as in :meth:`_fit`."""
         names = self.space_names_
+        shared = shared or {}
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings)
+            delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings,
+                                      shared.get(name))
             for name in names
         )
         matrix = pd.DataFrame(

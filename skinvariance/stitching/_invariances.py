@@ -10,8 +10,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import InvalidParameterError, _fit_context, check_is_fitted, validate_data
+from .._compat import InvalidParameterError, _fit_context
 from .._validation import check_target, final_step
 from ..alignment import AffineAlignment, OrthogonalAlignment
 from ..decoders import ProductClassifier, ProductRegressor
@@ -74,16 +75,8 @@ def default_invariances(y=None):
         - ``"affine_ridge"``: ``AffineAlignment(alpha="auto")``, ridge with its strength
           chosen by leave-one-out over the anchors.
 
-        Both alignments are fitted on the parallel anchors of each ordered pair of spaces.
-        They are the variants that transferred best on the zoo benchmark
-        (``benchmarks/bench_zoo.py``, digits, MNIST-1D and MNIST-5k, 300 and 16 anchors):
-        standardising the orthogonal map raised zero-shot accuracy in 15 of 18 zoos (by
-        0.045 on average with 300 anchors, 0.034 with 16), though it did worse on 11 of the
-        18 reconstruction zoos; the leave-one-out ridge stayed within 0.007 of least squares
-        with 300 anchors (ahead in 15 of the 18 classification scores), and with 16 anchors
-        (no more than the latent dimensions) it raised accuracy by 0.034 on average and cut
-        the reconstruction error by 42% (geometric mean; worse in one zoo of nine), while
-        standardising it as well did not help (0.016 lower accuracy with 16 anchors).
+        Both alignments are fitted on the parallel anchors of each ordered pair of spaces;
+        why these two variants: :ref:`default_invariances`.
 
     Examples
     --------
@@ -243,27 +236,8 @@ def make_decoder(name, y, *, n_subspaces=1):
     Notes
     -----
     ``"auto"`` is ``PowerOfTwoScaler`` + ``StandardScaler`` + ``LogisticRegression(max_iter=
-    1000)`` for class labels and ``+ Ridge()`` for a continuous target. It was kept after
-    ``benchmarks/bench_aggregation.py`` compared it, on :func:`default_invariances`' rows over
-    the digits zoos (initialisation, architecture, training recipe; 300 anchors; three seeds:
-    ``benchmarks/results/aggregation_default_decoder.md``), with the same without the
-    ``StandardScaler``, and with the regularisation chosen by 3-fold cross-validation on the
-    decoder's own training space (``LogisticRegressionCV(Cs=[0.01, ..., 100])`` /
-    ``RidgeCV``), with and without it. No candidate found a clearly better best row (the
-    affine alignment in every zoo): zero-shot accuracy 0.967 / 0.971 / 0.967 with this
-    default, 0.967 / 0.971 / 0.964 without the ``StandardScaler`` (0.0001 above on the
-    second), 0.965 / 0.965 / 0.963 and 0.965 / 0.966 / 0.962 with ``LogisticRegressionCV``,
-    which made each comparison 6 to 7 times slower; reconstruction MSE 0.020 / 0.021 /
-    0.028, the same with ``RidgeCV``,
-    0.001 higher without the ``StandardScaler``. Dropping the ``StandardScaler`` does raise
-    the rows that are not the best (mean accuracy over the rows 0.779 / 0.654 / 0.752 against
-    0.774 / 0.631 / 0.722; the product's reconstruction MSE 0.085 to 0.135 against 0.36 to
-    1.19): pass ``make_pipeline(PowerOfTwoScaler(), LogisticRegression(max_iter=1000))``
-    as the decoder to rank those rows. It costs time and stability: on features that are not
-    standardised the logistic regression needs 1.5 to 3 times the iterations (on the
-    architecture zoo's relative projections) and the comparison took a quarter longer, and
-    on small spaces its scores moved by a few hundredths when each space was rescaled by an
-    exact power of two, where this default gives the same table.
+    1000)`` for class labels and ``+ Ridge()`` for a continuous target; why, and when to
+    drop the ``StandardScaler``: :ref:`default_decoder`.
 
     Examples
     --------

@@ -2,25 +2,53 @@
 invariance (calibrated against a permutation null where asked), and the representations they
 read when no target is given (no decoder, no stitching)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
-from .._parallel import limit_small_work
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
-from ._evaluator import StitchingEvaluator
+from ._anchor_rows import anchor_rows, check_anchor_mapping
+from ._evaluator import seeded_clone
 from ._invariances import projection_kind
-from ._work import encode_rows, fit_alignment, fit_projection
+from ._work import encode_rows, fit_alignment, fit_projection, measure
 
-__all__ = ["encode_without_labels", "resolve_metrics", "similarity_matrices"]
+__all__ = ["MetricColumn", "encode_without_labels", "resolve_metrics", "similarity_matrices"]
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    """One similarity column of a comparison.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(X, Y) -> float``.
+    symmetric : bool
+        Whether ``function(X, Y) == function(Y, X)`` (then measured once per unordered pair).
+    same_width : bool or None
+        Whether it needs equal widths (None for a user's callable: unknown).
+    tested : str or callable
+        What :func:`~skinvariance.metrics.permutation_test` is given: the registry's name when
+        there is one, so that permutations reuse what a shuffle does not change.
+    measure_name : str or None
+        The registry's canonical name of the measure (None for a user's callable).
+    per_space : object or None
+        The registry's split of the measure into a search per space and a comparison of two
+        (see :class:`~skinvariance.metrics.Measure`), or None.
+    """
+
+    function: Callable
+    symmetric: bool
+    same_width: bool | None
+    tested: object
+    measure_name: str | None = None
+    per_space: object = None
 
 
 def resolve_metrics(metrics):
-    """``{name: (measure, symmetric, same_width, tested)}`` from names of the registry or a
-    mapping of callables (``same_width`` is None for a callable: unknown; ``tested`` is what
-    :func:`~skinvariance.metrics.permutation_test` is given, the registry's name when there
-    is one, so that permutations reuse what a shuffle does not change)."""
+    """``{name: MetricColumn}`` from names of the registry or a mapping of callables."""
     if isinstance(metrics, Mapping):
         for name, function in metrics.items():
             if not isinstance(name, str) or not callable(function):
@@ -29,7 +57,8 @@ def resolve_metrics(metrics):
                     f"callables measure(X, Y) -> float. Got {name!r}: {function!r}."
                 )
         # a callable is not assumed symmetric: it is evaluated on every ordered pair
-        return {name: (function, False, None, function) for name, function in metrics.items()}
+        return {name: MetricColumn(function, False, None, function)
+                for name, function in metrics.items()}
     if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
         raise TypeError(
             "The 'metrics' parameter of compare_invariances must be a list of measure names or "
@@ -38,32 +67,45 @@ def resolve_metrics(metrics):
     resolved = {}
     for name in metrics:
         measure = get_measure(name, parameter="metrics", owner="compare_invariances")
-        resolved[name] = (measure.function, measure.symmetric, measure.same_width, measure.name)
+        resolved[name] = MetricColumn(measure.function, measure.symmetric, measure.same_width,
+                                      measure.name, measure.name, measure.per_space)
     return resolved
 
 
-def _value(function, tested, Zi, Zj, calibration):
-    """The measure, or its z-score or p-value against its permutation null."""
+def _value(column, Zi, Zj, calibration, prepared):
+    """The measure, or its z-score or p-value against its permutation null.
+
+    ``prepared`` holds what a measure searched once per space (its ``per_space`` split) for
+    the representations of this call: each is searched the first time it is measured.
+    """
+    if calibration is None and column.per_space is not None:
+        states = []
+        for Z in (Zi, Zj):
+            key = (getattr(column.per_space, "key", id(column.per_space)), id(Z))
+            if key not in prepared:
+                prepared[key] = (Z, measure(lambda X, _: column.per_space.prepare(X), Z, Z))
+            states.append(prepared[key][1])
+        return float(column.per_space.compare(*states))
     if calibration is None:
-        return float(function(Zi, Zj))
+        return float(measure(column.function, Zi, Zj))
     mode, n_permutations, seed = calibration
-    result = permutation_test(Zi, Zj, tested, n_permutations=n_permutations, random_state=seed)
+    result = measure(
+        lambda X, Y: permutation_test(X, Y, column.tested, n_permutations=n_permutations,
+                                      random_state=seed), Zi, Zj)
     if not np.isfinite(result.statistic):
         return float(result.statistic)
     return float(result.zscore if mode == "zscore" else result.pvalue)
 
 
-def _measure(entry, Zi, Zj, metric, invariance, pair, calibration):
+def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared):
     """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
     whose widths differ (absolute spaces); any other error is raised with its context."""
-    function, _, same_width, tested = entry
-    if same_width and Zi.shape[1] != Zj.shape[1]:
+    if column.same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        with limit_small_work(Zi.size + Zj.size):
-            return _value(function, tested, Zi, Zj, calibration)
+        return _value(column, Zi, Zj, calibration, prepared)
     except ValueError as exc:
-        if same_width is None and Zi.shape[1] != Zj.shape[1]:
+        if column.same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
         raise error_class(exc)(
             f"The measure {metric!r} failed under the invariance {invariance!r} on the spaces "
@@ -82,6 +124,8 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     """
     names = list(test_spaces)
     similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
+    # per-space searches, keyed by the representation's identity (each kept alive beside it)
+    prepared = {}
     for a, i in enumerate(names):
         for b, j in enumerate(names):
             if a == b:
@@ -90,45 +134,48 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
                 Zi, Zj = encodings[i][j], test_spaces[j]
             else:
                 Zi, Zj = encodings[i][i], encodings[j][j]
-            for metric, entry in metrics.items():
-                if entry[1] and kind != "alignment" and b < a:
+            for metric, column in metrics.items():
+                if column.symmetric and kind != "alignment" and b < a:
                     similarity[metric][a, b] = similarity[metric][b, a]
                 else:
                     similarity[metric][a, b] = _measure(
-                        entry, Zi, Zj, metric, invariance, (i, j), calibration
+                        column, Zi, Zj, metric, invariance, (i, j), calibration, prepared
                     )
     return similarity
 
 
-def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed):
+def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed, shared=None):
     """``(kind, encodings)`` of one invariance on one split, with no target: the anchors,
     projections and alignments :class:`StitchingEvaluator` fits with the same ``anchors``
     and ``random_state`` (the same rows, the same seeded clones), and no decoder.
 
     ``encodings[i][j]`` is what space ``j`` reads of space ``i``'s test rows, as in
-    ``StitchingEvaluator._stitch_all``.
+    ``StitchingEvaluator._stitch_all``; ``shared`` maps a space to the caller's
+    :class:`~skinvariance.projection._shared.SharedSubspaces` of its test rows.
     """
     names = list(train_spaces)
     first = train_spaces[names[0]]
-    probe = StitchingEvaluator(projection, None, anchors=min(anchors, first.shape[0]),
-                               random_state=seed)
-    # the default "random" selection does not read a target: the rows of the labelled run
-    anchor_indices = probe._anchor_indices(first, None)
+    if isinstance(anchors, Mapping):  # each space's own rows (matched pseudo-anchors)
+        rows = check_anchor_mapping(anchors, train_spaces)
+    else:
+        # the default "random" selection does not read a target: the rows of the labelled run
+        rows = dict.fromkeys(names, anchor_rows(first, min(anchors, first.shape[0]), "random",
+                                                None, seed))
     kind = projection_kind(projection)
+    shared = shared or {}
     projections, alignments = {}, {}
     if kind == "projection":
-        seeded = probe._seeded_projection()
-        projections = {name: fit_projection(seeded, X[anchor_indices], None)
+        seeded = seeded_clone(projection, seed)
+        projections = {name: fit_projection(seeded, X[rows[name]], None)
                        for name, X in train_spaces.items()}
     elif kind == "alignment":
         alignments = {
-            (i, j): fit_alignment(projection, train_spaces[i][anchor_indices],
-                                  train_spaces[j][anchor_indices])
+            (i, j): fit_alignment(projection, train_spaces[i][rows[i]], train_spaces[j][rows[j]])
             for i in names for j in names if i != j
         }
     encodings = {
-        name: encode_rows(kind, names, projections, alignments, anchor_indices.size, name,
-                          test_spaces[name])
+        name: encode_rows(kind, names, projections, alignments, rows[names[0]].size, name,
+                          test_spaces[name], shared.get(name))
         for name in names
     }
     return kind, encodings

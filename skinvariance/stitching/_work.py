@@ -1,13 +1,16 @@
-"""The units of work :class:`StitchingEvaluator` runs in parallel, each under the thread
-limit its size deserves (see ``skinvariance._parallel``): fits on anchors and decoders of
-ordinary sizes get one BLAS thread, a large projection every core.
+"""The units of work :class:`StitchingEvaluator` runs in parallel: the one layer of the
+package that sets thread limits. Each unit gets the limit its size deserves (see
+``skinvariance._parallel``): fits on anchors and decoders of ordinary sizes one BLAS thread, a
+large projection every core; every limit is scoped to its ``with`` block.
+
+A unit that projects rows may be handed the caller's :class:`SharedSubspaces` of those rows
+(``shared``): the raw subspaces another projection of the same rows computed are read from it.
 """
 
 import numpy as np
 from sklearn.base import clone
 
-from .._parallel import limit_small_transform, limit_small_work
-from ..projection import cached_projections
+from .._parallel import one_blas_thread, one_blas_thread_to_project
 
 __all__ = [
     "encode",
@@ -17,55 +20,73 @@ __all__ = [
     "fit_decoder",
     "fit_projection",
     "fit_space",
+    "measure",
     "score",
+    "try_scorer",
 ]
+
+
+def _projecting(X, n_anchors):
+    """The thread limit of projecting ``X`` onto ``n_anchors`` anchors."""
+    return one_blas_thread_to_project(X.shape[0], n_anchors, X.shape[1])
+
+
+def _transform(projection, X, shared):
+    """``projection.transform(X)``, reading shared subspaces when ``shared`` holds ``X``."""
+    if shared is not None and shared.rows is X:
+        return shared.transform(projection)
+    return projection.transform(X)
 
 
 def fit_projection(projection, anchors, anchor_target):
     """A clone of ``projection`` fitted on one space's anchor rows (``anchor_target`` may be
     None: relative projections do not read it)."""
-    with cached_projections(), limit_small_work(anchors.size):
+    with one_blas_thread(anchors.size):
         return clone(projection).fit(anchors, anchor_target)
 
 
-def fit_space(projection, decoder, X, anchor_indices, y):
+def fit_space(projection, decoder, X, anchor_indices, y, shared=None):
     """One space's projection (fitted on its anchors), representation and decoder.
 
-    Each step gets the threads its size deserves (see ``skinvariance._parallel``): fits on
-    anchors and decoders of ordinary sizes one BLAS thread, a large projection every core.
+    ``shared``: the caller's :class:`SharedSubspaces` of ``X``, or None.
     """
-    with cached_projections():
-        projection = fit_projection(projection, X[anchor_indices], y[anchor_indices])
-        with limit_small_transform(X.shape[0], anchor_indices.size, X.shape[1]):
-            Z = projection.transform(X)
+    projection = fit_projection(projection, X[anchor_indices], y[anchor_indices])
+    with _projecting(X, anchor_indices.size):
+        Z = _transform(projection, X, shared)
     return projection, fit_decoder(decoder, Z, y), Z.shape[1]
 
 
 def fit_decoder(decoder, X, y):
-    with limit_small_work(X.size):
+    with one_blas_thread(X.size):
         return clone(decoder).fit(X, y)
 
 
 def fit_alignment(alignment, anchors_source, anchors_target):
-    with limit_small_work(anchors_source.size + anchors_target.size):
+    with one_blas_thread(anchors_source.size + anchors_target.size):
         return clone(alignment).fit(anchors_source, anchors_target)
 
 
 def score(scorer, decoder, Z, y, width):
     if Z.shape[1] != width:
         return np.nan
-    with limit_small_work(Z.size):
+    with one_blas_thread(Z.size):
         return float(scorer(decoder, Z, y))
 
 
-def encode(evaluator, encoder, X):
+def measure(function, X, Y):
+    """A similarity measure of two representations, one small unit of work."""
+    with one_blas_thread(X.size + Y.size):
+        return function(X, Y)
+
+
+def encode(evaluator, encoder, X, shared=None):
     """What each decoder of a fitted evaluator reads of the encoder's rows ``X``:
     ``{decoder: representation}`` (see :func:`encode_rows`)."""
     return encode_rows(evaluator.kind_, evaluator.space_names_, evaluator.projections_,
-                       evaluator.alignments_, evaluator.anchor_indices_.size, encoder, X)
+                       evaluator.alignments_, evaluator.anchor_indices_.size, encoder, X, shared)
 
 
-def encode_rows(kind, names, projections, alignments, n_anchors, encoder, X):
+def encode_rows(kind, names, projections, alignments, n_anchors, encoder, X, shared=None):
     """What each space ``names`` reads of the encoder's rows ``X``: ``{space: representation}``.
 
     One projection of ``X`` (``projections[encoder]``) serves every space; an alignment maps
@@ -74,26 +95,34 @@ def encode_rows(kind, names, projections, alignments, n_anchors, encoder, X):
     if kind == "absolute":
         return dict.fromkeys(names, X)
     if kind == "projection":
-        with cached_projections(), limit_small_transform(X.shape[0], n_anchors, X.shape[1]):
-            Z = projections[encoder].transform(X)
+        with _projecting(X, n_anchors):
+            Z = _transform(projections[encoder], X, shared)
         return dict.fromkeys(names, Z)
     encodings = {}
     for decoder in names:
         if decoder == encoder:
             encodings[decoder] = X
             continue
-        with limit_small_work(X.size):
+        with one_blas_thread(X.size):
             encodings[decoder] = alignments[encoder, decoder].transform(X)
     return encodings
 
 
-def encode_and_score(evaluator, encoder, X, y, keep):
+def encode_and_score(evaluator, encoder, X, y, keep, shared=None):
     """One row of the stitching matrix (encoder ``encoder`` into every decoder), and the
     encodings it scored when ``keep``."""
-    encodings = encode(evaluator, encoder, X)
+    encodings = encode(evaluator, encoder, X, shared)
     row = [
         score(evaluator.scorer_, evaluator.decoders_[decoder], encodings[decoder], y,
-               evaluator.decoder_widths_[decoder])
+              evaluator.decoder_widths_[decoder])
         for decoder in evaluator.space_names_
     ]
     return row, (encodings if keep else None)
+
+
+def try_scorer(scorer, decoder, projection, rows, y):
+    """Score ``decoder`` on ``rows`` (projected by ``projection`` unless None): raises what
+    the scorer raises when it cannot score this decoder."""
+    with one_blas_thread(rows.size):
+        Z = rows if projection is None else projection.transform(rows)
+        scorer(decoder, Z, y)

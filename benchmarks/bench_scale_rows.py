@@ -1,0 +1,173 @@
+"""How a comparison's cost grows with the number of rows.
+
+    python benchmarks/bench_scale_rows.py                      # 3k, 6k, 12k, 24k, 48k rows
+    python benchmarks/bench_scale_rows.py --rows 3000 12000    # a subset
+    python benchmarks/bench_scale_rows.py --no-naive           # the library alone
+
+For five synthetic float32 spaces of 384 features (noisy linear images of one labelled latent
+space, ``bench_search.synthetic_spaces``) at each number of rows, in a fresh process each:
+
+- ``compare_invariances(spaces, y, random_state=0)`` with the defaults, from Python: the
+  time, the share spent in the similarity measures, the decoders (fits and scores) and the
+  projections and alignments (fits and transforms), timed around the library's units of work
+  (``skinvariance.stitching._work``), and the peak resident memory above the memory after the
+  data were loaded;
+- the plain scikit-learn / SciPy script a user would write for the same table
+  (``bench_search.naive_compare``: ten of the eleven rows, pair by pair), in the same run, with
+  the default threads; skipped above ``--naive-max`` rows (it grows as rows squared).
+
+Writes benchmarks/results/scale_rows.md (and .csv): seconds, ratios to the 3,000-row time and
+to the plain script, measured in one run. Never asserts anything.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_search import load, load_average, save, synthetic_spaces  # noqa: E402
+
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+ROWS = (3000, 6000, 12000, 24000, 48000)
+
+
+def _timed_units():
+    """Wrap the library's units of work with timers: ``{kind: seconds}``."""
+    from skinvariance.stitching import _compare, _evaluator, _measures_only, _work
+
+    spent = {"measures": 0.0, "decoders": 0.0}
+
+    def timed(function, kind):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[kind] += time.perf_counter() - start
+        return wrapper
+
+    decoders = timed(_work.fit_decoder, "decoders")
+    scores = timed(_work.score, "decoders")
+    measures = timed(_work.measure, "measures")
+    for module in (_work, _evaluator, _measures_only, _compare):
+        if hasattr(module, "fit_decoder"):
+            module.fit_decoder = decoders
+        if hasattr(module, "score"):
+            module.score = scores
+        if hasattr(module, "measure"):
+            module.measure = measures
+    return spent
+
+
+def worker(task, directory):
+    import warnings
+
+    warnings.simplefilter("ignore")
+    spaces, y = load(Path(directory))
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = {}
+    start = time.perf_counter()
+    if task == "library":
+        spent = _timed_units()
+        from skinvariance import compare_invariances
+
+        compare_invariances(spaces, y, random_state=0)
+        result.update(spent)
+    else:
+        from bench_search import naive_compare
+
+        naive_compare(spaces, y)
+    result["seconds"] = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak MiB above the data"] = (peak - base) / 1024
+    result["input MiB"] = sum(X.nbytes for X in spaces.values()) / 2**20
+    print(json.dumps(result))
+
+
+def run_worker(task, directory):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", task,
+                           str(directory)], capture_output=True, text=True, env=env,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=list(ROWS))
+    parser.add_argument("--naive-max", type=int, default=12000)
+    parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--worker", nargs=2, metavar=("TASK", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(*args.worker)
+        return
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n_rows in args.rows:
+            directory = save(Path(tmp) / str(n_rows), *synthetic_spaces(n_samples=n_rows))
+            print(f"... {n_rows} rows (load {load_average()})", file=sys.stderr, flush=True)
+            library = run_worker("library", directory)
+            record = {"rows": n_rows, "library s": library["seconds"]}
+            for kind in ("measures", "decoders"):
+                record[f"{kind} share"] = library[kind] / library["seconds"]
+            # the rest: the invariances' fits and transforms
+            record["projections share"] = 1.0 - record["measures share"] \
+                - record["decoders share"]
+            record["peak MiB above the data"] = library["peak MiB above the data"]
+            record["input MiB"] = library["input MiB"]
+            if not args.no_naive and n_rows <= args.naive_max:
+                naive = run_worker("naive", directory)
+                record["plain script s"] = naive["seconds"]
+                record["library / plain"] = library["seconds"] / naive["seconds"]
+            record["load"] = load_average()
+            records.append(record)
+    table = pd.DataFrame(records)
+    first = table["library s"].iloc[0]
+    table.insert(2, f"t / t({table['rows'].iloc[0]})", table["library s"] / first)
+    write(args, table)
+
+
+def machine_description():
+    import platform
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}, NumPy {np.__version__}")
+
+
+def write(args, table):
+    from skinvariance._markdown import markdown_table
+
+    RESULTS.mkdir(exist_ok=True)
+    table.to_csv(RESULTS / "scale_rows.csv", index=False)
+    command = "python benchmarks/bench_scale_rows.py " + " ".join(sys.argv[1:])
+    text = (
+        "# A comparison's cost against the number of rows\n\n"
+        f"Command: `{command.strip()}`  \n"
+        f"Machine: {machine_description()}\n\n"
+        "Five synthetic float32 spaces of 384 features; `compare_invariances(spaces, y, "
+        "random_state=0)` with the defaults (a quarter of the rows held out for the scores "
+        "and measures), in a fresh process per size. Shares: the time inside the similarity "
+        "measures, inside the decoders' fits and scores, and the rest (projections and "
+        "alignments, fitted and applied). `peak MiB above the data`: the peak resident "
+        "memory minus that after loading the spaces. `plain script`: the same table the "
+        "plain scikit-learn / SciPy way (bench_search.naive_compare), default threads.\n\n"
+        f"{markdown_table(table)}\n"
+    )
+    (RESULTS / "scale_rows.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
