@@ -12,7 +12,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skinvariance import MatchedAlignment, OrthogonalAlignment, match_spaces
-from skinvariance.matching._neighbours import csls_mutual_neighbours, unit_rows
+from skinvariance.kernels._unit import unit_rows
+from skinvariance.matching._neighbours import csls_mutual_neighbours
 
 
 def _blobs(rng, n=400, d=8, n_blobs=6):

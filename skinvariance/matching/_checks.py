@@ -4,10 +4,10 @@ import numpy as np
 
 from .._validation import DataError, _checked_space
 
-__all__ = ["check_known_pairs", "check_spaces"]
+__all__ = ["check_known_pairs", "check_unpaired_spaces"]
 
 
-def check_spaces(X, Y):
+def check_unpaired_spaces(X, Y):
     """Both spaces as finite 2-D float arrays (float32 kept); their row counts may differ."""
     return _checked_space(X, "X"), _checked_space(Y, "Y")
 

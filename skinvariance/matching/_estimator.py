@@ -4,19 +4,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import (
-    COUNT,
-    RANDOM_STATE,
-    HasMethods,
-    NumberInterval,
-    StrOptions,
-    _fit_context,
-    check_is_fitted,
-    validate_data,
-)
+from .._compat import HasMethods, StrOptions, _fit_context
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from ..alignment import AffineAlignment
-from ._checks import check_spaces
+from ._checks import check_unpaired_spaces
 from ._match import MATCHING_METHODS, match_spaces
 
 __all__ = ["MatchedAlignment"]
@@ -126,7 +119,7 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self : MatchedAlignment
             The fitted estimator.
         """
-        _, Y = check_spaces(X, Y)  # errors that name the space at fault
+        _, Y = check_unpaired_spaces(X, Y)  # errors that name the space at fault
         X = validate_data(self, X, dtype=[np.float64, np.float32])  # and its feature names
         self.pairs_, self.confidence_ = match_spaces(
             X, Y, pairs, method=self.method, n_neighbors=self.n_neighbors, n_iter=self.n_iter,

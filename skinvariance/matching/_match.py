@@ -5,16 +5,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._compat import (
-    COUNT,
-    RANDOM_STATE,
-    HasMethods,
-    NumberInterval,
-    StrOptions,
-    validate_params,
-)
+from .._compat import HasMethods, StrOptions, validate_params
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._validation import DataError
-from ._checks import check_known_pairs, check_spaces
+from ._checks import check_known_pairs, check_unpaired_spaces
 from ._seeded import centred_units, seeded_pairs
 from ._unpaired import matched_centroids
 
@@ -146,7 +140,7 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
     True
     """
-    X, Y = check_spaces(X, Y)
+    X, Y = check_unpaired_spaces(X, Y)
     known = check_known_pairs(pairs, len(X), len(Y))
     method = _choose(method, len(known))
     _check_sizes(method, len(X), len(Y), len(known), n_neighbors, n_clusters)

@@ -11,16 +11,10 @@ import numpy as np
 
 from .._parallel import row_blocks
 
-__all__ = ["csls_mutual_neighbours", "unit_rows"]
+__all__ = ["csls_mutual_neighbours"]
 
 
-def unit_rows(Z):
-    """``Z`` with every row divided by its L2 norm (zero rows stay zero)."""
-    norms = np.linalg.norm(Z, axis=1, keepdims=True)
-    return Z / np.where(norms > 0, norms, 1)
-
-
-def _blocks(A, B, working_memory):
+def _similarity_blocks(A, B, working_memory):
     # One block holds its similarities (float of B's rows) and a few temporaries of that size.
     return row_blocks(len(A), 4 * len(B) * A.itemsize, working_memory=working_memory)
 
@@ -29,7 +23,7 @@ def _hubness(A, B, r, working_memory):
     """Mean cosine of each row of ``A`` to its ``r`` nearest rows of ``B``."""
     r_a = np.empty(len(A), dtype=A.dtype)
     r = min(r, len(B))
-    for rows in _blocks(A, B, working_memory):
+    for rows in _similarity_blocks(A, B, working_memory):
         S = A[rows] @ B.T
         # along rows (contiguous): far faster than a partition down the columns
         r_a[rows] = np.partition(S, S.shape[1] - r, axis=1)[:, S.shape[1] - r:].mean(axis=1)
@@ -65,7 +59,7 @@ def csls_mutual_neighbours(A, B, *, n_neighbors=10, working_memory=None):
     margin_a = np.empty(n_a, dtype=np.float64)
     top2_b = np.full((2, n_b), -np.inf)  # best and second best score of each row of B
     best_of_b = np.zeros(n_b, dtype=np.intp)
-    for rows in _blocks(A, B, working_memory):
+    for rows in _similarity_blocks(A, B, working_memory):
         C = A[rows] @ B.T
         C *= 2
         C -= r_b

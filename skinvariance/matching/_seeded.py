@@ -11,7 +11,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
 
-from ._neighbours import csls_mutual_neighbours, unit_rows
+from ..kernels._unit import unit_rows
+from ._neighbours import csls_mutual_neighbours
 
 __all__ = ["centred_units", "seeded_pairs"]
 

@@ -14,7 +14,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from ._neighbours import unit_rows
+from ..kernels._unit import unit_rows
 
 __all__ = ["matched_centroids"]
 
