@@ -24,12 +24,11 @@ from matplotlib.patches import Patch
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
-from skinvariance import StitchingEvaluator, compare_invariances
+from skinvariance import compare_invariances, make_evaluator
 from skinvariance.datasets import make_model_zoo
 from skinvariance.io import read_labels, read_spaces
 from skinvariance.metrics import permutation_test
 from skinvariance.plotting import plot_invariances
-from skinvariance.stitching import default_invariances, make_decoder
 
 # %%
 # Files to start from
@@ -173,24 +172,21 @@ for measure in ["linear_cka", "mrr"]:
     )
 
 # %%
-# Fit the chosen invariance and the decoders
-# ------------------------------------------
-# The winner's estimator is in :func:`~skinvariance.stitching.default_invariances`; the
-# decoder is the one the table used (:func:`~skinvariance.stitching.make_decoder`). Split the
-# rows, fit one evaluator on the training rows and check the stitching matrix on the others.
-# The row numbers of the anchors *in the files* are worth saving: they name the inputs a new
-# model must embed.
+# Fit the winner and its decoders
+# -------------------------------
+# :func:`~skinvariance.make_evaluator` turns any row of the table, whichever wins, into the
+# evaluator that scored it: the same invariance with the same seeded random states, the same
+# decoder (the row's own for ``product_mlp_sum``), anchors and scoring. It takes the row's
+# name, the target it will be fitted on and the comparison's arguments (here
+# ``random_state=0``). Split the rows, fit it on the training rows and check the stitching
+# matrix on the others. The row numbers of the anchors *in the files* are worth saving: they
+# name the inputs a new model must embed.
 rows_train, rows_test = train_test_split(
     np.arange(n_samples), test_size=0.25, stratify=y, random_state=0
 )
 train = {name: Z[rows_train] for name, Z in spaces.items()}
 test = {name: Z[rows_test] for name, Z in spaces.items()}
-ev = StitchingEvaluator(
-    default_invariances()[best],
-    make_decoder("auto", y),
-    anchors=300,
-    random_state=0,
-)
+ev = make_evaluator(best, y[rows_train], random_state=0)
 ev.fit(train, y[rows_train])
 anchor_rows = rows_train[ev.anchor_indices_]
 np.save(folder / "anchor_rows.npy", anchor_rows)
@@ -207,7 +203,9 @@ ev.stitching_matrix(test, y[rows_test]).round(3)
 # ``model_a``, unchanged.
 new = np.load(folder / "model_d.npy")
 model = ev.stitch("model_a", new[np.load(folder / "anchor_rows.npy")])
-print(model)
+for name, step in model.steps:  # the decoder may itself be a pipeline
+    inner = getattr(step, "steps", [(name, step)])
+    print(f"{name}: {' + '.join(type(part).__name__ for _, part in inner)}")
 
 # %%
 # The pipeline takes the new model's embeddings as they come. Its accuracy on the held-out
@@ -216,9 +214,8 @@ print(model)
 y_test = y[rows_test]
 stitched = accuracy_score(y_test, model.predict(new[rows_test]))
 own = ev.stitching_matrix(test, y_test).loc["model_a", "model_a"]
-absolute = StitchingEvaluator(
-    None, make_decoder("auto", y), anchors=300, random_state=0
-).fit(train, y[rows_train])
+absolute = make_evaluator("absolute", y[rows_train], random_state=0)
+absolute.fit(train, y[rows_train])
 raw = absolute.stitch("model_a", new[anchor_rows])
 baseline = accuracy_score(y_test, raw.predict(new[rows_test]))
 print(f"model_d read by model_a's decoder: {stitched:.3f}")
@@ -227,8 +224,9 @@ print(f"model_d, absolute coordinates:     {baseline:.3f}")
 
 # %%
 # Every decoder can serve the new model, and the pipeline is an ordinary scikit-learn
-# estimator: ``predict_proba``, ``joblib.dump`` / ``joblib.load`` and pickling work as
-# usual.
+# estimator: ``predict_proba`` and pickling work as usual. Save the deployed model with
+# ``joblib.dump``; ``joblib.load`` gives it back, with nothing else to carry, wherever the
+# new model runs.
 for name in ev.space_names_:
     served = ev.stitch(name, new[anchor_rows])
     accuracy = accuracy_score(y_test, served.predict(new[rows_test]))

@@ -13,7 +13,7 @@ from skinvariance.decoders import ProductClassifier, ProductRegressor
 from skinvariance.matching import MatchedAlignment, match_spaces
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
-from skinvariance.stitching import StitchingEvaluator, compare_invariances
+from skinvariance.stitching import StitchingEvaluator, compare_invariances, make_evaluator
 
 __version__ = "0.1.0.dev0"
 
@@ -32,6 +32,7 @@ __all__ = [
     "exceptions",
     "io",
     "kernels",
+    "make_evaluator",
     "match_spaces",
     "metrics",
     "select_anchors",

@@ -13,7 +13,7 @@ from skinvariance.cli import main
     "argv, expected",
     [
         (["compare", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
-        (["compare", "--anchors", "0"], "argument --anchors: expected a positive integer"),
+        (["compare", "--anchors", "-1"], "argument --anchors: expected an integer of at least 0"),
         (["compare", "--factors", "depth"], "argument --factors: unknown value 'depth'"),
         (["compare", "--n-models", "1"], "argument --n-models: expected an integer of at least 2"),
         (["bench", "--dtype", "float16"], "argument --dtype: unknown value 'float16'"),

@@ -257,6 +257,12 @@ CALLS = {
     "make_decoder": (_function(stitching.make_decoder, name="auto", y=y), {
         "name": ["forest", None, 3], "y": [None, BAD_Y[1], BAD_Y[2]],
         "n_subspaces": [*COUNT, None]}),
+    "make_evaluator": (_function(stitching.make_evaluator, name="absolute", y=y), {
+        "name": ["cosine", None, 3], "y": BAD_Y,
+        "invariances": [{}, {"x": 3}, ["cosine"], {"x": (None,)}],
+        "decoder": ["forest", RelativeProjection(), 3], "scoring": ["accuracyy", 3],
+        "anchors": COUNT, "pairing": ["matched", 3], "matched_anchors": [1, True],
+        "random_state": ["seed", True, -1]}),
     # io (paths are filled in by the test)
     "read_spaces": (svio.read_spaces, {"paths": [[], "x.npy", [3], ["x.npy"]]}),
     "read_labels": (_function(svio.read_labels, path="x.npy", n_samples=40), {
@@ -419,7 +425,8 @@ def test_targets_are_checked_in_one_place(monkeypatch):
         return original(y, *args, **kwargs)
 
     modules = ["skinvariance.stitching._evaluator", "skinvariance.stitching._compare",
-               "skinvariance.stitching._invariances", "skinvariance.decoders._estimators",
+               "skinvariance.stitching._invariances", "skinvariance.stitching._rows",
+               "skinvariance.decoders._estimators",
                "skinvariance.anchors", "skinvariance.io._files"]
     for module in modules:
         monkeypatch.setattr(importlib.import_module(module), "check_target", recording)
@@ -429,6 +436,7 @@ def test_targets_are_checked_in_one_place(monkeypatch):
         lambda: skinvariance.compare_invariances(SPACES, y, {"absolute": None},
                                                  metrics=["cka"], anchors=10),
         lambda: stitching.make_decoder("auto", y),
+        lambda: stitching.make_evaluator("absolute", y),
         lambda: ProductClassifier(2, max_iter=2).fit(np.hstack([X, X]), y),
         lambda: ProductRegressor(2, max_iter=2).fit(np.hstack([X, X]), Y),
         lambda: skinvariance.select_anchors(X, 4, strategy="stratified", y=y),

@@ -270,7 +270,7 @@ def read_labels(path, n_samples, *, where=None):
     >>> import pathlib, tempfile
     >>> from skinvariance.io import read_labels
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "y.txt"
-    >>> _ = path.write_text("NA\nnew york\n01\n1\n")
+    >>> _ = path.write_text("NA\\nnew york\\n01\\n1\\n")
     >>> read_labels(path, 4)
     array(['NA', 'new york', '01', '1'], dtype=object)
     """

@@ -26,10 +26,15 @@ from .._validation import DataError, check_target, is_classification_target
 from ..projection._shared import SharedSubspaces
 from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, matched_anchor_rows
-from ._evaluator import StitchingEvaluator
 from ._invariances import fix_random_states, projection_kind
 from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
-from ._rows import check_decoder, describe_decoder, resolve_invariances, row_decoders
+from ._rows import (
+    check_decoder,
+    describe_decoder,
+    resolve_invariances,
+    row_decoders,
+    row_evaluator,
+)
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 
@@ -122,8 +127,8 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
     The test rows are projected (or, for an alignment, mapped into each other space) once;
     the stitching scores and the similarity measures read the same representations.
     """
-    evaluator = StitchingEvaluator(
-        projection, decoder, anchors=anchors, scoring=scoring, random_state=seed,
+    evaluator = row_evaluator(
+        projection, decoder, n_train=len(y_train), anchors=anchors, scoring=scoring, seed=seed,
     )._fit(train_spaces, y_train, shared_train)
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
                                               shared=shared_test)
