@@ -212,3 +212,11 @@ def test_bad_spaces_are_refused(rotated):
         match_spaces(X, Y[:, 0])
     with pytest.raises(ValueError, match="X is invalid: .* 0 sample"):
         match_spaces(X[:0], Y)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_the_pairs_do_not_depend_on_the_magnitude(rotated, scale):
+    X, Y, truth = rotated
+    known = np.column_stack([np.arange(10), truth[:10]])
+    np.testing.assert_array_equal(match_spaces(X * scale, Y, known),
+                                  match_spaces(X, Y, known))

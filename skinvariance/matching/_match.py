@@ -20,6 +20,13 @@ MATCHING_METHODS = ("seeded", "unpaired")
 MAP_AFTER = 100
 
 
+def _single(Z):
+    """``Z`` in single precision (only the similarities' order matters), brought to [-1, 1]
+    first so that no magnitude the input's dtype holds overflows or underflows."""
+    largest = float(np.max(np.abs(Z))) if Z.size else 0.0
+    return (Z / largest if largest > 0 else Z).astype(np.float32, copy=False)
+
+
 def _choose(method, n_known):
     if method == "auto":
         return "seeded" if n_known else "unpaired"
@@ -144,9 +151,7 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     known = check_known_pairs(pairs, len(X), len(Y))
     method = _choose(method, len(known))
     _check_sizes(method, len(X), len(Y), len(known), n_neighbors, n_clusters)
-    dtype = np.float32  # similarities in single precision: only their order matters
-    U = centred_units(X.astype(dtype, copy=False))
-    V = centred_units(Y.astype(dtype, copy=False))
+    U, V = centred_units(_single(X)), centred_units(_single(Y))
     start = None
     if method == "unpaired":
         anchors_u, anchors_v, _ = matched_centroids(
