@@ -59,7 +59,8 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     See Also
     --------
     match_spaces : The pairs alone.
-    AffineAlignment, OrthogonalAlignment : Alignments fitted on parallel anchors.
+    skinvariance.alignment.AffineAlignment : An alignment fitted on parallel anchors.
+    skinvariance.alignment.OrthogonalAlignment : Another.
 
     Examples
     --------
