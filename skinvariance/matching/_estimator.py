@@ -60,7 +60,7 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     --------
     match_spaces : The pairs alone.
     skinvariance.alignment.AffineAlignment : An alignment fitted on parallel anchors.
-    skinvariance.alignment.OrthogonalAlignment : Another.
+    skinvariance.alignment.OrthogonalAlignment : Orthogonal Procrustes on parallel anchors.
 
     Examples
     --------
