@@ -16,6 +16,7 @@ SECTIONS = [
     ("skinvariance.kernels", "Kernels"),
     ("skinvariance.anchors", "Anchors"),
     ("skinvariance.alignment", "Alignment"),
+    ("skinvariance.matching", "Few or no parallel anchors"),
     ("skinvariance.decoders", "Learned aggregation decoders"),
     ("skinvariance.metrics", "Similarity between latent spaces"),
     ("skinvariance.stitching", "Zero-shot stitching and invariance selection"),

@@ -10,6 +10,7 @@ from skinvariance import outofcore as outofcore  # deprecated: skinvariance.io
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
 from skinvariance.decoders import ProductClassifier, ProductRegressor
+from skinvariance.matching import MatchedAlignment, match_spaces
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
 from skinvariance.stitching import StitchingEvaluator, compare_invariances, make_evaluator
@@ -18,6 +19,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AffineAlignment",
+    "MatchedAlignment",
     "OrthogonalAlignment",
     "ProductClassifier",
     "ProductProjection",
@@ -31,6 +33,7 @@ __all__ = [
     "io",
     "kernels",
     "make_evaluator",
+    "match_spaces",
     "metrics",
     "select_anchors",
     "stack_spaces",

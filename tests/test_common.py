@@ -31,6 +31,11 @@ _REQUIRED_ARGUMENTS = {
 
 # Estimators the standard checks cannot drive, with the reason.
 _NOT_STANDARD = {
+    "MatchedAlignment": (
+        "fits on two unpaired spaces (fit(X, Y, pairs=...), row counts may differ, Y 2-D), "
+        "which the standard checks cannot generate; tests/test_matching.py checks clone, "
+        "a Pipeline and pickling"
+    ),
     "StitchingEvaluator": (
         "fits on a multi-space input (several row-aligned spaces), which the standard checks "
         "cannot generate; tests/test_stitching_evaluator.py checks clone, parameters and pickling"

@@ -23,6 +23,7 @@ from sklearn.neural_network import MLPClassifier
 import skinvariance
 from skinvariance import (
     AffineAlignment,
+    MatchedAlignment,
     OrthogonalAlignment,
     ProductClassifier,
     ProductProjection,
@@ -62,6 +63,9 @@ BAD_Y = [None, np.r_[np.nan, y[1:]], np.array(["a", 1] * 20, dtype=object), np.z
 #: A bool where a count or a number is expected, the most common slip.
 COUNT = [0, -1, True, 2.5, "3"]
 NUMBER = [True, "1", None]
+#: Known pairs of rows (match_spaces), and bad ones: out of range, repeated, not two columns.
+PAIRS = [[0, 0], [1, 1]]
+BAD_PAIRS = [[[0, 40]], [[-1, 0]], [[0, 0], [0, 1]], [[0, 0, 0]], [[0.5, 1.0]], "pairs"]
 FLAG = ["yes", None, 2]
 
 
@@ -103,6 +107,21 @@ CALLS = {
         "fit_intercept": FLAG, "alpha": [-1.0, "automatic", *NUMBER],
         "alphas": [[-1.0], [0.0, 1.0], [], [[1.0]], "1", True], "standardize": FLAG}),
     "AffineAlignment.fit": (lambda y: AffineAlignment().fit(X, y), {"y": [NAN_X, None]}),
+    "MatchedAlignment": (_estimator(MatchedAlignment, lambda e: e.fit(X, Y, pairs=PAIRS)), {
+        "alignment": ["affine", LogisticRegression()], "method": ["spectral", None],
+        "n_neighbors": [*COUNT, 41], "n_iter": COUNT, "n_clusters": [1, True, 2.5],
+        "n_runs": COUNT, "working_memory": [0, True], "random_state": ["seed", True, -1]}),
+    "MatchedAlignment.fit": (
+        lambda X=X, Y=Y, pairs=PAIRS: MatchedAlignment().fit(X, Y, pairs=pairs),
+        {"X": [NAN_X, X[:, 0]], "Y": [NAN_X, Y[:, 0]], "pairs": BAD_PAIRS}),
+    "match_spaces": (_function(skinvariance.match_spaces, X=X, Y=Y, pairs=PAIRS), {
+        "X": [NAN_X, X[:, 0]], "Y": [NAN_X, Y[:0]], "pairs": BAD_PAIRS,
+        "method": ["spectral", None], "n_neighbors": [*COUNT, 41], "n_iter": COUNT,
+        "alignment": ["affine", LogisticRegression()], "n_clusters": [1, True, 2.5],
+        "n_runs": COUNT, "return_confidence": FLAG, "working_memory": [0, True, "1"],
+        "random_state": ["seed", True, -1]}),
+    "match_spaces.unpaired": (_function(skinvariance.match_spaces, X=X, Y=Y), {
+        "n_clusters": [30]}),  # two rows per cluster: 60 > 40
     "OrthogonalAlignment": (_estimator(OrthogonalAlignment, lambda e: e.fit(X, Y)), {
         "center": FLAG, "scale": FLAG, "standardize": FLAG}),
     "OrthogonalAlignment.fit": (lambda X: OrthogonalAlignment().fit(X, Y), {"X": [NAN_X]}),
@@ -386,6 +405,7 @@ def test_every_public_parameter_is_audited():
         audited = set(CALLS.get(name, (None, {}))[1])
         audited |= set(CALLS.get(f"{name}.fit", (None, {}))[1])
         audited |= set(CALLS.get(f"{name}.stratified", (None, {}))[1])
+        audited |= set(CALLS.get(f"{name}.unpaired", (None, {}))[1])
         audited |= set(AUDITED_ELSEWHERE.get(name, []))
         for parameter in inspect.signature(obj).parameters:
             if parameter not in audited and (name, parameter) not in NOTHING_TO_AUDIT:

@@ -1,0 +1,167 @@
+"""``match_spaces``: pairs of rows of two unpaired spaces believed to be the same sample."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .._compat import HasMethods, StrOptions, validate_params
+from .._constraints import COUNT, RANDOM_STATE, NumberInterval
+from .._validation import DataError
+from ._checks import check_known_pairs, check_unpaired_spaces
+from ._seeded import centred_units, seeded_pairs
+from ._unpaired import matched_centroids
+
+__all__ = ["MATCHING_METHODS", "match_spaces"]
+
+#: The methods of :func:`match_spaces`, besides ``"auto"``.
+MATCHING_METHODS = ("seeded", "unpaired")
+#: Describe rows through a fitted map (not relative descriptors) once this many pairs exist.
+MAP_AFTER = 100
+
+
+def _single(Z):
+    """``Z`` in single precision (only the similarities' order matters), brought to [-1, 1]
+    first so that no magnitude the input's dtype holds overflows or underflows."""
+    largest = float(np.max(np.abs(Z))) if Z.size else 0.0
+    return (Z / largest if largest > 0 else Z).astype(np.float32, copy=False)
+
+
+def _choose(method, n_known):
+    if method == "auto":
+        return "seeded" if n_known else "unpaired"
+    if method == "seeded" and not n_known:
+        raise DataError(
+            "method='seeded' grows known pairs, but no pair is known (pairs=None or empty): "
+            "pass some known pairs, or use method='unpaired' (or 'auto')."
+        )
+    return method
+
+
+def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
+    for name, n_rows in (("X", n_x), ("Y", n_y)):
+        free = n_rows - n_known
+        if method == "unpaired":
+            need, why = 2 * n_clusters, f"two per cluster, n_clusters={n_clusters}"
+        else:
+            need, why = 2, "rows to match"
+        if free < need:
+            raise DataError(
+                f"match_spaces(method={method!r}) needs at least {need} rows of {name} besides "
+                f"the known pairs ({why}); got {n_rows} rows of which {n_known} are known "
+                "pairs."
+            )
+    if n_neighbors > min(n_x, n_y) - n_known:
+        raise DataError(
+            f"The 'n_neighbors' parameter of match_spaces must be at most the rows left to "
+            f"match in either space ({min(n_x, n_y) - n_known}); got {n_neighbors} instead."
+        )
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "Y": ["array-like"],
+        "pairs": ["array-like", None],
+        "method": [StrOptions({"auto", *MATCHING_METHODS})],
+        "n_neighbors": [COUNT],
+        "n_iter": [COUNT],
+        "alignment": [HasMethods(["fit", "transform"]), None],
+        "n_clusters": [NumberInterval(Integral, 2, None, closed="left")],
+        "n_runs": [COUNT],
+        "return_confidence": ["boolean"],
+        "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
+        "random_state": RANDOM_STATE,
+    },
+    prefer_skip_nested_validation=True,
+)
+def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, alignment=None,
+                 n_clusters=10, n_runs=30, return_confidence=False, working_memory=None,
+                 random_state=None):
+    """Pairs of rows of ``X`` and ``Y`` believed to embed the same sample.
+
+    The two spaces are *unpaired*: their row order carries no information and their row counts
+    and widths may differ. A few known pairs (or none) seed the search; the pairs found can
+    then serve as parallel anchors for any anchor-fitted estimator. Read more in the
+    :ref:`User Guide <matching>`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples_X, n_features_X)
+        The first space.
+    Y : array-like of shape (n_samples_Y, n_features_Y)
+        The second space.
+    pairs : array-like of shape (n_known, 2), default=None
+        Known pairs: ``pairs[i] = (row of X, row of Y)``, each row at most once. They are
+        kept, first and in the order given.
+    method : {"auto", "seeded", "unpaired"}, default="auto"
+        - ``"seeded"``: grow the known pairs by mutual nearest neighbours of relative
+          descriptors, then of a map fitted on the pairs found (needs known pairs);
+        - ``"unpaired"``: match k-means centroids of the two spaces by the structure of their
+          Gram matrices, then refine as ``"seeded"`` does (uses the known pairs if any);
+        - ``"auto"``: ``"seeded"`` when pairs are known, ``"unpaired"`` otherwise.
+    n_neighbors : int, default=10
+        Neighbours averaged into each row's hubness correction (CSLS).
+    n_iter : int, default=5
+        Rounds of refinement; each keeps a larger share of the pairs found, the last all.
+    alignment : estimator, default=None
+        The map fitted on the pairs found once there are 100 of them (``fit(X_rows, Y_rows)``,
+        ``transform``); ``None`` is a ridge regression of strength 1 on the centred unit rows.
+    n_clusters : int, default=10
+        Centroids per clustering (``"unpaired"``).
+    n_runs : int, default=30
+        Clusterings tried (``"unpaired"``); the one whose structures agree best is used.
+    return_confidence : bool, default=False
+        Also return each pair's confidence.
+    working_memory : float, default=None
+        MiB for one block of similarities (no ``n_samples_X x n_samples_Y`` matrix is held);
+        ``None`` uses scikit-learn's ``working_memory`` configuration.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the clusterings and the assignment solver (``"unpaired"``).
+
+    Returns
+    -------
+    pairs : ndarray of shape (n_pairs, 2)
+        Rows of X (column 0) and of Y (column 1): the known pairs, then those found, by
+        decreasing confidence.
+    confidence : ndarray of shape (n_pairs,)
+        Returned with ``return_confidence=True``: ``inf`` for a known pair, otherwise the pair's
+        CSLS margin (how far it beats the next best candidate of either row; in ``[0, 4]``).
+
+    See Also
+    --------
+    MatchedAlignment : Fits an alignment on the pairs found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.stats import ortho_group
+    >>> from skinvariance import match_spaces
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 8)) * np.linspace(1, 3, 8)
+    >>> order = rng.permutation(300)
+    >>> Y = X[order] @ ortho_group.rvs(8, random_state=0)  # rotated, rows shuffled
+    >>> truth = np.argsort(order)  # row i of X is row truth[i] of Y
+    >>> known = np.column_stack([np.arange(10), truth[:10]])
+    >>> P = match_spaces(X, Y, known)
+    >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
+    True
+    """
+    X, Y = check_unpaired_spaces(X, Y)
+    known = check_known_pairs(pairs, len(X), len(Y))
+    method = _choose(method, len(known))
+    _check_sizes(method, len(X), len(Y), len(known), n_neighbors, n_clusters)
+    U, V = centred_units(_single(X)), centred_units(_single(Y))
+    start = None
+    if method == "unpaired":
+        anchors_u, anchors_v, _ = matched_centroids(
+            U, V, n_clusters=n_clusters, n_runs=n_runs,
+            random_state=check_random_state(random_state))
+        start = (anchors_u, anchors_v)
+    found, margin = seeded_pairs(U, V, known, start=start, n_iter=n_iter,
+                                 n_neighbors=n_neighbors, map_after=MAP_AFTER,
+                                 alignment=alignment, working_memory=working_memory)
+    if not return_confidence:
+        return found
+    confidence = np.concatenate([np.full(len(known), np.inf), margin.astype(np.float64)])
+    return found, confidence
