@@ -35,13 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from skinvariance._bench import machine_description
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skinvariance import AffineAlignment, OrthogonalAlignment, RelativeProjection, match_spaces
-from skinvariance._bench import machine_description
 from skinvariance._markdown import markdown_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

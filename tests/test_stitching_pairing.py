@@ -30,7 +30,7 @@ def problem():
 
 def test_matched_anchors_are_mostly_the_true_pairs(problem):
     spaces, y = problem
-    ev = StitchingEvaluator(AffineAlignment(), LogisticRegression(), anchors=10,
+    ev = StitchingEvaluator(AffineAlignment(), LogisticRegression(max_iter=1000), anchors=10,
                             pairing="match", matched_anchors=100, random_state=0)
     ev.fit(spaces, y)
     rows = ev.anchor_rows_
@@ -41,7 +41,7 @@ def test_matched_anchors_are_mostly_the_true_pairs(problem):
     for name in ("b", "c"):
         assert np.mean(rows[name] == rows["a"]) >= 0.9  # true pairs (rotated copies)
     # fitted on those rows as a given-anchor evaluator would be
-    given = StitchingEvaluator(AffineAlignment(), LogisticRegression(), anchors=rows,
+    given = StitchingEvaluator(AffineAlignment(), LogisticRegression(max_iter=1000), anchors=rows,
                                random_state=0).fit(spaces, y)
     pd.testing.assert_frame_equal(ev.stitching_matrix(spaces, y),
                                   given.stitching_matrix(spaces, y), check_exact=True)
@@ -73,7 +73,7 @@ def test_the_row_order_of_the_pools_is_never_read(problem, monkeypatch):
 
 def test_no_known_pair(problem):
     spaces, y = problem
-    ev = StitchingEvaluator(RelativeProjection("cosine"), LogisticRegression(), anchors=0,
+    ev = StitchingEvaluator(RelativeProjection("cosine"), LogisticRegression(max_iter=1000), anchors=0,
                             pairing="match", matched_anchors=50, random_state=0)
     ev.fit(spaces, y)
     assert all(r.size == ev.anchor_indices_.size for r in ev.anchor_rows_.values())
@@ -113,4 +113,4 @@ def test_the_comparison_matches_once_per_split_and_draws_the_curve(problem, monk
 def test_bad_pairing_parameters(problem, params, error, match):
     spaces, y = problem
     with pytest.raises(error, match=match):
-        StitchingEvaluator(AffineAlignment(), LogisticRegression(), **params).fit(spaces, y)
+        StitchingEvaluator(AffineAlignment(), LogisticRegression(max_iter=1000), **params).fit(spaces, y)
