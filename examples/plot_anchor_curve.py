@@ -17,7 +17,11 @@ pseudo-anchors matched among the unpaired rows (``pairing="match"``,
 # ---------------------------------------------------------
 import matplotlib.pyplot as plt
 
-from skinvariance import AffineAlignment, RelativeProjection, compare_invariances
+from skinvariance import (
+    AffineAlignment,
+    RelativeProjection,
+    compare_invariances,
+)
 from skinvariance.datasets import make_model_zoo
 from skinvariance.plotting import plot_anchor_curve
 

@@ -73,8 +73,8 @@ def test_the_row_order_of_the_pools_is_never_read(problem, monkeypatch):
 
 def test_no_known_pair(problem):
     spaces, y = problem
-    ev = StitchingEvaluator(RelativeProjection("cosine"), LogisticRegression(max_iter=1000), anchors=0,
-                            pairing="match", matched_anchors=50, random_state=0)
+    ev = StitchingEvaluator(RelativeProjection("cosine"), LogisticRegression(max_iter=1000),
+                            anchors=0, pairing="match", matched_anchors=50, random_state=0)
     ev.fit(spaces, y)
     assert all(r.size == ev.anchor_indices_.size for r in ev.anchor_rows_.values())
     assert 2 <= ev.anchor_indices_.size <= 50
@@ -113,4 +113,5 @@ def test_the_comparison_matches_once_per_split_and_draws_the_curve(problem, monk
 def test_bad_pairing_parameters(problem, params, error, match):
     spaces, y = problem
     with pytest.raises(error, match=match):
-        StitchingEvaluator(AffineAlignment(), LogisticRegression(max_iter=1000), **params).fit(spaces, y)
+        StitchingEvaluator(AffineAlignment(), LogisticRegression(max_iter=1000),
+                           **params).fit(spaces, y)
