@@ -23,13 +23,13 @@ from ..kernels import _numba, get_kernel
 from ._engine import project_in_blocks
 from ._normalize import column_block, norm_code, normalize_in_place
 
-__all__ = ["Aggregation", "assemble_by_blocks", "assemble_in_phases", "assemble_from_raw"]
+__all__ = ["SubspaceAssembly", "assemble_by_blocks", "assemble_in_phases", "assemble_from_raw"]
 
 #: Kernels computed by compiled loops on the package's thread pool (the first phase).
 _POOL_KERNELS = frozenset({"l1", "linf"})
 
 
-class Aggregation:
+class SubspaceAssembly:
     """Normalise, orient or weight, and place (concat) or add (sums) subspace rows.
 
     One pass over each subspace; rows are independent, so parts of a block may run on the
@@ -128,7 +128,7 @@ def assemble_in_phases(X, out, groups, others, aggregation, row_bytes):
         Subspaces computed together, with their positions in the product.
     others : list of (int, estimator)
         Subspaces computed by their own ``transform``, with their positions.
-    aggregation : Aggregation
+    aggregation : SubspaceAssembly
     row_bytes : int
         Temporary bytes per row, which sizes the blocks.
     """

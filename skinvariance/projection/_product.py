@@ -20,7 +20,7 @@ from .._streaming import transform_not_in_memory
 from .._validation import FLOAT_DTYPES, final_step
 from ..anchors import ANCHOR_STRATEGIES
 from ..kernels import available_kernels, get_kernel
-from ._assemble import Aggregation, assemble_by_blocks, assemble_from_raw, assemble_in_phases
+from ._assemble import SubspaceAssembly, assemble_by_blocks, assemble_from_raw, assemble_in_phases
 from ._engine import AnchorPreprocessing
 from ._normalize import NORMALIZATIONS
 from ._relative import (
@@ -432,8 +432,8 @@ class ProductProjection(AnchorSelectionMixin, TransformerMixin, _BaseComposition
         out = np.empty((X.shape[0], out_width), dtype=dtype)
         groups, others = self._subspace_plan(dtype)
         others = [(i, self.projections_[i][1]) for i in others]
-        aggregation = Aggregation(self.aggregate, self.normalize, offsets, self._coefficients(),
-                                  compiled_threads(self.n_threads))
+        aggregation = SubspaceAssembly(self.aggregate, self.normalize, offsets,
+                                       self._coefficients(), compiled_threads(self.n_threads))
         row_bytes = sum(group.temporary_row_bytes(X.shape[1]) for group, _ in groups)
         row_bytes += dtype.itemsize * int(widths.sum())
         if source is None:
