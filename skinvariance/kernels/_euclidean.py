@@ -87,7 +87,7 @@ def _distance(X, A, i, j):
 
 
 @numba.njit(**_JIT_SUMS)
-def centre_rows(X, mean, out, squares):
+def subtract_and_square(X, mean, out, squares):
     """``out = X - mean`` and ``squares[i] = |out[i]|^2``, in one pass (in the dtype of X)."""
     n, d = X.shape
     for i in range(n):
@@ -202,10 +202,10 @@ class EuclideanAnchors:
         Xc = np.empty_like(X)
         x_sq = np.empty(len(X), dtype=X.dtype)
         if shift == 0:
-            centre_rows(X, mean, Xc, x_sq)
+            subtract_and_square(X, mean, Xc, x_sq)
         else:
             with np.errstate(under="ignore"):
-                centre_rows(np.ldexp(X, -shift), mean, Xc, x_sq)
+                subtract_and_square(np.ldexp(X, -shift), mean, Xc, x_sq)
         np.dot(Xc, centred.T, out=out)
         return finish_block(X, self.groups[position][2], shift, x_sq, a_sq, out, self.rtol,
                             self.floor)
