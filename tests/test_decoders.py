@@ -56,19 +56,17 @@ def test_gradient_matches_central_differences(aggregate, hidden, loss, rng):
     X = rng.normal(size=(n, m * k))
     n_outputs, target = _targets(loss, n, rng)
     net = Network(aggregate, m, k, hidden, n_outputs, loss, alpha=0.3, dtype=np.float64)
-    net.initialize(np.random.RandomState(0))
-    net.coef += rng.normal(scale=0.3, size=net.coef.shape)  # away from the symmetric start
-    net.loss_grad(X, target)
-    analytic = net.grad.copy()
-    start, h = net.coef.copy(), 1e-6
+    start = net.initial_coef(np.random.RandomState(0))
+    start += rng.normal(scale=0.3, size=start.shape)  # away from the symmetric start
+    analytic = np.empty_like(start)
+    net.loss_grad(start, X, target, analytic)
+    h, scratch = 1e-6, np.empty_like(start)
     numeric = np.empty_like(analytic)
     for j in range(start.size):
-        net.coef[:] = start
-        net.coef[j] += h
-        plus = net.loss_grad(X, target)
-        net.coef[:] = start
-        net.coef[j] -= h
-        numeric[j] = (plus - net.loss_grad(X, target)) / (2 * h)
+        step = np.zeros_like(start)
+        step[j] = h
+        plus = net.loss_grad(start + step, X, target, scratch)
+        numeric[j] = (plus - net.loss_grad(start - step, X, target, scratch)) / (2 * h)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -117,10 +115,10 @@ def test_sum_of_identical_blocks_is_one_block_times_m(blobs):
 def test_weighted_starts_from_equal_weights(rng):
     m, k = 4, 3
     net = Network("weighted", m, k, (), 2, "squared", alpha=0.0, dtype=np.float64)
-    net.initialize(np.random.RandomState(0))
-    np.testing.assert_allclose(Weighted.weights(net.params["logits"]), np.full(m, 1 / m))
+    params = net.layout.views(net.initial_coef(np.random.RandomState(0)))
+    np.testing.assert_allclose(Weighted.weights(params["logits"]), np.full(m, 1 / m))
     X = rng.normal(size=(5, m * k))
-    H = net.aggregation.forward(X, net.params)
+    H, _ = net.aggregation.forward(X, params)
     np.testing.assert_allclose(H, X.reshape(5, m, k).mean(axis=1))
 
 
@@ -201,13 +199,14 @@ def test_the_order_of_the_subspaces_does_not_matter(m, k, n, aggregate, seed):
     X = rng.normal(size=(n, m * k))
     reordered = X.reshape(n, m, k)[:, order].reshape(n, m * k)
     net = Network(aggregate, m, k, (), 1, "squared", alpha=0.0, dtype=np.float64)
-    net.initialize(np.random.RandomState(seed))
-    net.coef += rng.normal(size=net.coef.shape)
-    H = net.aggregation.forward(X, net.params).copy()
+    coef = net.initial_coef(np.random.RandomState(seed))
+    coef += rng.normal(size=coef.shape)
+    original = net.layout.views(coef)
+    H = net.aggregation.forward(X, original)[0].copy()
     per_subspace = {"logits", "coef", "intercept"}
     params = {name: value[order] if name in per_subspace else value
-              for name, value in net.params.items()}
-    H_reordered = net.aggregation.forward(reordered, params)
+              for name, value in original.items()}
+    H_reordered, _ = net.aggregation.forward(reordered, params)
     if aggregate == "concat":
         H = H.reshape(n, m, k)[:, order].reshape(n, m * k)
     np.testing.assert_allclose(H_reordered, H, rtol=1e-10, atol=1e-10)

@@ -23,7 +23,7 @@ from .._compat import (
 )
 from .._parallel import limit_small_work
 from .._validation import check_target
-from ._aggregations import AGGREGATIONS
+from ._aggregations import AGGREGATIONS, Weighted
 from ._heads import softmax_inplace
 from ._network import Network
 from ._solvers import fit_adam, fit_lbfgs
@@ -31,6 +31,10 @@ from ._solvers import fit_adam, fit_lbfgs
 #: ``validation_fraction`` of the rows, but never fewer than this, is held out for early
 #: stopping.
 MIN_VALIDATION_ROWS = 2
+
+#: ``solver="auto"`` trains by full-batch L-BFGS up to this many rows, by Adam with early
+#: stopping above (see the Notes of the decoders).
+AUTO_LBFGS_MAX_SAMPLES = 10_000
 
 _SHARED_PARAMETERS_DOC = """\
     n_subspaces : int, default=1
@@ -143,7 +147,7 @@ class _BaseProductDecoder(BaseEstimator):
         "aggregate": [StrOptions(set(AGGREGATIONS))],
         "hidden_layer_sizes": ["array-like", NumberInterval(Integral, 1, None, closed="left")],
         "alpha": [NumberInterval(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"adam", "lbfgs"})],
+        "solver": [StrOptions({"auto", "adam", "lbfgs"})],
         "batch_size": [StrOptions({"auto"}), NumberInterval(Integral, 1, None, closed="left")],
         "learning_rate_init": [NumberInterval(Real, 0, None, closed="neither")],
         "max_iter": [NumberInterval(Integral, 1, None, closed="left")],
@@ -245,32 +249,41 @@ class _BaseProductDecoder(BaseEstimator):
         rng = check_random_state(self.random_state)
         network = Network(self.aggregate, self.n_subspaces, width, hidden_layer_sizes,
                           n_outputs, loss, self.alpha, X.dtype)
-        network.initialize(rng)
+        coef = network.initial_coef(rng)
+        solver = self._solver_for(X.shape[0])
         # The package's thread policy: the many small products of a small fit run on one
         # BLAS thread (a second one only waits on a crowded machine); large fits use them all.
         with limit_small_work(X.size):
-            if self.solver == "lbfgs":
-                history = fit_lbfgs(network, X, target, max_iter=self.max_iter, tol=self.tol)
+            if solver == "lbfgs":
+                history = fit_lbfgs(network, coef, X, target, max_iter=self.max_iter,
+                                    tol=self.tol)
             else:
-                history = self._fit_adam(network, X, y, target, codes, rng)
+                history = self._fit_adam(network, coef, X, y, target, codes, rng)
+        self.solver_ = solver
         self._warn_if_not_converged(history)
-        self._set_fitted(network, history, width)
+        self._set_fitted(network, coef, history, width)
         return self
 
-    def _fit_adam(self, network, X, y, target, codes, rng):
+    def _solver_for(self, n_samples):
+        if self.solver != "auto":
+            return self.solver
+        return "lbfgs" if n_samples <= AUTO_LBFGS_MAX_SAMPLES else "adam"
+
+    def _fit_adam(self, network, coef, X, y, target, codes, rng):
         validation_score = None
         if self.early_stopping:
             train, held_out = self._validation_split(X.shape[0], codes, rng)
             X_held_out, y_held_out = X[held_out], y[held_out]
             X, target = X[train], target[train]
 
-            def validation_score(network):
-                return self._score_decision(network.decision(X_held_out), y_held_out)
+            def validation_score(coef):
+                Z = network.decision(X_held_out, network.layout.views(coef))
+                return self._score_decision(Z, y_held_out)
 
         n_samples = X.shape[0]
         batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         return fit_adam(
-            network, X, target, learning_rate_init=self.learning_rate_init,
+            network, coef, X, target, learning_rate_init=self.learning_rate_init,
             batch_size=min(batch_size, n_samples), max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, rng=rng,
             validation_score=validation_score,
@@ -279,12 +292,12 @@ class _BaseProductDecoder(BaseEstimator):
     def _warn_if_not_converged(self, history):
         if history.converged:
             return
-        if self.solver == "lbfgs" and history.n_iter >= self.max_iter:
+        if self.solver_ == "lbfgs" and history.n_iter >= self.max_iter:
             message = (
                 f"lbfgs reached max_iter={self.max_iter} iterations before the projected "
                 f"gradient fell below tol={self.tol}. Increase max_iter or tol."
             )
-        elif self.solver == "lbfgs":
+        elif self.solver_ == "lbfgs":
             message = (
                 f"lbfgs stopped after {history.n_iter} iterations before the projected "
                 f"gradient fell below tol={self.tol} (scipy: {history.message.strip()}); "
@@ -299,36 +312,51 @@ class _BaseProductDecoder(BaseEstimator):
             )
         warnings.warn(f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=5)
 
-    def _set_fitted(self, network, history, width):
+    def _set_fitted(self, network, coef, history, width):
+        # The network is the structure (shapes, loss) only: the parameters are the public
+        # attributes below, views into the trained vector, and prediction reads them.
         self._network = network
         self.n_subspaces_, self.subspace_width_ = self.n_subspaces, width
         self.loss_curve_ = [float(v) for v in history.loss_curve]
         self.n_iter_ = history.n_iter
-        self.loss_ = history.best_loss if self.solver == "lbfgs" else self.loss_curve_[-1]
+        self.loss_ = history.best_loss if self.solver_ == "lbfgs" else self.loss_curve_[-1]
         self.validation_scores_ = history.validation_scores
         self.best_validation_score_ = history.best_validation_score
-        params = {name: view.copy() for name, view in network.params.items()}
+        params = network.layout.views(coef)
         n_layers = network.head.n_layers
-        self.coefs_ = [params[f"coef_{i}"] for i in range(n_layers)]
-        self.intercepts_ = [params[f"intercept_{i}"] for i in range(n_layers)]
-        head = {name for name, _, _ in network.head.parameters()}
-        aggregation = {name: v for name, v in params.items() if name not in head}
-        if "qkv" in aggregation:
-            query, key, value = np.split(aggregation.pop("qkv"), 3, axis=1)
-            aggregation.update(query=query, key=key, value=value)
-        self.aggregation_params_ = aggregation
-        self.aggregation_weights_ = None
+        self.coefs_ = [params.pop(f"coef_{i}") for i in range(n_layers)]
+        self.intercepts_ = [params.pop(f"intercept_{i}") for i in range(n_layers)]
+        if "qkv" in params:
+            query, key, value = np.split(params.pop("qkv"), 3, axis=1)
+            params.update(query=query, key=key, value=value)
+        self.aggregation_params_ = params
+
+    @property
+    def aggregation_weights_(self):
+        """The weight of each subspace in the sum, from the fitted parameters."""
         if self.aggregate == "weighted":
-            self.aggregation_weights_ = type(network.aggregation).weights(aggregation["logits"])
-        elif self.aggregate == "sum":
-            self.aggregation_weights_ = np.ones(self.n_subspaces, dtype=network.dtype)
+            return Weighted.weights(self.aggregation_params_["logits"])
+        if self.aggregate == "sum":
+            return np.ones(self.n_subspaces_, dtype=self._network.dtype)
+        return None
 
     # -- prediction -------------------------------------------------------------------------
+
+    def _parameters(self):
+        """The network's parameters by name, read from the fitted attributes (not copied,
+        except attention's query, key and value, side by side as the pass reads them)."""
+        params = dict(self.aggregation_params_)
+        if "query" in params:
+            params["qkv"] = np.hstack([params.pop(name) for name in ("query", "key", "value")])
+        for i, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_)):
+            params[f"coef_{i}"], params[f"intercept_{i}"] = coef, intercept
+        return params
 
     def _decision(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
-        return self._network.decision(X.astype(self._network.dtype, copy=False))
+        network = self._network
+        return network.decision(X.astype(network.dtype, copy=False), self._parameters())
 
 
 class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
