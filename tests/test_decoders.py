@@ -1,7 +1,9 @@
 """ProductClassifier and ProductRegressor: gradients, known optima, aggregations, API."""
 
+import copy
 import math
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -25,6 +28,7 @@ from skinvariance import (
 )
 from skinvariance.decoders._aggregations import AGGREGATIONS, Weighted
 from skinvariance.decoders._network import Network
+from skinvariance.decoders._solvers import Adam, fit_adam
 
 AGGREGATES = sorted(AGGREGATIONS)
 
@@ -226,7 +230,7 @@ def test_deterministic_for_a_given_random_state(blobs, solver):
     assert not np.allclose(probas[0], probas[2])
 
 
-def test_early_stopping_keeps_the_best_epoch_and_reports_scores(blobs):
+def test_early_stopping_reports_its_scores_and_follows_the_stopping_rule(blobs):
     X, y = blobs
     model = ProductClassifier(3, learning_rate_init=0.01, max_iter=300, random_state=0)
     model.fit(X, y)
@@ -391,3 +395,196 @@ def test_as_the_decoder_of_a_stitching_evaluator(rng):
     matrix = ev.stitching_matrix(spaces, y).to_numpy()
     np.testing.assert_allclose(matrix, matrix[0, 0], atol=1e-12)
     assert matrix[0, 0] > 0.9
+
+
+# -- prediction is pure, and the attributes are the model -----------------------------------
+
+
+def _assert_same_state(before, after, where="estimator"):
+    """Deep comparison of fitted state: arrays by value and dtype, objects by their vars."""
+    assert type(before) is type(after), where
+    if isinstance(before, np.ndarray):
+        assert before.dtype == after.dtype and before.shape == after.shape, where
+        np.testing.assert_array_equal(before, after, err_msg=where)
+    elif isinstance(before, dict):
+        assert before.keys() == after.keys(), where
+        for key in before:
+            _assert_same_state(before[key], after[key], f"{where}[{key!r}]")
+    elif isinstance(before, (list, tuple)):
+        assert len(before) == len(after), where
+        for i, (a, b) in enumerate(zip(before, after)):
+            _assert_same_state(a, b, f"{where}[{i}]")
+    elif hasattr(before, "__dict__") and not callable(before):
+        _assert_same_state(vars(before), vars(after), f"{where}.")
+    else:
+        assert before == after, where
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+@pytest.mark.parametrize("Estimator", [ProductClassifier, ProductRegressor])
+def test_prediction_writes_nothing_on_the_estimator(Estimator, aggregate, blobs):
+    X, y = blobs
+    model = Estimator(3, aggregate=aggregate, hidden_layer_sizes=(5,), max_iter=10,
+                      random_state=0).fit(X, y)
+    before = copy.deepcopy(vars(model))
+    methods = ["predict", "decision_function", "predict_proba"]
+    for name in methods:
+        if hasattr(model, name):
+            getattr(model, name)(X[:40])
+    model.score(X, y)
+    _assert_same_state(before, vars(model))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("aggregate", ["mlp_sum", "attention"])
+def test_concurrent_predictions_from_threads_agree_with_serial_ones(aggregate, blobs):
+    X, y = blobs
+    model = ProductClassifier(3, aggregate=aggregate, hidden_layer_sizes=(6,), max_iter=20,
+                              random_state=0).fit(X, y)
+    # Inputs of different sizes, so that any state shared between calls would mix them.
+    chunks = [X[i % 7 : 20 + 13 * (i % 9)] * (1 + i % 3) for i in range(48)]
+    serial = [model.predict_proba(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(model.predict_proba, chunks))
+    for expected, got in zip(serial, concurrent):
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+def test_editing_the_fitted_arrays_in_place_changes_the_predictions(aggregate, blobs):
+    """As with MLPClassifier: zero the output weights and every row gets the same logits,
+    softmax of the output intercepts."""
+    X, y = blobs
+    ours = ProductClassifier(3, aggregate=aggregate, hidden_layer_sizes=(5,), max_iter=10,
+                             random_state=0).fit(X, y)
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=10, random_state=0).fit(X, y)
+    for model in (ours, mlp):
+        assert np.ptp(model.predict_proba(X), axis=0).max() > 0.01
+        model.coefs_[-1][:] = 0.0
+        model.intercepts_[-1][:] = [0.5, -1.0, 2.0]
+        np.testing.assert_allclose(model.predict_proba(X),
+                                   np.tile(softmax([0.5, -1.0, 2.0]), (len(X), 1)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_assigned_arrays_are_the_model_and_survive_pickling(aggregate, n_classes, rng):
+    """New arrays of the same shapes, in the head and in the aggregation, are what predicts
+    (checked against the formulas, sample by sample), also after pickling and cloning."""
+    m, k = 3, 4
+    X, y = make_classification(n_samples=60, n_features=m * k, n_classes=n_classes,
+                               n_informative=5, random_state=0)
+    model = ProductClassifier(m, aggregate=aggregate, hidden_layer_sizes=(6,), max_iter=5,
+                              random_state=0).fit(X, y)
+    model.coefs_ = [rng.normal(size=c.shape) for c in model.coefs_]
+    model.intercepts_[1] = rng.normal(size=model.intercepts_[1].shape)
+    for name, value in model.aggregation_params_.items():
+        model.aggregation_params_[name] = rng.normal(size=value.shape)
+    restored = pickle.loads(pickle.dumps(model))
+    for x, proba in zip(X[:5], model.predict_proba(X[:5])):
+        H = _aggregate_by_hand(model, x.reshape(m, k))
+        hidden = np.maximum(H @ model.coefs_[0] + model.intercepts_[0], 0)
+        z = hidden @ model.coefs_[1] + model.intercepts_[1]
+        expected = np.r_[1 - expit(z[0]), expit(z[0])] if n_classes == 2 else softmax(z)
+        np.testing.assert_allclose(proba, expected, atol=1e-10)
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    refit = clone(model).fit(X, y)
+    assert not np.allclose(refit.coefs_[0], model.coefs_[0])
+
+
+def test_decision_function_is_the_logit_of_predict_proba(blobs):
+    X, y = blobs
+    for classes in (y, y % 2):
+        model = ProductClassifier(3, random_state=0).fit(X, classes)
+        proba, scores = model.predict_proba(X), model.decision_function(X)
+        if proba.shape[1] == 2:
+            assert scores.shape == (len(X),)
+            np.testing.assert_allclose(proba[:, 1], expit(scores), rtol=1e-10)
+        else:
+            np.testing.assert_allclose(proba, softmax(scores, axis=1), rtol=1e-10)
+        np.testing.assert_array_equal(
+            model.predict(X), model.classes_[(scores > 0).astype(int)] if scores.ndim == 1
+            else model.classes_[np.argmax(scores, axis=1)])
+
+
+# -- the optimisers against independent oracles ---------------------------------------------
+
+
+def _textbook_adam(x, gradient, steps, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """Kingma and Ba (2014), Algorithm 1, written out: the iterates x_1 .. x_steps."""
+    m, v, path = np.zeros_like(x), np.zeros_like(x), []
+    for t in range(1, steps + 1):
+        g = gradient(x)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        x = x - lr * m_hat / (np.sqrt(v_hat) + eps)
+        path.append(x)
+    return np.array(path)
+
+
+def test_adam_follows_the_textbook_update_on_a_quadratic():
+    """f(x) = sum a_i (x_i - c_i)^2 / 2. The first step moves every coordinate by about lr
+    against the sign of its gradient (m_hat / (sqrt(v_hat) + eps) = g / (|g| + eps)),
+    whatever its scale; then the whole trajectory is Algorithm 1's."""
+    a = np.array([100.0, 1.0, 0.01, 4.0])
+    c = np.array([1.0, -2.0, 3.0, 0.5])
+    x0 = np.zeros(4)
+    lr = 0.05
+    optimizer = Adam(4, np.float64, learning_rate=lr)
+    x, path = x0.copy(), []
+    for _ in range(60):
+        optimizer.update(x, a * (x - c))
+        path.append(x.copy())
+    g = np.abs(a * c)
+    np.testing.assert_allclose(path[0], x0 + lr * np.sign(c) * g / (g + 1e-8), rtol=1e-12)
+    np.testing.assert_allclose(path, _textbook_adam(x0, lambda z: a * (z - c), 60, lr),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_full_batch_adam_trains_ridge_along_the_textbook_trajectory(rng):
+    """fit_adam on one batch of a linear regression follows Algorithm 1 driven by the
+    closed-form gradient of the penalised mean half squared error."""
+    n, d, alpha, lr = 30, 5, 0.7, 0.01
+    X, Y = rng.normal(size=(n, d)), rng.normal(size=(n, 2))
+    net = Network("concat", 1, d, (), 2, "squared", alpha=alpha, dtype=np.float64)
+    coef = net.initial_coef(np.random.RandomState(0))
+    views = net.layout.views(coef)
+    W0, b0 = views["coef_0"].copy(), views["intercept_0"].copy()
+
+    def gradient(theta):
+        W, b = theta[: d * 2].reshape(d, 2), theta[d * 2 :]
+        residual = X @ W + b - Y
+        return np.r_[(X.T @ residual / n + alpha / n * W).ravel(), residual.mean(axis=0)]
+
+    expected = _textbook_adam(np.r_[W0.ravel(), b0], gradient, 8, lr)[-1]
+    history = fit_adam(net, coef, X, Y, learning_rate_init=lr, batch_size=n, max_iter=8,
+                       tol=0.0, n_iter_no_change=100, rng=np.random.RandomState(1))
+    assert history.n_iter == 8
+    np.testing.assert_allclose(np.r_[views["coef_0"].ravel(), views["intercept_0"]],
+                               expected, rtol=1e-10)
+
+
+def test_early_stopping_restores_the_parameters_of_the_best_epoch(rng):
+    """Validation scores rise to epoch 3 and fall after: the run stops after
+    n_iter_no_change + 1 epochs without improvement and hands back epoch 3's parameters,
+    not the last epoch's."""
+    X, Y = rng.normal(size=(40, 4)), rng.normal(size=(40, 1))
+    net = Network("concat", 1, 4, (), 1, "squared", alpha=0.0, dtype=np.float64)
+    coef = net.initial_coef(np.random.RandomState(0))
+    scores, seen = [0.1, 0.4, 0.9, 0.5, 0.3, 0.2, 0.1, 0.0], []
+
+    def validation_score(current):
+        seen.append(current.copy())
+        return scores[len(seen) - 1]
+
+    history = fit_adam(net, coef, X, Y, learning_rate_init=0.1, batch_size=10, max_iter=50,
+                       tol=1e-4, n_iter_no_change=3, rng=np.random.RandomState(0),
+                       validation_score=validation_score)
+    assert history.n_iter == len(seen) == 7  # epochs 4 to 7 brought no gain: stop
+    assert history.best_validation_score == 0.9
+    assert not np.allclose(seen[-1], seen[2])
+    np.testing.assert_array_equal(coef, seen[2])

@@ -467,6 +467,22 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
     def _score_decision(self, Z, y):
         return float(np.mean(self.classes_[np.argmax(self._proba_from_decision(Z), 1)] == y))
 
+    def decision_function(self, X):
+        """The logits: the raw outputs of the head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, one logit per row (positive favours ``classes_[1]``), as
+            :class:`~sklearn.linear_model.LogisticRegression` returns; else one per class.
+        """
+        Z = self._decision(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
     def predict_proba(self, X):
         """Class probabilities.
 
