@@ -3,6 +3,7 @@
 import copy
 import math
 import pickle
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skinvariance import (
     ProductClassifier,
@@ -588,3 +590,16 @@ def test_early_stopping_restores_the_parameters_of_the_best_epoch(rng):
     assert history.best_validation_score == 0.9
     assert not np.allclose(seen[-1], seen[2])
     np.testing.assert_array_equal(coef, seen[2])
+
+
+# -- scikit-learn's checks, every aggregation with the default parameters -------------------
+
+
+@parametrize_with_checks(
+    [Estimator(aggregate=aggregate) for Estimator in (ProductClassifier, ProductRegressor)
+     for aggregate in AGGREGATES]
+)
+def test_sklearn_checks_pass_for_every_aggregation_with_the_defaults(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the defaults converge there
+        check(estimator)

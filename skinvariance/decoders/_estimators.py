@@ -63,20 +63,25 @@ _SHARED_PARAMETERS_DOC = """\
     hidden_layer_sizes : int or tuple of int, default=()
         The head after the aggregation: ``()`` is linear; otherwise the widths of its ReLU
         hidden layers, as in :class:`~sklearn.neural_network.MLPClassifier`.
-    alpha : float, default=1e-4
+    alpha : float, default=1.0
         Strength of the L2 penalty on the weight matrices (of the head and of the
-        aggregation; not on biases or the logits of ``"weighted"``), scaled as in
-        scikit-learn's MLP: ``0.5 * alpha * ||W||^2 / n_rows`` is added to the mean loss over
-        the ``n_rows`` rows of each (mini)batch.
-    solver : {"adam", "lbfgs"}, default="adam"
-        ``"adam"``: minibatch Adam with ``batch_size``, ``learning_rate_init`` and
-        ``early_stopping``; ``"lbfgs"``: full-batch L-BFGS (scipy), better for small data.
+        aggregation; not on biases or the logits of ``"weighted"``):
+        ``0.5 * alpha * ||W||^2 / n_train`` is added to the mean loss over the ``n_train``
+        training rows, so that ``alpha`` is ``1 / C`` of
+        :class:`~sklearn.linear_model.LogisticRegression` and the ``alpha`` of
+        :class:`~sklearn.linear_model.Ridge` (the default, 1, is theirs). Adam divides by
+        ``n_train`` too, not by the rows of the minibatch as scikit-learn's MLP does.
+    solver : {"auto", "lbfgs", "adam"}, default="auto"
+        ``"lbfgs"``: full-batch L-BFGS (scipy) to convergence; ``"adam"``: minibatch Adam
+        with ``batch_size``, ``learning_rate_init`` and ``early_stopping``; ``"auto"``:
+        ``"lbfgs"`` up to 10,000 rows, ``"adam"`` above (see Notes). ``solver_`` says which
+        ran.
     batch_size : int or "auto", default="auto"
         Minibatch size for ``"adam"``; ``"auto"`` is ``min(200, n_samples)``. A larger
         size is clipped to the number of training rows.
     learning_rate_init : float, default=1e-3
         Adam's step size.
-    max_iter : int, default=200
+    max_iter : int, default=500
         Maximum number of epochs (``"adam"``) or iterations (``"lbfgs"``).
     early_stopping : bool, default=True
         For ``"adam"``: hold out ``validation_fraction`` of the training rows (stratified by
@@ -104,13 +109,17 @@ _SHARED_ATTRIBUTES_DOC = """\
         The training loss after each epoch (``"adam"``) or iteration (``"lbfgs"``).
     n_iter_ : int
         Number of epochs (``"adam"``) or iterations (``"lbfgs"``) run.
+    solver_ : {"lbfgs", "adam"}
+        The solver that ran (``solver="auto"`` chooses by the number of rows).
     validation_scores_ : list of float or None
         Score on the held-out rows after each epoch, with early stopping; else None.
     best_validation_score_ : float or None
         The best of them (its epoch's parameters are kept), with early stopping; else None.
     coefs_ : list of ndarray
         The head's weight matrices, layer by layer (``coefs_[i]`` of shape
-        ``(units_i, units_{i+1})``), as in scikit-learn's MLP.
+        ``(units_i, units_{i+1})``), as in scikit-learn's MLP. These arrays, with
+        ``intercepts_`` and ``aggregation_params_``, are the model: prediction reads them,
+        so editing them (in place, or assigning arrays of the same shapes) changes it.
     intercepts_ : list of ndarray
         The head's bias vectors.
     aggregation_params_ : dict of str to ndarray
@@ -164,11 +173,11 @@ class _BaseProductDecoder(BaseEstimator):
         *,
         aggregate="mlp_sum",
         hidden_layer_sizes=(),
-        alpha=1e-4,
-        solver="adam",
+        alpha=1.0,
+        solver="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter=500,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -448,15 +457,6 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
         if len(self.classes_) == 2:
             return codes.astype(dtype).reshape(-1, 1), codes, 1, "binary"
         return codes, codes, len(self.classes_), "multinomial"
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # scikit-learn's accuracy check fits the defaults to 270 rows of 2 features: one
-        # 2 x 2 tanh layer, 2 Adam steps of 1e-3 per epoch, and early stopping ends the run
-        # before it has learned (solver="lbfgs" scores 0.94 there). The defaults are meant for
-        # product spaces of hundreds of columns; tests/test_decoders.py checks the optima.
-        tags.classifier_tags.poor_score = True
-        return tags
 
     def _proba_from_decision(self, Z):
         if Z.shape[1] == 1:

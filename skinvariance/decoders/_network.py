@@ -63,8 +63,9 @@ class Network:
         Width of the raw output.
     loss : {"multinomial", "binary", "squared"}
     alpha : float
-        L2 penalty: ``0.5 * alpha * ||weights||^2 / n_rows`` is added to the mean loss of
-        ``n_rows`` rows (scikit-learn's MLP convention).
+        L2 penalty: ``0.5 * alpha * ||weights||^2 / n_train`` is added to the mean loss,
+        ``n_train`` being the number of training rows (of a minibatch too, so that every
+        minibatch estimates the same objective).
     dtype : numpy dtype
         Of the parameters and of every computation.
     """
@@ -92,12 +93,13 @@ class Network:
         Z, _ = self.head.forward(H, params)
         return Z
 
-    def loss_grad(self, coef, X, target, grad):
+    def loss_grad(self, coef, X, target, grad, n_train=None):
         """Penalised mean loss over the rows of ``X`` at the flat parameters ``coef``.
 
         Its gradient is written into ``grad`` (a flat vector of the same layout).
+        ``n_train`` (default: the rows of ``X``) scales the penalty, for a minibatch.
         """
-        n = X.shape[0]
+        n = X.shape[0] if n_train is None else n_train
         params, grads = self.layout.views(coef), self.layout.views(grad)
         H, aggregation_cache = self.aggregation.forward(X, params)
         Z, activations = self.head.forward(H, params)

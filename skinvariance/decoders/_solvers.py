@@ -7,6 +7,9 @@ stopping the training loss, has not improved by ``tol`` for more than ``n_iter_n
 consecutive epochs), the same L-BFGS call (``gtol=tol``, ``maxiter=max_iter``). One
 difference, taken from scikit-learn's ``LogisticRegression``: L-BFGS stops on the relative
 decrease of the loss only below ``64 * eps`` of the parameters' dtype, so that ``tol`` decides.
+And one from the MLP's Adam: the penalty of a minibatch is divided by the number of training
+rows, not of the minibatch's, so that every minibatch estimates the objective L-BFGS minimises
+and ``alpha`` means the same for both solvers.
 """
 
 from dataclasses import dataclass, field
@@ -97,7 +100,8 @@ def fit_adam(network, coef, X, target, *, learning_rate_init, batch_size, max_it
         for rows in gen_batches(n, batch_size):
             idx = order[rows]
             X_batch = np.take(X, idx, axis=0, out=batch[: len(idx)])
-            accumulated += network.loss_grad(coef, X_batch, target[idx], grad) * len(idx)
+            loss = network.loss_grad(coef, X_batch, target[idx], grad, n_train=n)
+            accumulated += loss * len(idx)
             optimizer.update(coef, grad)
         history.n_iter += 1
         history.loss_curve.append(accumulated / n)
