@@ -43,8 +43,8 @@ zoos to the inputs), three tables:
    ``"mlp_sum"`` and ``"concat"``): test accuracy, fit time and iterations; where
    ``solver="auto"`` switches.
 
-Writes benchmarks/results/aggregation.md and aggregation.csv (``--name`` changes the name). Never edited by hand: rerun
-the script.
+Writes benchmarks/results/aggregation.md and aggregation.csv (``--name`` changes the name).
+Never edited by hand: rerun the script.
 """
 
 import argparse

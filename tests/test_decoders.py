@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, softmax
 from sklearn.base import clone
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import load_diabetes, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import StandardScaler, scale
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skinvariance import (
@@ -28,6 +28,7 @@ from skinvariance import (
     RelativeProjection,
     StitchingEvaluator,
 )
+from skinvariance.decoders import _estimators
 from skinvariance.decoders._aggregations import AGGREGATIONS, Weighted
 from skinvariance.decoders._network import Network
 from skinvariance.decoders._solvers import Adam, fit_adam
@@ -101,6 +102,63 @@ def test_concat_lbfgs_is_ridge_with_the_same_alpha(n_targets, alpha):
     reference = Ridge(alpha=alpha).fit(X, y)
     assert ours.predict(X).shape == reference.predict(X).shape
     np.testing.assert_allclose(ours.predict(X), reference.predict(X), atol=1e-5)
+
+
+def test_concat_with_the_defaults_is_logistic_regression_and_ridge_with_theirs():
+    """alpha=1 is C=1 and Ridge's alpha=1: only the tolerance is tightened on both sides."""
+    X, y = make_classification(n_samples=150, n_features=6, n_informative=4, n_classes=3,
+                               random_state=3)
+    ours = ProductClassifier(aggregate="concat", tol=1e-10, random_state=0).fit(X, y)
+    reference = LogisticRegression(tol=1e-12, max_iter=10_000).fit(X, y)
+    assert ours.solver_ == "lbfgs"
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), atol=2e-5)
+    target = X @ np.arange(6.0) / 10
+    ours = ProductRegressor(aggregate="concat", tol=1e-10, random_state=0).fit(X, target)
+    np.testing.assert_allclose(ours.predict(X), Ridge().fit(X, target).predict(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("aggregate", AGGREGATES)
+def test_the_defaults_fit_small_standardised_data_like_ridge(aggregate):
+    """Standardised diabetes (442 rows): every aggregation with the defaults converges and
+    scores R² above 0.5 on its training rows, as scikit-learn's check asks; with one subspace
+    "concat", "sum" and "weighted" are Ridge(alpha=1) itself."""
+    X, y = load_diabetes(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X), scale(y)
+    reference = Ridge().fit(X, y).score(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = ProductRegressor(aggregate=aggregate, random_state=0).fit(X, y)
+    assert model.solver_ == "lbfgs"
+    assert model.score(X, y) > 0.5
+    if aggregate in ("concat", "sum", "weighted"):
+        assert model.score(X, y) == pytest.approx(reference, abs=1e-5)
+
+
+def test_solver_auto_switches_to_adam_above_the_row_limit(blobs, monkeypatch):
+    X, y = blobs
+    assert ProductClassifier(3, random_state=0).fit(X, y).solver_ == "lbfgs"
+    monkeypatch.setattr(_estimators, "AUTO_LBFGS_MAX_SAMPLES", len(X) - 1)
+    model = ProductClassifier(3, random_state=0).fit(X, y)
+    assert model.solver_ == "adam" and model.validation_scores_ is not None
+
+
+def test_minibatch_gradients_average_to_the_full_batch_gradient(rng):
+    """The penalty of a minibatch is scaled by the training rows: the gradients of the
+    minibatches of a partition, weighted by their share of the rows, sum to the gradient of
+    the objective L-BFGS minimises."""
+    X, target = rng.normal(size=(30, 6)), rng.integers(0, 3, 30)
+    net = Network("mlp_sum", 2, 3, (4,), 3, "multinomial", alpha=2.5, dtype=np.float64)
+    coef = net.initial_coef(np.random.RandomState(0))
+    full, part, total = np.empty_like(coef), np.empty_like(coef), np.zeros_like(coef)
+    loss = net.loss_grad(coef, X, target, full)
+    total_loss = 0.0
+    for rows in (slice(0, 7), slice(7, 20), slice(20, 30)):
+        n_rows = rows.stop - rows.start
+        total_loss += n_rows / 30 * net.loss_grad(coef, X[rows], target[rows], part,
+                                                  n_train=30)
+        total += n_rows / 30 * part
+    np.testing.assert_allclose(total, full, rtol=1e-12, atol=1e-15)
+    assert total_loss == pytest.approx(loss, rel=1e-12)
 
 
 # -- what each aggregation computes ---------------------------------------------------------
@@ -234,8 +292,10 @@ def test_deterministic_for_a_given_random_state(blobs, solver):
 
 def test_early_stopping_reports_its_scores_and_follows_the_stopping_rule(blobs):
     X, y = blobs
-    model = ProductClassifier(3, learning_rate_init=0.01, max_iter=300, random_state=0)
+    model = ProductClassifier(3, solver="adam", learning_rate_init=0.01, max_iter=300,
+                              random_state=0)
     model.fit(X, y)
+    assert model.solver_ == "adam"
     assert len(model.validation_scores_) == len(model.loss_curve_) == model.n_iter_
     assert model.n_iter_ < 300
     assert model.best_validation_score_ == max(model.validation_scores_)
@@ -263,7 +323,8 @@ def test_convergence_warning_when_max_iter_is_reached(blobs, solver, early_stopp
 
 def test_training_loss_decreases_and_fits_the_training_rows(blobs):
     X, y = blobs
-    model = ProductClassifier(3, early_stopping=False, learning_rate_init=0.01, max_iter=200,
+    model = ProductClassifier(3, solver="adam", early_stopping=False, learning_rate_init=0.01,
+                              max_iter=200,
                               tol=0.0, n_iter_no_change=200, random_state=0)
     with pytest.warns(ConvergenceWarning):
         model.fit(X, y)
@@ -349,7 +410,7 @@ def test_width_changed_after_fit(Estimator, blobs):
 
 def test_too_few_rows_for_early_stopping():
     with pytest.raises(ValueError, match="early_stopping=True .* n_samples=2"):
-        ProductClassifier(random_state=0).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+        ProductClassifier(solver="adam", random_state=0).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
 
 
 # -- the scikit-learn toolbox ---------------------------------------------------------------
@@ -600,6 +661,9 @@ def test_early_stopping_restores_the_parameters_of_the_best_epoch(rng):
      for aggregate in AGGREGATES]
 )
 def test_sklearn_checks_pass_for_every_aggregation_with_the_defaults(estimator, check):
+    """The accuracy and R² checks included (no poor_score tag). A tanh layer fitted to the
+    checks' random targets may still warn that it has not converged, as scikit-learn's MLPs
+    do; converging on real data is tested above."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)  # the defaults converge there
+        warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
