@@ -4,8 +4,12 @@
     python benchmarks/bench_aggregation.py --datasets digits,mnist1d,mnist_5k   # bench extra
     python benchmarks/bench_aggregation.py --kinds classifier     # classification only
     python benchmarks/bench_aggregation.py --tables tuning --kinds classifier \
-        --datasets digits,synthetic --seeds 1 --name aggregation_tuning   # defaults vs grid
+        --datasets digits --seeds 1 --name aggregation_tuning             # defaults vs grid
+    python benchmarks/bench_aggregation.py --tables tuning --kinds classifier \
+        --datasets synthetic --seeds 1 --name aggregation_tuning_synthetic
     python benchmarks/bench_aggregation.py --tables solver --name aggregation_solver
+    python benchmarks/bench_aggregation.py --tables solver --solver-sizes 200,500,1000 \
+        --name aggregation_solver_small
 
 On model zoos varying initialisation, architecture and training recipe
 (``skinvariance.datasets.make_model_zoo``; classifier zoos decoded to the labels, autoencoder
@@ -245,7 +249,8 @@ def timing_rows(zoo, anchors, epochs, repeats, seed, say):
     common = {"max_iter": epochs, "n_iter_no_change": epochs + 1, "early_stopping": False,
               "random_state": seed}  # fmt: skip
     fits = {
-        "ProductClassifier(mlp_sum)": ProductClassifier(4, aggregate="mlp_sum", **common),
+        "ProductClassifier(mlp_sum)": ProductClassifier(4, aggregate="mlp_sum", solver="adam",
+                                                        **common),
         f"MLPClassifier(({k},))": MLPClassifier(hidden_layer_sizes=(k,), **common),
     }
     times = {name: [] for name in fits}
@@ -413,7 +418,8 @@ def run(args, say):
     seeds = list(range(args.seed, args.seed + args.seeds))
     tables = args.tables.split(",")
     if "solver" in tables:
-        timing += solver_rows(SOLVER_SIZES, 100, args.seed, say)
+        sizes = [int(size) for size in args.solver_sizes.split(",")]
+        timing += solver_rows(sizes, 100, args.seed, say)
     for dataset in args.datasets.split(","):
         for kind in args.kinds.split(","):
             if dataset == "synthetic" and "tuning" in tables and kind == "classifier":
@@ -469,8 +475,8 @@ def write_results(args, argv, results, timing, elapsed, loads):
             "\n## 1. Aggregations and linear probes (`StitchingEvaluator`)\n\n",
             "`product + a`: `ProductProjection(['cosine', 'euclidean', 'l1', 'linf'])` "
             "(per-sample standardised, distances negated) then `ProductClassifier` / "
-            "`ProductRegressor(n_subspaces=4, aggregate=a)` with their defaults (Adam, "
-            "early stopping). "
+            "`ProductRegressor(n_subspaces=4, aggregate=a)` with their defaults "
+            "(`solver='auto'`: L-BFGS on these rows; `alpha=1`). "
             "Fit time: the evaluator's (projections included) per model. "
             "`product (n) + ...`: `normalize=n` and a linear probe on the concatenation. "
             f"`logistic_cv`: `LogisticRegressionCV(Cs={list(CS)}, cv=3, scoring='neg_log_loss')`; "
@@ -537,6 +543,8 @@ def main(argv=None):
                         help="default-decoder candidates to run (abcd)")
     parser.add_argument("--tables", default="aggregation,timing,default",
                         help="which tables (aggregation,timing,default; tuning, solver)")
+    parser.add_argument("--solver-sizes", default=",".join(map(str, SOLVER_SIZES)),
+                        help="rows of the synthetic spaces of the solver table")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--name", default="aggregation", help="name of the result files")
     args = parser.parse_args(argv)
