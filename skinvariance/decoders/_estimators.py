@@ -35,7 +35,7 @@ MIN_VALIDATION_ROWS = 2
 
 #: ``solver="auto"`` trains by full-batch L-BFGS up to this many rows, by Adam with early
 #: stopping above (see the Notes of the decoders).
-AUTO_LBFGS_MAX_SAMPLES = 10_000
+AUTO_LBFGS_MAX_SAMPLES = 2_000
 
 class _BaseProductDecoder(BaseEstimator):
     """Validation, training loop and fitted attributes shared by both decoders."""
@@ -289,10 +289,10 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
     multinomial (binary: plain) logistic regression, and with ``alpha = 1 / C`` it has the
     optimum of :class:`~sklearn.linear_model.LogisticRegression` with that ``C``: the
     penalised mean loss times ``n_samples / alpha`` is ``C * sum of losses + ||W||^2 / 2``.
-    With the defaults (L-BFGS up to 10,000 rows, ``alpha=1``) it is
+    With the defaults (L-BFGS up to 2,000 rows, ``alpha=1``) it is
     ``LogisticRegression()``, to the tolerance; use that for a linear probe.
 
-    *Defaults.* Up to 10,000 rows ``solver="auto"`` trains by L-BFGS to convergence, as
+    *Defaults.* Up to 2,000 rows ``solver="auto"`` trains by L-BFGS to convergence, as
     scikit-learn advises for small data: on the model zoos and synthetic spaces measured
     (:ref:`learned_aggregation`) it fits every aggregation better than minibatch Adam
     stopped early, which takes a few steps per epoch there. Above, Adam's many steps per
@@ -438,10 +438,10 @@ class ProductRegressor(RegressorMixin, _BaseProductDecoder):
     With ``aggregate="concat"``, a linear head and ``solver="lbfgs"``, the model is ridge
     regression: the penalised loss times ``2 n_samples`` is
     ``||y - X W - b||^2 + alpha ||W||^2``, :class:`~sklearn.linear_model.Ridge`'s objective
-    with the same ``alpha``; with the defaults it is ``Ridge()``, to the tolerance. The
-    defaults are those of :class:`ProductClassifier`, for the same reasons. For one output the loss is scikit-learn's MLP loss; for several,
-    scikit-learn's MLP reports the mean over outputs but follows the gradient of the sum,
-    which is what is minimised (and reported) here.
+    with the same ``alpha``; with the defaults it is ``Ridge()``, to the tolerance. For one
+    output the loss is scikit-learn's MLP loss; for several, scikit-learn's MLP reports the
+    mean over outputs but follows the gradient of the sum, which is what is minimised (and
+    reported) here. The defaults are those of :class:`ProductClassifier`, for its reasons.
 
     *Orientation*: as for :class:`ProductClassifier`, ``"sum"``, ``"weighted"`` and
     ``"attention"`` need subspaces oriented alike.
