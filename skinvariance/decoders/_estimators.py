@@ -37,6 +37,7 @@ MIN_VALIDATION_ROWS = 2
 #: stopping above (see the Notes of the decoders).
 AUTO_LBFGS_MAX_SAMPLES = 2_000
 
+
 class _BaseProductDecoder(BaseEstimator):
     """Validation, training loop and fitted attributes shared by both decoders."""
 
