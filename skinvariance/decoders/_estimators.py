@@ -294,11 +294,11 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
     ``LogisticRegression()``, to the tolerance; use that for a linear probe.
 
     *Defaults.* Up to 2,000 rows ``solver="auto"`` trains by L-BFGS to convergence, as
-    scikit-learn advises for small data: on the model zoos and synthetic spaces measured
-    (:ref:`learned_aggregation`) it fits every aggregation better than minibatch Adam
-    stopped early, which takes a few steps per epoch there. Above, Adam's many steps per
-    pass over the rows win, and early stopping keeps the best epoch. ``alpha=1`` is the
-    regularisation of scikit-learn's linear models.
+    scikit-learn advises for small data: minibatch Adam takes a few steps per epoch there
+    and stops early before it has learned, and on the model zoos and synthetic spaces
+    measured (:ref:`learned_aggregation`) L-BFGS fits most aggregations better, though
+    slower. Above, Adam's many steps per pass over the rows win, and early stopping keeps
+    the best epoch. ``alpha=1`` is the regularisation of scikit-learn's linear models.
 
     *Orientation.* Cosine is a similarity and euclidean, L1 and L∞ are distances. After
     per-sample standardisation, a cosine subspace and a distance subspace of the same
