@@ -463,6 +463,7 @@ def write_results(args, argv, results, timing, elapsed, loads):
     aggregation = results[results.table == "aggregation"]
     defaults = results[results.table == "default_decoder"]
     tuning = results[results.table == "tuning"]
+    everything = pd.concat([results, timing])
     solver = timing[timing.table == "solver"] if len(timing) else timing
     timing = timing[timing.table == "timing"] if len(timing) else timing
     parts = [
@@ -529,7 +530,7 @@ def write_results(args, argv, results, timing, elapsed, loads):
         ]
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / f"{args.name}.md").write_text("".join(parts))
-    pd.concat([results, timing]).to_csv(args.output / f"{args.name}.csv", index=False)
+    everything.to_csv(args.output / f"{args.name}.csv", index=False)
     return args.output / f"{args.name}.md"
 
 
