@@ -656,9 +656,10 @@ def test_early_stopping_restores_the_parameters_of_the_best_epoch(rng):
 # -- scikit-learn's checks, every aggregation with the default parameters -------------------
 
 
+# The default aggregation ("mlp_sum") is checked by tests/test_common.py with the defaults.
 @parametrize_with_checks(
     [Estimator(aggregate=aggregate) for Estimator in (ProductClassifier, ProductRegressor)
-     for aggregate in AGGREGATES]
+     for aggregate in AGGREGATES if aggregate != Estimator().aggregate]
 )
 def test_sklearn_checks_pass_for_every_aggregation_with_the_defaults(estimator, check):
     """The accuracy and R² checks included (no poor_score tag). A tanh layer fitted to the
