@@ -230,9 +230,10 @@ class _BaseProductDecoder(BaseEstimator):
             params.update(query=query, key=key, value=value)
         self.aggregation_params_ = params
 
+    # Computed from the fitted parameters, so that it follows edits of them. No docstring:
+    # the Attributes section documents it (numpydoc would otherwise link to a missing page).
     @property
     def aggregation_weights_(self):
-        """The weight of each subspace in the sum, from the fitted parameters."""
         if self.aggregate == "weighted":
             return Weighted.weights(self.aggregation_params_["logits"])
         if self.aggregate == "sum":
