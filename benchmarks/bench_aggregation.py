@@ -3,6 +3,14 @@
     python benchmarks/bench_aggregation.py                        # digits (always available)
     python benchmarks/bench_aggregation.py --datasets digits,mnist1d,mnist_5k   # bench extra
     python benchmarks/bench_aggregation.py --kinds classifier     # classification only
+    python benchmarks/bench_aggregation.py --tables tuning --kinds classifier \
+        --datasets digits --factors architecture,training --seeds 1 \
+        --name aggregation_tuning                                          # defaults vs grid
+    python benchmarks/bench_aggregation.py --tables tuning --kinds classifier \
+        --datasets synthetic --seeds 1 --name aggregation_tuning_synthetic
+    python benchmarks/bench_aggregation.py --tables solver --name aggregation_solver
+    python benchmarks/bench_aggregation.py --tables solver --solver-sizes 200,500,1000 \
+        --name aggregation_solver_small
 
 On model zoos varying initialisation, architecture and training recipe
 (``skinvariance.datasets.make_model_zoo``; classifier zoos decoded to the labels, autoencoder
@@ -30,8 +38,18 @@ zoos to the inputs), three tables:
    cross-validation on the decoder's training space (``LogisticRegressionCV`` / ``RidgeCV``),
    with and without the ``StandardScaler``: best row, mean over rows and wall time.
 
-Writes benchmarks/results/aggregation.md and aggregation.csv. Never edited by hand: rerun
-the script.
+4. **tuning** (``--tables tuning``, classifier zoos, and ``synthetic``: three noisy linear
+   images of one labelled latent space, 3,000 x 384 float32, as in bench_search.py): the
+   stitching accuracy of each aggregation with the decoders' defaults against the other
+   points of a grid (solver, regularisation, and the previous defaults: Adam with
+   ``alpha=1e-4`` and early stopping), the four kernels' product and 300 anchors as in (1).
+5. **solver** (``--tables solver``): L-BFGS against Adam with early stopping on one
+   synthetic space of growing size (the product of the four kernels, 100 anchors, decoded by
+   ``"mlp_sum"`` and ``"concat"``): test accuracy, fit time and iterations; where
+   ``solver="auto"`` switches.
+
+Writes benchmarks/results/aggregation.md and aggregation.csv (``--name`` changes the name).
+Never edited by hand: rerun the script.
 """
 
 import argparse
@@ -41,9 +59,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.neural_network import MLPClassifier
@@ -62,14 +82,29 @@ from skinvariance import (
 from skinvariance._markdown import markdown_table
 from skinvariance.cli._kernel_speed import machine_description
 from skinvariance.datasets import FACTORS, make_model_zoo
+from skinvariance.decoders._estimators import AUTO_LBFGS_MAX_SAMPLES
 from skinvariance.stitching import PowerOfTwoScaler
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KERNELS = ["cosine", "euclidean", "l1", "linf"]
 AGGREGATIONS = ["concat", "sum", "weighted", "mlp_sum", "attention"]
+#: The grid of the tuning table: ``{label: decoder parameters}``; the defaults first.
+TUNING = {
+    "defaults": {},
+    "lbfgs, alpha=1e-4": {"solver": "lbfgs", "alpha": 1e-4},
+    "lbfgs, alpha=1e-2": {"solver": "lbfgs", "alpha": 1e-2},
+    "lbfgs, alpha=1": {"solver": "lbfgs"},
+    "adam, alpha=1": {"solver": "adam"},
+    "previous defaults (adam, alpha=1e-4)": {"solver": "adam", "alpha": 1e-4,
+                                             "max_iter": 200},
+}
+#: Attention is slow to train: only these points of the grid for it.
+TUNING_ATTENTION = ("defaults", "previous defaults (adam, alpha=1e-4)")
 #: The regularisation grids searched by the validation-chosen probes.
 CS = (0.01, 0.1, 1.0, 10.0, 100.0)
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
+#: Rows of the synthetic space of the solver table.
+SOLVER_SIZES = (2_000, 5_000, 13_000)
 
 
 def logistic_regression_cv(**params):
@@ -229,7 +264,8 @@ def timing_rows(zoo, anchors, epochs, repeats, seed, say):
     common = {"max_iter": epochs, "n_iter_no_change": epochs + 1, "early_stopping": False,
               "random_state": seed}  # fmt: skip
     fits = {
-        "ProductClassifier(mlp_sum)": ProductClassifier(4, aggregate="mlp_sum", **common),
+        "ProductClassifier(mlp_sum)": ProductClassifier(4, aggregate="mlp_sum", solver="adam",
+                                                        **common),
         f"MLPClassifier(({k},))": MLPClassifier(hidden_layer_sizes=(k,), **common),
     }
     times = {name: [] for name in fits}
@@ -252,6 +288,104 @@ def timing_rows(zoo, anchors, epochs, repeats, seed, say):
         }
         for name, values in times.items()
     ]  # fmt: skip
+
+
+def synthetic_zoo(n_spaces=3, n_samples=3000, width=384, latent=32, n_classes=10, seed=0):
+    """Noisy linear images of one labelled latent space (as in bench_search.py): a zoo-like
+    object with ``spaces`` and ``target``."""
+    rng = np.random.default_rng(seed)
+    spectrum = 1.0 / np.sqrt(1.0 + np.arange(latent))
+    means = 2.0 * rng.normal(size=(n_classes, latent)) * spectrum
+    y = rng.integers(n_classes, size=n_samples)
+    Z = means[y] + 4.0 * rng.normal(size=(n_samples, latent)) * spectrum
+    spaces = {}
+    for i in range(n_spaces):
+        W = rng.normal(size=(latent, width)) / np.sqrt(latent)
+        noise = 0.6 * np.sqrt(latent / width) * rng.normal(size=(n_samples, width))
+        spaces[f"model_{i}"] = (Z @ W + rng.normal(size=width) + noise).astype(np.float32)
+    return SimpleNamespace(spaces=spaces, target=y, data=None)
+
+
+def tuning_rows(zoo, y, seeds, anchors, key, say):
+    """Rows of the tuning table for one zoo: every aggregation at every point of the grid."""
+    rows = []
+    for seed in seeds:
+        train, test = _split(zoo.target, seed)
+        spaces_train = {name: Z[train] for name, Z in zoo.spaces.items()}
+        spaces_test = {name: Z[test] for name, Z in zoo.spaces.items()}
+        # The point of the grid the defaults resolve to is not run twice.
+        auto = "lbfgs" if len(train) <= AUTO_LBFGS_MAX_SAMPLES else "adam"
+        for aggregate in AGGREGATIONS:
+            for label, params in TUNING.items():
+                if aggregate == "attention" and label not in TUNING_ATTENTION:
+                    continue
+                if params == {"solver": auto}:
+                    continue
+                say(f"{key['dataset']} {key['factor']}, seed {seed}: {aggregate}, {label}")
+                decoder = ProductClassifier(4, aggregate=aggregate, random_state=seed, **params)
+                evaluator = StitchingEvaluator(ProductProjection(KERNELS), decoder,
+                                               anchors=anchors, random_state=seed)
+                start = time.perf_counter()
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", ConvergenceWarning)
+                    evaluator.fit(spaces_train, y[train])
+                elapsed = (time.perf_counter() - start) / len(zoo.spaces)
+                stitched, diagonal = _stitching_values(
+                    evaluator.stitching_matrix(spaces_test, y[test]), 1.0)
+                fitted = list(evaluator.decoders_.values())
+                rows.append({
+                    **key, "table": "tuning", "seed": seed, "aggregate": aggregate,
+                    "configuration": f"defaults ({auto}, alpha=1)" if not params else label,
+                    "stitching_mean": np.mean(stitched),
+                    "stitching_std": np.std(stitched), "non_stitched_mean": np.mean(diagonal),
+                    "fit_seconds": elapsed,
+                    "n_iter": np.mean([d.n_iter_ for d in fitted]),
+                    "not_converged": sum(issubclass(w.category, ConvergenceWarning)
+                                         for w in caught),
+                })  # fmt: skip
+    return rows
+
+
+def solver_rows(sizes, anchors, seed, say):
+    """L-BFGS against Adam (early stopping) on one synthetic space of each size: the product
+    of the four kernels decoded by ``"mlp_sum"`` and ``"concat"``, a quarter held out."""
+    rows = []
+    for n_samples in sizes:
+        zoo = synthetic_zoo(n_spaces=1, n_samples=n_samples, seed=seed)
+        X, y = zoo.spaces["model_0"], zoo.target
+        train, test = _split(y, seed)
+        anchor_rows = X[train[:anchors]]
+        product = ProductProjection(KERNELS).fit(anchor_rows)
+        P_train, P_test = product.transform(X[train]), product.transform(X[test])
+        for aggregate in ("concat", "mlp_sum"):
+            for solver in ("lbfgs", "adam"):
+                say(f"solver table: {n_samples} rows, {aggregate}, {solver}")
+                decoder = ProductClassifier(4, aggregate=aggregate, solver=solver,
+                                            random_state=seed)
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    decoder.fit(P_train, y[train])
+                rows.append({
+                    "table": "solver", "n_train": len(train), "aggregate": aggregate,
+                    "solver": solver, "test_accuracy": decoder.score(P_test, y[test]),
+                    "fit_seconds": time.perf_counter() - start, "n_iter": decoder.n_iter_,
+                })  # fmt: skip
+    return rows
+
+
+def tuning_markdown(frame):
+    """Per zoo and aggregation: every point of the grid (mean over seeds), the best marked."""
+    sections = []
+    for (dataset, factor), part in frame.groupby(["dataset", "factor"], sort=False):
+        table = (part.groupby(["aggregate", "configuration"], sort=False)
+                 [["stitching_mean", "stitching_std", "non_stitched_mean", "fit_seconds",
+                   "n_iter", "not_converged"]].mean().reset_index())  # fmt: skip
+        best = table.groupby("aggregate", sort=False).stitching_mean.transform("max")
+        table["best of grid"] = np.where(table.stitching_mean == best, "best", "")
+        sections.append(f"\n### {dataset}, {factor}\n\n"
+                        f"{markdown_table(table, floatfmt='.3f')}\n")
+    return "".join(sections)
 
 
 def _cell(mean, std, digits=3):
@@ -303,14 +437,26 @@ def run(args, say):
     rows, timing = [], []
     seeds = list(range(args.seed, args.seed + args.seeds))
     tables = args.tables.split(",")
+    if "solver" in tables:
+        sizes = [int(size) for size in args.solver_sizes.split(",")]
+        timing += solver_rows(sizes, 100, args.seed, say)
     for dataset in args.datasets.split(","):
         for kind in args.kinds.split(","):
-            for factor in FACTORS:
+            if dataset == "synthetic" and "tuning" in tables and kind == "classifier":
+                zoo = synthetic_zoo(seed=args.seed)
+                key = {"dataset": dataset, "kind": kind, "factor": "linear images"}
+                rows += tuning_rows(zoo, zoo.target, seeds, args.anchors, key, say)
+            if dataset == "synthetic" or not ({"aggregation", "default", "timing",
+                                               "tuning"} & set(tables)):
+                continue
+            for factor in args.factors.split(","):
                 say(f"{dataset} {kind} zoo, {factor}: training {args.n_models} models")
                 zoo = make_model_zoo(dataset, factors=factor, n_models=args.n_models,
                                      kind=kind, random_state=args.seed)  # fmt: skip
                 y = zoo.target if kind == "classifier" else zoo.data
                 key = {"dataset": dataset, "kind": kind, "factor": factor}
+                if "tuning" in tables and kind == "classifier":
+                    rows += tuning_rows(zoo, y, seeds, args.anchors, key, say)
                 if "aggregation" in tables:
                     rows += aggregation_rows(zoo, y, seeds, args.anchors, key, say)
                 if "default" in tables and args.default_seeds:
@@ -318,7 +464,7 @@ def run(args, say):
                                                  args.anchors, args.candidates, key,
                                                  say)  # fmt: skip
                 if "timing" in tables and not timing and kind == "classifier":
-                    timing = timing_rows(zoo, args.anchors, args.epochs, args.repeats,
+                    timing += timing_rows(zoo, args.anchors, args.epochs, args.repeats,
                                          args.seed, say)  # fmt: skip
     return pd.DataFrame(rows), pd.DataFrame(timing)
 
@@ -329,12 +475,16 @@ def write_results(args, argv, results, timing, elapsed, loads):
         results = pd.DataFrame({"table": []})
     aggregation = results[results.table == "aggregation"]
     defaults = results[results.table == "default_decoder"]
+    tuning = results[results.table == "tuning"]
+    everything = pd.concat([results, timing])
+    solver = timing[timing.table == "solver"] if len(timing) else timing
+    timing = timing[timing.table == "timing"] if len(timing) else timing
     parts = [
         "# Learned aggregation of the product space, and the default decoder\n\n",
         f"Command: `{command.strip()}`  \n",
         f"Machine: {machine_description()}; load average (1 min) {loads[0]:.1f} at the "
         f"start, {loads[1]:.1f} at the end  \n",
-        f"Datasets: {args.datasets}; zoos: {args.kinds}, factors {', '.join(FACTORS)}, "
+        f"Datasets: {args.datasets}; zoos: {args.kinds}, factors {args.factors}, "
         f"{args.n_models} models each; {args.anchors} anchors; seeds {args.seed} to "
         f"{args.seed + args.seeds - 1}; total {elapsed / 60:.1f} min.\n\n",
         "Spaces are of samples no encoder saw; a stratified quarter of them are the test rows, "
@@ -346,8 +496,8 @@ def write_results(args, argv, results, timing, elapsed, loads):
             "\n## 1. Aggregations and linear probes (`StitchingEvaluator`)\n\n",
             "`product + a`: `ProductProjection(['cosine', 'euclidean', 'l1', 'linf'])` "
             "(per-sample standardised, distances negated) then `ProductClassifier` / "
-            "`ProductRegressor(n_subspaces=4, aggregate=a)` with their defaults (Adam, "
-            "early stopping). "
+            "`ProductRegressor(n_subspaces=4, aggregate=a)` with their defaults "
+            "(`solver='auto'`: L-BFGS on these rows; `alpha=1`). "
             "Fit time: the evaluator's (projections included) per model. "
             "`product (n) + ...`: `normalize=n` and a linear probe on the concatenation. "
             f"`logistic_cv`: `LogisticRegressionCV(Cs={list(CS)}, cv=3, scoring='neg_log_loss')`; "
@@ -372,9 +522,28 @@ def write_results(args, argv, results, timing, elapsed, loads):
             f"call (all rows, similarity measures off); {args.default_seeds} seed(s).\n\n",
             default_decoder_markdown(defaults), "\n",
         ]
+    if len(tuning):
+        parts += [
+            "\n## 4. Defaults against a grid (`StitchingEvaluator`, 300 anchors)\n\n",
+            "`ProductProjection(['cosine', 'euclidean', 'l1', 'linf'])` then "
+            "`ProductClassifier(n_subspaces=4, aggregate=a, **point)`. Stitched: mean (and "
+            "std) over the ordered pairs of different models; `fit_seconds`: the evaluator's "
+            "fit per model; `n_iter`: mean over the decoders; `not_converged`: how many "
+            "decoders of the evaluator warned. `best`: the best point of the grid on the "
+            "test rows (an optimistic upper bound: a user chooses without them).\n",
+            tuning_markdown(tuning),
+        ]
+    if len(solver):
+        parts += [
+            "\n## 5. L-BFGS against Adam as the rows grow (one synthetic space)\n\n",
+            "100 anchors, the four kernels' product (400 float32 columns), a quarter of the "
+            "rows held out; decoders with their defaults but the solver.\n\n",
+            markdown_table(solver.dropna(axis=1, how="all").drop(columns="table"),
+                           floatfmt=".3f"), "\n",
+        ]
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / f"{args.name}.md").write_text("".join(parts))
-    pd.concat([results, timing]).to_csv(args.output / f"{args.name}.csv", index=False)
+    everything.to_csv(args.output / f"{args.name}.csv", index=False)
     return args.output / f"{args.name}.md"
 
 
@@ -394,7 +563,11 @@ def main(argv=None):
     parser.add_argument("--candidates", default="abcd",
                         help="default-decoder candidates to run (abcd)")
     parser.add_argument("--tables", default="aggregation,timing,default",
-                        help="which tables (aggregation,timing,default)")
+                        help="which tables (aggregation,timing,default; tuning, solver)")
+    parser.add_argument("--factors", default=",".join(FACTORS),
+                        help="zoo factors (" + ",".join(FACTORS) + ")")
+    parser.add_argument("--solver-sizes", default=",".join(map(str, SOLVER_SIZES)),
+                        help="rows of the synthetic spaces of the solver table")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--name", default="aggregation", help="name of the result files")
     args = parser.parse_args(argv)

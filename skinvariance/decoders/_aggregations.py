@@ -7,9 +7,10 @@ The input of every aggregation is the concatenated product space ``X`` of shape
 
 Each aggregation declares its parameters as ``(name, shape, penalized)`` triples; the network
 lays them out in one flat vector (see ``_network.py``) and hands each aggregation a dict of
-views into it. ``forward`` keeps what ``backward`` needs on the instance, so an instance
-serves one network. No aggregation needs the gradient with respect to its input, so none is
-computed.
+views into it. ``forward`` returns the output and what ``backward`` needs (a local of the
+pass, never stored on the instance): an aggregation holds only its shape, so prediction
+writes nothing and concurrent passes are safe. No aggregation needs the gradient with respect
+to its input, so none is computed.
 """
 
 import math
@@ -58,10 +59,14 @@ class Aggregation:
         return [X[:, i * k : (i + 1) * k] for i in range(self.n_subspaces)]
 
     def forward(self, X, params):
-        return X
+        """``(H, cache)``: the aggregated rows and what :meth:`backward` needs."""
+        return X, None
 
-    def backward(self, dH, params, grads):
-        """Write the gradients of the parameters into ``grads`` (views), given dL/dH."""
+    def backward(self, cache, dH, params, grads):
+        """Write the gradients of the parameters into ``grads`` (views), given dL/dH.
+
+        ``cache`` is the second value :meth:`forward` returned; it may be overwritten.
+        """
 
 
 class Sum(Aggregation):
@@ -76,7 +81,7 @@ class Sum(Aggregation):
         H = blocks[0].copy()
         for block in blocks[1:]:
             H += block
-        return H
+        return H, None
 
 
 class Weighted(Aggregation):
@@ -110,16 +115,14 @@ class Weighted(Aggregation):
         H = np.multiply(blocks[0], w[0])
         for wi, block in zip(w[1:], blocks[1:]):
             H += wi * block
-        self._cache = (X, w)
-        return H
+        return H, (X, w)
 
-    def backward(self, dH, params, grads):
-        X, w = self._cache
+    def backward(self, cache, dH, params, grads):
+        X, w = cache
         # dL/dw_i = <dH, s_i>; softmax backward: dtheta = w * (dw - <w, dw>)
         dw = np.array([np.einsum("ij,ij->", dH, block) for block in self.blocks(X)],
                       dtype=w.dtype)
         grads["logits"][:] = w * (dw - np.dot(w, dw))
-        self._cache = None
 
 
 class MLPSum(Aggregation):
@@ -154,11 +157,10 @@ class MLPSum(Aggregation):
             np.matmul(block, coef[i], out=T[i])
             T[i] += intercept[i]
             np.tanh(T[i], out=T[i])
-        self._cache = (X, T)
-        return T.sum(axis=0)
+        return T.sum(axis=0), (X, T)
 
-    def backward(self, dH, params, grads):
-        X, T = self._cache
+    def backward(self, cache, dH, params, grads):
+        X, T = cache
         for i, block in enumerate(self.blocks(X)):
             # d tanh = 1 - tanh^2, computed in place in the cached activations.
             Ti = T[i]
@@ -167,7 +169,6 @@ class MLPSum(Aggregation):
             Ti *= dH
             np.matmul(block.T, Ti, out=grads["coef"][i])
             np.sum(Ti, axis=0, out=grads["intercept"][i])
-        self._cache = None
 
 
 class Attention(Aggregation):
@@ -207,11 +208,10 @@ class Attention(Aggregation):
         S /= S.sum(axis=2, keepdims=True)  # attention a_ij, softmax over keys j
         c = S.sum(axis=1)  # c_j = sum_i a_ij: how much token j contributes in total
         H = np.matmul(c[:, None, :], V)[:, 0, :]
-        self._cache = (X, QKV, S, c)
-        return H
+        return H, (X, QKV, S, c)
 
-    def backward(self, dH, params, grads):
-        X, QKV, A, c = self._cache
+    def backward(self, cache, dH, params, grads):
+        X, QKV, A, c = cache
         n, m, k = X.shape[0], self.n_subspaces, self.width
         Q, K, V = QKV[..., :k], QKV[..., k : 2 * k], QKV[..., 2 * k :]
         dQKV = np.empty_like(QKV)
@@ -224,7 +224,6 @@ class Attention(Aggregation):
         np.matmul(dS, K, out=dQKV[..., :k])
         np.matmul(dS.transpose(0, 2, 1), Q, out=dQKV[..., k : 2 * k])
         np.matmul(X.reshape(n * m, k).T, dQKV.reshape(n * m, 3 * k), out=grads["qkv"])
-        self._cache = None
 
 
 AGGREGATIONS = {

@@ -51,6 +51,7 @@ class Head:
             params[f"intercept_{i}"][:] = rng.uniform(-bound, bound, units[i + 1])
 
     def forward(self, H, params):
+        """``(Z, activations)``: the raw outputs and every layer's input, for backward."""
         activations = [H]
         for i in range(self.n_layers):
             A = activations[-1] @ params[f"coef_{i}"]
@@ -58,12 +59,13 @@ class Head:
             if i < self.n_layers - 1:
                 np.maximum(A, 0, out=A)
             activations.append(A)
-        self._activations = activations
-        return activations[-1]
+        return activations[-1], activations
 
-    def backward(self, delta, params, grads, *, input_gradient):
-        """Write the parameter gradients given ``delta = dL/dZ``; return dL/dH if asked."""
-        activations = self._activations
+    def backward(self, activations, delta, params, grads, *, input_gradient):
+        """Write the parameter gradients given ``delta = dL/dZ``; return dL/dH if asked.
+
+        ``activations`` is the second value :meth:`forward` returned.
+        """
         for i in range(self.n_layers - 1, -1, -1):
             np.matmul(activations[i].T, delta, out=grads[f"coef_{i}"])
             np.sum(delta, axis=0, out=grads[f"intercept_{i}"])
@@ -72,7 +74,6 @@ class Head:
             delta = delta @ params[f"coef_{i}"].T
             if i > 0:
                 delta *= activations[i] > 0  # ReLU derivative
-        self._activations = None
         return delta if input_gradient else None
 
 

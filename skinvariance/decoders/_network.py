@@ -1,9 +1,12 @@
-"""An aggregation followed by a head, with all parameters in one flat vector.
+"""An aggregation followed by a head: its parameter layout, forward pass, loss and gradient.
 
-Every parameter array is a view into one contiguous vector ``coef`` and every gradient a view
-into ``grad`` of the same layout, so that the optimisers work on two flat vectors (Adam
-updates them in a few vectorised passes; L-BFGS reads and writes them directly) and the L2
-penalty is one dot product: the penalised weight matrices come first in the layout.
+A :class:`Network` holds the structure only (shapes, loss, penalty), never parameters or
+activations: every pass takes the parameters as an argument and keeps its activations in
+locals, so prediction writes nothing and threads may share a network. Training works on one
+flat parameter vector and one flat gradient vector of the same layout (Adam updates them in a
+few vectorised passes; L-BFGS reads and writes them directly), every named parameter being a
+view into them; the penalised weight matrices come first, so the L2 penalty is one dot
+product.
 """
 
 import numpy as np
@@ -46,7 +49,7 @@ class ParameterLayout:
 
 
 class Network:
-    """Aggregation, head and loss; computes the penalised loss and its gradient.
+    """Aggregation, head and loss; computes outputs, the penalised loss and its gradient.
 
     Parameters
     ----------
@@ -60,66 +63,59 @@ class Network:
         Width of the raw output.
     loss : {"multinomial", "binary", "squared"}
     alpha : float
-        L2 penalty: ``0.5 * alpha * ||weights||^2 / n_rows`` is added to the mean loss of
-        ``n_rows`` rows (scikit-learn's MLP convention).
+        L2 penalty: ``0.5 * alpha * ||weights||^2 / n_train`` is added to the mean loss,
+        ``n_train`` being the number of training rows (of a minibatch too, so that every
+        minibatch estimates the same objective).
     dtype : numpy dtype
         Of the parameters and of every computation.
     """
 
     def __init__(self, aggregate, n_subspaces, width, hidden_layer_sizes, n_outputs, loss,
                  alpha, dtype):
-        self._args = (aggregate, n_subspaces, width, tuple(hidden_layer_sizes), n_outputs,
-                      loss, alpha, np.dtype(dtype).str)
         self.aggregation = AGGREGATIONS[aggregate](n_subspaces, width)
         self.head = Head(self.aggregation.output_width, hidden_layer_sizes, n_outputs)
         self.loss = LOSSES[loss]
         self.alpha = float(alpha)
         self.dtype = np.dtype(dtype)
         self.layout = ParameterLayout(self.aggregation.parameters() + self.head.parameters())
-        self.grad = np.zeros(self.layout.size, dtype=self.dtype)
-        self._grads = self.layout.views(self.grad)
-        self.set_coef(np.zeros(self.layout.size, dtype=self.dtype))
 
-    def __getstate__(self):
-        # The gradient buffer and the views are rebuilt from the layout on unpickling.
-        return {"args": self._args, "coef": self.coef}
+    def initial_coef(self, rng):
+        """A new flat parameter vector drawn from ``rng`` (a RandomState), in a fixed order."""
+        coef = np.zeros(self.layout.size, dtype=self.dtype)
+        params = self.layout.views(coef)
+        self.aggregation.initialize(params, rng)
+        self.head.initialize(params, rng)
+        return coef
 
-    def __setstate__(self, state):
-        self.__init__(*state["args"])
-        self.set_coef(state["coef"])
+    def forward(self, X, params):
+        """Raw outputs ``Z`` of the rows ``X`` (C-contiguous) under ``params`` (by name)."""
+        H, _ = self.aggregation.forward(X, params)
+        Z, _ = self.head.forward(H, params)
+        return Z
 
-    def set_coef(self, coef):
-        """Use ``coef`` (a flat vector of the network's dtype, not copied) as parameters."""
-        self.coef = coef
-        self.params = self.layout.views(coef)
+    def loss_grad(self, coef, X, target, grad, n_train=None):
+        """Penalised mean loss over the rows of ``X`` at the flat parameters ``coef``.
 
-    def initialize(self, rng):
-        """Draw initial parameters from ``rng`` (a RandomState), in a fixed order."""
-        self.aggregation.initialize(self.params, rng)
-        self.head.initialize(self.params, rng)
-
-    def forward(self, X):
-        """Raw outputs ``Z`` of the rows ``X`` (C-contiguous, the network's dtype)."""
-        H = self.aggregation.forward(X, self.params)
-        return self.head.forward(H, self.params)
-
-    def loss_grad(self, X, target):
-        """Penalised mean loss over the rows of ``X``; its gradient is left in ``self.grad``."""
-        n = X.shape[0]
-        Z = self.forward(X)
+        Its gradient is written into ``grad`` (a flat vector of the same layout).
+        ``n_train`` (default: the rows of ``X``) scales the penalty, for a minibatch.
+        """
+        n = X.shape[0] if n_train is None else n_train
+        params, grads = self.layout.views(coef), self.layout.views(grad)
+        H, aggregation_cache = self.aggregation.forward(X, params)
+        Z, activations = self.head.forward(H, params)
         loss, delta = self.loss(Z, target)
         trainable = self.aggregation.trainable
-        dH = self.head.backward(delta, self.params, self._grads, input_gradient=trainable)
+        dH = self.head.backward(activations, delta, params, grads, input_gradient=trainable)
         if trainable:
-            self.aggregation.backward(dH, self.params, self._grads)
+            self.aggregation.backward(aggregation_cache, dH, params, grads)
         p = self.layout.n_penalized
         if p and self.alpha:
-            weights = self.coef[:p]
+            weights = coef[:p]
             loss += 0.5 * self.alpha * float(np.dot(weights, weights)) / n
-            self.grad[:p] += (self.alpha / n) * weights
+            grad[:p] += (self.alpha / n) * weights
         return loss
 
-    def decision(self, X):
+    def decision(self, X, params):
         """Raw outputs for many rows, computed in blocks within ``working_memory``."""
         n = X.shape[0]
         width = self.aggregation.n_subspaces * self.aggregation.width
@@ -129,7 +125,5 @@ class Network:
         batch = get_chunk_n_rows(row_bytes=row_bytes, max_n_rows=n)
         out = np.empty((n, self.head.layer_units[-1]), dtype=self.dtype)
         for rows in gen_batches(n, max(batch, 1)):
-            out[rows] = self.forward(np.ascontiguousarray(X[rows]))
-        self.aggregation._cache = None
-        self.head._activations = None
+            out[rows] = self.forward(np.ascontiguousarray(X[rows]), params)
         return out
