@@ -16,6 +16,7 @@ pseudo-anchors matched among the unpaired rows (``pairing="match"``,
 # A zoo of five networks that differ by their architecture
 # ---------------------------------------------------------
 import matplotlib.pyplot as plt
+import numpy as np
 
 from skinvariance import (
     AffineAlignment,
@@ -37,16 +38,18 @@ invariances = {
 # With ``pairing="match"`` only the ``anchors`` rows are known pairs (0: none); the other
 # training rows of each space are matched unpaired (their order is never read) and the
 # invariances are fitted on 300 pseudo-anchors.
-given = compare_invariances(zoo.spaces, zoo.target, invariances, metrics=["cka"],
+spaces, y = zoo.spaces, zoo.target
+given = compare_invariances(spaces, y, invariances, metrics=["cka"],
                             anchors=[10, 30, 100, 300], random_state=0)
-matched = compare_invariances(zoo.spaces, zoo.target, invariances, metrics=["cka"],
-                              anchors=[0, 10, 30, 100], pairing="match", random_state=0)
-chance = zoo.target.tolist().count(max(set(zoo.target.tolist()),
-                                       key=zoo.target.tolist().count)) / len(zoo.target)
+matched = compare_invariances(spaces, y, invariances, metrics=["cka"],
+                              anchors=[0, 10, 30, 100], pairing="match",
+                              random_state=0)
+chance = np.bincount(y).max() / len(y)  # the most frequent class
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
 plot_anchor_curve(given, chance=chance, ax=axes[0], title="given anchors only")
-plot_anchor_curve(matched, chance=chance, ax=axes[1], title="with matched pseudo-anchors")
+plot_anchor_curve(matched, chance=chance, ax=axes[1],
+                  title="with matched pseudo-anchors")
 fig.tight_layout()
 
 # %%
