@@ -82,6 +82,10 @@ from skinvariance import (
 from skinvariance._markdown import markdown_table
 from skinvariance.cli._kernel_speed import machine_description
 from skinvariance.datasets import FACTORS, make_model_zoo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_search import synthetic_spaces  # noqa: E402
+
 from skinvariance.decoders._estimators import AUTO_LBFGS_MAX_SAMPLES
 from skinvariance.stitching import PowerOfTwoScaler
 
@@ -291,18 +295,10 @@ def timing_rows(zoo, anchors, epochs, repeats, seed, say):
 
 
 def synthetic_zoo(n_spaces=3, n_samples=3000, width=384, latent=32, n_classes=10, seed=0):
-    """Noisy linear images of one labelled latent space (as in bench_search.py): a zoo-like
-    object with ``spaces`` and ``target``."""
-    rng = np.random.default_rng(seed)
-    spectrum = 1.0 / np.sqrt(1.0 + np.arange(latent))
-    means = 2.0 * rng.normal(size=(n_classes, latent)) * spectrum
-    y = rng.integers(n_classes, size=n_samples)
-    Z = means[y] + 4.0 * rng.normal(size=(n_samples, latent)) * spectrum
-    spaces = {}
-    for i in range(n_spaces):
-        W = rng.normal(size=(latent, width)) / np.sqrt(latent)
-        noise = 0.6 * np.sqrt(latent / width) * rng.normal(size=(n_samples, width))
-        spaces[f"model_{i}"] = (Z @ W + rng.normal(size=width) + noise).astype(np.float32)
+    """Noisy linear images of one labelled latent space (bench_search.synthetic_spaces): a
+    zoo-like object with ``spaces`` and ``target``."""
+    spaces, y = synthetic_spaces(n_spaces, n_samples, width, latent=latent,
+                                 n_classes=n_classes, seed=seed)
     return SimpleNamespace(spaces=spaces, target=y, data=None)
 
 
