@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes, svdvals
-from skinvariance._bench import machine_description
+from skinvariance.cli._kernel_speed import machine_description
 from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
