@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from skinvariance.cli._kernel_speed import machine_description
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -43,6 +42,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skinvariance import AffineAlignment, OrthogonalAlignment, RelativeProjection, match_spaces
 from skinvariance._markdown import markdown_table
+from skinvariance.cli._kernel_speed import machine_description
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search import synthetic_spaces  # noqa: E402

@@ -39,12 +39,12 @@ from pathlib import Path
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes, svdvals
-from skinvariance.cli._kernel_speed import machine_description
 from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skinvariance import AffineAlignment, OrthogonalAlignment
+from skinvariance.cli._kernel_speed import machine_description
 from skinvariance.metrics import procrustes_similarity
 
 RESULTS = Path(__file__).resolve().parent / "results"
