@@ -9,7 +9,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import (
     KFold,
@@ -18,7 +18,6 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
     check_cv,
 )
-from sklearn.utils import check_random_state
 
 from .._compat import InvalidParameterError, StrOptions, validate_parameter_constraints
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
@@ -26,11 +25,12 @@ from .._validation import DataError, check_target, is_classification_target
 from ..projection._shared import SharedSubspaces
 from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, matched_anchor_rows
-from ._invariances import fix_random_states, projection_kind
+from ._invariances import projection_kind
 from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
 from ._rows import (
     check_decoder,
     describe_decoder,
+    draw_seed,
     resolve_invariances,
     row_decoders,
     row_evaluator,
@@ -360,13 +360,12 @@ def compare_invariances(
     select_by = _check_select_by(select_by, metrics, labelled)
     decoder = check_decoder(decoder)
     _check_scoring(scoring)
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    seed = draw_seed(random_state)
     decoders = default = None
     classification = False
     if labelled:
+        # seeded, with the projections, where each split's evaluator is built (row_evaluator)
         decoders, default = row_decoders(rows, decoder, y)
-        # the decoders' own random choices (a learned aggregation's initialisation) are seeded
-        decoders = {name: fix_random_states(clone(est), seed) for name, est in decoders.items()}
         if decoder is None or isinstance(decoder, str):
             classification = np.ndim(y) == 1 and is_classification_target(y)
         else:
