@@ -220,8 +220,6 @@ SHARED_NAMES = {
     "add_parser": "the subcommand protocol: each cli module adds its own sub-parser",
     "run": "the subcommand protocol: each cli module runs its own subcommand",
     "row_blocks": "kernels.row_blocks is the public, validated form of _parallel.row_blocks",
-    "write_failed": "to merge: the error of a failed write, as a command-line usage error "
-                    "(cli/_common) and as the library's OSError (io/_npy_format)",
 }
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "UsageError",
     "add_output_options",
     "at_least_two",
+    "cannot_write",
     "check_kernels",
     "check_measures",
     "check_output",
@@ -32,7 +33,6 @@ __all__ = [
     "print_summary",
     "seed",
     "user_errors",
-    "write_failed",
     "write_file",
 ]
 
@@ -233,10 +233,10 @@ def write_file(path, overwrite, option=None):
             "(pass --overwrite to replace it)"
         ) from None
     except OSError as exc:
-        raise write_failed(path, exc, option) from None
+        raise cannot_write(path, exc, option) from None
 
 
-def write_failed(path, exc, option=None):
+def cannot_write(path, exc, option=None):
     """The usage error of a write that failed: it names the file (and the option) and says
     *write*."""
     reason = exc.strerror or str(exc)
