@@ -286,12 +286,35 @@ def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs):
     spaces, y = zoo
     invariances = {name: est for name, est in default_invariances().items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
-                               "orthogonal")}
+                               "orthogonal_standardized", "affine_ridge")}
     serial = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2)
     parallel = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,
                                    n_jobs=n_jobs)
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
     assert list(parallel["invariance"]) == list(invariances)
+
+
+def test_compare_s_evaluators_fit_the_spaces_in_parallel_with_n_jobs(zoo, monkeypatch):
+    """Each row's evaluator gets the comparison's n_jobs (its spaces fitted and scored in
+    parallel), and the table is the serial one, bit for bit."""
+    spaces, y = zoo
+    invariances = {"absolute": None, "cosine": RelativeProjection("cosine"),
+                   "affine": AffineAlignment()}
+    serial = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                 random_state=0)
+    seen = []
+    original = StitchingEvaluator._fit
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.n_jobs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StitchingEvaluator, "_fit", recording)
+    with joblib.parallel_config(backend="threading"):  # the evaluators run in this process
+        parallel = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                       random_state=0, n_jobs=2)
+    assert seen == [2, 2, 2]
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _check_scoring(scoring):
 
 
 def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-                   calibration):
+                   calibration, n_jobs=None):
     """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
     other, in one task: a list of :class:`SplitResult`.
 
@@ -99,7 +99,8 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
     and handed to each of them: a kernel shared by the product and a single-kernel row is
     computed once. They read their decoders of the raw training rows from one
     :class:`~skinvariance.stitching._work.DecoderFits`: the absolute row and the alignments
-    fit each space's decoder once.
+    fit each space's decoder once. Each row's evaluator fits and scores the spaces with
+    ``n_jobs``.
     """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
@@ -117,7 +118,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
         else:
             kind, scorer_name, matrix, encodings = _stitch_split(
                 projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
-                y[test], anchors, seed, shared_train, shared_test, fits)
+                y[test], anchors, seed, shared_train, shared_test, fits, n_jobs)
         similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
                                          calibration)
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
@@ -125,7 +126,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
 
 
 def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_train, y_test,
-                  anchors, seed, shared_train, shared_test, fits=None):
+                  anchors, seed, shared_train, shared_test, fits=None, n_jobs=None):
     """The stitching matrix of one invariance on one split, and the representations scored.
 
     The test rows are projected (or, for an alignment, mapped into each other space) once;
@@ -133,6 +134,7 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
     """
     evaluator = row_evaluator(
         projection, decoder, n_train=len(y_train), anchors=anchors, scoring=scoring, seed=seed,
+        n_jobs=n_jobs,
     )._fit(train_spaces, y_train, shared_train, fits)
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
                                               shared=shared_test)
@@ -146,7 +148,7 @@ def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_
     row_tasks = _row_tasks(rows)
     tasks = [
         delayed(_evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
-                                split_anchors[split], seed, calibration)
+                                split_anchors[split], seed, calibration, n_jobs)
         for task in row_tasks
         for split, (train, test) in enumerate(splits)
     ]
