@@ -118,6 +118,10 @@ def test_make_decoder_learned_names(name):
     classifier = make_decoder(name, [0, 1, 1], n_subspaces=3)
     assert isinstance(classifier, ProductClassifier)
     assert (classifier.aggregate, classifier.n_subspaces) == (name, 3)
+    # stopped at ten times the estimators' tol, the rest their defaults
+    assert classifier.tol == 10 * ProductClassifier().tol
+    assert classifier.get_params() == ProductClassifier(
+        3, aggregate=name, tol=classifier.tol).get_params()
     regressor = make_decoder(name, np.ones((4, 2)) * [[0.5], [1], [2], [3]])
     assert isinstance(regressor, ProductRegressor) and regressor.n_subspaces == 1
     # the others are unchanged by n_subspaces
