@@ -67,11 +67,11 @@ class DecoderFits:
     Rows of a comparison that decode the same representation with the same decoder (the
     absolute row and the alignments all decode each raw space with the default decoder) ask
     for the same fit: the first request fits a clone, the others get that fitted decoder, so
-    its standardisation too is fitted once per space and split. A request matches when its
-    input and target are the very arrays (``is``) of an earlier one and its decoder has the
-    same parameters (:func:`joblib.hash` of the unfitted estimator, random states included):
-    its input is the very array (``is``) of an earlier request, its target equal to that one's.
-    The rows do not change a decoder once fitted, so sharing it changes no score.
+    its standardisation too is fitted once per space and split. A request matches an earlier
+    one when its input is the very same array (``is``), its target is equal and its decoder
+    has the same parameters (:func:`joblib.hash` of the target and of the unfitted estimator,
+    random states included). The rows do not change a decoder once fitted, so sharing it
+    changes no score.
 
     Sharing holds within one process: a copy sent to another process shares nothing (and
     changes no result either).
