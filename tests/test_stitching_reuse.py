@@ -23,8 +23,9 @@ from skinvariance import (
     stack_spaces,
 )
 from skinvariance.projection._shared import SharedSubspaces
-from skinvariance.stitching import default_invariances
+from skinvariance.stitching import _work, default_invariances
 from skinvariance.stitching._compare import _row_tasks
+from skinvariance.stitching._work import DecoderFits
 
 FOUR = ["cosine", "euclidean", "l1", "linf"]
 
@@ -120,13 +121,63 @@ def test_the_evaluator_gives_the_same_bits_with_and_without_memory(zoo, projecti
 # --------------------------------------------------------------------------------------------
 
 
-def test_the_projection_rows_of_a_split_share_one_task():
+def test_the_projection_rows_of_a_split_share_one_task_the_raw_rows_another():
     tasks = [[name for name, _ in task] for task in _row_tasks(
         {name: (value, None) for name, value in default_invariances().items()})]
-    assert tasks[0] == ["scale", "relative_cosine", "relative_euclidean", "relative_l1",
-                        "relative_linf", "relative_cosine_centered", "product"]
-    assert all(len(task) == 1 for task in tasks[1:])
-    assert sum(len(task) for task in tasks) == len(default_invariances())
+    assert tasks == [["scale", "relative_cosine", "relative_euclidean", "relative_l1",
+                      "relative_linf", "relative_cosine_centered", "product"],
+                     ["absolute", "orthogonal_standardized", "affine_ridge"]]
+    only_raw = _row_tasks({"absolute": (None, None), "affine": (AffineAlignment(), None)})
+    assert [[name for name, _ in task] for task in only_raw] == [["absolute", "affine"]]
+
+
+# --------------------------------------------------------------------------------------------
+# Decoders: one fit per decoder, space and split
+# --------------------------------------------------------------------------------------------
+
+
+def test_decoder_fits_fit_each_decoder_once_per_input(rng):
+    X, other = rng.normal(size=(80, 5)), rng.normal(size=(80, 5))
+    y = (X[:, 0] > 0).astype(int)
+    fits = DecoderFits()
+    first = fits.fit(_decoder(), X, y)
+    assert fits.fit(_decoder(), X, y.copy()) is first  # another decoder of the same parameters
+    assert (fits.n_fitted, fits.n_served) == (1, 1)
+    # any difference is another fit: the input array, the target, a parameter
+    assert fits.fit(_decoder(), X.copy(), y) is not first
+    assert fits.fit(_decoder(), X, 1 - y) is not first
+    assert fits.fit(_decoder().set_params(logisticregression__C=0.5), X, y) is not first
+    assert fits.fit(_decoder(), other, y) is not first
+    assert (fits.n_fitted, fits.n_served) == (5, 1)
+    # the fit served is a clone fitted as scikit-learn fits it, standardisation included
+    fresh = _decoder().fit(X, y)
+    np.testing.assert_array_equal(first[0].mean_, StandardScaler().fit(X).mean_)
+    np.testing.assert_array_equal(first[0].scale_, StandardScaler().fit(X).scale_)
+    np.testing.assert_array_equal(first.predict_proba(other), fresh.predict_proba(other))
+
+
+def test_the_raw_rows_of_a_comparison_fit_each_decoder_once(zoo, monkeypatch):
+    spaces, y = zoo
+    invariances = {"absolute": None, "orthogonal": OrthogonalAlignment(),
+                   "affine": AffineAlignment()}
+    fitted = []
+    original = _work._fit_clone
+
+    def counting(decoder, X, y):
+        fitted.append(X.shape)
+        return original(decoder, X, y)
+
+    monkeypatch.setattr(_work, "_fit_clone", counting)
+    table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                random_state=0, cv=2)
+    assert len(fitted) == len(spaces) * 2  # one per space and split, not one per row
+    # the oracle: each row compared alone, fitting its own decoders
+    alone = pd.concat([compare_invariances(spaces, y, {name: value}, metrics=["cka"],
+                                           anchors=30, random_state=0, cv=2)
+                       for name, value in invariances.items()], ignore_index=True)
+    assert len(fitted) == len(spaces) * 2 * (1 + len(invariances))
+    pd.testing.assert_frame_equal(table.drop(columns="best"), alone.drop(columns="best"),
+                                  check_exact=True)
 
 
 def test_compare_computes_the_product_s_shared_subspaces_once(zoo, kernel_rows):
@@ -235,12 +286,35 @@ def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs):
     spaces, y = zoo
     invariances = {name: est for name, est in default_invariances().items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
-                               "orthogonal")}
+                               "orthogonal_standardized", "affine_ridge")}
     serial = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2)
     parallel = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,
                                    n_jobs=n_jobs)
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
     assert list(parallel["invariance"]) == list(invariances)
+
+
+def test_compare_s_evaluators_fit_the_spaces_in_parallel_with_n_jobs(zoo, monkeypatch):
+    """Each row's evaluator gets the comparison's n_jobs (its spaces fitted and scored in
+    parallel), and the table is the serial one, bit for bit."""
+    spaces, y = zoo
+    invariances = {"absolute": None, "cosine": RelativeProjection("cosine"),
+                   "affine": AffineAlignment()}
+    serial = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                 random_state=0)
+    seen = []
+    original = StitchingEvaluator._fit
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.n_jobs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StitchingEvaluator, "_fit", recording)
+    with joblib.parallel_config(backend="threading"):  # the evaluators run in this process
+        parallel = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                       random_state=0, n_jobs=2)
+    assert seen == [2, 2, 2]
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from ._rows import (
     row_decoders,
     row_evaluator,
 )
+from ._work import DecoderFits
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 
@@ -89,14 +90,17 @@ def _check_scoring(scoring):
 
 
 def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-                   calibration):
+                   calibration, n_jobs=None):
     """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
     other, in one task: a list of :class:`SplitResult`.
 
     The rows read the relative subspaces of each space's training and test rows from one
     :class:`~skinvariance.projection._shared.SharedSubspaces` per space and rows, made here
     and handed to each of them: a kernel shared by the product and a single-kernel row is
-    computed once.
+    computed once. They read their decoders of the raw training rows from one
+    :class:`~skinvariance.stitching._work.DecoderFits`: the absolute row and the alignments
+    fit each space's decoder once. Each row's evaluator fits and scores the spaces with
+    ``n_jobs``.
     """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
@@ -104,6 +108,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
                     for name, X in train_spaces.items()}
     shared_test = {name: SharedSubspaces(X, max_bytes=SHARED_BYTES_PER_SPACE)
                    for name, X in test_spaces.items()}
+    fits = DecoderFits()
     results = []
     for name, projection in rows:
         if y is None:
@@ -113,7 +118,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
         else:
             kind, scorer_name, matrix, encodings = _stitch_split(
                 projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
-                y[test], anchors, seed, shared_train, shared_test)
+                y[test], anchors, seed, shared_train, shared_test, fits, n_jobs)
         similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
                                          calibration)
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
@@ -121,7 +126,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
 
 
 def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_train, y_test,
-                  anchors, seed, shared_train, shared_test):
+                  anchors, seed, shared_train, shared_test, fits=None, n_jobs=None):
     """The stitching matrix of one invariance on one split, and the representations scored.
 
     The test rows are projected (or, for an alignment, mapped into each other space) once;
@@ -129,7 +134,8 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
     """
     evaluator = row_evaluator(
         projection, decoder, n_train=len(y_train), anchors=anchors, scoring=scoring, seed=seed,
-    )._fit(train_spaces, y_train, shared_train)
+        n_jobs=n_jobs,
+    )._fit(train_spaces, y_train, shared_train, fits)
     matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
                                               shared=shared_test)
     return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
@@ -142,7 +148,7 @@ def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_
     row_tasks = _row_tasks(rows)
     tasks = [
         delayed(_evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
-                                split_anchors[split], seed, calibration)
+                                split_anchors[split], seed, calibration, n_jobs)
         for task in row_tasks
         for split, (train, test) in enumerate(splits)
     ]
@@ -157,12 +163,13 @@ def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_
 
 def _row_tasks(rows):
     """The rows in the tasks that evaluate them on a split: every projection row in one task,
-    so that they share their relative subspaces; each other row (absolute, alignment) alone."""
+    so that they share their relative subspaces; the rows that decode the raw spaces
+    (absolute, alignments) in another, so that they share their decoders."""
     projections = [(name, value[0]) for name, value in rows.items()
                    if projection_kind(value[0]) == "projection"]
-    others = [[(name, value[0])] for name, value in rows.items()
-              if projection_kind(value[0]) != "projection"]
-    return ([projections] if projections else []) + others
+    raw = [(name, value[0]) for name, value in rows.items()
+           if projection_kind(value[0]) != "projection"]
+    return [task for task in (projections, raw) if task]
 
 
 def compare_invariances(

@@ -312,9 +312,11 @@ DataFrame
         """
         return self._fit(check_spaces(spaces), y)
 
-    def _fit(self, spaces, y, shared=None):
+    def _fit(self, spaces, y, shared=None, fits=None):
         """:meth:`fit` on checked ``spaces``; ``shared`` maps a space to the caller's
-        :class:`~skinvariance.projection._shared.SharedSubspaces` of its rows (or is None)."""
+        :class:`~skinvariance.projection._shared.SharedSubspaces` of its rows (or is None);
+        ``fits``: the caller's :class:`~skinvariance.stitching._work.DecoderFits` of these
+        rows, which the decoders of raw spaces are read from (or None)."""
         names = list(spaces)
         first = spaces[names[0]]
         y = check_target(y, first.shape[0])
@@ -329,7 +331,7 @@ DataFrame
             alignments = {}
         else:
             projections = {}
-            decoders, alignments = self._fit_decoders(spaces, y, rows, kind)
+            decoders, alignments = self._fit_decoders(spaces, y, rows, kind, fits)
             widths = {name: X.shape[1] for name, X in spaces.items()}
 
         # Check once, on the anchor rows, that the scorer can score this decoder.
@@ -371,11 +373,11 @@ DataFrame
         widths = {name: width for name, (_, _, width) in zip(names, fitted, strict=True)}
         return projections, decoders, widths
 
-    def _fit_decoders(self, spaces, y, rows, kind):
+    def _fit_decoders(self, spaces, y, rows, kind, fits=None):
         """One decoder per raw space, and one alignment per ordered pair for an alignment."""
         names = list(spaces)
         pairs = [(i, j) for i in names for j in names if i != j] if kind == "alignment" else []
-        tasks = [delayed(fit_decoder)(self.decoder, X, y) for X in spaces.values()]
+        tasks = [delayed(fit_decoder)(self.decoder, X, y, fits) for X in spaces.values()]
         tasks += [
             delayed(fit_alignment)(
                 self.projection, spaces[i][rows[i]], spaces[j][rows[j]]

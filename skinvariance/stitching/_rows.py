@@ -179,7 +179,7 @@ def draw_seed(random_state):
 
 
 def row_evaluator(projection, decoder, *, n_train, anchors, scoring, seed, pairing="given",
-                  matched_anchors=300):
+                  matched_anchors=300, n_jobs=None):
     """The unfitted evaluator that scores one row of a comparison on ``n_train`` rows.
 
     The one place where a row becomes an evaluator: ``compare_invariances`` fits it on each
@@ -187,7 +187,8 @@ def row_evaluator(projection, decoder, *, n_train, anchors, scoring, seed, pairi
     exactly as it was scored. An int ``anchors`` is capped at ``n_train`` (all the rows if
     fewer); a mapping gives each space its rows (a comparison's matched anchors, found once
     per split); the decoder's unset random states, like the projection's (which the evaluator
-    fixes when it is fitted), are ``seed``.
+    fixes when it is fitted), are ``seed``. ``n_jobs``: the evaluator's, which fits and
+    scores the spaces (and the pairs of an alignment) in parallel; it changes no result.
     """
     if isinstance(anchors, Integral):
         anchors = min(anchors, n_train)
@@ -198,6 +199,7 @@ def row_evaluator(projection, decoder, *, n_train, anchors, scoring, seed, pairi
         pairing=pairing,
         matched_anchors=matched_anchors,
         scoring=scoring,
+        n_jobs=n_jobs,
         random_state=seed,
     )
 

@@ -5,14 +5,19 @@ large projection every core; every limit is scoped to its ``with`` block.
 
 A unit that projects rows may be handed the caller's :class:`SharedSubspaces` of those rows
 (``shared``): the raw subspaces another projection of the same rows computed are read from it.
+A unit that fits a decoder may be handed the caller's :class:`DecoderFits` (``fits``): a
+decoder of the same parameters already fitted on the same rows is read from it, not fitted
+again.
 """
 
+import joblib
 import numpy as np
 from sklearn.base import clone
 
 from .._parallel import one_blas_thread, one_blas_thread_to_project
 
 __all__ = [
+    "DecoderFits",
     "encode",
     "encode_and_score",
     "encode_rows",
@@ -56,9 +61,52 @@ def fit_space(projection, decoder, X, anchor_indices, y, shared=None):
     return projection, fit_decoder(decoder, Z, y), Z.shape[1]
 
 
-def fit_decoder(decoder, X, y):
+class DecoderFits:
+    """The decoders fitted on the rows of one split, each fitted once.
+
+    Rows of a comparison that decode the same representation with the same decoder (the
+    absolute row and the alignments all decode each raw space with the default decoder) ask
+    for the same fit: the first request fits a clone, the others get that fitted decoder, so
+    its standardisation too is fitted once per space and split. A request matches an earlier
+    one when its input is the very same array (``is``), its target is equal and its decoder
+    has the same parameters (:func:`joblib.hash` of the target and of the unfitted estimator,
+    random states included). The rows do not change a decoder once fitted, so sharing it
+    changes no score.
+
+    Sharing holds within one process: a copy sent to another process shares nothing (and
+    changes no result either).
+    """
+
+    def __init__(self):
+        self._fitted = {}
+        self.n_fitted = 0
+        self.n_served = 0
+
+    def fit(self, decoder, X, y):
+        """A clone of ``decoder`` fitted on ``(X, y)``, or the one already fitted on them."""
+        key = (id(X), joblib.hash(y), joblib.hash(decoder))
+        found = self._fitted.get(key)
+        # The input is kept with its fit: its id cannot be reused while the fit is held.
+        if found is not None and found[0] is X:
+            self.n_served += 1
+            return found[1]
+        fitted = _fit_clone(decoder, X, y)
+        self._fitted[key] = (X, fitted)
+        self.n_fitted += 1
+        return fitted
+
+
+def _fit_clone(decoder, X, y):
     with one_blas_thread(X.size):
         return clone(decoder).fit(X, y)
+
+
+def fit_decoder(decoder, X, y, fits=None):
+    """A clone of ``decoder`` fitted on ``(X, y)``; with ``fits`` (a :class:`DecoderFits`),
+    fitted once for every request of the same decoder on the same arrays."""
+    if fits is None:
+        return _fit_clone(decoder, X, y)
+    return fits.fit(decoder, X, y)
 
 
 def fit_alignment(alignment, anchors_source, anchors_target):
