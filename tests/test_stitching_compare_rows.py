@@ -118,10 +118,6 @@ def test_make_decoder_learned_names(name):
     classifier = make_decoder(name, [0, 1, 1], n_subspaces=3)
     assert isinstance(classifier, ProductClassifier)
     assert (classifier.aggregate, classifier.n_subspaces) == (name, 3)
-    # stopped at ten times the estimators' tol, the rest their defaults
-    assert classifier.tol == 10 * ProductClassifier().tol
-    assert classifier.get_params() == ProductClassifier(
-        3, aggregate=name, tol=classifier.tol).get_params()
     regressor = make_decoder(name, np.ones((4, 2)) * [[0.5], [1], [2], [3]])
     assert isinstance(regressor, ProductRegressor) and regressor.n_subspaces == 1
     # the others are unchanged by n_subspaces
@@ -154,8 +150,7 @@ def test_decoder_by_name_gets_each_rows_subspaces(problem):
     # the evaluator with that decoder, its random_state fixed to compare_invariances' seed
     expected = _evaluator_score(
         spaces, y, cv[0], ProductProjection(["cosine", "euclidean"]),
-        ProductClassifier(n_subspaces=2, aggregate="mlp_sum", tol=1e-3,
-                          random_state=_seed(3)), 30,
+        ProductClassifier(n_subspaces=2, aggregate="mlp_sum", random_state=_seed(3)), 30,
         _seed(3))
     assert table.loc[0, "stitching_mean"] == pytest.approx(expected, abs=1e-12)
     again = compare_invariances(spaces, y, invariances, decoder="mlp_sum", metrics=[],

@@ -114,7 +114,7 @@ def test_the_learned_row_is_the_documented_evaluator(deployed):
     learned = ProductRegressor if y.dtype.kind == "f" else ProductClassifier
     by_hand = StitchingEvaluator(
         ProductProjection(kernels),
-        learned(n_subspaces=4, aggregate="mlp_sum", tol=1e-3, random_state=_seed(SEED)),
+        learned(n_subspaces=4, aggregate="mlp_sum", random_state=_seed(SEED)),
         anchors=ANCHORS, random_state=_seed(SEED),
     ).fit(_rows(spaces, train), y[train])
     assert_array_equal(_matrix(fitted["product_mlp_sum"], spaces, y, test),

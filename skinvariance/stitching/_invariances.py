@@ -35,11 +35,6 @@ LEARNED_DECODERS = ("concat", "sum", "weighted", "mlp_sum", "attention")
 DECODERS = ("auto", "logistic", "ridge", "knn", *LEARNED_DECODERS)
 #: The kernels of the default product rows.
 _PRODUCT_KERNELS = ("cosine", "euclidean", "l1", "linf")
-#: The ``tol`` of the learned decoders :func:`make_decoder` builds: L-BFGS stops once no
-#: gradient component exceeds it. Ten times the estimators' default: half the iterations
-#: of ``"mlp_sum"`` on the digits zoos, a stitching accuracy within 0.003 of the default's
-#: (:ref:`learned_aggregation`).
-LEARNED_TOL = 1e-3
 
 
 def default_invariances(y=None):
@@ -92,7 +87,7 @@ def default_invariances(y=None):
      'affine_ridge']
     >>> projection, decoder = default_invariances(y=[0, 1, 1, 0])["product_mlp_sum"]
     >>> decoder
-    ProductClassifier(n_subspaces=4, tol=0.001)
+    ProductClassifier(n_subspaces=4)
     """
     rows = {
         "absolute": None,
@@ -218,9 +213,8 @@ def make_decoder(name, y, *, n_subspaces=1):
         magnitude as it decodes them at scale 1. The learned aggregations of the product
         space (``"concat"``, ``"sum"``, ``"weighted"``, ``"mlp_sum"``, ``"attention"``):
         :class:`~skinvariance.ProductClassifier` (class labels) or
-        :class:`~skinvariance.ProductRegressor` with that ``aggregate``, ``n_subspaces``
-        and ``tol=1e-3`` (ten times the estimators' default: half the time, see Notes), its
-        other parameters at their defaults.
+        :class:`~skinvariance.ProductRegressor` with that ``aggregate`` and
+        ``n_subspaces``, its other parameters at their defaults.
     y : array-like
         The target, which decides between a classifier and a regressor.
     n_subspaces : int, default=1
@@ -243,10 +237,7 @@ def make_decoder(name, y, *, n_subspaces=1):
     -----
     ``"auto"`` is ``PowerOfTwoScaler`` + ``StandardScaler`` + ``LogisticRegression(max_iter=
     1000)`` for class labels and ``+ Ridge()`` for a continuous target; why, and when to
-    drop the ``StandardScaler``: :ref:`default_decoder`. A learned decoder stops at
-    ``tol=1e-3``: on the digits zoos, ``"mlp_sum"`` then fits in half the time of the
-    estimators' default ``tol=1e-4`` and stitches within 0.003 of it
-    (:ref:`learned_aggregation`).
+    drop the ``StandardScaler``: :ref:`default_decoder`.
 
     Examples
     --------
@@ -256,7 +247,7 @@ def make_decoder(name, y, *, n_subspaces=1):
                     ('standardscaler', StandardScaler()),
                     ('logisticregression', LogisticRegression(max_iter=1000))])
     >>> make_decoder("mlp_sum", [0.5, 1.0, 2.0], n_subspaces=4)
-    ProductRegressor(n_subspaces=4, tol=0.001)
+    ProductRegressor(n_subspaces=4)
     """
     if not isinstance(name, str) or name not in DECODERS:
         raise InvalidParameterError(
@@ -278,7 +269,7 @@ def make_decoder(name, y, *, n_subspaces=1):
     classification = target in ("binary", "multiclass")
     if name in LEARNED_DECODERS:
         learned = ProductClassifier if classification else ProductRegressor
-        return learned(n_subspaces=int(n_subspaces), aggregate=name, tol=LEARNED_TOL)
+        return learned(n_subspaces=int(n_subspaces), aggregate=name)
     if name == "auto":
         name = "logistic" if classification else "ridge"
     if name == "logistic":
