@@ -3,15 +3,19 @@
     python benchmarks/bench_scale_rows.py                      # 3k, 6k, 12k, 24k, 48k rows
     python benchmarks/bench_scale_rows.py --rows 3000 12000    # a subset
     python benchmarks/bench_scale_rows.py --no-naive           # the library alone
+    python benchmarks/bench_scale_rows.py --rows 24000 48000 --width 768 --no-naive
+    python benchmarks/bench_scale_rows.py --spaces 2 --rows 20000 --width 1024 --no-naive
 
-For five synthetic float32 spaces of 384 features (noisy linear images of one labelled latent
-space, ``bench_search.synthetic_spaces``) at each number of rows, in a fresh process each:
+For five synthetic float32 spaces of 384 features (``--spaces``, ``--width``; noisy linear
+images of one labelled latent space, ``bench_search.synthetic_spaces``) at each number of rows,
+in a fresh process each:
 
 - ``compare_invariances(spaces, y, random_state=0)`` with the defaults, from Python: the
   time, the share spent in the similarity measures, the decoders (fits and scores) and the
   projections and alignments (fits and transforms), timed around the library's units of work
   (``skinvariance.stitching._work``), and the peak resident memory above the memory after the
-  data were loaded;
+  data were loaded and the package imported, against the input's size (``--working-memory``
+  sets scikit-learn's ``working_memory`` around the call);
 - the plain scikit-learn / SciPy script a user would write for the same table
   (``bench_search.naive_compare``: ten of the eleven rows, pair by pair), in the same run, with
   the default threads; skipped above ``--naive-max`` rows (it grows as rows squared).
@@ -24,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,8 +75,14 @@ def _timed_units():
     return spent
 
 
-def worker(task, directory):
+def worker(task, directory, working_memory=None):
     import warnings
+    from contextlib import nullcontext
+
+    import sklearn
+    from bench_search import naive_compare  # noqa: F401
+
+    import skinvariance  # noqa: F401  (imported before the baseline: not counted in the peak)
 
     warnings.simplefilter("ignore")
     spaces, y = load(Path(directory))
@@ -82,7 +93,10 @@ def worker(task, directory):
         spent = _timed_units()
         from skinvariance import compare_invariances
 
-        compare_invariances(spaces, y, random_state=0)
+        context = (nullcontext() if working_memory is None
+                   else sklearn.config_context(working_memory=working_memory))
+        with context:
+            compare_invariances(spaces, y, random_state=0)
         result.update(spent)
     else:
         from bench_search import naive_compare
@@ -95,11 +109,12 @@ def worker(task, directory):
     print(json.dumps(result))
 
 
-def run_worker(task, directory):
+def run_worker(task, directory, working_memory=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", task,
-                           str(directory)], capture_output=True, text=True, env=env,
-                          check=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", task, str(directory)]
+    if working_memory is not None:
+        command += ["--working-memory", str(working_memory)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -108,17 +123,24 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=list(ROWS))
     parser.add_argument("--naive-max", type=int, default=12000)
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--spaces", type=int, default=5)
+    parser.add_argument("--width", type=int, default=384)
+    parser.add_argument("--working-memory", type=float, default=None,
+                        help="scikit-learn's working_memory (MiB) around the comparison")
+    parser.add_argument("--output", default="scale_rows",
+                        help="the results' file name in benchmarks/results (no suffix)")
     parser.add_argument("--worker", nargs=2, metavar=("TASK", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(*args.worker)
+        worker(*args.worker, args.working_memory)
         return
     records = []
     with tempfile.TemporaryDirectory() as tmp:
         for n_rows in args.rows:
-            directory = save(Path(tmp) / str(n_rows), *synthetic_spaces(n_samples=n_rows))
+            directory = save(Path(tmp) / str(n_rows), *synthetic_spaces(
+                n_spaces=args.spaces, n_samples=n_rows, width=args.width))
             print(f"... {n_rows} rows (load {load_average()})", file=sys.stderr, flush=True)
-            library = run_worker("library", directory)
+            library = run_worker("library", directory, args.working_memory)
             record = {"rows": n_rows, "library s": library["seconds"]}
             for kind in ("measures", "decoders"):
                 record[f"{kind} share"] = library[kind] / library["seconds"]
@@ -127,12 +149,14 @@ def main(argv=None):
                 - record["decoders share"]
             record["peak MiB above the data"] = library["peak MiB above the data"]
             record["input MiB"] = library["input MiB"]
+            record["peak / input"] = record["peak MiB above the data"] / record["input MiB"]
             if not args.no_naive and n_rows <= args.naive_max:
                 naive = run_worker("naive", directory)
                 record["plain script s"] = naive["seconds"]
                 record["library / plain"] = library["seconds"] / naive["seconds"]
             record["load"] = load_average()
             records.append(record)
+            shutil.rmtree(directory)  # five spaces of 48,000 x 768 float32: 700 MiB on disk
     table = pd.DataFrame(records)
     first = table["library s"].iloc[0]
     table.insert(2, f"t / t({table['rows'].iloc[0]})", table["library s"] / first)
@@ -150,22 +174,24 @@ def write(args, table):
     from skinvariance._markdown import markdown_table
 
     RESULTS.mkdir(exist_ok=True)
-    table.to_csv(RESULTS / "scale_rows.csv", index=False)
+    table.to_csv(RESULTS / f"{args.output}.csv", index=False)
     command = "python benchmarks/bench_scale_rows.py " + " ".join(sys.argv[1:])
     text = (
         "# A comparison's cost against the number of rows\n\n"
         f"Command: `{command.strip()}`  \n"
         f"Machine: {machine_description()}\n\n"
-        "Five synthetic float32 spaces of 384 features; `compare_invariances(spaces, y, "
-        "random_state=0)` with the defaults (a quarter of the rows held out for the scores "
-        "and measures), in a fresh process per size. Shares: the time inside the similarity "
-        "measures, inside the decoders' fits and scores, and the rest (projections and "
+        f"{args.spaces} synthetic float32 spaces of {args.width} features; "
+        "`compare_invariances(spaces, y, random_state=0)` with the defaults (a quarter of the "
+        "rows held out for the scores and measures), in a fresh process per size. Shares: the "
+        "time inside the similarity measures, inside the decoders' fits and scores, and the rest (projections and "
         "alignments, fitted and applied). `peak MiB above the data`: the peak resident "
-        "memory minus that after loading the spaces. `plain script`: the same table the "
-        "plain scikit-learn / SciPy way (bench_search.naive_compare), default threads.\n\n"
+        "memory minus that after loading the spaces and importing the package "
+        f"(working_memory: {args.working_memory or 'the default'}). `plain script`: the same "
+        "table the plain scikit-learn / SciPy way (bench_search.naive_compare), default "
+        "threads.\n\n"
         f"{markdown_table(table)}\n"
     )
-    (RESULTS / "scale_rows.md").write_text(text)
+    (RESULTS / f"{args.output}.md").write_text(text)
     print(text)
 
 
