@@ -3,15 +3,22 @@
     python benchmarks/bench_scale_rows.py                      # 3k, 6k, 12k, 24k, 48k rows
     python benchmarks/bench_scale_rows.py --rows 3000 12000    # a subset
     python benchmarks/bench_scale_rows.py --no-naive           # the library alone
+    python benchmarks/bench_scale_rows.py --rows 24000 48000 --width 768 --no-naive
+    python benchmarks/bench_scale_rows.py --spaces 2 --rows 20000 --width 1024 --no-naive
+    python benchmarks/bench_scale_rows.py --spaces 2 --rows 4000 --width 1024 --no-naive \
+        --working-memory 32 --trace --output memory_trace   # what the peak is made of
 
-For five synthetic float32 spaces of 384 features (noisy linear images of one labelled latent
-space, ``bench_search.synthetic_spaces``) at each number of rows, in a fresh process each:
+For five synthetic float32 spaces of 384 features (``--spaces``, ``--width``; noisy linear
+images of one labelled latent space, ``bench_search.synthetic_spaces``) at each number of rows,
+in a fresh process each:
 
 - ``compare_invariances(spaces, y, random_state=0)`` with the defaults, from Python: the
   time, the share spent in the similarity measures, the decoders (fits and scores) and the
   projections and alignments (fits and transforms), timed around the library's units of work
   (``skinvariance.stitching._work``), and the peak resident memory above the memory after the
-  data were loaded;
+  data were loaded and the package imported, against the input's size (``--working-memory``
+  sets scikit-learn's ``working_memory`` around the call; ``--trace`` also traces NumPy's
+  allocations with ``tracemalloc`` and lists the largest blocks alive at the traced peak);
 - the plain scikit-learn / SciPy script a user would write for the same table
   (``bench_search.naive_compare``: ten of the eleven rows, pair by pair), in the same run, with
   the default threads; skipped above ``--naive-max`` rows (it grows as rows squared).
@@ -24,6 +31,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,20 +78,78 @@ def _timed_units():
     return spent
 
 
-def worker(task, directory):
+class PeakTrace:
+    """NumPy's allocations traced (``tracemalloc``) while inside, and a snapshot taken each
+    time they grow 3 % beyond the last one: what the traced peak is made of."""
+
+    def __enter__(self):
+        import threading
+        import tracemalloc
+
+        self.snapshot, self.largest = None, 0
+        self._stop = threading.Event()
+        tracemalloc.start(40)
+        self.base = tracemalloc.get_traced_memory()[0]
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        import tracemalloc
+
+        while not self._stop.is_set():
+            current = tracemalloc.get_traced_memory()[0]
+            if current > 1.03 * self.largest + 2**20:
+                self.largest, self.snapshot = current, tracemalloc.take_snapshot()
+            time.sleep(0.01)
+
+    def __exit__(self, *exc_info):
+        import tracemalloc
+
+        self._stop.set()
+        self._thread.join()
+        self.peak = tracemalloc.get_traced_memory()[1] - self.base
+        tracemalloc.stop()
+
+    def parts(self, top=10):
+        """``[(MiB, where)]``: the largest blocks alive at the last snapshot, ``where`` the
+        innermost frames of the package (and of scikit-learn) that allocated them."""
+        parts = []
+        for stat in self.snapshot.statistics("traceback")[:top]:
+            frames = [f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}"
+                      for f in stat.traceback
+                      if "skinvariance" in f.filename or "sklearn" in f.filename]
+            parts.append((stat.size / 2**20, " > ".join(frames[-4:])))
+        return parts
+
+
+def worker(task, directory, working_memory=None):
     import warnings
+    from contextlib import nullcontext
+
+    import sklearn
+    from bench_search import naive_compare  # noqa: F401
+
+    import skinvariance  # noqa: F401  (imported before the baseline: not counted in the peak)
 
     warnings.simplefilter("ignore")
     spaces, y = load(Path(directory))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {}
     start = time.perf_counter()
-    if task == "library":
+    if task.startswith("library"):
         spent = _timed_units()
         from skinvariance import compare_invariances
 
-        compare_invariances(spaces, y, random_state=0)
+        context = (nullcontext() if working_memory is None
+                   else sklearn.config_context(working_memory=working_memory))
+        trace = PeakTrace() if task == "library-traced" else nullcontext()
+        with context, trace:
+            compare_invariances(spaces, y, random_state=0)
         result.update(spent)
+        if task == "library-traced":
+            result["traced peak MiB"] = trace.peak / 2**20
+            result["traced parts"] = trace.parts()
     else:
         from bench_search import naive_compare
 
@@ -95,11 +161,12 @@ def worker(task, directory):
     print(json.dumps(result))
 
 
-def run_worker(task, directory):
+def run_worker(task, directory, working_memory=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", task,
-                           str(directory)], capture_output=True, text=True, env=env,
-                          check=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", task, str(directory)]
+    if working_memory is not None:
+        command += ["--working-memory", str(working_memory)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -108,17 +175,27 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=list(ROWS))
     parser.add_argument("--naive-max", type=int, default=12000)
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--spaces", type=int, default=5)
+    parser.add_argument("--width", type=int, default=384)
+    parser.add_argument("--working-memory", type=float, default=None,
+                        help="scikit-learn's working_memory (MiB) around the comparison")
+    parser.add_argument("--trace", action="store_true",
+                        help="trace NumPy's allocations: the traced peak and its parts")
+    parser.add_argument("--output", default="scale_rows",
+                        help="the results' file name in benchmarks/results (no suffix)")
     parser.add_argument("--worker", nargs=2, metavar=("TASK", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(*args.worker)
+        worker(*args.worker, args.working_memory)
         return
-    records = []
+    records, traced_parts = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for n_rows in args.rows:
-            directory = save(Path(tmp) / str(n_rows), *synthetic_spaces(n_samples=n_rows))
+            directory = save(Path(tmp) / str(n_rows), *synthetic_spaces(
+                n_spaces=args.spaces, n_samples=n_rows, width=args.width))
             print(f"... {n_rows} rows (load {load_average()})", file=sys.stderr, flush=True)
-            library = run_worker("library", directory)
+            library = run_worker("library-traced" if args.trace else "library", directory,
+                                 args.working_memory)
             record = {"rows": n_rows, "library s": library["seconds"]}
             for kind in ("measures", "decoders"):
                 record[f"{kind} share"] = library[kind] / library["seconds"]
@@ -127,16 +204,21 @@ def main(argv=None):
                 - record["decoders share"]
             record["peak MiB above the data"] = library["peak MiB above the data"]
             record["input MiB"] = library["input MiB"]
+            record["peak / input"] = record["peak MiB above the data"] / record["input MiB"]
+            if args.trace:
+                record["traced peak MiB"] = library["traced peak MiB"]
+                traced_parts[n_rows] = library["traced parts"]
             if not args.no_naive and n_rows <= args.naive_max:
                 naive = run_worker("naive", directory)
                 record["plain script s"] = naive["seconds"]
                 record["library / plain"] = library["seconds"] / naive["seconds"]
             record["load"] = load_average()
             records.append(record)
+            shutil.rmtree(directory)  # five spaces of 48,000 x 768 float32: 700 MiB on disk
     table = pd.DataFrame(records)
     first = table["library s"].iloc[0]
     table.insert(2, f"t / t({table['rows'].iloc[0]})", table["library s"] / first)
-    write(args, table)
+    write(args, table, traced_parts)
 
 
 def machine_description():
@@ -146,26 +228,32 @@ def machine_description():
             f"{platform.python_version()}, NumPy {np.__version__}")
 
 
-def write(args, table):
+def write(args, table, traced_parts):
     from skinvariance._markdown import markdown_table
 
     RESULTS.mkdir(exist_ok=True)
-    table.to_csv(RESULTS / "scale_rows.csv", index=False)
+    table.to_csv(RESULTS / f"{args.output}.csv", index=False)
     command = "python benchmarks/bench_scale_rows.py " + " ".join(sys.argv[1:])
     text = (
         "# A comparison's cost against the number of rows\n\n"
         f"Command: `{command.strip()}`  \n"
         f"Machine: {machine_description()}\n\n"
-        "Five synthetic float32 spaces of 384 features; `compare_invariances(spaces, y, "
-        "random_state=0)` with the defaults (a quarter of the rows held out for the scores "
-        "and measures), in a fresh process per size. Shares: the time inside the similarity "
-        "measures, inside the decoders' fits and scores, and the rest (projections and "
-        "alignments, fitted and applied). `peak MiB above the data`: the peak resident "
-        "memory minus that after loading the spaces. `plain script`: the same table the "
-        "plain scikit-learn / SciPy way (bench_search.naive_compare), default threads.\n\n"
+        f"{args.spaces} synthetic float32 spaces of {args.width} features; "
+        "`compare_invariances(spaces, y, random_state=0)` with the defaults (a quarter of the "
+        "rows held out for the scores and measures), in a fresh process per size. Shares: the "
+        "time inside the similarity measures, inside the decoders' fits and scores, and the "
+        "rest (projections and alignments, fitted and applied). `peak MiB above the data`: "
+        "the peak resident memory minus that after loading the spaces and importing the package "
+        f"(working_memory: {args.working_memory or 'the default'}). `plain script`: the same "
+        "table the plain scikit-learn / SciPy way (bench_search.naive_compare), default "
+        "threads.\n\n"
         f"{markdown_table(table)}\n"
     )
-    (RESULTS / "scale_rows.md").write_text(text)
+    for n_rows, parts in traced_parts.items():
+        text += (f"\nAt {n_rows} rows, the largest blocks alive at the traced peak (MiB, "
+                 "where they were allocated):\n\n"
+                 + "".join(f"- {size:.1f}: `{where}`\n" for size, where in parts))
+    (RESULTS / f"{args.output}.md").write_text(text)
     print(text)
 
 

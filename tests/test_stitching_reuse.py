@@ -2,6 +2,9 @@
 again and again: with and without a product's ``memory``, with and without the subspaces a
 comparison shares between its rows, for any n_jobs, on Dask."""
 
+import gc
+import tracemalloc
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -22,8 +25,8 @@ from skinvariance import (
     metrics,
     stack_spaces,
 )
-from skinvariance.projection._shared import SharedSubspaces
-from skinvariance.stitching import _work, default_invariances
+from skinvariance.projection._shared import SHARED_FLOOR_BYTES, SharedSubspaces, shared_budget
+from skinvariance.stitching import _compare, _work, default_invariances
 from skinvariance.stitching._compare import _row_tasks
 from skinvariance.stitching._work import DecoderFits
 
@@ -229,6 +232,64 @@ def test_shared_subspaces_keep_no_more_than_their_bound(rng):
     assert shared.n_computed == 4
     np.testing.assert_array_equal(shared.transform(product), first)
     assert (shared.n_computed, shared.n_served) == (6, 2)  # two kept, the others again
+
+
+def test_shared_subspaces_hold_their_subspaces_and_little_else(rng):
+    """What a store keeps is its subspaces: its keys name the anchors by a digest, not a copy
+    of them (wide anchors and few rows made every key outweigh its subspace)."""
+    X = rng.normal(size=(40, 2000))
+    anchors = X[:5] + rng.normal(size=(5, 2000))
+    wide = np.concatenate([anchors] * 40)  # 200 anchors x 2,000 features: 3.2 MB
+    singles = [RelativeProjection(kernel).fit(wide) for kernel in FOUR]
+    shared = SharedSubspaces(X)
+    gc.collect()
+    tracing = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for single in singles:  # one call, hence one key, per kernel
+            shared.transform(single)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    kept = 4 * X.shape[0] * wide.shape[0] * 8  # four subspaces of 40 x 200 float64
+    assert shared._bytes == kept
+    assert kept <= held <= kept + wide.nbytes // 4  # not a 3.2 MB anchors copy per key
+    for single in singles:  # still served, the same values
+        np.testing.assert_array_equal(shared.transform(single), single.transform(X))
+    assert shared.n_served == 4
+
+
+def test_a_store_keeps_at_most_its_rows_bytes_beyond_the_floor(rng):
+    small = rng.normal(size=(10, 3))
+    assert shared_budget(small) == SHARED_FLOOR_BYTES
+    large = np.empty((SHARED_FLOOR_BYTES // 8 + 1000, 1))
+    assert shared_budget(large) == large.nbytes
+    assert shared_budget(large.astype(np.float32)) == SHARED_FLOOR_BYTES
+
+
+def test_the_comparison_does_not_depend_on_what_it_keeps(zoo, kernel_rows, monkeypatch):
+    """Kept or recomputed, a shared subspace has the same values: the table is the same to
+    the bit when the comparison keeps nothing (and then it computes every subspace again)."""
+    spaces, y = zoo
+    invariances = {"cosine": RelativeProjection("cosine"), "product": ProductProjection(FOUR),
+                   "product_sum": ProductProjection(FOUR, aggregate="sum")}
+
+    def compare():
+        kernel_rows.clear()
+        table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                    random_state=0, cv=2)
+        return table, dict(kernel_rows)
+
+    kept, computed_kept = compare()
+    monkeypatch.setattr(_compare, "SHARED_BYTES_PER_SPACE", 0)
+    recomputed, computed_again = compare()
+    pd.testing.assert_frame_equal(recomputed, kept, check_exact=True)
+    # kept, the second product read every kernel; kept nothing, it computed them anew
+    assert computed_again["cosine"] > computed_kept["cosine"]
+    assert computed_again["l1+linf"] > computed_kept["l1+linf"]
 
 
 def test_compare_encodes_the_test_rows_once(zoo, monkeypatch):

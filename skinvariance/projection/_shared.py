@@ -20,13 +20,29 @@ Served values are the ones a projection computes by itself, row by row: the same
 same passes (L1 and L-infinity computed together when the projection computes them together).
 """
 
+import hashlib
+
 import numpy as np
 from sklearn.utils.validation import check_memory
 
 from ..kernels import get_kernel
 from ._engine import AnchorPreprocessing, SubspaceGroup, raw_subspaces
 
-__all__ = ["SharedSubspaces", "memory_source"]
+__all__ = ["SHARED_FLOOR_BYTES", "SharedSubspaces", "memory_source", "shared_budget"]
+
+#: The bytes of subspaces a :class:`SharedSubspaces` may keep whatever its rows' size.
+SHARED_FLOOR_BYTES = 16 * 2**20
+
+
+def shared_budget(rows):
+    """The most bytes of subspaces kept for ``rows``: as many as the rows themselves take, or
+    :data:`SHARED_FLOOR_BYTES` when that is more (small matrices share every subspace).
+
+    Bounded by the rows' own size, the subspaces a comparison keeps add at most one copy of
+    its input to its peak memory (:ref:`large_data`); any subspace beyond is recomputed, with
+    the same values.
+    """
+    return max(int(rows.nbytes), SHARED_FLOOR_BYTES)
 
 
 class SharedSubspaces:
@@ -97,8 +113,11 @@ def _subspace_keys(group):
     the anchors, the pre-processing, the dtype, and whether it is computed in the fused
     L1/L-infinity pass."""
     fused = set(group.evaluator.fused or ())
-    common = (group.anchors.dtype.str, group.anchors.shape, group.anchors.tobytes(),
-              group.preprocessing.key(), group.dtype.str)
+    # a digest of the anchors, not their bytes: a key per kept subspace must stay small
+    anchors = np.ascontiguousarray(group.anchors)
+    digest = hashlib.blake2b(anchors.view(np.uint8).reshape(-1), digest_size=32).digest()
+    common = (anchors.dtype.str, anchors.shape, digest, group.preprocessing.key(),
+              group.dtype.str)
     keys = []
     for position, name in enumerate(group.kernels):
         kernel = get_kernel(name)

@@ -22,7 +22,7 @@ from sklearn.model_selection import (
 from .._compat import InvalidParameterError, StrOptions, validate_parameter_constraints
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._validation import DataError, check_target, is_classification_target
-from ..projection._shared import SharedSubspaces
+from ..projection._shared import SharedSubspaces, shared_budget
 from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, matched_anchor_rows
 from ._invariances import projection_kind
@@ -52,7 +52,8 @@ _PARAMETER_CONSTRAINTS = {
     "matched_anchors": [NumberInterval(Integral, 2, None, closed="left")],
 }
 #: The raw subspaces a comparison keeps for the rows of one space and split, at most (they
-#: are recomputed when more would be needed; the values are the same).
+#: are recomputed when more would be needed; the values are the same); within that, no
+#: more than the rows themselves take (``shared_budget``).
 SHARED_BYTES_PER_SPACE = 256 * 2**20
 
 
@@ -104,9 +105,9 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
     """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
-    shared_train = {name: SharedSubspaces(X, max_bytes=SHARED_BYTES_PER_SPACE)
+    shared_train = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
                     for name, X in train_spaces.items()}
-    shared_test = {name: SharedSubspaces(X, max_bytes=SHARED_BYTES_PER_SPACE)
+    shared_test = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
                    for name, X in test_spaces.items()}
     fits = DecoderFits()
     results = []
@@ -123,6 +124,10 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
                                          calibration)
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
     return results
+
+
+def _shared_bytes(X):
+    return min(SHARED_BYTES_PER_SPACE, shared_budget(X))
 
 
 def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_train, y_test,

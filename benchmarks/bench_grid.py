@@ -1,0 +1,162 @@
+"""GridSearchCV over a product against the loop a user would write, and where its time goes.
+
+    python benchmarks/bench_grid.py                       # five 3,000 x 384 float32 spaces
+    python benchmarks/bench_grid.py --rows 1500 --repeat 1
+
+In one run, alternating fresh processes (``--repeat`` rounds), on five synthetic float32
+spaces (``bench_search.synthetic_spaces``):
+
+- ``GridSearchCV`` over ``StitchingEvaluator(ProductProjection([cosine, euclidean, l1,
+  linf], memory=DIR), StandardScaler + LogisticRegression(max_iter=1000), anchors=300)``,
+  2 aggregations x 2 normalisations, ``StratifiedKFold(3)``, refit, with the library's defaults
+  (no thread limit set by hand; ``DIR`` a fresh cache directory): the way the grid-search
+  guide shows; and the same without ``memory``;
+- the naive loop (``bench_search._naive_loop``): every candidate and fold fitted from scratch
+  and scored, then the best refitted, under ``threadpool_limits(1)``, no ``memory``.
+
+For the search with ``memory``, the time inside the decoders' fits and scores, inside the
+projections' transforms and the rest, timed around the library's units of work. Writes
+benchmarks/results/grid.md: seconds and the ratios of the medians, measured in one run.
+Never asserts anything.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_search import GRID, load, load_average, save, synthetic_spaces  # noqa: E402
+
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+TASKS = ("grid-memory", "grid", "naive-loop")
+
+
+def _timed_units():
+    """Wrap the evaluator's decoder fits and scores and the projections' transforms."""
+    from skinvariance.stitching import _evaluator, _work
+
+    spent = {"decoders": 0.0, "transforms": 0.0}
+
+    def timed(function, kind):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[kind] += time.perf_counter() - start
+        return wrapper
+
+    transform = _work._transform
+    _work._transform = timed(transform, "transforms")
+    decoder_fit, decoder_score = _work.fit_decoder, _work.score
+    for module in (_work, _evaluator):
+        if hasattr(module, "fit_decoder"):
+            module.fit_decoder = timed(decoder_fit, "decoders")
+        if hasattr(module, "score"):
+            module.score = timed(decoder_score, "decoders")
+    return spent
+
+
+def worker(task, directory):
+    import warnings
+
+    from bench_search import _grid_search, _naive_loop
+
+    warnings.simplefilter("ignore")
+    spaces, y = load(Path(directory))
+    spent = {}
+    if task.startswith("grid"):
+        memory = tempfile.mkdtemp(dir=directory) if task == "grid-memory" else None
+        search, stacked = _grid_search(spaces, y, GRID, memory=memory)
+        spent = _timed_units()
+        start = time.perf_counter()
+        search.fit(stacked, y)
+    else:
+        start = time.perf_counter()
+        _naive_loop(spaces, y, GRID)
+    print(json.dumps({"seconds": time.perf_counter() - start, **spent}))
+
+
+def run_worker(task, directory):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", task,
+                           str(directory)], capture_output=True, text=True, env=env,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{task} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--worker", nargs=2, metavar=("TASK", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(*args.worker)
+        return
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = save(Path(tmp) / "spaces", *synthetic_spaces(n_samples=args.rows))
+        for round_ in range(args.repeat):
+            for task in TASKS:
+                print(f"... {task}, round {round_ + 1} (load {load_average()})",
+                      file=sys.stderr, flush=True)
+                result = run_worker(task, directory)
+                records.append({"round": round_ + 1, "task": task, **result,
+                                "load": load_average()})
+    write(args, pd.DataFrame(records))
+
+
+def write(args, runs):
+    from skinvariance._markdown import markdown_table
+    from skinvariance.cli._kernel_speed import machine_description
+
+    median = runs.groupby("task")["seconds"].median()
+    memory = runs[runs["task"] == "grid-memory"]
+    summary = pd.DataFrame([{
+        "GridSearchCV, memory s": median["grid-memory"],
+        "GridSearchCV, no memory s": median["grid"],
+        "naive loop, 1 thread s": median["naive-loop"],
+        "grid (memory) / naive": median["grid-memory"] / median["naive-loop"],
+        "grid (no memory) / naive": median["grid"] / median["naive-loop"],
+        "decoders share (memory)": float(np.median(memory["decoders"] / memory["seconds"])),
+        "transforms share (memory)": float(np.median(memory["transforms"]
+                                                     / memory["seconds"])),
+    }])
+    RESULTS.mkdir(exist_ok=True)
+    command = "python benchmarks/bench_grid.py " + " ".join(sys.argv[1:])
+    text = (
+        "# GridSearchCV over a product against the naive loop\n\n"
+        f"Command: `{command.strip()}`  \n"
+        f"Machine: {machine_description()}\n\n"
+        f"Five synthetic float32 spaces of {args.rows:,} x 384; `GridSearchCV("
+        "StitchingEvaluator(ProductProjection([cosine, euclidean, l1, linf], memory=DIR), "
+        "StandardScaler + LogisticRegression(max_iter=1000), anchors=300, random_state=0), "
+        "{aggregate: [concat, sum], normalize: [layer, l2]}, cv=StratifiedKFold(3))` with the "
+        "library's defaults (no thread limit set by hand), with and without `memory`, against "
+        "the naive loop (every candidate and fold fitted from scratch, then the best refitted, "
+        "under `threadpool_limits(1)`, no `memory`). Fresh processes, alternating, "
+        f"{args.repeat} round(s); ratios of the medians. Shares: the time inside the "
+        "decoders' fits and scores and inside the projections' transforms, of the search "
+        "with `memory`.\n\n"
+        f"{markdown_table(summary)}\n\nEvery run:\n\n"
+        f"{markdown_table(runs)}\n"
+    )
+    (RESULTS / "grid.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
