@@ -181,6 +181,13 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     >>> P = match_spaces(X, Y, known)
     >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
     True
+
+    One known pair is too few to describe the rows by; the spectral map finds them from the
+    shape of the two neighbour graphs:
+
+    >>> P = match_spaces(X, Y, known[:1], method="spectral")
+    >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
+    True
     """
     X, Y = check_unpaired_spaces(X, Y)
     known = check_known_pairs(pairs, len(X), len(Y))
