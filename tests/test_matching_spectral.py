@@ -156,6 +156,9 @@ def test_auto_takes_spectral_with_few_pairs_and_seeded_with_many(rng):
                                   match_spaces(X, Y, few, method="spectral"))
     np.testing.assert_array_equal(match_spaces(X, Y, many),
                                   match_spaces(X, Y, many, method="seeded"))
+    # too few rows for the basis: seeded, not an error
+    np.testing.assert_array_equal(match_spaces(X[:40], Y, few[:1]),
+                                  match_spaces(X[:40], Y, few[:1], method="seeded"))
 
 
 @pytest.mark.parametrize("pairs, kwargs, error, message", [

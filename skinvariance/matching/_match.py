@@ -33,11 +33,11 @@ def _single(Z):
 SPECTRAL_BELOW = 10
 
 
-def _choose(method, n_known):
+def _choose(method, n_known, spectral_fits=True):
     if method == "auto":
         if not n_known:
             return "unpaired"
-        return "spectral" if n_known < SPECTRAL_BELOW else "seeded"
+        return "spectral" if n_known < SPECTRAL_BELOW and spectral_fits else "seeded"
     if method in ("seeded", "spectral") and not n_known:
         raise DataError(
             f"method={method!r} grows known pairs, but no pair is known (pairs=None or empty): "
@@ -130,7 +130,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
           seeded refinement (needs at least one known pair);
         - ``"unpaired"``: match k-means centroids of the two spaces by the structure of their
           Gram matrices, then refine as ``"seeded"`` does (uses the known pairs if any);
-        - ``"auto"``: ``"spectral"`` with 1 to 9 known pairs, ``"seeded"`` with 10 or more,
+        - ``"auto"``: ``"spectral"`` with 1 to 9 known pairs (when more than
+          ``n_components`` rows are left to match), ``"seeded"`` with 10 or more,
           ``"unpaired"`` with none (measured: :ref:`matching`).
     n_neighbors : int, default=10
         Neighbours averaged into each row's hubness correction (CSLS).
@@ -191,7 +192,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     """
     X, Y = check_unpaired_spaces(X, Y)
     known = check_known_pairs(pairs, len(X), len(Y))
-    method = _choose(method, len(known))
+    method = _choose(method, len(known),
+                     spectral_fits=min(len(X), len(Y)) - len(known) > n_components)
     _check_sizes(method, len(X), len(Y), len(known), n_neighbors, n_clusters)
     if method == "spectral":
         _check_spectral(len(X), len(Y), len(known), n_components)
