@@ -151,7 +151,7 @@ def test_auto_takes_spectral_with_few_pairs_and_seeded_with_many(rng):
     X, Y, truth = _rotated_and_shuffled(rng, n=200)
     Y = Y + 0.05 * rng.normal(size=Y.shape)
     few = np.column_stack([np.arange(3), truth[:3]])
-    many = np.column_stack([np.arange(10), truth[:10]])
+    many = np.column_stack([np.arange(30), truth[:30]])
     np.testing.assert_array_equal(match_spaces(X, Y, few),
                                   match_spaces(X, Y, few, method="spectral"))
     np.testing.assert_array_equal(match_spaces(X, Y, many),

@@ -30,7 +30,7 @@ def _single(Z):
 
 # --- method "spectral" and the choice of "auto" (spectral map, issue 21) ---
 #: "auto" takes the spectral map below this many known pairs (the user guide's measurements).
-SPECTRAL_BELOW = 10
+SPECTRAL_BELOW = 30
 
 
 def _choose(method, n_known, spectral_fits=True):
@@ -130,8 +130,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
           seeded refinement (needs at least one known pair);
         - ``"unpaired"``: match k-means centroids of the two spaces by the structure of their
           Gram matrices, then refine as ``"seeded"`` does (uses the known pairs if any);
-        - ``"auto"``: ``"spectral"`` with 1 to 9 known pairs (when more than
-          ``n_components`` rows are left to match), ``"seeded"`` with 10 or more,
+        - ``"auto"``: ``"spectral"`` with 1 to 29 known pairs (when more than
+          ``n_components`` rows are left to match), ``"seeded"`` with 30 or more,
           ``"unpaired"`` with none (measured: :ref:`matching`).
     n_neighbors : int, default=10
         Neighbours averaged into each row's hubness correction (CSLS).
