@@ -12,6 +12,7 @@ from skinvariance import OrthogonalAlignment, match_spaces
 from skinvariance._compat import InvalidParameterError
 from skinvariance._validation import DataError
 from skinvariance.kernels._unit import unit_rows
+from skinvariance.matching import _spectral
 from skinvariance.matching._spectral import (
     graph_basis,
     knn_affinity,
@@ -49,6 +50,15 @@ def test_spectral_recovers_a_rotation_from_one_or_five_pairs(rng, k):
     fitted = OrthogonalAlignment().fit(X[known[:, 0]], Y[known[:, 1]])
     nearest = NearestNeighbors(n_neighbors=1).fit(Y).kneighbors(fitted.transform(X))[1][:, 0]
     assert np.mean(nearest == truth) < 0.5
+
+
+@pytest.mark.filterwarnings("ignore:Could not adhere to working_memory")
+def test_zoom_out_on_a_subsample_of_rows_and_in_blocks(rng, monkeypatch):
+    monkeypatch.setattr(_spectral, "ZOOM_ROWS", 120)  # below the 200 rows of Y
+    X, Y, truth = _rotated_and_shuffled(rng)
+    known = np.column_stack([np.arange(2), truth[:2]])
+    pairs = match_spaces(X, Y, known, method="spectral", working_memory=0.005)
+    assert _precision(pairs, truth) > 0.95
 
 
 def test_one_pair_is_too_few_for_seeded_but_not_for_spectral(rng):
@@ -101,6 +111,15 @@ def test_knn_affinity_joins_components_by_their_most_similar_rows(rng):
     i, j = np.unravel_index(np.argmax(cosine), cosine.shape)
     across = W[:20][:, 20:].toarray()
     assert np.count_nonzero(across) == 1 and across[i, j] > 0
+
+
+def test_duplicated_rows_keep_every_degree_positive(rng):
+    # each row three times: every nearest neighbour at angle 0, every scale 0
+    U = unit_rows(np.repeat(rng.normal(size=(20, 4)), 3, axis=0))
+    W = knn_affinity(U, 2)
+    assert np.all(W.sum(axis=1) > 0) and connected_components(W, directed=False)[0] == 1
+    values, vectors = graph_basis(W, 5)
+    assert np.all(np.isfinite(values)) and np.all(np.isfinite(vectors))
 
 
 @pytest.mark.parametrize("dense_below", [0, 1000])  # Lanczos, and the dense path

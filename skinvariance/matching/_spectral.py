@@ -39,6 +39,10 @@ START_SIZE = 20
 ZOOM_STEP = 5
 #: Graphs of fewer rows are decomposed densely.
 DENSE_BELOW = 1000
+#: Zoom-out's point maps use at most this many rows of Y.
+ZOOM_ROWS = 3000
+#: The smallest weight of an edge.
+WEIGHT_FLOOR = 1e-10
 
 
 def _blocks(n_rows, n_cols, itemsize, working_memory):
@@ -62,9 +66,11 @@ def _nearest(U, k, working_memory):
 
 
 def _heat(angle, scale_a, scale_b):
-    """Self-tuning heat kernel (Zelnik-Manor and Perona, 2004): exp(-d^2 / (s_a s_b))."""
+    """Self-tuning heat kernel (Zelnik-Manor and Perona, 2004): exp(-d^2 / (s_a s_b)), at
+    least WEIGHT_FLOOR (so that every edge kept is an edge, and every degree positive, even
+    around duplicated rows, whose scale is 0)."""
     scale = np.maximum(scale_a * scale_b, np.finfo(np.float64).tiny)
-    return np.exp(-np.square(angle) / scale)
+    return np.maximum(np.exp(-np.square(angle) / scale), WEIGHT_FLOOR)
 
 
 def _joining_edges(U, labels, scale, working_memory):
@@ -85,8 +91,7 @@ def _joining_edges(U, labels, scale, working_memory):
                 best[component] = value[top]
                 edge[component] = source[top], partner[top]
     angle = np.arccos(np.clip(best, -1.0, 1.0))
-    weight = _heat(angle, scale[edge[:, 0]], scale[edge[:, 1]])
-    return edge, np.maximum(weight, np.finfo(np.float64).tiny)
+    return edge, _heat(angle, scale[edge[:, 0]], scale[edge[:, 1]])
 
 
 def knn_affinity(U, n_neighbors, *, working_memory=None):
@@ -215,24 +220,35 @@ def solve_map(A, B, eigenvalues_x, eigenvalues_y, operators_x, operators_y, *,
 
 
 def _nearest_rows(E_from, E_to, working_memory):
-    """For each row of ``E_from``, the nearest row (Euclidean) of ``E_to``."""
+    """For each row of ``E_from``, the nearest row (Euclidean) of ``E_to``, in single
+    precision (only the order matters)."""
+    E_from, E_to = E_from.astype(np.float32), E_to.astype(np.float32)
     squared = np.einsum("ij,ij->i", E_to, E_to)
     nearest = np.empty(len(E_from), dtype=np.intp)
     for rows in _blocks(len(E_from), len(E_to), E_to.itemsize, working_memory):
-        D = squared - 2.0 * (E_from[rows] @ E_to.T)
+        D = E_from[rows] @ E_to.T
+        D *= -2.0
+        D += squared
         nearest[rows] = D.argmin(axis=1)
     return nearest
 
 
 def zoom_out(C, vectors_x, vectors_y, size, step, working_memory):
     """Grow ``C`` to ``size`` by ZoomOut (Melzi et al., 2019): each round, a point map from
-    the current ``C``, then the map of one basis size larger it implies."""
+    the current ``C``, then the map of ``step`` more eigenvectors it implies (least squares).
+
+    Above ZOOM_ROWS rows of Y, the point maps are those of ZOOM_ROWS rows spread evenly
+    through Y's order (a few thousand rows fix a map of at most a few hundred coefficients).
+    """
     k = C.shape[0]
+    n_y = len(vectors_y)
+    rows = np.linspace(0, n_y - 1, ZOOM_ROWS).astype(np.intp) if n_y > ZOOM_ROWS \
+        else np.arange(n_y)
     while k < size:
         image = vectors_x[:, :k] @ C.T  # X's rows in Y's basis
-        nearest = _nearest_rows(vectors_y[:, :k], image, working_memory)
+        nearest = _nearest_rows(vectors_y[rows, :k], image, working_memory)
         k = min(k + step, size)
-        C = vectors_y[:, :k].T @ vectors_x[nearest, :k]
+        C = np.linalg.lstsq(vectors_y[rows, :k], vectors_x[nearest, :k], rcond=None)[0]
     return C
 
 
