@@ -31,6 +31,8 @@ def _single(Z):
 # --- method "spectral" and the choice of "auto" (spectral map, issue 21) ---
 #: "auto" takes the spectral map below this many known pairs (the user guide's measurements).
 SPECTRAL_BELOW = 30
+#: The spectral map's most confident pairs that start the seeded refinement.
+SPECTRAL_ANCHORS = 300
 
 
 def _choose(method, n_known, spectral_fits=True):
@@ -60,7 +62,7 @@ def _spectral_start(U, V, known, n_components, n_neighbors, working_memory):
     """The spectral map's pairs, as the first anchors of the seeded refinement."""
     found, _ = spectral_pairs(U, V, known, n_components=n_components,
                               n_neighbors=n_neighbors, working_memory=working_memory)
-    found = found[len(known):]
+    found = found[len(known):][:SPECTRAL_ANCHORS]  # the surest: more only slow the first round
     return U[found[:, 0]], V[found[:, 1]]
 # --- end of method "spectral" ---
 
