@@ -20,9 +20,8 @@ from scipy import linalg, sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, cg, eigsh
 
-from .._parallel import row_blocks
 from ..kernels._unit import unit_rows
-from ._neighbours import csls_mutual_neighbours
+from ._neighbours import _similarity_blocks, csls_mutual_neighbours
 
 __all__ = ["graph_basis", "knn_affinity", "spectral_pairs"]
 
@@ -45,17 +44,12 @@ ZOOM_ROWS = 3000
 WEIGHT_FLOOR = 1e-10
 
 
-def _blocks(n_rows, n_cols, itemsize, working_memory):
-    # one block holds its similarities and a few temporaries of that size
-    return row_blocks(n_rows, 4 * n_cols * itemsize, working_memory=working_memory)
-
-
 def _nearest(U, k, working_memory):
     """The ``k`` most similar other rows of the unit rows ``U`` and their angular distances."""
     n = len(U)
     index = np.empty((n, k), dtype=np.intp)
     angle = np.empty((n, k), dtype=np.float64)
-    for rows in _blocks(n, n, U.itemsize, working_memory):
+    for rows in _similarity_blocks(U, U, working_memory):
         S = U[rows] @ U.T
         S[np.arange(len(S)), np.arange(rows.start, rows.stop)] = -np.inf  # not itself
         best = np.argpartition(S, n - k, axis=1)[:, n - k:]
@@ -78,7 +72,7 @@ def _joining_edges(U, labels, scale, working_memory):
     n_components = labels.max() + 1
     best = np.full(n_components, -np.inf)
     edge = np.zeros((n_components, 2), dtype=np.intp)
-    for rows in _blocks(len(U), len(U), U.itemsize, working_memory):
+    for rows in _similarity_blocks(U, U, working_memory):
         S = U[rows] @ U.T
         S[labels[rows, None] == labels[None, :]] = -np.inf
         partner = S.argmax(axis=1)
@@ -225,7 +219,7 @@ def _nearest_rows(E_from, E_to, working_memory):
     E_from, E_to = E_from.astype(np.float32), E_to.astype(np.float32)
     squared = np.einsum("ij,ij->i", E_to, E_to)
     nearest = np.empty(len(E_from), dtype=np.intp)
-    for rows in _blocks(len(E_from), len(E_to), E_to.itemsize, working_memory):
+    for rows in _similarity_blocks(E_from, E_to, working_memory):
         D = E_from[rows] @ E_to.T
         D *= -2.0
         D += squared
