@@ -189,7 +189,7 @@ def test_integer_valued_float_pairs_are_accepted(rotated):
     ({"method": "unpaired", "n_clusters": 10}, 15,
      r"method='unpaired'\) needs at least 20 rows of X .* n_clusters=10"),
     ({"method": "seeded"}, 400, "method='seeded' grows known pairs, but no pair is known"),
-    ({"method": "spectral"}, 400, "'method' parameter of match_spaces must be a str among"),
+    ({"method": "spectrum"}, 400, "'method' parameter of match_spaces must be a str among"),
     ({"n_neighbors": True}, 400, "'n_neighbors' parameter of match_spaces"),
     ({"working_memory": 0}, 400, "'working_memory' parameter of match_spaces"),
     ({"alignment": LogisticRegression()}, 400, "'alignment' parameter of match_spaces"),

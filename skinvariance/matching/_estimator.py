@@ -28,7 +28,7 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     alignment : estimator, default=None
         The alignment fitted on the matched pairs (``fit(X_rows, Y_rows)``, ``transform``);
         ``None`` is ``AffineAlignment(alpha="auto")``. It is cloned.
-    method : {"auto", "seeded", "unpaired"}, default="auto"
+    method : {"auto", "seeded", "spectral", "unpaired"}, default="auto"
         How pairs are found (:func:`match_spaces`).
     n_neighbors : int, default=10
         Neighbours of each row's hubness correction (:func:`match_spaces`).

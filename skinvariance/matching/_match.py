@@ -10,12 +10,13 @@ from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._validation import DataError
 from ._checks import check_known_pairs, check_unpaired_spaces
 from ._seeded import centred_units, seeded_pairs
+from ._spectral import spectral_pairs
 from ._unpaired import matched_centroids
 
 __all__ = ["MATCHING_METHODS", "match_spaces"]
 
 #: The methods of :func:`match_spaces`, besides ``"auto"``.
-MATCHING_METHODS = ("seeded", "unpaired")
+MATCHING_METHODS = ("seeded", "spectral", "unpaired")
 #: Describe rows through a fitted map (not relative descriptors) once this many pairs exist.
 MAP_AFTER = 100
 
@@ -27,15 +28,43 @@ def _single(Z):
     return (Z / largest if largest > 0 else Z).astype(np.float32, copy=False)
 
 
-def _choose(method, n_known):
+# --- method "spectral" and the choice of "auto" (spectral map, issue 21) ---
+#: "auto" takes the spectral map below this many known pairs (the user guide's measurements).
+SPECTRAL_BELOW = 30
+#: The spectral map's most confident pairs that start the seeded refinement.
+SPECTRAL_ANCHORS = 300
+
+
+def _choose(method, n_known, spectral_fits=True):
     if method == "auto":
-        return "seeded" if n_known else "unpaired"
-    if method == "seeded" and not n_known:
+        if not n_known:
+            return "unpaired"
+        return "spectral" if n_known < SPECTRAL_BELOW and spectral_fits else "seeded"
+    if method in ("seeded", "spectral") and not n_known:
         raise DataError(
-            "method='seeded' grows known pairs, but no pair is known (pairs=None or empty): "
+            f"method={method!r} grows known pairs, but no pair is known (pairs=None or empty): "
             "pass some known pairs, or use method='unpaired' (or 'auto')."
         )
     return method
+
+
+def _check_spectral(n_x, n_y, n_known, n_components):
+    for name, n_rows in (("X", n_x), ("Y", n_y)):
+        if n_components >= n_rows - n_known:
+            raise DataError(
+                f"The 'n_components' parameter of match_spaces must be below the rows of {name} "
+                f"left to match ({n_rows - n_known}) with method='spectral'; got "
+                f"{n_components} instead."
+            )
+
+
+def _spectral_start(U, V, known, n_components, n_neighbors, working_memory):
+    """The spectral map's pairs, as the first anchors of the seeded refinement."""
+    found, _ = spectral_pairs(U, V, known, n_components=n_components,
+                              n_neighbors=n_neighbors, working_memory=working_memory)
+    found = found[len(known):][:SPECTRAL_ANCHORS]  # the surest: more only slow the first round
+    return U[found[:, 0]], V[found[:, 1]]
+# --- end of method "spectral" ---
 
 
 def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
@@ -69,6 +98,7 @@ def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
         "alignment": [HasMethods(["fit", "transform"]), None],
         "n_clusters": [NumberInterval(Integral, 2, None, closed="left")],
         "n_runs": [COUNT],
+        "n_components": [NumberInterval(Integral, 2, None, closed="left")],
         "return_confidence": ["boolean"],
         "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "random_state": RANDOM_STATE,
@@ -76,8 +106,8 @@ def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
     prefer_skip_nested_validation=True,
 )
 def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, alignment=None,
-                 n_clusters=10, n_runs=30, return_confidence=False, working_memory=None,
-                 random_state=None):
+                 n_clusters=10, n_runs=30, n_components=50, return_confidence=False,
+                 working_memory=None, random_state=None):
     """Pairs of rows of ``X`` and ``Y`` believed to embed the same sample.
 
     The two spaces are *unpaired*: their row order carries no information and their row counts
@@ -94,12 +124,17 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     pairs : array-like of shape (n_known, 2), default=None
         Known pairs: ``pairs[i] = (row of X, row of Y)``, each row at most once. They are
         kept, first and in the order given.
-    method : {"auto", "seeded", "unpaired"}, default="auto"
+    method : {"auto", "seeded", "spectral", "unpaired"}, default="auto"
         - ``"seeded"``: grow the known pairs by mutual nearest neighbours of relative
           descriptors, then of a map fitted on the pairs found (needs known pairs);
+        - ``"spectral"``: a functional map between the two spaces' k-NN graphs, fitted on
+          functions of the known pairs (latent functional maps), whose pairs then start the
+          seeded refinement (needs at least one known pair);
         - ``"unpaired"``: match k-means centroids of the two spaces by the structure of their
           Gram matrices, then refine as ``"seeded"`` does (uses the known pairs if any);
-        - ``"auto"``: ``"seeded"`` when pairs are known, ``"unpaired"`` otherwise.
+        - ``"auto"``: ``"spectral"`` with 1 to 29 known pairs (when more than
+          ``n_components`` rows are left to match), ``"seeded"`` with 30 or more,
+          ``"unpaired"`` with none (measured: :ref:`matching`).
     n_neighbors : int, default=10
         Neighbours averaged into each row's hubness correction (CSLS).
     n_iter : int, default=5
@@ -111,6 +146,9 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
         Centroids per clustering (``"unpaired"``).
     n_runs : int, default=30
         Clusterings tried (``"unpaired"``); the one whose structures agree best is used.
+    n_components : int, default=50
+        Eigenvectors of each graph's Laplacian, the size of the functional map
+        (``"spectral"``); below the rows left to match.
     return_confidence : bool, default=False
         Also return each pair's confidence.
     working_memory : float, default=None
@@ -146,11 +184,21 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     >>> P = match_spaces(X, Y, known)
     >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
     True
+
+    One known pair is too few to describe the rows by; the spectral map finds them from the
+    shape of the two neighbour graphs:
+
+    >>> P = match_spaces(X, Y, known[:1], method="spectral")
+    >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
+    True
     """
     X, Y = check_unpaired_spaces(X, Y)
     known = check_known_pairs(pairs, len(X), len(Y))
-    method = _choose(method, len(known))
+    method = _choose(method, len(known),
+                     spectral_fits=min(len(X), len(Y)) - len(known) > n_components)
     _check_sizes(method, len(X), len(Y), len(known), n_neighbors, n_clusters)
+    if method == "spectral":
+        _check_spectral(len(X), len(Y), len(known), n_components)
     U, V = centred_units(_single(X)), centred_units(_single(Y))
     start = None
     if method == "unpaired":
@@ -158,6 +206,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
             U, V, n_clusters=n_clusters, n_runs=n_runs,
             random_state=check_random_state(random_state))
         start = (anchors_u, anchors_v)
+    elif method == "spectral":
+        start = _spectral_start(U, V, known, n_components, n_neighbors, working_memory)
     found, margin = seeded_pairs(U, V, known, start=start, n_iter=n_iter,
                                  n_neighbors=n_neighbors, map_after=MAP_AFTER,
                                  alignment=alignment, working_memory=working_memory)
