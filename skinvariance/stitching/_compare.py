@@ -280,8 +280,9 @@ def compare_invariances(
         measures (``"jaccard"``, ``"mutual_knn"``, ``"mrr"``) average over, on each split:
         above it, that many rows drawn at random (seeded by ``random_state``, the same for
         every invariance) each search all the test rows, an unbiased estimate at a cost
-        linear in the rows instead of quadratic. None: every row (exact); ``"auto"``: 2,000.
-        The other measures (linear in the rows) and calibrated values are always exact.
+        linear in the rows instead of quadratic. None: every row (exact); ``"auto"``: 1,000.
+        The other measures (CKA, Pearson and cosine cost time linear in the rows) and
+        calibrated values are computed on every row.
         ``table.attrs["sampled"]`` says what was sampled (None: nothing). See
         :ref:`measures_at_scale`.
     random_state : int, RandomState instance or None, default=None

@@ -30,7 +30,7 @@ __all__ = [
 
 #: ``max_samples="auto"``: the rows up to which the neighbour and retrieval measures are exact
 #: (their cost grows as rows squared; above, this many query rows, at a cost linear in rows).
-AUTO_MAX_SAMPLES = 2000
+AUTO_MAX_SAMPLES = 1000
 
 
 @dataclass(frozen=True)
