@@ -377,8 +377,7 @@ def compare_invariances(
         y = check_target(y, n_samples)
     counts = _anchor_counts(anchors, pairing)
     rows = resolve_invariances(invariances, y)
-    metrics = resolve_metrics(metrics)
-    max_samples = check_max_samples(max_samples)
+    metrics, max_samples = resolve_metrics(metrics), check_max_samples(max_samples)
     select_by = _check_select_by(select_by, metrics, labelled)
     decoder = check_decoder(decoder)
     _check_scoring(scoring)
@@ -407,8 +406,7 @@ def compare_invariances(
         split_anchors = [_split_anchors(count, pairing, matched_anchors, spaces, train, seed)
                          for train, _ in splits]
         results = _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits,
-                                   split_anchors, seed, calibration, n_jobs, verbose,
-                                   max_samples)
+                                   split_anchors, seed, calibration, n_jobs, verbose, max_samples)
         table, scorer_name = _summarise(decoders, metrics, results, len(names))
         best = _mark_best(table, select_by, lower=lower)
         if not isinstance(anchors, Integral):
@@ -420,8 +418,7 @@ def compare_invariances(
         "decoder": None if default is None else describe_decoder(default),
         "stitching": "scored" if labelled else "not scored",
         "calibrated": False if calibration is None else calibration[0], "pairing": pairing,
-        "sampled": None if calibration is not None
-        else sampling_note(metrics, max_samples, [len(test) for _, test in splits]),
+        "sampled": sampling_note(metrics, max_samples, splits, calibration),
     }
     return table
 

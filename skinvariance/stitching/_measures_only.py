@@ -193,13 +193,14 @@ def sample_queries(n_rows, max_samples, seed):
     return np.sort(chosen)
 
 
-def sampling_note(metrics, max_samples, n_test):
-    """What the table says of its sampling: None when every measure was exact, else which
-    columns averaged over how many of the test rows."""
+def sampling_note(metrics, max_samples, splits, calibration=None):
+    """What the table says of its sampling: None when every measure was exact (calibrated
+    values always are), else which columns averaged over how many of the test rows."""
     sampled = [name for name, column in metrics.items()
                if getattr(column.per_space, "samples_queries", False)]
+    n_test = [len(test) for _, test in splits]
     largest = max(n_test)
-    if max_samples is None or max_samples >= largest or not sampled:
+    if max_samples is None or max_samples >= largest or not sampled or calibration:
         return None
     of = f"{largest}" if min(n_test) == largest else f"up to {largest}"
     return (f"{', '.join(sampled)}: the mean over {max_samples} random test rows of {of} "
