@@ -42,9 +42,10 @@ class LinearTerms:
     (:meth:`with_other`). With n > d the terms come from the feature-space matrices
     (``<K, K> = ||Xc^T Xc||_F^2``, ``<K, L> = ||Yc^T Xc||_F^2``, never an n x n matrix,
     accumulated over blocks of rows within ``working_memory``); with few rows against the
-    widths, from the n x n Gram matrices, whichever is cheaper for the pair
-    (:func:`gram_form_is_cheaper`): a wide space never gets a d x d matrix. Each form's self
-    terms are computed the first time a pair needs them. ``Xc`` is divided by a power of two
+    widths, from the n x n Gram matrices (kept while small, else rebuilt by blocks of rows),
+    whichever is cheaper for the pair (:func:`gram_form_is_cheaper`): a wide space never
+    gets a d x d matrix. Each form's self terms are computed the first time a pair needs
+    them. ``Xc`` is divided by a power of two
     that brings it into ``[-1, 1]`` (:class:`Centring`): no fourth power of a large or small
     number can overflow or vanish, and CKA does not see the factor.
 
@@ -58,7 +59,7 @@ class LinearTerms:
         self.Z = Z
         self.centring = Centring.of(Z)
         self._feature = None  # (<K, K>, diagonal of K, trace) from Xc^T Xc
-        self._gram = None  # (K, diagonal of K)
+        self._gram = None  # (<K, K>, diagonal of K, K if small)
 
     @property
     def shape(self):
@@ -78,12 +79,37 @@ class LinearTerms:
         return self._feature
 
     def gram(self):
-        """``(K, rk)`` in the Gram form, computed once."""
+        """``(kk, rk, K or None)`` in the Gram form, computed once; ``K = Xc Xc^T`` is kept
+        only while it is small against ``working_memory`` (else each pair rebuilds it, one
+        block of rows at a time)."""
         if self._gram is None:
+            n = self.Z.shape[0]
             Zc = self.centring.apply(self.Z)
-            K = Zc @ Zc.T
-            self._gram = (K, np.diag(K).copy())
+            kk, rk = 0.0, np.empty(n)
+            keep = 8 * n * n <= get_config()["working_memory"] * 2**20 / 16
+            K = np.empty((n, n)) if keep else None
+            for rows in row_blocks(n, 8 * 2 * n, max_rows=MAX_BLOCK_ROWS):
+                block = Zc[rows] @ Zc.T
+                kk += np.vdot(block, block)
+                rk[rows] = block[np.arange(block.shape[0]), np.arange(rows.start, rows.stop)]
+                if keep:
+                    K[rows] = block
+            self._gram = (kk, rk, K)
         return self._gram
+
+    def gram_cross(self, other):
+        """``<K, L>`` for this space X and ``other`` Y, from the kept Gram matrices or over
+        blocks of rows."""
+        (_, _, K), (_, _, L) = self.gram(), other.gram()
+        if K is not None and L is not None:
+            return np.vdot(K, L)
+        Xc, Yc = self.centring.apply(self.Z), other.centring.apply(other.Z)
+        total = 0.0
+        for rows in row_blocks(Xc.shape[0], 8 * 3 * Xc.shape[0], max_rows=MAX_BLOCK_ROWS):
+            K_rows = Xc[rows] @ Xc.T if K is None else K[rows]
+            L_rows = Yc[rows] @ Yc.T if L is None else L[rows]
+            total += np.vdot(K_rows, L_rows)
+        return total
 
     def cross(self, other):
         """``||Yc^T Xc||_F^2`` for this space X and ``other`` Y, over blocks of rows."""
@@ -100,8 +126,8 @@ class LinearTerms:
         Y (row-aligned), in the form :func:`gram_form_is_cheaper` picks for the pair."""
         n, d_x = self.shape
         if gram_form_is_cheaper(n, d_x, other.shape[1]):
-            (K, rk), (L, rl) = self.gram(), other.gram()
-            kl, kk, ll = np.vdot(K, L), np.vdot(K, K), np.vdot(L, L)
+            (kk, rk, _), (ll, rl, _) = self.gram(), other.gram()
+            kl = self.gram_cross(other)
             return kl, kk, ll, rk @ rl, rk @ rk, rl @ rl, rk.sum(), rl.sum()
         (kk, rk, tk), (ll, rl, tl) = self.feature(), other.feature()
         return self.cross(other), kk, ll, rk @ rl, rk @ rk, rl @ rl, tk, tl
