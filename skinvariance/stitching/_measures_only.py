@@ -106,7 +106,8 @@ def _value(column, Zi, Zj, calibration, prepared, queries=None):
                     lambda X, _: (per_space.prepare(X) if sampled is None
                                   else per_space.prepare(X, sampled)), Z, Z))
             states.append(prepared[key][1])
-        return float(per_space.compare(*states))
+        # the pair's own work (CKA's cross term, MRR's search), a unit of work like the rest
+        return float(measure(lambda _x, _y: per_space.compare(*states), Zi, Zj))
     if calibration is None:
         return float(measure(column.function, Zi, Zj))
     mode, n_permutations, seed = calibration
