@@ -75,6 +75,8 @@ BAD_OPTIONS = [
     (COMPARE, "--calibrate", "z", "invalid choice: 'z'"),
     (COMPARE, "--n-permutations", "0", "expected a positive integer, got '0'"),
     (COMPARE, "--n-permutations", "many", "got 'many'"),
+    (COMPARE, "--max-samples", "0", "expected a positive integer, auto or all, got '0'"),
+    (COMPARE, "--max-samples", "some", "got 'some'"),
     (COMPARE, "--scoring", "accuracyy", "--scoring accuracyy: not a scikit-learn scorer"),
     (COMPARE, "--plot", "out.txt", "--plot out.txt: unsupported file type '.txt'"),
     (COMPARE, "--plot", "nowhere/out.png", "--plot nowhere/out.png: no such directory"),

@@ -178,7 +178,8 @@ CALLS = {
         "select_by": ["stitching", "cka_std", 3],
         "calibrate": ["z", 1.5, "True"], "n_permutations": [*COUNT, None],
         "random_state": ["seed", True, -1], "n_jobs": [0, True, 1.5], "verbose": ["loud", -1],
-        "pairing": ["matched", 3], "matched_anchors": [1, True]}),
+        "pairing": ["matched", 3], "matched_anchors": [1, True],
+        "max_samples": [*COUNT, "all"]}),
     "default_invariances": (_function(stitching.default_invariances), {
         "y": BAD_Y[1:3]}),
     # Only "kmeans" and "fps" read the values of X (documented); "stratified" reads y.

@@ -193,7 +193,7 @@ def test_without_labels_the_measures_equal_those_with_labels(problem):
     best = unlabelled.loc[unlabelled["mrr_mean"].idxmax(), "invariance"]
     assert unlabelled.attrs == {"best": best, "selected_by": "mrr_mean",
                                 "scorer": None, "decoder": None, "stitching": "not scored",
-                                "calibrated": False, "pairing": "given"}
+                                "calibrated": False, "pairing": "given", "sampled": None}
     assert unlabelled.loc[unlabelled["best"], "mrr_mean"].item() == unlabelled[
         "mrr_mean"].max()
 

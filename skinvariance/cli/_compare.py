@@ -1,6 +1,7 @@
 """``skinvariance compare``: compare invariances on spaces read from files, or on a model zoo
 trained on the fly, and print the table of :func:`~skinvariance.compare_invariances`."""
 
+import argparse
 import inspect
 import time
 from contextlib import contextmanager
@@ -134,6 +135,12 @@ def _add_row_options(compare):
         "default 10); must be smaller than the test rows of a split",
     )
     compare.add_argument(
+        "--max-samples", type=max_samples, default="auto", metavar="N",
+        help="test rows, at most, whose neighbours and ranks jaccard, mutual_knn and mrr "
+        "average over (each searching all the rows): a positive integer, auto (1000) or all "
+        "(exact)",
+    )
+    compare.add_argument(
         "--calibrate",
         choices=("zscore", "pvalue"),
         help="report each measure against its permutation null: a z-score (0 is chance) or "
@@ -143,6 +150,17 @@ def _add_row_options(compare):
         "--n-permutations", type=positive_int, default=999, metavar="N",
         help="shuffles per measure and pair with --calibrate (999)",
     )
+
+
+def max_samples(value):
+    """``--max-samples``: a positive count, ``auto`` or ``all`` (None: every row)."""
+    if value in ("auto", "all"):
+        return None if value == "all" else value
+    try:
+        return positive_int(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, auto or all, got {value!r}") from None
 
 
 def _add_decoder_options(compare):
@@ -451,6 +469,7 @@ def run(args, messages):
         options["scoring"] = _scorer(args.scoring)
     if args.calibrate is not None:
         options.update(calibrate=args.calibrate, n_permutations=args.n_permutations)
+    options["max_samples"] = args.max_samples
     compare_start = time.perf_counter()
     with _neighbors_hint(), user_errors(), \
             threadpool_limits(limits=args.blas_threads or None, user_api="blas"):
@@ -482,6 +501,8 @@ def _summary(table, source, n_samples, anchors, elapsed, compare_time):
     calibrated = table.attrs.get("calibrated")
     if calibrated:
         lines.append(f"Measures calibrated: {calibrated} against a permutation null.")
+    if table.attrs.get("sampled"):
+        lines.append(f"Measures sampled: {table.attrs['sampled']}.")
     if table.attrs.get("stitching") == "not scored":
         lines.append("Stitching not scored (no --labels): compared by the similarity measures "
                      "alone.")

@@ -22,47 +22,115 @@ def _hsic_terms_linear(X, Y):
 
     Returns ``(kl, kk, ll, rk_rl, rk_rk, rl_rl, tr_k, tr_l)`` for ``K = Xc Xc^T`` and
     ``L = Yc Yc^T`` built from column-centred ``Xc``, ``Yc``: Frobenius products
-    ``<K, L>``, ``<K, K>``, ``<L, L>``, products of the diagonals, and traces. With n > d they
-    come from the feature-space matrices ``Xc^T Xc`` (never an n x n matrix); with few rows
-    against the widths, from the n x n Gram matrices, whichever is cheaper
-    (:func:`gram_form_is_cheaper`): a wide space never gets a d x d matrix. ``Xc`` and ``Yc``
-    are each divided by a power of two that brings them into ``[-1, 1]`` (:class:`Centring`):
-    the terms are those of the rescaled spaces, which CKA does not see, and no fourth power
-    of a large or small number can overflow or vanish.
+    ``<K, L>``, ``<K, K>``, ``<L, L>``, products of the diagonals, and traces, from the terms
+    of each space alone and one cross term (:class:`LinearTerms`).
     """
     if any_dask(X, Y):
         X, Y = dask_terms_inputs(X, Y)
         if not isinstance(X, np.ndarray):
             return dask_hsic_terms_linear(X, Y)
-    n, d_x = X.shape
-    d_y = Y.shape[1]
-    cx, cy = Centring.of(X), Centring.of(Y)
-    if gram_form_is_cheaper(n, d_x, d_y):
-        Xc, Yc = cx.apply(X), cy.apply(Y)
-        K = Xc @ Xc.T
-        L = Yc @ Yc.T
-        rk, rl = np.diag(K).copy(), np.diag(L).copy()
-        kl, kk, ll = np.vdot(K, L), np.vdot(K, K), np.vdot(L, L)
-        return kl, kk, ll, rk @ rl, rk @ rk, rl @ rl, rk.sum(), rl.sum()
-    Gxx = np.zeros((d_x, d_x))
-    Gyy = np.zeros((d_y, d_y))
-    Gyx = np.zeros((d_y, d_x))
-    rk_rl = rk_rk = rl_rl = 0.0
-    for rows in row_blocks(n, 8 * 2 * (d_x + d_y), max_rows=MAX_BLOCK_ROWS):
-        xb = cx.block(X[rows])
-        yb = cy.block(Y[rows])
-        Gxx += xb.T @ xb
-        Gyy += yb.T @ yb
-        Gyx += yb.T @ xb
-        rk = np.einsum("ij,ij->i", xb, xb)
-        rl = np.einsum("ij,ij->i", yb, yb)
-        rk_rl += rk @ rl
-        rk_rk += rk @ rk
-        rl_rl += rl @ rl
-    kl = np.vdot(Gyx, Gyx)
-    kk = np.vdot(Gxx, Gxx)
-    ll = np.vdot(Gyy, Gyy)
-    return kl, kk, ll, rk_rl, rk_rk, rl_rl, np.trace(Gxx), np.trace(Gyy)
+    return LinearTerms(X).with_other(LinearTerms(Y))
+
+
+class LinearTerms:
+    """The terms of linear CKA that one space gives alone, computed once and kept.
+
+    Linear CKA is ``<K, L> / sqrt(<K, K> <L, L>)`` for ``K = Xc Xc^T``, ``L = Yc Yc^T``: the
+    self terms ``<K, K>`` (with the diagonal of ``K`` and its trace, for the debiased
+    estimator) belong to one space, and a comparison of many spaces computes them once per
+    space instead of once per pair; only the cross term ``<K, L>`` is a pair's own
+    (:meth:`with_other`). With n > d the terms come from the feature-space matrices
+    (``<K, K> = ||Xc^T Xc||_F^2``, ``<K, L> = ||Yc^T Xc||_F^2``, never an n x n matrix,
+    accumulated over blocks of rows within ``working_memory``); with few rows against the
+    widths, from the n x n Gram matrices (kept while small, else rebuilt by blocks of rows),
+    whichever is cheaper for the pair (:func:`gram_form_is_cheaper`): a wide space never
+    gets a d x d matrix. Each form's self terms are computed the first time a pair needs
+    them. ``Xc`` is divided by a power of two
+    that brings it into ``[-1, 1]`` (:class:`Centring`): no fourth power of a large or small
+    number can overflow or vanish, and CKA does not see the factor.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+        A validated space (finite, float32 or float64); kept by reference, not copied.
+    """
+
+    def __init__(self, Z):
+        self.Z = Z
+        self.centring = Centring.of(Z)
+        self._feature = None  # (<K, K>, diagonal of K, trace) from Xc^T Xc
+        self._gram = None  # (<K, K>, diagonal of K, K if small)
+
+    @property
+    def shape(self):
+        return self.Z.shape
+
+    def feature(self):
+        """``(kk, rk, tr_k)`` in the feature-space form, computed once."""
+        if self._feature is None:
+            n, d = self.Z.shape
+            G = np.zeros((d, d))
+            rk = np.empty(n)
+            for rows in row_blocks(n, 8 * 2 * d, max_rows=MAX_BLOCK_ROWS):
+                block = self.centring.block(self.Z[rows])
+                G += block.T @ block
+                rk[rows] = np.einsum("ij,ij->i", block, block)
+            self._feature = (np.vdot(G, G), rk, np.trace(G))
+        return self._feature
+
+    def gram(self):
+        """``(kk, rk, K or None)`` in the Gram form, computed once; ``K = Xc Xc^T`` is kept
+        only while it is small against ``working_memory`` (else each pair rebuilds it, one
+        block of rows at a time)."""
+        if self._gram is None:
+            n = self.Z.shape[0]
+            Zc = self.centring.apply(self.Z)
+            kk, rk = 0.0, np.empty(n)
+            keep = 8 * n * n <= get_config()["working_memory"] * 2**20 / 16
+            K = np.empty((n, n)) if keep else None
+            for rows in row_blocks(n, 8 * 2 * n, max_rows=MAX_BLOCK_ROWS):
+                block = Zc[rows] @ Zc.T
+                kk += np.vdot(block, block)
+                rk[rows] = block[np.arange(block.shape[0]), np.arange(rows.start, rows.stop)]
+                if keep:
+                    K[rows] = block
+            self._gram = (kk, rk, K)
+        return self._gram
+
+    def gram_cross(self, other):
+        """``<K, L>`` for this space X and ``other`` Y, from the kept Gram matrices or over
+        blocks of rows."""
+        (_, _, K), (_, _, L) = self.gram(), other.gram()
+        if K is not None and L is not None:
+            return np.vdot(K, L)
+        Xc, Yc = self.centring.apply(self.Z), other.centring.apply(other.Z)
+        total = 0.0
+        for rows in row_blocks(Xc.shape[0], 8 * 3 * Xc.shape[0], max_rows=MAX_BLOCK_ROWS):
+            K_rows = Xc[rows] @ Xc.T if K is None else K[rows]
+            L_rows = Yc[rows] @ Yc.T if L is None else L[rows]
+            total += np.vdot(K_rows, L_rows)
+        return total
+
+    def cross(self, other):
+        """``||Yc^T Xc||_F^2`` for this space X and ``other`` Y, over blocks of rows."""
+        X, Y = self.Z, other.Z
+        n, d_x = X.shape
+        d_y = Y.shape[1]
+        G = np.zeros((d_y, d_x))
+        for rows in row_blocks(n, 8 * 2 * (d_x + d_y), max_rows=MAX_BLOCK_ROWS):
+            G += other.centring.block(Y[rows]).T @ self.centring.block(X[rows])
+        return np.vdot(G, G)
+
+    def with_other(self, other):
+        """``(kl, kk, ll, rk_rl, rk_rk, rl_rl, tr_k, tr_l)`` of this space X and ``other``
+        Y (row-aligned), in the form :func:`gram_form_is_cheaper` picks for the pair."""
+        n, d_x = self.shape
+        if gram_form_is_cheaper(n, d_x, other.shape[1]):
+            (kk, rk, _), (ll, rl, _) = self.gram(), other.gram()
+            kl = self.gram_cross(other)
+            return kl, kk, ll, rk @ rl, rk @ rk, rl @ rl, rk.sum(), rl.sum()
+        (kk, rk, tk), (ll, rl, tl) = self.feature(), other.feature()
+        return self.cross(other), kk, ll, rk @ rl, rk @ rk, rl @ rl, tk, tl
 
 
 def gram_form_is_cheaper(n, d_x, d_y):
@@ -203,8 +271,12 @@ def _unbiased(ab, ra_rb, sa, sb, n):
 
 
 def _linear_cka(X, Y, debiased):
-    n = X.shape[0]
-    kl, kk, ll, rk_rl, rk_rk, rl_rl, tk, tl = _hsic_terms_linear(X, Y)
+    return _cka_of_terms(_hsic_terms_linear(X, Y), X.shape[0], debiased)
+
+
+def _cka_of_terms(terms, n, debiased):
+    """Linear CKA (or debiased) from the statistics of :func:`_hsic_terms_linear`."""
+    kl, kk, ll, rk_rl, rk_rk, rl_rl, tk, tl = terms
     if debiased:
         kl = _unbiased(kl, rk_rl, tk, tl, n)
         kk = _unbiased(kk, rk_rk, tk, tk, n)
@@ -469,3 +541,31 @@ def rbf_cka(X, Y, *, debiased=False, sigma=None):
     True
     """
     return cka(X, Y, kernel="rbf", debiased=debiased, sigma=sigma)
+
+
+class SharedLinearCKA:
+    """:func:`linear_cka` from terms computed once per space (:class:`LinearTerms`).
+
+    :meth:`prepare` validates a space as :func:`cka` does and keeps its terms; :meth:`compare`
+    of two prepared spaces computes only their cross term: the same code as
+    :func:`linear_cka`, so the same value, for one self term per space instead of two per
+    pair.
+    """
+
+    key = ("linear CKA terms",)
+    samples_queries = False
+
+    def prepare(self, Z):
+        """The terms of ``Z`` alone, validated as :func:`cka` validates its input."""
+        Z, _ = check_paired_arrays(Z, Z, "CKA")
+        check_not_constant(Z, "X", "CKA")
+        return LinearTerms(Z)
+
+    def compare(self, PX, PY):
+        """Linear CKA of two prepared spaces (rows aligned)."""
+        if PX.shape[0] != PY.shape[0]:
+            raise DataError(
+                f"CKA: the spaces have {PX.shape[0]} and {PY.shape[0]} rows; they must be "
+                "row-aligned."
+            )
+        return _cka_of_terms(PX.with_other(PY), PX.shape[0], False)

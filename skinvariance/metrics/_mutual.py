@@ -14,7 +14,7 @@ from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays
 from ._base import centred
 from ._loops import permuted_neighbour_overlap
-from ._neighbours import check_k, neighbour_lists, overlap_counts
+from ._neighbours import check_k, neighbour_lists, overlap_counts, shared_counts
 
 __all__ = ["cknna", "mutual_knn"]
 
@@ -261,6 +261,8 @@ class SharedNeighbours:
         Neighbourhood size.
     """
 
+    samples_queries = True
+
     def __init__(self, measure, k=10):
         self.measure = measure
         self.k = k
@@ -271,11 +273,12 @@ class SharedNeighbours:
         lists): one search serves both."""
         return ("cosine neighbours", self.k)
 
-    def prepare(self, Z):
-        """The neighbour lists of ``Z``, validated as the measure validates its input."""
+    def prepare(self, Z, queries=None):
+        """The neighbour lists of ``Z``, validated as the measure validates its input; with
+        ``queries`` (row indices), those of these rows only, searched among all the rows."""
         Z, _ = check_paired_arrays(Z, Z, self.measure)
         check_k(self.k, Z.shape[0], self.measure)
-        return neighbour_lists(Z, self.k)
+        return neighbour_lists(Z, self.k, queries)
 
     def compare(self, NX, NY):
         """The measure of two spaces from their lists (rows aligned)."""
@@ -284,6 +287,11 @@ class SharedNeighbours:
                 f"{self.measure}: the spaces have {NX.shape[0]} and {NY.shape[0]} rows; they "
                 "must be row-aligned."
             )
+        if NX.shape[0] <= np.max(NX, initial=-1):  # sampled query rows: counted row by row
+            shared = shared_counts(NX, NY)
+            per_row = shared / (2 * self.k - shared) if self.measure == "knn_jaccard" \
+                else shared / self.k
+            return float(np.mean(per_row))
         n = NX.shape[0]
         counts = permuted_neighbour_overlap(NX, NY, np.arange(n)[None, :])[0]
         if self.measure == "knn_jaccard":

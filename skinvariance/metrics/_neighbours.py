@@ -5,10 +5,18 @@ import numpy as np
 from .._compat import validate_params
 from .._constraints import COUNT
 from .._parallel import row_blocks
-from .._validation import DataError, check_paired_arrays
+from .._validation import DataError, check_paired_arrays, check_paired_shapes
 from ._base import exact_unit_rows
 
-__all__ = ["check_k", "knn_jaccard", "mean_reciprocal_rank", "neighbour_lists", "overlap_counts"]
+__all__ = [
+    "SharedRanks",
+    "check_k",
+    "knn_jaccard",
+    "mean_reciprocal_rank",
+    "neighbour_lists",
+    "overlap_counts",
+    "shared_counts",
+]
 
 
 def _top_k_mask(S, k):
@@ -43,11 +51,16 @@ def check_k(k, n, measure):
         )
 
 
-def _similarity_rows(Zn, start, stop):
-    """Cosine similarities of rows ``start:stop`` of unit rows ``Zn`` to all, self at -inf."""
-    S = Zn[start:stop] @ Zn.T
-    rows = np.arange(stop - start)
-    S[rows, rows + start] = -np.inf
+def _similarity_rows(Zn, start, stop, queries=None):
+    """Cosine similarities of rows ``start:stop`` of unit rows ``Zn`` to all, self at -inf;
+    with ``queries``, of the rows ``queries[start:stop]``."""
+    if queries is None:
+        S = Zn[start:stop] @ Zn.T
+        S[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        return S
+    chosen = queries[start:stop]
+    S = Zn[chosen] @ Zn.T
+    S[np.arange(stop - start), chosen] = -np.inf
     return S
 
 
@@ -68,20 +81,28 @@ def overlap_counts(X, Y, k):
     return shared
 
 
-def neighbour_lists(Z, k):
+def neighbour_lists(Z, k, queries=None):
     """The ``k`` cosine neighbours of every row of ``Z`` (self excluded), as row indices.
 
     Returns an int array of shape (n, k), each row in increasing index order (a set, not a
     ranking), found one block of rows at a time like :func:`overlap_counts`, with the same
-    tie rule.
+    tie rule. With ``queries`` (row indices), the neighbours of those rows only, searched
+    among all the rows: shape (len(queries), k).
     """
     n = Z.shape[0]
     Zn = exact_unit_rows(Z)
-    indices = np.empty((n, k), dtype=np.intp)
-    for rows in row_blocks(n, 8 * 4 * n, max_rows=n):
-        mask = _top_k_mask(_similarity_rows(Zn, rows.start, rows.stop), k)
+    m = n if queries is None else len(queries)
+    indices = np.empty((m, k), dtype=np.intp)
+    for rows in row_blocks(m, 8 * 4 * n, max_rows=m):
+        mask = _top_k_mask(_similarity_rows(Zn, rows.start, rows.stop, queries), k)
         indices[rows] = np.nonzero(mask)[1].reshape(-1, k)  # exactly k per row
     return indices
+
+
+def shared_counts(NX, NY):
+    """``|NX[i] & NY[i]|`` for every row of two (m, k) neighbour lists (each row a set)."""
+    both = np.sort(np.concatenate([NX, NY], axis=1), axis=1)
+    return np.count_nonzero(both[:, 1:] == both[:, :-1], axis=1)
 
 
 @validate_params(
@@ -188,13 +209,44 @@ def mean_reciprocal_rank(X, Y):
     0.5556
     """
     X, Y = check_paired_arrays(X, Y, "mean_reciprocal_rank", same_width=True)
-    n = X.shape[0]
-    Xn, Yn = exact_unit_rows(X), exact_unit_rows(Y)
-    ranks = np.empty(n)
-    for rows in row_blocks(n, 8 * 2 * n, max_rows=n):
+    return float(np.mean(1.0 / _ranks(exact_unit_rows(X), exact_unit_rows(Y))))
+
+
+def _ranks(Xn, Yn, queries=None):
+    """The rank of ``y_i`` when ``x_i`` searches the unit rows ``Yn``, ties counting against
+    it, for every row ``i`` (or those of ``queries``), one block of rows at a time."""
+    n = Xn.shape[0]
+    m = n if queries is None else len(queries)
+    ranks = np.empty(m)
+    for rows in row_blocks(m, 8 * 2 * n, max_rows=m):
         start, stop = rows.start, rows.stop
-        rows = np.arange(stop - start)
-        S = Xn[start:stop] @ Yn.T
-        matched = S[rows, rows + start]
+        chosen = np.arange(start, stop) if queries is None else queries[start:stop]
+        S = (Xn[start:stop] if queries is None else Xn[chosen]) @ Yn.T
+        matched = S[np.arange(stop - start), chosen]
         ranks[start:stop] = np.count_nonzero(S >= matched[:, None], axis=1)
-    return float(np.mean(1.0 / ranks))
+    return ranks
+
+
+class SharedRanks:
+    """:func:`mean_reciprocal_rank` from each space's unit rows, normalised once.
+
+    Retrieval across two spaces is the pair's own work (``Xn Yn^T``), but the rows of each
+    space are brought to unit length once (:meth:`prepare`) for every pair it is in, and the
+    ranks may be counted for a sample of query rows only (``queries``), each searching all the
+    rows: an unbiased estimate of the mean over all rows, at a cost linear in the rows.
+    """
+
+    key = ("unit rows",)
+    samples_queries = True
+
+    def prepare(self, Z, queries=None):
+        """The unit rows of ``Z``, validated as the measure validates its input, and the
+        query rows (None: all)."""
+        Z, _ = check_paired_arrays(Z, Z, "mean_reciprocal_rank")
+        return exact_unit_rows(Z), queries
+
+    def compare(self, PX, PY):
+        """The mean reciprocal rank of X's rows searching Y (rows aligned, same width)."""
+        (Xn, queries), (Yn, _) = PX, PY
+        check_paired_shapes(Xn.shape, Yn.shape, "mean_reciprocal_rank", same_width=True)
+        return float(np.mean(1.0 / _ranks(Xn, Yn, queries)))

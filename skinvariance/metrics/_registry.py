@@ -13,7 +13,7 @@ from sklearn import config_context
 from .._compat import InvalidParameterError, validate_params
 from .._registry import Registry
 from ._cca import pwcca, pwcca_null, svcca, svcca_null
-from ._cka import cka, linear_cka, rbf_cka
+from ._cka import SharedLinearCKA, cka, linear_cka, rbf_cka
 from ._cka_null import cka_null, linear_cka_null, rbf_cka_null
 from ._matched import mean_cosine_similarity, pearson_similarity
 from ._mutual import (
@@ -24,7 +24,7 @@ from ._mutual import (
     mutual_knn,
     mutual_knn_null,
 )
-from ._neighbours import knn_jaccard, mean_reciprocal_rank
+from ._neighbours import SharedRanks, knn_jaccard, mean_reciprocal_rank
 from ._procrustes import procrustes_similarity
 from ._regression import linear_regression_r2, linear_regression_r2_null
 from ._rsa import rsa, rsa_null
@@ -72,7 +72,10 @@ class Measure:
         With the default parameters, the measure split into a search done once per space,
         ``per_space.prepare(Z)``, and a cheap comparison of two prepared spaces,
         ``per_space.compare(PX, PY)`` (the same value): what a comparison of many spaces
-        uses to search each space once. None: the measure is computed pair by pair.
+        uses to search each space once. None: the measure is computed pair by pair. Where
+        ``per_space.samples_queries`` is true, ``prepare(Z, queries)`` takes row indices: the
+        measure is then the mean over these rows of each row's value against all the rows
+        (what ``compare_invariances``' ``max_samples`` uses).
     """
 
     name: str
@@ -97,8 +100,10 @@ class Measure:
 _CKA_RANGE = "[0, 1] ([-1, 1] debiased)"
 _MEASURES = Registry(
     (
-        Measure("cka", cka, value_range=_CKA_RANGE, null=cka_null),
-        Measure("linear_cka", linear_cka, value_range=_CKA_RANGE, null=linear_cka_null),
+        Measure("cka", cka, value_range=_CKA_RANGE, null=cka_null,
+                per_space=SharedLinearCKA()),
+        Measure("linear_cka", linear_cka, value_range=_CKA_RANGE, null=linear_cka_null,
+                per_space=SharedLinearCKA()),
         Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null,
                 scale_parameters="a given sigma scales with X and Y together"),
         Measure("mean_cosine_similarity", mean_cosine_similarity, aliases=("cosine",),
@@ -109,7 +114,8 @@ _MEASURES = Registry(
         Measure("knn_jaccard", knn_jaccard, aliases=("jaccard",), null=knn_jaccard_null,
                 scaling="sample", per_space=SharedNeighbours("knn_jaccard")),
         Measure("mean_reciprocal_rank", mean_reciprocal_rank, symmetric=False,
-                aliases=("mrr",), same_width=True, value_range="[1/n, 1]", scaling="sample"),
+                aliases=("mrr",), same_width=True, value_range="[1/n, 1]", scaling="sample",
+                per_space=SharedRanks()),
         Measure("svcca", svcca, null=svcca_null),
         Measure("pwcca", pwcca, symmetric=False, null=pwcca_null),
         Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null),

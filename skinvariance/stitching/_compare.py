@@ -26,7 +26,14 @@ from ..projection._shared import SharedSubspaces, shared_budget
 from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, matched_anchor_rows
 from ._invariances import projection_kind
-from ._measures_only import encode_without_labels, resolve_metrics, similarity_matrices
+from ._measures_only import (
+    check_max_samples,
+    encode_without_labels,
+    resolve_metrics,
+    sample_queries,
+    sampling_note,
+    similarity_matrices,
+)
 from ._rows import (
     check_decoder,
     describe_decoder,
@@ -91,7 +98,7 @@ def _check_scoring(scoring):
 
 
 def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-                   calibration, n_jobs=None):
+                   calibration, n_jobs=None, max_samples=None):
     """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
     other, in one task: a list of :class:`SplitResult`.
 
@@ -101,7 +108,8 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
     computed once. They read their decoders of the raw training rows from one
     :class:`~skinvariance.stitching._work.DecoderFits`: the absolute row and the alignments
     fit each space's decoder once. Each row's evaluator fits and scores the spaces with
-    ``n_jobs``.
+    ``n_jobs``. The measures that sample average over the same query rows in every row
+    (``max_samples``).
     """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
@@ -110,6 +118,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
     shared_test = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
                    for name, X in test_spaces.items()}
     fits = DecoderFits()
+    queries = sample_queries(len(test), max_samples, seed)
     results = []
     for name, projection in rows:
         if y is None:
@@ -121,7 +130,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
                 projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
                 y[test], anchors, seed, shared_train, shared_test, fits, n_jobs)
         similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
-                                         calibration)
+                                         calibration, queries)
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
     return results
 
@@ -147,13 +156,13 @@ def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_tra
 
 
 def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_anchors, seed,
-                     calibration, n_jobs, verbose):
+                     calibration, n_jobs, verbose, max_samples=None):
     """``{invariance: [SplitResult per split]}``: every row on every split, the projection
     rows of a split in one task (see :func:`_row_tasks`), the tasks in parallel."""
     row_tasks = _row_tasks(rows)
     tasks = [
         delayed(_evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
-                                split_anchors[split], seed, calibration, n_jobs)
+                                split_anchors[split], seed, calibration, n_jobs, max_samples)
         for task in row_tasks
         for split, (train, test) in enumerate(splits)
     ]
@@ -192,6 +201,7 @@ def compare_invariances(
     select_by=None,
     calibrate=False,
     n_permutations=999,
+    max_samples="auto",
     random_state=None,
     n_jobs=None,
     verbose=0,
@@ -277,6 +287,16 @@ def compare_invariances(
         The stitching columns are not calibrated. See :ref:`calibration`.
     n_permutations : int, default=999
         Shuffles per measure and pair when calibrating.
+    max_samples : int, "auto" or None, default="auto"
+        The test rows, at most, whose neighbours and ranks the neighbour and retrieval
+        measures (``"jaccard"``, ``"mutual_knn"``, ``"mrr"``) average over, on each split:
+        above it, that many rows drawn at random (seeded by ``random_state``, the same for
+        every invariance) each search all the test rows, an unbiased estimate at a cost
+        linear in the rows instead of quadratic. None: every row (exact); ``"auto"``: 1,000.
+        The other measures (CKA, Pearson and cosine cost time linear in the rows) and
+        calibrated values are computed on every row.
+        ``table.attrs["sampled"]`` says what was sampled (None: nothing). See
+        :ref:`measures_at_scale`.
     random_state : int, RandomState instance or None, default=None
         Seeds the splits, the anchors, the decoders' unset random states and the
         calibration's shuffles (one seed drawn from it). Every invariance uses the same
@@ -306,7 +326,8 @@ def compare_invariances(
         invariance's name), ``"selected_by"`` (the column that decided), ``"scorer"`` (the
         scorer's name, None without ``y``), ``"decoder"`` (the default decoder's
         description, None without ``y``), ``"stitching"`` (``"scored"`` or ``"not
-        scored"``) and ``"calibrated"`` (False, ``"zscore"`` or ``"pvalue"``).
+        scored"``), ``"calibrated"`` (False, ``"zscore"`` or ``"pvalue"``) and ``"sampled"``
+        (None, or which measures averaged over how many test rows: ``max_samples``).
         A pair that an invariance cannot compare (absolute spaces of different widths, a
         measure needing equal widths) contributes NaN and is left out of the mean and std.
 
@@ -368,7 +389,7 @@ def compare_invariances(
         y = check_target(y, n_samples)
     counts = _anchor_counts(anchors, pairing)
     rows = resolve_invariances(invariances, y)
-    metrics = resolve_metrics(metrics)
+    metrics, max_samples = resolve_metrics(metrics), check_max_samples(max_samples)
     select_by = _check_select_by(select_by, metrics, labelled)
     decoder = check_decoder(decoder)
     _check_scoring(scoring)
@@ -397,7 +418,7 @@ def compare_invariances(
         split_anchors = [_split_anchors(count, pairing, matched_anchors, spaces, train, seed)
                          for train, _ in splits]
         results = _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits,
-                                   split_anchors, seed, calibration, n_jobs, verbose)
+                                   split_anchors, seed, calibration, n_jobs, verbose, max_samples)
         table, scorer_name = _summarise(decoders, metrics, results, len(names))
         best = _mark_best(table, select_by, lower=lower)
         if not isinstance(anchors, Integral):
@@ -409,6 +430,7 @@ def compare_invariances(
         "decoder": None if default is None else describe_decoder(default),
         "stitching": "scored" if labelled else "not scored",
         "calibrated": False if calibration is None else calibration[0], "pairing": pairing,
+        "sampled": sampling_note(metrics, max_samples, splits, calibration),
     }
     return table
 

@@ -4,9 +4,12 @@ read when no target is given (no decoder, no stitching)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
 
+from .._compat import InvalidParameterError
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
 from ._anchor_rows import anchor_rows, check_anchor_mapping
@@ -14,7 +17,20 @@ from ._evaluator import seeded_clone
 from ._invariances import projection_kind
 from ._work import encode_rows, fit_alignment, fit_projection, measure
 
-__all__ = ["MetricColumn", "encode_without_labels", "resolve_metrics", "similarity_matrices"]
+__all__ = [
+    "AUTO_MAX_SAMPLES",
+    "MetricColumn",
+    "check_max_samples",
+    "encode_without_labels",
+    "resolve_metrics",
+    "sample_queries",
+    "sampling_note",
+    "similarity_matrices",
+]
+
+#: ``max_samples="auto"``: the rows up to which the neighbour and retrieval measures are exact
+#: (their cost grows as rows squared; above, this many query rows, at a cost linear in rows).
+AUTO_MAX_SAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -72,20 +88,26 @@ def resolve_metrics(metrics):
     return resolved
 
 
-def _value(column, Zi, Zj, calibration, prepared):
+def _value(column, Zi, Zj, calibration, prepared, queries=None):
     """The measure, or its z-score or p-value against its permutation null.
 
     ``prepared`` holds what a measure searched once per space (its ``per_space`` split) for
-    the representations of this call: each is searched the first time it is measured.
+    the representations of this call: each is searched the first time it is measured, for
+    the query rows ``queries`` only where the measure can sample them (None: every row).
     """
     if calibration is None and column.per_space is not None:
+        per_space = column.per_space
+        sampled = queries if getattr(per_space, "samples_queries", False) else None
         states = []
         for Z in (Zi, Zj):
-            key = (getattr(column.per_space, "key", id(column.per_space)), id(Z))
+            key = (getattr(per_space, "key", id(per_space)), id(Z))
             if key not in prepared:
-                prepared[key] = (Z, measure(lambda X, _: column.per_space.prepare(X), Z, Z))
+                prepared[key] = (Z, measure(
+                    lambda X, _: (per_space.prepare(X) if sampled is None
+                                  else per_space.prepare(X, sampled)), Z, Z))
             states.append(prepared[key][1])
-        return float(column.per_space.compare(*states))
+        # the pair's own work (CKA's cross term, MRR's search), a unit of work like the rest
+        return float(measure(lambda _x, _y: per_space.compare(*states), Zi, Zj))
     if calibration is None:
         return float(measure(column.function, Zi, Zj))
     mode, n_permutations, seed = calibration
@@ -97,13 +119,13 @@ def _value(column, Zi, Zj, calibration, prepared):
     return float(result.zscore if mode == "zscore" else result.pvalue)
 
 
-def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared):
+def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, queries):
     """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
     whose widths differ (absolute spaces); any other error is raised with its context."""
     if column.same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        return _value(column, Zi, Zj, calibration, prepared)
+        return _value(column, Zi, Zj, calibration, prepared, queries)
     except ValueError as exc:
         if column.same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
@@ -113,7 +135,8 @@ def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared):
         ) from exc
 
 
-def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calibration=None):
+def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calibration=None,
+                        queries=None):
     """``{metric: (n_spaces, n_spaces) matrix}`` of one invariance on one split (NaN diagonal).
 
     ``encodings[i][j]`` is what space ``j``'s side reads of space ``i``'s test rows. For an
@@ -121,6 +144,8 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     the two spaces' representations. ``calibration``, ``(mode, n_permutations, seed)``,
     replaces each value by its z-score or p-value; a symmetric measure is measured (and
     tested) once per unordered pair, except under an alignment (two different maps).
+    ``queries`` (row indices, from :func:`sample_queries`) are the rows whose neighbours and
+    ranks the measures that sample (``per_space.samples_queries``) average over.
     """
     names = list(test_spaces)
     similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
@@ -139,9 +164,48 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
                     similarity[metric][a, b] = similarity[metric][b, a]
                 else:
                     similarity[metric][a, b] = _measure(
-                        column, Zi, Zj, metric, invariance, (i, j), calibration, prepared
-                    )
+                        column, Zi, Zj, metric, invariance, (i, j), calibration, prepared,
+                        queries)
     return similarity
+
+
+def check_max_samples(max_samples):
+    """``max_samples`` as an int or None (every row), or an error naming it."""
+    if max_samples is None:
+        return None
+    if isinstance(max_samples, str) and max_samples == "auto":
+        return AUTO_MAX_SAMPLES
+    if isinstance(max_samples, Integral) and not isinstance(max_samples, bool) \
+            and max_samples >= 1:
+        return int(max_samples)
+    raise InvalidParameterError(
+        "The 'max_samples' parameter of compare_invariances must be an int in the range "
+        f"[1, inf), 'auto' or None. Got {max_samples!r} instead."
+    )
+
+
+def sample_queries(n_rows, max_samples, seed):
+    """The query rows of one split's measures: None (every row) when ``max_samples`` is None
+    or at least ``n_rows``; else ``max_samples`` rows drawn without replacement (seeded by
+    ``seed``), in increasing order."""
+    if max_samples is None or max_samples >= n_rows:
+        return None
+    chosen = check_random_state(seed).choice(n_rows, size=max_samples, replace=False)
+    return np.sort(chosen)
+
+
+def sampling_note(metrics, max_samples, splits, calibration=None):
+    """What the table says of its sampling: None when every measure was exact (calibrated
+    values always are), else which columns averaged over how many of the test rows."""
+    sampled = [name for name, column in metrics.items()
+               if getattr(column.per_space, "samples_queries", False)]
+    n_test = [len(test) for _, test in splits]
+    largest = max(n_test)
+    if max_samples is None or max_samples >= largest or not sampled or calibration:
+        return None
+    of = f"{largest}" if min(n_test) == largest else f"up to {largest}"
+    return (f"{', '.join(sampled)}: the mean over {max_samples} random test rows of {of} "
+            f"(each searching all of them; max_samples={max_samples})")
 
 
 def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed, shared=None):
