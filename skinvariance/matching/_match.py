@@ -10,7 +10,8 @@ from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._validation import DataError
 from ._checks import check_known_pairs, check_unpaired_spaces
 from ._seeded import centred_units, seeded_pairs
-from ._unpaired import matched_centroids
+from ._unpaired import padded, unpaired_rotation
+from ..kernels._unit import unit_rows
 
 __all__ = ["MATCHING_METHODS", "match_spaces"]
 
@@ -18,6 +19,7 @@ __all__ = ["MATCHING_METHODS", "match_spaces"]
 MATCHING_METHODS = ("seeded", "unpaired")
 #: Describe rows through a fitted map (not relative descriptors) once this many pairs exist.
 MAP_AFTER = 100
+_EXPERIMENT = {}
 
 
 def _single(Z):
@@ -154,10 +156,12 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     U, V = centred_units(_single(X)), centred_units(_single(Y))
     start = None
     if method == "unpaired":
-        anchors_u, anchors_v, _ = matched_centroids(
-            U, V, n_clusters=n_clusters, n_runs=n_runs,
-            random_state=check_random_state(random_state))
-        start = (anchors_u, anchors_v)
+        W, quality, agreement = unpaired_rotation(
+            U, V, n_clusters=n_clusters, n_runs=n_runs, working_memory=working_memory,
+            random_state=check_random_state(random_state), **_EXPERIMENT)
+        match_spaces._last_quality = (round(quality, 3), round(agreement, 3))
+        mapped = (padded(U, V)[0] @ W)[:, :V.shape[1]]
+        start = (unit_rows(mapped.astype(U.dtype)), V)
     found, margin = seeded_pairs(U, V, known, start=start, n_iter=n_iter,
                                  n_neighbors=n_neighbors, map_after=MAP_AFTER,
                                  alignment=alignment, working_memory=working_memory)
