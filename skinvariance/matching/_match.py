@@ -2,16 +2,19 @@
 
 from numbers import Integral, Real
 
+import warnings
+
 import numpy as np
 from sklearn.utils import check_random_state
 
 from .._compat import HasMethods, StrOptions, validate_params
 from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._validation import DataError
+from ..exceptions import MatchingWarning
+from ..kernels._unit import unit_rows
 from ._checks import check_known_pairs, check_unpaired_spaces
 from ._seeded import centred_units, seeded_pairs
 from ._unpaired import padded, unpaired_rotation
-from ..kernels._unit import unit_rows
 
 __all__ = ["MATCHING_METHODS", "match_spaces"]
 
@@ -19,7 +22,9 @@ __all__ = ["MATCHING_METHODS", "match_spaces"]
 MATCHING_METHODS = ("seeded", "unpaired")
 #: Describe rows through a fitted map (not relative descriptors) once this many pairs exist.
 MAP_AFTER = 100
-_EXPERIMENT = {}
+#: Below this quality an unpaired match warns (:class:`MatchingWarning`); see the user guide for
+#: its calibration.
+QUALITY_THRESHOLD = 0.5
 
 
 def _single(Z):
@@ -72,14 +77,15 @@ def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
         "n_clusters": [NumberInterval(Integral, 2, None, closed="left")],
         "n_runs": [COUNT],
         "return_confidence": ["boolean"],
+        "return_quality": ["boolean"],
         "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "random_state": RANDOM_STATE,
     },
     prefer_skip_nested_validation=True,
 )
 def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, alignment=None,
-                 n_clusters=10, n_runs=30, return_confidence=False, working_memory=None,
-                 random_state=None):
+                 n_clusters=10, n_runs=30, return_confidence=False, return_quality=False,
+                 working_memory=None, random_state=None):
     """Pairs of rows of ``X`` and ``Y`` believed to embed the same sample.
 
     The two spaces are *unpaired*: their row order carries no information and their row counts
@@ -115,6 +121,9 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
         Clusterings tried (``"unpaired"``); the one whose structures agree best is used.
     return_confidence : bool, default=False
         Also return each pair's confidence.
+    return_quality : bool, default=False
+        Also return the match's label-free quality (``"unpaired"``): below 0.5 the pairs are
+        likely wrong, and a :class:`~skinvariance.exceptions.MatchingWarning` says so.
     working_memory : float, default=None
         MiB for one block of similarities (no ``n_samples_X x n_samples_Y`` matrix is held);
         ``None`` uses scikit-learn's ``working_memory`` configuration.
@@ -129,6 +138,10 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     confidence : ndarray of shape (n_pairs,)
         Returned with ``return_confidence=True``: ``inf`` for a known pair, otherwise the pair's
         CSLS margin (how far it beats the next best candidate of either row; in ``[0, 4]``).
+    quality : float
+        Returned with ``return_quality=True``: how well two matches, each from half of the
+        clusterings, agree on where the rows of X go (near 1: the same correspondence; near 0:
+        unrelated); ``nan`` for method ``"seeded"`` (or ``n_runs=1``).
 
     See Also
     --------
@@ -149,23 +162,41 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
     True
     """
+    found, margin, quality = _matched(
+        X, Y, pairs, method=method, n_neighbors=n_neighbors, n_iter=n_iter,
+        alignment=alignment, n_clusters=n_clusters, n_runs=n_runs,
+        working_memory=working_memory, random_state=random_state)
+    confidence = np.concatenate([np.full(len(found) - len(margin), np.inf),
+                                 margin.astype(np.float64)])
+    returned = (found,) + ((confidence,) if return_confidence else ()) + \
+        ((quality,) if return_quality else ())
+    return returned if len(returned) > 1 else found
+
+
+def _matched(X, Y, pairs, *, method, n_neighbors, n_iter, alignment, n_clusters, n_runs,
+             working_memory, random_state):
+    """The pairs, the margins of those found, and the quality (``nan`` without coarse match);
+    warns when the quality is low."""
     X, Y = check_unpaired_spaces(X, Y)
     known = check_known_pairs(pairs, len(X), len(Y))
     method = _choose(method, len(known))
     _check_sizes(method, len(X), len(Y), len(known), n_neighbors, n_clusters)
     U, V = centred_units(_single(X)), centred_units(_single(Y))
-    start = None
+    start, quality = None, np.nan
     if method == "unpaired":
-        W, quality, agreement = unpaired_rotation(
-            U, V, n_clusters=n_clusters, n_runs=n_runs, working_memory=working_memory,
-            random_state=check_random_state(random_state), **_EXPERIMENT)
-        match_spaces._last_quality = (round(quality, 3), round(agreement, 3))
+        W, quality = unpaired_rotation(
+            U, V, n_clusters=n_clusters, n_runs=n_runs, n_neighbors_csls=n_neighbors,
+            working_memory=working_memory, random_state=check_random_state(random_state))
+        if quality < QUALITY_THRESHOLD:
+            warnings.warn(
+                f"match_spaces found no reliable match without known pairs: its quality is "
+                f"{quality:.2f} (below {QUALITY_THRESHOLD}; two halves of the clusterings led to "
+                "different correspondences), so the pairs found are likely wrong. Pass a few "
+                "known pairs (pairs=...), or more rows of each space.",
+                MatchingWarning, stacklevel=3)
         mapped = (padded(U, V)[0] @ W)[:, :V.shape[1]]
         start = (unit_rows(mapped.astype(U.dtype)), V)
     found, margin = seeded_pairs(U, V, known, start=start, n_iter=n_iter,
                                  n_neighbors=n_neighbors, map_after=MAP_AFTER,
                                  alignment=alignment, working_memory=working_memory)
-    if not return_confidence:
-        return found
-    confidence = np.concatenate([np.full(len(known), np.inf), margin.astype(np.float64)])
-    return found, confidence
+    return found, margin, quality
