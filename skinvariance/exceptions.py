@@ -38,9 +38,8 @@ class MatchingWarning(UserWarning):
 
     Issued by :func:`~skinvariance.match_spaces` (and :class:`~skinvariance.MatchedAlignment`)
     when its label-free quality signal (``return_quality=True``; the ``match_quality_``
-    attribute) is below ``0.5``: two rotations, each found from half of the clusterings, carry
-    the rows to places that agree less than that. Read more in the
-    :ref:`User Guide <matching>`.
+    attribute) is below ``0.5``: two independent matches carry the rows of X to places in Y
+    that agree less than that. Read more in the :ref:`User Guide <matching>`.
 
     Examples
     --------

@@ -1,8 +1,7 @@
 """``match_spaces``: pairs of rows of two unpaired spaces believed to be the same sample."""
 
-from numbers import Integral, Real
-
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -139,9 +138,9 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
         Returned with ``return_confidence=True``: ``inf`` for a known pair, otherwise the pair's
         CSLS margin (how far it beats the next best candidate of either row; in ``[0, 4]``).
     quality : float
-        Returned with ``return_quality=True``: how well two matches, each from half of the
-        clusterings, agree on where the rows of X go (near 1: the same correspondence; near 0:
-        unrelated); ``nan`` for method ``"seeded"`` (or ``n_runs=1``).
+        Returned with ``return_quality=True``: how well two independent matches (each from
+        ``n_runs`` clusterings of its own) agree on where the rows of X go (near 1: the same
+        correspondence; near 0: unrelated); ``nan`` for method ``"seeded"``.
 
     See Also
     --------
@@ -190,7 +189,7 @@ def _matched(X, Y, pairs, *, method, n_neighbors, n_iter, alignment, n_clusters,
         if quality < QUALITY_THRESHOLD:
             warnings.warn(
                 f"match_spaces found no reliable match without known pairs: its quality is "
-                f"{quality:.2f} (below {QUALITY_THRESHOLD}; two halves of the clusterings led to "
+                f"{quality:.2f} (below {QUALITY_THRESHOLD}; two independent matches led to "
                 "different correspondences), so the pairs found are likely wrong. Pass a few "
                 "known pairs (pairs=...), or more rows of each space.",
                 MatchingWarning, stacklevel=3)

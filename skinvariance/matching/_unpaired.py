@@ -7,7 +7,7 @@ Repeated over many clusterings and stacked, the matched centroids become paralle
 every row is described by its cosines to its own space's centroids, comparable across the
 spaces. Pseudo-pairs in that description fit a rotation (orthogonal Procrustes), refined by
 nearest-neighbour means with smoothed updates and one clustering pass. The caller grows pairs
-from the rotated rows by seeded refinement. Two rotations, each from half of the clusterings,
+from the rotated rows by seeded refinement. Two rotations, each from clusterings of its own,
 say whether the coarse match is stable: the label-free quality signal.
 """
 
@@ -142,8 +142,8 @@ def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refin
     rotation. It is refined ``n_refine`` times (a sample of ``U`` mapped, each row paired with
     the mean of its nearest rows of ``V``, half a step towards the new rotation) and once by
     clustering (k-means of ``U``, k-means of ``V`` started from the mapped centres, half a step
-    towards Procrustes between the paired centres). Each half of the clusterings gives a
-    rotation the same way: if the match holds, they agree.
+    towards Procrustes between the paired centres). A second match, from clusterings of its
+    own, gives a second rotation: if the match holds, the two agree once grown into pairs.
 
     Parameters
     ----------
@@ -168,24 +168,22 @@ def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refin
     rotation : ndarray of shape (d, d)
         ``d`` the larger width, both spaces zero-padded (:func:`padded`).
     stability : float
-        The mean cosine, over the rows of ``U``, between their images under the two halves'
-        rotations: near 1 when they agree, near 0 when they are unrelated (``nan`` for a
-        single clustering).
+        The mean cosine, over the rows of ``U``, between their images under the maps grown
+        from the two rotations (:func:`_stability`): near 1 when they agree, near 0 when they
+        are unrelated.
     """
     rng = check_random_state(random_state)
     with _one_thread():  # small products, SVDs and k-means only (at most max_rows rows)
-        runs = matched_runs(U, V, n_clusters=n_clusters, n_runs=n_runs, max_rows=max_rows,
-                            random_state=rng)
-        U, V = padded(U, V)
-        U, V = _sample(U, max_rows, rng), _sample(V, max_rows, rng)
         settings = dict(n_neighbors=n_neighbors, n_refine=n_refine, sample=sample,
                         working_memory=working_memory, rng=rng)
-        W = _refined(U, V, runs, **settings)
-        if len(runs) < 2:
-            return W, np.nan
-        halves = [_refined(U, V, half, **settings) for half in (runs[0::2], runs[1::2])]
-        return W, _stability(U, V, halves, n_neighbors=n_neighbors_csls,
-                             working_memory=working_memory)
+        U_fit, V_fit = (_sample(Z, max_rows, rng) for Z in padded(U, V))
+        rotations = []
+        for _ in range(2):  # a second, independent match: they agree if the match holds
+            runs = matched_runs(U, V, n_clusters=n_clusters, n_runs=n_runs,
+                                max_rows=max_rows, random_state=rng)
+            rotations.append(_refined(U_fit, V_fit, runs, **settings))
+        return rotations[0], _stability(U_fit, V_fit, rotations, n_neighbors=n_neighbors_csls,
+                                        working_memory=working_memory)
 
 
 def _stability(U, V, rotations, *, n_neighbors, working_memory):
