@@ -16,6 +16,11 @@ from ._neighbours import csls_mutual_neighbours
 
 __all__ = ["centred_units", "seeded_pairs"]
 
+#: Rounds before the last search only every ``stride``-th free row of ``U`` (about this many of
+#: them) when more than twice as many are free: they keep only the surest pairs, and a true
+#: mutual pair of a row searched stays mutual among fewer rows.
+EARLY_ROWS = 4096
+
 
 def centred_units(Z):
     """Rows of ``Z`` centred on the mean of every row, then of unit length (float32 or 64)."""
@@ -61,7 +66,8 @@ def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after
         found without pairs, and ``V``); needed when no pair is known.
     n_iter : int
         Rounds of refinement; round ``t`` keeps the most confident ``2**(t + 1 - n_iter)`` of its
-        mutual neighbours (all of them in the last round).
+        mutual neighbours (all of them in the last round). Before the last, only every
+        ``k``-th free row of ``U`` is searched when more than ``2 * EARLY_ROWS`` are free.
     n_neighbors : int
         CSLS's ``r``.
     map_after : int or None
@@ -91,10 +97,13 @@ def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after
         else:
             A = relative_descriptors(U, U[pairs[:, 0]])
             B = relative_descriptors(V, V[pairs[:, 1]])
-        found, margin = csls_mutual_neighbours(A[free_u], B[free_v], n_neighbors=n_neighbors,
+        searched = free_u
+        if t < n_iter - 1 and len(free_u) > 2 * EARLY_ROWS:
+            searched = free_u[:: len(free_u) // EARLY_ROWS]
+        found, margin = csls_mutual_neighbours(A[searched], B[free_v], n_neighbors=n_neighbors,
                                                working_memory=working_memory)
         share = 2.0 ** (t + 1 - n_iter)
         keep = max(1, int(np.ceil(share * len(found)))) if len(found) else 0
         found, margin = found[:keep], margin[:keep]
-        pairs = np.vstack([known, np.column_stack([free_u[found[:, 0]], free_v[found[:, 1]]])])
+        pairs = np.vstack([known, np.column_stack([searched[found[:, 0]], free_v[found[:, 1]]])])
     return pairs, margin
