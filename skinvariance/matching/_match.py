@@ -105,7 +105,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
         - ``"seeded"``: grow the known pairs by mutual nearest neighbours of relative
           descriptors, then of a map fitted on the pairs found (needs known pairs);
         - ``"unpaired"``: match k-means centroids of the two spaces by the structure of their
-          Gram matrices, then refine as ``"seeded"`` does (uses the known pairs if any);
+          Gram matrices, fit and refine a rotation on them, then refine as ``"seeded"`` does
+          (the known pairs, if any, are kept);
         - ``"auto"``: ``"seeded"`` when pairs are known, ``"unpaired"`` otherwise.
     n_neighbors : int, default=10
         Neighbours averaged into each row's hubness correction (CSLS).
@@ -117,7 +118,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     n_clusters : int, default=10
         Centroids per clustering (``"unpaired"``).
     n_runs : int, default=30
-        Clusterings tried (``"unpaired"``); the one whose structures agree best is used.
+        Clusterings (``"unpaired"``), their matched centroids stacked as anchors; the quality
+        makes a second match of as many.
     return_confidence : bool, default=False
         Also return each pair's confidence.
     return_quality : bool, default=False
