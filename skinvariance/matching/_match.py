@@ -194,7 +194,7 @@ def _matched(X, Y, pairs, *, method, n_neighbors, n_iter, alignment, n_clusters,
                 f"{quality:.2f} (below {QUALITY_THRESHOLD}; two independent matches led to "
                 "different correspondences), so the pairs found are likely wrong. Pass a few "
                 "known pairs (pairs=...), or more rows of each space.",
-                MatchingWarning, stacklevel=3)
+                MatchingWarning, stacklevel=4)  # the caller of match_spaces (validated)
         mapped = (padded(U, V)[0] @ W)[:, :V.shape[1]]
         start = (unit_rows(mapped.astype(U.dtype)), V)
     found, margin = seeded_pairs(U, V, known, start=start, n_iter=n_iter,
