@@ -130,7 +130,7 @@ def _relative(U, anchors):
     return unit_rows(D - D.mean(axis=0))
 
 
-def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refine=30,
+def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refine=15,
                       sample=1000, max_rows=3000, n_neighbors_csls=10, working_memory=None,
                       random_state=None):
     """A rotation carrying ``U``'s rows onto ``V``'s, found without any pair (mini-vec2vec),
@@ -158,7 +158,8 @@ def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refin
     sample : int
         Rows of ``U`` per round of refinement.
     max_rows : int
-        Every step sees at most this many rows of each space (a random sample).
+        Every step sees at most this many rows of each space (a random sample), the small
+        clusterings two thirds of them.
     working_memory : float or None
         MiB for one block of similarities.
     random_state : int, RandomState instance or None
@@ -180,7 +181,7 @@ def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refin
         rotations = []
         for _ in range(2):  # a second, independent match: they agree if the match holds
             runs = matched_runs(U, V, n_clusters=n_clusters, n_runs=n_runs,
-                                max_rows=max_rows, random_state=rng)
+                                max_rows=2 * max_rows // 3, random_state=rng)
             rotations.append(_refined(U_fit, V_fit, runs, **settings))
         return rotations[0], _stability(U_fit, V_fit, rotations, n_neighbors=n_neighbors_csls,
                                         working_memory=working_memory)
@@ -194,7 +195,7 @@ def _stability(U, V, rotations, *, n_neighbors, working_memory):
     for W in rotations:
         start = (unit_rows((U @ W)[:, :V.shape[1]]), V)
         pairs, _ = seeded_pairs(U, V, np.empty((0, 2), dtype=np.intp), start=start,
-                                n_neighbors=n_neighbors, map_after=0,
+                                n_iter=3, n_neighbors=n_neighbors, map_after=0,
                                 working_memory=working_memory)
         images.append(mapped_descriptors(U, V, pairs, None)[0])
     return float(np.mean(np.sum(images[0] * images[1], axis=1)))
