@@ -118,7 +118,8 @@ CALLS = {
         "X": [NAN_X, X[:, 0]], "Y": [NAN_X, Y[:0]], "pairs": BAD_PAIRS,
         "method": ["spectral", None], "n_neighbors": [*COUNT, 41], "n_iter": COUNT,
         "alignment": ["affine", LogisticRegression()], "n_clusters": [1, True, 2.5],
-        "n_runs": COUNT, "return_confidence": FLAG, "working_memory": [0, True, "1"],
+        "n_runs": COUNT, "return_confidence": FLAG, "return_quality": FLAG,
+        "working_memory": [0, True, "1"],
         "random_state": ["seed", True, -1]}),
     "match_spaces.unpaired": (_function(skinvariance.match_spaces, X=X, Y=Y), {
         "n_clusters": [30]}),  # two rows per cluster: 60 > 40
