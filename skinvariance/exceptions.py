@@ -5,7 +5,7 @@ and a :class:`TypeError`), a wrong type a :class:`TypeError`; data that cannot b
 given raises :class:`DataError`.
 """
 
-__all__ = ["DataError"]
+__all__ = ["DataError", "MatchingWarning"]
 
 
 class DataError(ValueError):
@@ -31,3 +31,27 @@ class DataError(ValueError):
     ...     print(error)
     All spaces must have the same number of rows (samples); space 'b' has 5 rows but space 'a' has 4.
     """  # noqa: E501
+
+
+class MatchingWarning(UserWarning):
+    """Pairs found without any known pair are likely wrong: the coarse match was unstable.
+
+    Issued by :func:`~skinvariance.match_spaces` (and :class:`~skinvariance.MatchedAlignment`)
+    when its label-free quality signal (``return_quality=True``; the ``match_quality_``
+    attribute) is below ``0.5``: two independent matches carry the rows of X to places in Y
+    that agree less than that. Read more in the :ref:`User Guide <matching>`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skinvariance import match_spaces
+    >>> from skinvariance.exceptions import MatchingWarning
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))  # unrelated clouds
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     pairs = match_spaces(X, Y, n_runs=10, random_state=0)
+    >>> any(issubclass(w.category, MatchingWarning) for w in caught)
+    True
+    """

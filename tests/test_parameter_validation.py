@@ -119,6 +119,7 @@ CALLS = {
         "method": ["spectrum", None], "n_neighbors": [*COUNT, 41], "n_iter": COUNT,
         "alignment": ["affine", LogisticRegression()], "n_clusters": [1, True, 2.5],
         "n_runs": COUNT, "n_components": [1, True, 2.5, "3"], "return_confidence": FLAG,
+        "return_quality": FLAG,
         "working_memory": [0, True, "1"],
         "random_state": ["seed", True, -1]}),
     "match_spaces.unpaired": (_function(skinvariance.match_spaces, X=X, Y=Y), {

@@ -49,6 +49,11 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         The pairs fitted on: rows of X (column 0) and of Y (column 1), the known pairs first.
     confidence_ : ndarray of shape (n_pairs,)
         Each pair's confidence (``inf`` for a known pair, otherwise its CSLS margin).
+    match_quality_ : float
+        The label-free quality of a match without known pairs (:func:`match_spaces`'s
+        ``return_quality``): below 0.5 the pairs are likely wrong (a
+        :class:`~skinvariance.exceptions.MatchingWarning` was issued); ``nan`` when seeded by
+        known pairs.
     alignment_ : estimator
         The fitted clone of ``alignment``.
     n_features_in_ : int
@@ -122,10 +127,11 @@ class MatchedAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """
         _, Y = check_unpaired_spaces(X, Y)  # errors that name the space at fault
         X = validate_data(self, X, dtype=[np.float64, np.float32])  # and its feature names
-        self.pairs_, self.confidence_ = match_spaces(
+        self.pairs_, self.confidence_, self.match_quality_ = match_spaces(
             X, Y, pairs, method=self.method, n_neighbors=self.n_neighbors, n_iter=self.n_iter,
             n_clusters=self.n_clusters, n_runs=self.n_runs, return_confidence=True,
-            working_memory=self.working_memory, random_state=self.random_state)
+            return_quality=True, working_memory=self.working_memory,
+            random_state=self.random_state)
         alignment = AffineAlignment(alpha="auto") if self.alignment is None else self.alignment
         self.alignment_ = clone(alignment).fit(X[self.pairs_[:, 0]], Y[self.pairs_[:, 1]])
         return self

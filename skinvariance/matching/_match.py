@@ -1,5 +1,6 @@
 """``match_spaces``: pairs of rows of two unpaired spaces believed to be the same sample."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,10 +9,12 @@ from sklearn.utils import check_random_state
 from .._compat import HasMethods, StrOptions, validate_params
 from .._constraints import COUNT, RANDOM_STATE, NumberInterval
 from .._validation import DataError
+from ..exceptions import MatchingWarning
+from ..kernels._unit import unit_rows
 from ._checks import check_known_pairs, check_unpaired_spaces
-from ._seeded import centred_units, seeded_pairs
+from ._seeded import centred_units, relative_descriptors, seeded_pairs
 from ._spectral import spectral_pairs
-from ._unpaired import matched_centroids
+from ._unpaired import padded, unpaired_rotation
 
 __all__ = ["MATCHING_METHODS", "match_spaces"]
 
@@ -19,6 +22,9 @@ __all__ = ["MATCHING_METHODS", "match_spaces"]
 MATCHING_METHODS = ("seeded", "spectral", "unpaired")
 #: Describe rows through a fitted map (not relative descriptors) once this many pairs exist.
 MAP_AFTER = 100
+#: Below this quality an unpaired match warns (:class:`MatchingWarning`); see the user guide for
+#: its calibration.
+QUALITY_THRESHOLD = 0.5
 
 
 def _single(Z):
@@ -59,11 +65,14 @@ def _check_spectral(n_x, n_y, n_known, n_components):
 
 
 def _spectral_start(U, V, known, n_components, n_neighbors, working_memory):
-    """The spectral map's pairs, as the first anchors of the seeded refinement."""
+    """The first round's descriptors of the seeded refinement: the rows' relative descriptors
+    to the known pairs and the spectral map's surest pairs."""
     found, _ = spectral_pairs(U, V, known, n_components=n_components,
                               n_neighbors=n_neighbors, working_memory=working_memory)
     found = found[len(known):][:SPECTRAL_ANCHORS]  # the surest: more only slow the first round
-    return U[found[:, 0]], V[found[:, 1]]
+    anchors = np.vstack([known, found])
+    return (relative_descriptors(U, U[anchors[:, 0]]),
+            relative_descriptors(V, V[anchors[:, 1]]))
 # --- end of method "spectral" ---
 
 
@@ -100,6 +109,7 @@ def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
         "n_runs": [COUNT],
         "n_components": [NumberInterval(Integral, 2, None, closed="left")],
         "return_confidence": ["boolean"],
+        "return_quality": ["boolean"],
         "working_memory": [NumberInterval(Real, 0, None, closed="neither"), None],
         "random_state": RANDOM_STATE,
     },
@@ -107,6 +117,7 @@ def _check_sizes(method, n_x, n_y, n_known, n_neighbors, n_clusters):
 )
 def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, alignment=None,
                  n_clusters=10, n_runs=30, n_components=50, return_confidence=False,
+                 return_quality=False,
                  working_memory=None, random_state=None):
     """Pairs of rows of ``X`` and ``Y`` believed to embed the same sample.
 
@@ -131,7 +142,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
           functions of the known pairs (latent functional maps), whose pairs then start the
           seeded refinement (needs at least one known pair);
         - ``"unpaired"``: match k-means centroids of the two spaces by the structure of their
-          Gram matrices, then refine as ``"seeded"`` does (uses the known pairs if any);
+          Gram matrices, fit and refine a rotation on them, then refine as ``"seeded"`` does
+          (the known pairs, if any, are kept);
         - ``"auto"``: ``"spectral"`` with 1 to 29 known pairs (when more than
           ``n_components`` rows are left to match), ``"seeded"`` with 30 or more,
           ``"unpaired"`` with none (measured: :ref:`matching`).
@@ -145,12 +157,16 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     n_clusters : int, default=10
         Centroids per clustering (``"unpaired"``).
     n_runs : int, default=30
-        Clusterings tried (``"unpaired"``); the one whose structures agree best is used.
+        Clusterings (``"unpaired"``), their matched centroids stacked as anchors; the quality
+        makes a second match of as many.
     n_components : int, default=50
         Eigenvectors of each graph's Laplacian, the size of the functional map
         (``"spectral"``); below the rows left to match.
     return_confidence : bool, default=False
         Also return each pair's confidence.
+    return_quality : bool, default=False
+        Also return the match's label-free quality (``"unpaired"``): below 0.5 the pairs are
+        likely wrong, and a :class:`~skinvariance.exceptions.MatchingWarning` says so.
     working_memory : float, default=None
         MiB for one block of similarities (no ``n_samples_X x n_samples_Y`` matrix is held);
         ``None`` uses scikit-learn's ``working_memory`` configuration.
@@ -165,6 +181,10 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     confidence : ndarray of shape (n_pairs,)
         Returned with ``return_confidence=True``: ``inf`` for a known pair, otherwise the pair's
         CSLS margin (how far it beats the next best candidate of either row; in ``[0, 4]``).
+    quality : float
+        Returned with ``return_quality=True``: how well two independent matches (each from
+        ``n_runs`` clusterings of its own) agree on where the rows of X go (near 1: the same
+        correspondence; near 0: unrelated); ``nan`` for method ``"seeded"``.
 
     See Also
     --------
@@ -192,6 +212,21 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     >>> bool(np.mean(truth[P[:, 0]] == P[:, 1]) > 0.95)
     True
     """
+    found, margin, quality = _matched(
+        X, Y, pairs, method=method, n_neighbors=n_neighbors, n_iter=n_iter,
+        alignment=alignment, n_clusters=n_clusters, n_runs=n_runs, n_components=n_components,
+        working_memory=working_memory, random_state=random_state)
+    confidence = np.concatenate([np.full(len(found) - len(margin), np.inf),
+                                 margin.astype(np.float64)])
+    returned = (found,) + ((confidence,) if return_confidence else ()) + \
+        ((quality,) if return_quality else ())
+    return returned if len(returned) > 1 else found
+
+
+def _matched(X, Y, pairs, *, method, n_neighbors, n_iter, alignment, n_clusters, n_runs,
+             n_components, working_memory, random_state):
+    """The pairs, the margins of those found, and the quality (``nan`` without coarse match);
+    warns when the quality is low."""
     X, Y = check_unpaired_spaces(X, Y)
     known = check_known_pairs(pairs, len(X), len(Y))
     method = _choose(method, len(known),
@@ -200,18 +235,23 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     if method == "spectral":
         _check_spectral(len(X), len(Y), len(known), n_components)
     U, V = centred_units(_single(X)), centred_units(_single(Y))
-    start = None
+    start, quality = None, np.nan
     if method == "unpaired":
-        anchors_u, anchors_v, _ = matched_centroids(
-            U, V, n_clusters=n_clusters, n_runs=n_runs,
-            random_state=check_random_state(random_state))
-        start = (anchors_u, anchors_v)
+        W, quality = unpaired_rotation(
+            U, V, n_clusters=n_clusters, n_runs=n_runs, n_neighbors_csls=n_neighbors,
+            working_memory=working_memory, random_state=check_random_state(random_state))
+        if quality < QUALITY_THRESHOLD:
+            warnings.warn(
+                f"match_spaces found no reliable match without known pairs: its quality is "
+                f"{quality:.2f} (below {QUALITY_THRESHOLD}; two independent matches led to "
+                "different correspondences), so the pairs found are likely wrong. Pass a few "
+                "known pairs (pairs=...), or more rows of each space.",
+                MatchingWarning, stacklevel=4)  # the caller of match_spaces (validated)
+        mapped = (padded(U, V)[0] @ W)[:, :V.shape[1]]
+        start = (unit_rows(mapped.astype(U.dtype)), V)
     elif method == "spectral":
         start = _spectral_start(U, V, known, n_components, n_neighbors, working_memory)
     found, margin = seeded_pairs(U, V, known, start=start, n_iter=n_iter,
                                  n_neighbors=n_neighbors, map_after=MAP_AFTER,
                                  alignment=alignment, working_memory=working_memory)
-    if not return_confidence:
-        return found
-    confidence = np.concatenate([np.full(len(known), np.inf), margin.astype(np.float64)])
-    return found, confidence
+    return found, margin, quality

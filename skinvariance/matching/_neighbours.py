@@ -8,10 +8,11 @@ scikit-learn's ``working_memory``), so no ``n_A x n_B`` matrix is ever held at o
 """
 
 import numpy as np
+from scipy import sparse
 
 from .._parallel import row_blocks
 
-__all__ = ["csls_mutual_neighbours"]
+__all__ = ["csls_mutual_neighbours", "neighbour_means"]
 
 
 def _similarity_blocks(A, B, working_memory):
@@ -19,15 +20,59 @@ def _similarity_blocks(A, B, working_memory):
     return row_blocks(len(A), 4 * len(B) * A.itemsize, working_memory=working_memory)
 
 
+def _top_mean(S, r):
+    """Mean of the ``r`` largest values of each row of ``S`` (partitioned in place), summed in
+    sorted order so that the value does not depend on how the rows were blocked."""
+    if S.shape[1] > r:
+        S.partition(S.shape[1] - r, axis=1)  # along rows (contiguous): fast
+    return np.sort(S[:, S.shape[1] - r:], axis=1).mean(axis=1)
+
+
 def _hubness(A, B, r, working_memory):
-    """Mean cosine of each row of ``A`` to its ``r`` nearest rows of ``B``."""
-    r_a = np.empty(len(A), dtype=A.dtype)
-    r = min(r, len(B))
+    """Mean cosine of each row of ``A`` to its ``r`` nearest rows of ``B``, and of each row of
+    ``B`` to its ``r`` nearest rows of ``A``: both from one product per block."""
+    r_a, r_b = np.empty(len(A), dtype=A.dtype), None
+    top_b = np.empty((len(B), 0), dtype=A.dtype)  # the r largest cosines of B's rows so far
+    r_of_a, r_of_b = min(r, len(B)), min(r, len(A))
+    for rows in _similarity_blocks(A, B, working_memory):
+        S_t = B @ A[rows].T
+        r_a[rows] = _top_mean(S_t.T.copy(), r_of_a)  # a copy: partitioned in place
+        if S_t.shape[1] > r_of_b:
+            S_t.partition(S_t.shape[1] - r_of_b, axis=1)
+        top_b = np.hstack([top_b, S_t[:, max(S_t.shape[1] - r_of_b, 0):]])
+        if top_b.shape[1] > r_of_b:
+            top_b = np.partition(top_b, top_b.shape[1] - r_of_b, axis=1)[:, -r_of_b:]
+    r_b = np.sort(top_b, axis=1).mean(axis=1).astype(A.dtype)
+    return r_a, r_b
+
+
+def neighbour_means(A, B, targets, *, n_neighbors=50, working_memory=None):
+    """For each row of ``A``, the mean of ``targets`` over its ``n_neighbors`` most similar
+    rows of ``B`` (``targets[j]`` stands for ``B[j]``), block by block.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_A, d)
+    B : ndarray of shape (n_B, d)
+        Similarity is the dot product of rows of ``A`` and ``B``.
+    targets : ndarray of shape (n_B, p)
+    n_neighbors : int, default=50
+    working_memory : float, default=None
+
+    Returns
+    -------
+    means : ndarray of shape (n_A, p)
+    """
+    k = min(n_neighbors, len(B))
+    means = np.empty((len(A), targets.shape[1]), dtype=targets.dtype)
     for rows in _similarity_blocks(A, B, working_memory):
         S = A[rows] @ B.T
-        # along rows (contiguous): far faster than a partition down the columns
-        r_a[rows] = np.partition(S, S.shape[1] - r, axis=1)[:, S.shape[1] - r:].mean(axis=1)
-    return r_a
+        top = np.argpartition(S, S.shape[1] - k, axis=1)[:, S.shape[1] - k:]
+        averaging = sparse.csr_array(
+            (np.full(top.size, 1.0 / k, dtype=targets.dtype), top.ravel(),
+             np.arange(0, top.size + 1, k)), shape=(len(S), len(B)))
+        means[rows] = averaging @ targets
+    return means
 
 
 def csls_mutual_neighbours(A, B, *, n_neighbors=10, working_memory=None):
@@ -52,8 +97,7 @@ def csls_mutual_neighbours(A, B, *, n_neighbors=10, working_memory=None):
         How far each pair's CSLS score is above the next best candidate of either row (the
         smaller of the two margins), a confidence in ``[0, 4]``.
     """
-    r_a = _hubness(A, B, n_neighbors, working_memory)
-    r_b = _hubness(B, A, n_neighbors, working_memory)
+    r_a, r_b = _hubness(A, B, n_neighbors, working_memory)
     n_a, n_b = len(A), len(B)
     best_of_a = np.empty(n_a, dtype=np.intp)
     margin_a = np.empty(n_a, dtype=np.float64)

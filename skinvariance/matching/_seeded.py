@@ -16,6 +16,11 @@ from ._neighbours import csls_mutual_neighbours
 
 __all__ = ["centred_units", "seeded_pairs"]
 
+#: Rounds before the last search only every ``stride``-th free row of ``U`` (about this many of
+#: them) when more than twice as many are free: they keep only the surest pairs, and a true
+#: mutual pair of a row searched stays mutual among fewer rows.
+EARLY_ROWS = 4096
+
 
 def centred_units(Z):
     """Rows of ``Z`` centred on the mean of every row, then of unit length (float32 or 64)."""
@@ -56,12 +61,13 @@ def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after
     known : ndarray of shape (k, 2)
         Known pairs (row of ``U``, row of ``V``); they are kept.
     start : tuple of two ndarrays or None
-        Matched anchor vectors ``(anchors_U, anchors_V)`` describing the rows in the first
-        round, added to the known pairs (:func:`matched_centroids`); needed when no pair is
-        known.
+        Descriptors ``(A, B)`` of the rows of ``U`` and of ``V`` in the first round, in place
+        of the relative descriptors (e.g. ``U`` carried into ``V``'s coordinates by a rotation
+        found without pairs, and ``V``); needed when no pair is known.
     n_iter : int
         Rounds of refinement; round ``t`` keeps the most confident ``2**(t + 1 - n_iter)`` of its
-        mutual neighbours (all of them in the last round).
+        mutual neighbours (all of them in the last round). Before the last, only every
+        ``k``-th free row of ``U`` is searched when more than ``2 * EARLY_ROWS`` are free.
     n_neighbors : int
         CSLS's ``r``.
     map_after : int or None
@@ -84,19 +90,20 @@ def seeded_pairs(U, V, known, *, start=None, n_iter=5, n_neighbors=10, map_after
     free_v = _free(len(V), known[:, 1])
     pairs, margin = known, np.empty(0)
     for t in range(n_iter):
-        if map_after is not None and len(pairs) >= map_after:
+        if start is not None and t == 0:
+            A, B = start
+        elif map_after is not None and len(pairs) >= map_after:
             A, B = mapped_descriptors(U, V, pairs, alignment)
         else:
-            anchors_u, anchors_v = U[pairs[:, 0]], V[pairs[:, 1]]
-            if start is not None and t == 0:
-                anchors_u = np.vstack([anchors_u, start[0]])
-                anchors_v = np.vstack([anchors_v, start[1]])
-            A = relative_descriptors(U, anchors_u)
-            B = relative_descriptors(V, anchors_v)
-        found, margin = csls_mutual_neighbours(A[free_u], B[free_v], n_neighbors=n_neighbors,
+            A = relative_descriptors(U, U[pairs[:, 0]])
+            B = relative_descriptors(V, V[pairs[:, 1]])
+        searched = free_u
+        if t < n_iter - 1 and len(free_u) > 2 * EARLY_ROWS:
+            searched = free_u[:: len(free_u) // EARLY_ROWS]
+        found, margin = csls_mutual_neighbours(A[searched], B[free_v], n_neighbors=n_neighbors,
                                                working_memory=working_memory)
         share = 2.0 ** (t + 1 - n_iter)
         keep = max(1, int(np.ceil(share * len(found)))) if len(found) else 0
         found, margin = found[:keep], margin[:keep]
-        pairs = np.vstack([known, np.column_stack([free_u[found[:, 0]], free_v[found[:, 1]]])])
+        pairs = np.vstack([known, np.column_stack([searched[found[:, 0]], free_v[found[:, 1]]])])
     return pairs, margin
