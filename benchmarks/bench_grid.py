@@ -34,6 +34,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_scale_rows import timed  # noqa: E402
 from bench_search import GRID, load, load_average, save, synthetic_spaces  # noqa: E402
 
 ROOT = HERE.parent
@@ -47,23 +48,14 @@ def _timed_units():
 
     spent = {"decoders": 0.0, "transforms": 0.0}
 
-    def timed(function, kind):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[kind] += time.perf_counter() - start
-        return wrapper
-
     transform = _work._transform
-    _work._transform = timed(transform, "transforms")
+    _work._transform = timed(transform, "transforms", spent)
     decoder_fit, decoder_score = _work.fit_decoder, _work.score
     for module in (_work, _evaluator):
         if hasattr(module, "fit_decoder"):
-            module.fit_decoder = timed(decoder_fit, "decoders")
+            module.fit_decoder = timed(decoder_fit, "decoders", spent)
         if hasattr(module, "score"):
-            module.score = timed(decoder_score, "decoders")
+            module.score = timed(decoder_score, "decoders", spent)
     return spent
 
 

@@ -50,24 +50,26 @@ RESULTS = HERE / "results"
 ROWS = (3000, 6000, 12000, 24000, 48000)
 
 
+def timed(function, kind, spent):
+    """``function``, adding the seconds of each call to ``spent[kind]``."""
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[kind] += time.perf_counter() - start
+    return wrapper
+
+
 def _timed_units():
     """Wrap the library's units of work with timers: ``{kind: seconds}``."""
     from skinvariance.stitching import _compare, _evaluator, _measures_only, _work
 
     spent = {"measures": 0.0, "decoders": 0.0}
 
-    def timed(function, kind):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[kind] += time.perf_counter() - start
-        return wrapper
-
-    decoders = timed(_work.fit_decoder, "decoders")
-    scores = timed(_work.score, "decoders")
-    measures = timed(_work.measure, "measures")
+    decoders = timed(_work.fit_decoder, "decoders", spent)
+    scores = timed(_work.score, "decoders", spent)
+    measures = timed(_work.measure, "measures", spent)
     for module in (_work, _evaluator, _measures_only, _compare):
         if hasattr(module, "fit_decoder"):
             module.fit_decoder = decoders
