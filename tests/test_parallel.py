@@ -23,6 +23,7 @@ from skinvariance._parallel import (
     SMALL_WORK_ELEMENTS,
     compiled_threads,
     one_blas_thread,
+    one_thread_of_every_pool,
     row_blocks,
     run_parts,
     split_rows,
@@ -185,6 +186,25 @@ def test_outside_the_main_thread_nothing_is_limited(two_threads):
         Parallel(n_jobs=3)(delayed(work)() for _ in range(6))
     blas = {path: n for path, n in two_threads.items() if path in _thread_counts("blas")}
     assert seen == [blas] * 6
+    assert _thread_counts() == two_threads
+
+
+def test_one_thread_of_every_pool_in_the_main_thread_only(two_threads):
+    """The small clusterings of the matching: every pool (BLAS and OpenMP) at one thread
+    inside, the limits as they were after; in another thread nothing changes."""
+    with one_thread_of_every_pool():
+        assert set(_thread_counts().values()) == {1}
+    assert _thread_counts() == two_threads
+    seen = []
+
+    def work():
+        with one_thread_of_every_pool():
+            seen.append(_thread_counts())
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert seen == [two_threads]
     assert _thread_counts() == two_threads
 
 

@@ -16,23 +16,13 @@ from scipy.linalg import orthogonal_procrustes
 from scipy.optimize import quadratic_assignment
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
+from .._parallel import one_thread_of_every_pool
 from ..kernels._unit import unit_rows
 from ._neighbours import neighbour_means
 from ._seeded import mapped_descriptors, seeded_pairs
 
 __all__ = ["matched_runs", "unpaired_rotation"]
-
-
-def _one_thread():
-    """One thread of every pool, BLAS *and* OpenMP, for a small k-means (scoped to the block).
-
-    Not ``_parallel.one_blas_thread``: k-means's own loops run on OpenMP, whose threads
-    spin-wait between the many short iterations; on a loaded 2-core machine 30 clusterings of
-    1,750 x 32 rows took 40 s with BLAS alone limited and 0.7 s with both.
-    """
-    return threadpool_limits(limits=1)
 
 
 def _structure(C, labels):
@@ -92,7 +82,8 @@ def matched_runs(U, V, *, n_clusters=10, n_runs=30, n_restarts=10, max_rows=3000
         centroids, structures = [], []
         for Z in (U, V):
             rows = _sample(Z, max_rows, rng)
-            with _one_thread():  # a no-op when unpaired_rotation has limited already
+            # a no-op when unpaired_rotation has limited already
+            with one_thread_of_every_pool():
                 km = KMeans(n_clusters, n_init=1, random_state=rng.randint(2**31 - 1)).fit(rows)
             centroids.append(unit_rows(km.cluster_centers_))
             structures.append(_structure(centroids[-1], km.labels_))
@@ -174,7 +165,8 @@ def unpaired_rotation(U, V, *, n_clusters=10, n_runs=30, n_neighbors=50, n_refin
         are unrelated.
     """
     rng = check_random_state(random_state)
-    with _one_thread():  # small products, SVDs and k-means only (at most max_rows rows)
+    # small products, SVDs and k-means only (at most max_rows rows)
+    with one_thread_of_every_pool():
         settings = dict(n_neighbors=n_neighbors, n_refine=n_refine, sample=sample,
                         working_memory=working_memory, rng=rng)
         U_fit, V_fit = (_sample(Z, max_rows, rng) for Z in padded(U, V))
