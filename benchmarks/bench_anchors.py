@@ -204,6 +204,18 @@ def _product_seconds(X, Y):
     return best
 
 
+def measure_all(measure, quick, seed):
+    """``measure(dataset, source, target, X, Y, y, seed)`` (a list of rows) over every ordered
+    pair of spaces of :func:`load_datasets`, as one table."""
+    data, directions = load_datasets(quick)
+    rows = []
+    for dataset, (spaces, y) in data.items():
+        for source, target in directions[dataset]:
+            rows.extend(measure(dataset, source, target, spaces[source], spaces[target], y,
+                                seed))
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one pair of spaces per dataset")
@@ -222,13 +234,7 @@ def main(argv=None):
         print(text)
         return
     load_start = os.getloadavg()[0]
-    data, directions = load_datasets(args.quick)
-    rows = []
-    for dataset, (spaces, y) in data.items():
-        for source, target in directions[dataset]:
-            rows.extend(measure(dataset, source, target, spaces[source], spaces[target], y,
-                                args.seed))
-    table = pd.DataFrame(rows)
+    table = measure_all(measure, args.quick, args.seed)
     table.to_csv(args.output / "anchors.csv", index=False)
     text = (
         "# The anchor curve: stitching against known pairs, with and without matching\n\n"

@@ -25,7 +25,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from skinvariance import match_spaces
 from skinvariance._markdown import markdown_table
@@ -35,7 +34,7 @@ from skinvariance.matching._seeded import centred_units
 from skinvariance.matching._spectral import spectral_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_anchors import Split, load_datasets  # noqa: E402
+from bench_anchors import Split, measure_all  # noqa: E402
 from bench_search import synthetic_spaces  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -119,13 +118,7 @@ def main(argv=None):
         print(text)
         return
     load_start = os.getloadavg()[0]
-    data, directions = load_datasets(args.quick)
-    rows = []
-    for dataset, (spaces, y) in data.items():
-        for source, target in directions[dataset]:
-            rows.extend(measure(dataset, source, target, spaces[source], spaces[target], y,
-                                args.seed))
-    table = pd.DataFrame(rows)
+    table = measure_all(measure, args.quick, args.seed)
     table.to_csv(args.output / "spectral.csv", index=False)
     columns = ["pairs found", "exact precision", "same-class precision",
                "stitching (affine)", "seconds"]
