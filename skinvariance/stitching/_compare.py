@@ -27,8 +27,8 @@ from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, matched_anchor_rows
 from ._invariances import projection_kind
 from ._measures_only import (
-    check_max_samples,
     encode_without_labels,
+    resolve_max_samples,
     resolve_metrics,
     sample_queries,
     sampling_note,
@@ -57,6 +57,8 @@ _PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "pairing": [StrOptions({"given", "match"})],
     "matched_anchors": [NumberInterval(Integral, 2, None, closed="left")],
+    "max_samples": [NumberInterval(Integral, 1, None, closed="left"), StrOptions({"auto"}),
+                    None],
 }
 #: The raw subspaces a comparison keeps for the rows of one space and split, at most (they
 #: are recomputed when more would be needed; the values are the same); within that, no
@@ -378,7 +380,7 @@ def compare_invariances(
         _PARAMETER_CONSTRAINTS,
         {"cv": cv, "random_state": random_state, "n_jobs": n_jobs, "calibrate": calibrate,
          "n_permutations": n_permutations, "verbose": verbose, "pairing": pairing,
-         "matched_anchors": matched_anchors},
+         "matched_anchors": matched_anchors, "max_samples": max_samples},
         caller_name="compare_invariances",
     )
     spaces = check_spaces(spaces)
@@ -389,7 +391,7 @@ def compare_invariances(
         y = check_target(y, n_samples)
     counts = _anchor_counts(anchors, pairing)
     rows = resolve_invariances(invariances, y)
-    metrics, max_samples = resolve_metrics(metrics), check_max_samples(max_samples)
+    metrics, max_samples = resolve_metrics(metrics), resolve_max_samples(max_samples)
     select_by = _check_select_by(select_by, metrics, labelled)
     decoder = check_decoder(decoder)
     _check_scoring(scoring)

@@ -4,12 +4,10 @@ read when no target is given (no decoder, no stitching)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._compat import InvalidParameterError
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
 from ._anchor_rows import anchor_rows, check_anchor_mapping
@@ -20,8 +18,8 @@ from ._work import encode_rows, fit_alignment, fit_projection, measure
 __all__ = [
     "AUTO_MAX_SAMPLES",
     "MetricColumn",
-    "check_max_samples",
     "encode_without_labels",
+    "resolve_max_samples",
     "resolve_metrics",
     "sample_queries",
     "sampling_note",
@@ -169,19 +167,10 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     return similarity
 
 
-def check_max_samples(max_samples):
-    """``max_samples`` as an int or None (every row), or an error naming it."""
-    if max_samples is None:
-        return None
-    if isinstance(max_samples, str) and max_samples == "auto":
-        return AUTO_MAX_SAMPLES
-    if isinstance(max_samples, Integral) and not isinstance(max_samples, bool) \
-            and max_samples >= 1:
-        return int(max_samples)
-    raise InvalidParameterError(
-        "The 'max_samples' parameter of compare_invariances must be an int in the range "
-        f"[1, inf), 'auto' or None. Got {max_samples!r} instead."
-    )
+def resolve_max_samples(max_samples):
+    """``max_samples`` (validated by the caller's constraints) as an int, or None (every
+    row)."""
+    return AUTO_MAX_SAMPLES if max_samples == "auto" else max_samples
 
 
 def sample_queries(n_rows, max_samples, seed):
