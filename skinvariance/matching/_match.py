@@ -184,7 +184,8 @@ def match_spaces(X, Y, pairs=None, *, method="auto", n_neighbors=10, n_iter=5, a
     quality : float
         Returned with ``return_quality=True``: how well two independent matches (each from
         ``n_runs`` clusterings of its own) agree on where the rows of X go (near 1: the same
-        correspondence; near 0: unrelated); ``nan`` for method ``"seeded"``.
+        correspondence; near 0: unrelated); ``nan`` for ``"seeded"`` and ``"spectral"``
+        (no coarse match is made).
 
     See Also
     --------
