@@ -13,14 +13,19 @@ The policy:
 1. A large single operation (a projection of many rows, a big matrix product) uses every
    core: BLAS's own threads for matrix products, the pool for the compiled loops.
 2. Many small fits (the decoders and alignments of a stitching evaluation or an invariance
-   comparison) run with **one** BLAS thread each, and their parallelism comes from joblib's
-   ``n_jobs``, which honours an outer :func:`joblib.parallel_config` (and a Dask backend).
-   Threads spin-waiting over hundreds of tiny products cost far more than they bring: on a
-   2-core machine, a comparison ran ten times slower with two BLAS threads than with one. A
-   projection inside such a task is judged by its own size: a large one still gets every
-   core. The limit is :func:`one_blas_thread`, scoped to the ``with`` block of one unit of
-   work and entered at one layer only, the stitching tasks (``stitching/_work.py``): it is
-   threadpoolctl's own, restored on the way out, so nothing outlives the call.
+   comparison) run with **one** BLAS thread each. Threads spin-waiting over hundreds of tiny
+   products cost far more than they bring: on a 2-core machine, a comparison ran ten times
+   slower with two BLAS threads than with one, and one logistic fit of 9,000 x 384 rows
+   took 4.0 s with two against 1.4 s with one. Their parallelism comes from running several
+   at once (:func:`run_small_tasks`): by default on as many threads as BLAS may use, each
+   fit on one BLAS thread (two such fits at once took 1.6 s: the products release the GIL);
+   with an explicit ``n_jobs`` (or an outer :func:`joblib.parallel_config` asking for more
+   than one job, a Dask backend included) on joblib's workers. A projection inside such a
+   task, run alone, is judged by its own size: a large one still gets every core. The limit
+   is :func:`one_blas_thread`, scoped to the ``with`` block of one unit of work and entered
+   at one layer only, the stitching tasks (``stitching/_work.py``), or around the threads of
+   :func:`run_small_tasks`: it is threadpoolctl's own, restored on the way out, so nothing
+   outlives the call.
 3. Nested parallelism never multiplies threads: the compiled loops use no more threads than
    the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
    :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
@@ -36,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
-from joblib import cpu_count
+from joblib import Parallel, cpu_count, effective_n_jobs
 from threadpoolctl import ThreadpoolController
 
 from ._compat import get_chunk_n_rows
@@ -49,6 +54,7 @@ __all__ = [
     "one_thread_of_every_pool",
     "row_blocks",
     "run_parts",
+    "run_small_tasks",
     "split_rows",
     "thread_pool",
 ]
@@ -239,3 +245,50 @@ def one_thread_of_every_pool():
     if threading.current_thread() is not threading.main_thread():
         return nullcontext()  # the reason is :func:`one_blas_thread`'s
     return _threadpool_controller().limit(limits=1)
+
+
+def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False):
+    """The results of small units of work (:func:`joblib.delayed` calls), in order.
+
+    The fits of one stitching evaluation (a decoder per space, an alignment per pair), the
+    scores of its encoders, the similarity measures of its pairs: units of work that each
+    run best on one BLAS thread.
+
+    Parameters
+    ----------
+    tasks : iterable of joblib.delayed calls
+        The units of work.
+    n_jobs : int, default=None
+        None runs the tasks on as many threads as BLAS may use now (every core, unless
+        :func:`threadpoolctl.threadpool_limits` or a joblib worker lowered the limit), one
+        BLAS thread each, the limit entered around them all and restored on the way out;
+        one after the other outside the main thread (a limit cannot be scoped there, see
+        :func:`one_blas_thread`) and when one thread is all BLAS may use. Inside a
+        :func:`joblib.parallel_config` asking for more than one job, None follows it, as
+        joblib does. An int runs them on joblib's workers, as scikit-learn's ``n_jobs`` (1:
+        one after the other; -1: every processor).
+    shared_memory : bool, default=False
+        Whether the tasks read (and may fill) objects they share, which must not be copied
+        to other processes: joblib's workers are then threads (``require="sharedmem"``),
+        under one BLAS thread each as well.
+
+    Returns
+    -------
+    results : list
+        Each task's result, in the order of ``tasks``.
+    """
+    tasks = list(tasks)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if n_jobs is None and effective_n_jobs(None) <= 1:
+        n_threads = min(len(tasks), compiled_threads())
+        if n_threads < 2 or not in_main_thread:
+            return [function(*args, **kwargs) for function, args, kwargs in tasks]
+        with _threadpool_controller().limit(limits=1, user_api="blas"):
+            return Parallel(n_jobs=n_threads, backend="threading")(tasks)
+    if not shared_memory:
+        return Parallel(n_jobs=n_jobs)(tasks)
+    parallel = Parallel(n_jobs=n_jobs, require="sharedmem")
+    if not in_main_thread or effective_n_jobs(n_jobs) < 2:
+        return parallel(tasks)
+    with _threadpool_controller().limit(limits=1, user_api="blas"):
+        return parallel(tasks)

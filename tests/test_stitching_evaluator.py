@@ -362,11 +362,14 @@ def test_stitching_scores_are_the_matrix_in_long_form(stitching_data):
     pd.testing.assert_frame_equal(back.loc[matrix.index, matrix.columns], matrix)
 
 
-def test_parallel_jobs_give_the_same_matrix(stitching_data):
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_parallel_jobs_give_the_same_matrix(stitching_data, n_jobs):
+    """Threads (the default) and joblib's workers give the matrix fitted one after the other."""
     X, y = stitching_data
     spaces = {"a": X, "b": 2 * X, "c": X @ ortho_group.rvs(16, random_state=19)}
-    serial = StitchingEvaluator(OrthogonalAlignment(), decoder(), anchors=50, random_state=0)
-    parallel = clone(serial).set_params(n_jobs=2)
+    serial = StitchingEvaluator(OrthogonalAlignment(), decoder(), anchors=50, random_state=0,
+                                n_jobs=1)
+    parallel = clone(serial).set_params(n_jobs=n_jobs)
     pd.testing.assert_frame_equal(
         serial.fit(spaces, y).stitching_matrix(spaces, y),
         parallel.fit(spaces, y).stitching_matrix(spaces, y),

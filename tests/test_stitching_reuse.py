@@ -342,13 +342,16 @@ def _seed(random_state):
     return np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)
 
 
-@pytest.mark.parametrize("n_jobs", [2])
+@pytest.mark.parametrize("n_jobs", [None, 2])
 def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs):
+    """The default (each row's fits on threads) and joblib's workers give the table of
+    n_jobs=1 (everything one after the other), bit for bit."""
     spaces, y = zoo
     invariances = {name: est for name, est in default_invariances().items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
                                "orthogonal_standardized", "affine_ridge")}
-    serial = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2)
+    serial = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,
+                                 n_jobs=1)
     parallel = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,
                                    n_jobs=n_jobs)
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)

@@ -2,6 +2,8 @@
 compiled sums independent of the thread count, ``n_threads``, and how many threads a small or a
 large piece of work gets inside an evaluation."""
 
+import threading
+
 import numpy as np
 import pytest
 from joblib import cpu_count
@@ -135,9 +137,12 @@ class _DecoderSpy(ClassifierMixin, BaseEstimator):
 
 
 @needs_two_cpus
+@pytest.mark.parametrize("n_jobs", [None, 1])
 @pytest.mark.parametrize("large", [False, True])
 def test_inside_the_evaluator_fits_get_one_thread_and_large_projections_every_core(
-        large, monkeypatch, rng):
+        large, n_jobs, monkeypatch, rng):
+    """One after the other (n_jobs=1), a large projection gets every core; on the default
+    threads, every unit runs on one BLAS thread (the threads are the cores)."""
     if large:
         monkeypatch.setattr(_parallel, "SMALL_TRANSFORM_OPERATIONS", 1)
     _ThreadSpy.transform_threads.clear()
@@ -146,9 +151,61 @@ def test_inside_the_evaluator_fits_get_one_thread_and_large_projections_every_co
     y = rng.integers(2, size=120)
     with threadpool_limits(2, user_api="blas"):
         evaluator = StitchingEvaluator(_ThreadSpy(), _DecoderSpy(), anchors=20,
-                                       random_state=0).fit(spaces, y)
+                                       random_state=0, n_jobs=n_jobs).fit(spaces, y)
         evaluator.score(spaces, y)
+        assert _blas_threads() == 2  # the limits are back
     assert all(p.fit_threads_ == 1 for p in evaluator.projections_.values())
     assert set(_DecoderSpy.fit_threads) == {1}
     full = {threads for rows, threads in _ThreadSpy.transform_threads if rows == 120}
-    assert full == ({2} if large else {1})
+    assert full == ({2} if large and n_jobs == 1 else {1})
+
+
+class _MeetingDecoder(ClassifierMixin, BaseEstimator):
+    """A decoder whose first fit waits (up to a minute, when ``wait``) for a second fit to
+    start: the threads it saw, and whether the first fit met another."""
+
+    def fit(self, X, y):
+        cls = _MeetingDecoder
+        with cls.lock:
+            cls.threads.append(threading.get_ident())
+            first = len(cls.threads) == 1
+            if len(cls.threads) == 2:
+                cls.second_started.set()
+        if first and cls.wait:
+            cls.met.append(cls.second_started.wait(timeout=60))
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    lock = threading.Lock()
+    wait = True
+    threads = []
+    met = []
+    second_started = threading.Event()
+
+
+@pytest.mark.parametrize("blas_limit", [2, 1])
+def test_by_default_the_fits_of_the_spaces_run_at_once_on_as_many_threads_as_blas_may_use(
+        blas_limit, rng):
+    """n_jobs=None: the decoders of the spaces are fitted on the threads BLAS may use (two
+    fits at once under a limit of two), one after the other in the calling thread under a
+    user's limit of one."""
+    if blas_limit > cpu_count():
+        pytest.skip("needs two CPUs")
+    _MeetingDecoder.threads.clear()
+    _MeetingDecoder.met.clear()
+    _MeetingDecoder.second_started.clear()
+    _MeetingDecoder.wait = blas_limit > 1
+    spaces = {name: rng.normal(size=(60, 4)) for name in "abc"}
+    y = rng.integers(2, size=60)
+    with threadpool_limits(blas_limit, user_api="blas"):
+        StitchingEvaluator(None, _MeetingDecoder(), anchors=10, random_state=0).fit(spaces, y)
+    if blas_limit == 1:
+        assert set(_MeetingDecoder.threads) == {threading.get_ident()}
+        return
+    assert _MeetingDecoder.met == [True]
+    assert len(_MeetingDecoder.threads) == 3
+    assert threading.get_ident() not in _MeetingDecoder.threads

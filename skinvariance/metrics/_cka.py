@@ -1,5 +1,6 @@
 """Centered Kernel Alignment: linear (feature-space form), RBF, and debiased."""
 
+import threading
 from numbers import Real
 
 import numpy as np
@@ -45,9 +46,10 @@ class LinearTerms:
     widths, from the n x n Gram matrices (kept while small, else rebuilt by blocks of rows),
     whichever is cheaper for the pair (:func:`gram_form_is_cheaper`): a wide space never
     gets a d x d matrix. Each form's self terms are computed the first time a pair needs
-    them. ``Xc`` is divided by a power of two
-    that brings it into ``[-1, 1]`` (:class:`Centring`): no fourth power of a large or small
-    number can overflow or vanish, and CKA does not see the factor.
+    them, once even when pairs measured on several threads at once need them together.
+    ``Xc`` is divided by a power of two that brings it into ``[-1, 1]`` (:class:`Centring`):
+    no fourth power of a large or small number can overflow or vanish, and CKA does not see
+    the factor.
 
     Parameters
     ----------
@@ -60,6 +62,16 @@ class LinearTerms:
         self.centring = Centring.of(Z)
         self._feature = None  # (<K, K>, diagonal of K, trace) from Xc^T Xc
         self._gram = None  # (<K, K>, diagonal of K, K if small)
+        self._computing = threading.Lock()  # pairs on several threads compute a form once
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["_computing"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._computing = threading.Lock()
 
     @property
     def shape(self):
@@ -67,35 +79,43 @@ class LinearTerms:
 
     def feature(self):
         """``(kk, rk, tr_k)`` in the feature-space form, computed once."""
-        if self._feature is None:
-            n, d = self.Z.shape
-            G = np.zeros((d, d))
-            rk = np.empty(n)
-            for rows in row_blocks(n, 8 * 2 * d, max_rows=MAX_BLOCK_ROWS):
-                block = self.centring.block(self.Z[rows])
-                G += block.T @ block
-                rk[rows] = np.einsum("ij,ij->i", block, block)
-            self._feature = (np.vdot(G, G), rk, np.trace(G))
+        with self._computing:
+            if self._feature is None:
+                self._feature = self._feature_terms()
         return self._feature
+
+    def _feature_terms(self):
+        n, d = self.Z.shape
+        G = np.zeros((d, d))
+        rk = np.empty(n)
+        for rows in row_blocks(n, 8 * 2 * d, max_rows=MAX_BLOCK_ROWS):
+            block = self.centring.block(self.Z[rows])
+            G += block.T @ block
+            rk[rows] = np.einsum("ij,ij->i", block, block)
+        return np.vdot(G, G), rk, np.trace(G)
 
     def gram(self):
         """``(kk, rk, K or None)`` in the Gram form, computed once; ``K = Xc Xc^T`` is kept
         only while it is small against ``working_memory`` (else each pair rebuilds it, one
         block of rows at a time)."""
-        if self._gram is None:
-            n = self.Z.shape[0]
-            Zc = self.centring.apply(self.Z)
-            kk, rk = 0.0, np.empty(n)
-            keep = 8 * n * n <= get_config()["working_memory"] * 2**20 / 16
-            K = np.empty((n, n)) if keep else None
-            for rows in row_blocks(n, 8 * 2 * n, max_rows=MAX_BLOCK_ROWS):
-                block = Zc[rows] @ Zc.T
-                kk += np.vdot(block, block)
-                rk[rows] = block[np.arange(block.shape[0]), np.arange(rows.start, rows.stop)]
-                if keep:
-                    K[rows] = block
-            self._gram = (kk, rk, K)
+        with self._computing:
+            if self._gram is None:
+                self._gram = self._gram_terms()
         return self._gram
+
+    def _gram_terms(self):
+        n = self.Z.shape[0]
+        Zc = self.centring.apply(self.Z)
+        kk, rk = 0.0, np.empty(n)
+        keep = 8 * n * n <= get_config()["working_memory"] * 2**20 / 16
+        K = np.empty((n, n)) if keep else None
+        for rows in row_blocks(n, 8 * 2 * n, max_rows=MAX_BLOCK_ROWS):
+            block = Zc[rows] @ Zc.T
+            kk += np.vdot(block, block)
+            rk[rows] = block[np.arange(block.shape[0]), np.arange(rows.start, rows.stop)]
+            if keep:
+                K[rows] = block
+        return kk, rk, K
 
     def gram_cross(self, other):
         """``<K, L>`` for this space X and ``other`` Y, from the kept Gram matrices or over

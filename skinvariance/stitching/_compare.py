@@ -132,7 +132,7 @@ def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anc
                 projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
                 y[test], anchors, seed, shared_train, shared_test, fits, n_jobs)
         similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
-                                         calibration, queries)
+                                         calibration, queries, n_jobs)
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
     return results
 

@@ -10,7 +10,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
@@ -24,7 +24,14 @@ from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, check_anchor_mapping, matched_anchor_rows
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
-from ._work import encode_and_score, fit_alignment, fit_decoder, fit_space, try_scorer
+from ._work import (
+    encode_and_score,
+    fit_alignment,
+    fit_decoder,
+    fit_space,
+    run_small_tasks,
+    try_scorer,
+)
 
 __all__ = ["StitchingEvaluator", "seeded_clone"]
 
@@ -105,9 +112,13 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         in scikit-learn, so that higher is better and GridSearchCV maximises it; flip the
         sign to read an MSE), and the decoder's own ``score`` method otherwise.
     n_jobs : int, default=None
-        The number of jobs fitting the spaces and alignment pairs and scoring the encoders
-        in parallel with :mod:`joblib`. None means 1 unless in a
-        :func:`joblib.parallel_config` context; -1 means all processors.
+        How the spaces' decoders and projections, the alignment pairs and the encoders'
+        scores run in parallel. None (the default) runs them on as many threads as BLAS may
+        use (every core unless lowered by :func:`threadpoolctl.threadpool_limits` or inside a
+        joblib worker), each on one BLAS thread; inside a :func:`joblib.parallel_config`
+        context asking for more than one job, it follows that context. An int runs them on
+        that many :mod:`joblib` workers (1: one after the other; -1: every processor). No
+        setting changes a result (:ref:`stitching_speed`).
     random_state : int, RandomState instance or None, default=None
         Seeds the anchor selection and the ``random_state`` parameters left unset in
         ``projection``.
@@ -362,10 +373,10 @@ DataFrame
     def _fit_projections(self, spaces, y, rows, shared):
         """One projection (fitted on the space's anchors) and one decoder per space."""
         projection = seeded_clone(self.projection, self.random_state)
-        fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_space)(projection, self.decoder, X, rows[name], y,
-                               shared.get(name))
-            for name, X in spaces.items()
+        fitted = run_small_tasks(
+            (delayed(fit_space)(projection, self.decoder, X, rows[name], y, shared.get(name))
+             for name, X in spaces.items()),
+            self.n_jobs,
         )
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
@@ -384,7 +395,7 @@ DataFrame
             )
             for i, j in pairs
         ]
-        fitted = Parallel(n_jobs=self.n_jobs)(tasks)
+        fitted = run_small_tasks(tasks, self.n_jobs)
         decoders = dict(zip(names, fitted[: len(names)], strict=True))
         alignments = dict(zip(pairs, fitted[len(names) :], strict=True))
         return decoders, alignments
@@ -432,10 +443,11 @@ DataFrame
         same representations. ``shared``: as in :meth:`_fit`."""
         names = self.space_names_
         shared = shared or {}
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings,
-                                      shared.get(name))
-            for name in names
+        results = run_small_tasks(
+            (delayed(encode_and_score)(self, name, spaces[name], y, keep_encodings,
+                                       shared.get(name))
+             for name in names),
+            self.n_jobs,
         )
         matrix = pd.DataFrame(
             np.asarray([row for row, _ in results], dtype=np.float64),

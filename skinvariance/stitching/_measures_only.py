@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import delayed
 from sklearn.utils import check_random_state
 
 from .._validation import error_class
@@ -13,7 +14,7 @@ from ..metrics import get_measure, permutation_test
 from ._anchor_rows import anchor_rows, check_anchor_mapping
 from ._evaluator import seeded_clone
 from ._invariances import projection_kind
-from ._work import encode_rows, fit_alignment, fit_projection, measure
+from ._work import encode_rows, fit_alignment, fit_projection, measure, run_small_tasks
 
 __all__ = [
     "AUTO_MAX_SAMPLES",
@@ -86,24 +87,28 @@ def resolve_metrics(metrics):
     return resolved
 
 
-def _value(column, Zi, Zj, calibration, prepared, queries=None):
+def _state_key(per_space, Z):
+    """Where a per-space search of the representation ``Z`` is kept (``Z`` kept beside it)."""
+    return getattr(per_space, "key", id(per_space)), id(Z)
+
+
+def _search(per_space, Z, queries):
+    """What a measure's per-space split searches once in ``Z`` (for the query rows
+    ``queries`` where the measure can sample them; None: every row), a unit of work."""
+    sampled = queries if getattr(per_space, "samples_queries", False) else None
+    return measure(lambda X, _: (per_space.prepare(X) if sampled is None
+                                 else per_space.prepare(X, sampled)), Z, Z)
+
+
+def _value(column, Zi, Zj, calibration, prepared):
     """The measure, or its z-score or p-value against its permutation null.
 
-    ``prepared`` holds what a measure searched once per space (its ``per_space`` split) for
-    the representations of this call: each is searched the first time it is measured, for
-    the query rows ``queries`` only where the measure can sample them (None: every row).
+    ``prepared`` holds what a measure searched once per space (its ``per_space`` split, see
+    :func:`_search`) in each representation of this call.
     """
     if calibration is None and column.per_space is not None:
         per_space = column.per_space
-        sampled = queries if getattr(per_space, "samples_queries", False) else None
-        states = []
-        for Z in (Zi, Zj):
-            key = (getattr(per_space, "key", id(per_space)), id(Z))
-            if key not in prepared:
-                prepared[key] = (Z, measure(
-                    lambda X, _: (per_space.prepare(X) if sampled is None
-                                  else per_space.prepare(X, sampled)), Z, Z))
-            states.append(prepared[key][1])
+        states = [prepared[_state_key(per_space, Z)][1] for Z in (Zi, Zj)]
         # the pair's own work (CKA's cross term, MRR's search), a unit of work like the rest
         return float(measure(lambda _x, _y: per_space.compare(*states), Zi, Zj))
     if calibration is None:
@@ -117,13 +122,13 @@ def _value(column, Zi, Zj, calibration, prepared, queries=None):
     return float(result.zscore if mode == "zscore" else result.pvalue)
 
 
-def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, queries):
+def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared):
     """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
     whose widths differ (absolute spaces); any other error is raised with its context."""
     if column.same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        return _value(column, Zi, Zj, calibration, prepared, queries)
+        return _value(column, Zi, Zj, calibration, prepared)
     except ValueError as exc:
         if column.same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
@@ -133,8 +138,24 @@ def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, qu
         ) from exc
 
 
+def _searches(metrics, pairs, calibration):
+    """The per-space searches the pairs' measures read: ``{key: (per_space, Z)}``, each
+    representation once per measure (none when calibrated: permutations search anew)."""
+    wanted = {}
+    if calibration is not None:
+        return wanted
+    for column in metrics.values():
+        if column.per_space is None:
+            continue
+        for Zi, Zj in pairs.values():
+            if not (column.same_width and Zi.shape[1] != Zj.shape[1]):
+                for Z in (Zi, Zj):
+                    wanted.setdefault(_state_key(column.per_space, Z), (column.per_space, Z))
+    return wanted
+
+
 def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calibration=None,
-                        queries=None):
+                        queries=None, n_jobs=None):
     """``{metric: (n_spaces, n_spaces) matrix}`` of one invariance on one split (NaN diagonal).
 
     ``encodings[i][j]`` is what space ``j``'s side reads of space ``i``'s test rows. For an
@@ -144,26 +165,40 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     tested) once per unordered pair, except under an alignment (two different maps).
     ``queries`` (row indices, from :func:`sample_queries`) are the rows whose neighbours and
     ranks the measures that sample (``per_space.samples_queries``) average over.
+
+    Each representation is searched once per measure that splits per space, then every pair
+    is measured; both steps run their units of work on threads, with ``n_jobs`` (see
+    :func:`~skinvariance._parallel.run_small_tasks`), so a measure given as a callable may
+    be called from several threads at once. No setting changes a value.
     """
     names = list(test_spaces)
-    similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
-    # per-space searches, keyed by the representation's identity (each kept alive beside it)
-    prepared = {}
+    pairs = {}
     for a, i in enumerate(names):
         for b, j in enumerate(names):
-            if a == b:
-                continue
-            if kind == "alignment":
-                Zi, Zj = encodings[i][j], test_spaces[j]
-            else:
-                Zi, Zj = encodings[i][i], encodings[j][j]
-            for metric, column in metrics.items():
-                if column.symmetric and kind != "alignment" and b < a:
-                    similarity[metric][a, b] = similarity[metric][b, a]
-                else:
-                    similarity[metric][a, b] = _measure(
-                        column, Zi, Zj, metric, invariance, (i, j), calibration, prepared,
-                        queries)
+            if a != b:
+                pairs[a, b] = ((encodings[i][j], test_spaces[j]) if kind == "alignment"
+                               else (encodings[i][i], encodings[j][j]))
+    wanted = _searches(metrics, pairs, calibration)
+    searched = run_small_tasks(
+        (delayed(_search)(per_space, Z, queries) for per_space, Z in wanted.values()), n_jobs,
+        shared_memory=True)
+    # each search kept beside its representation: the ids in the keys stay unique
+    prepared = {key: (Z, state)
+                for (key, (_, Z)), state in zip(wanted.items(), searched, strict=True)}
+    measured = [(metric, a, b) for (a, b) in pairs for metric, column in metrics.items()
+                if not (column.symmetric and kind != "alignment" and b < a)]
+    values = run_small_tasks(
+        (delayed(_measure)(metrics[metric], *pairs[a, b], metric, invariance,
+                           (names[a], names[b]), calibration, prepared)
+         for metric, a, b in measured),
+        n_jobs,
+        shared_memory=True,
+    )
+    similarity = {metric: np.full((len(names), len(names)), np.nan) for metric in metrics}
+    for (metric, a, b), value in zip(measured, values, strict=True):
+        similarity[metric][a, b] = value
+        if metrics[metric].symmetric and kind != "alignment":
+            similarity[metric][b, a] = value
     return similarity
 
 

@@ -1,7 +1,8 @@
 """The units of work :class:`StitchingEvaluator` runs in parallel: the one layer of the
 package that sets thread limits. Each unit gets the limit its size deserves (see
 ``skinvariance._parallel``): fits on anchors and decoders of ordinary sizes one BLAS thread, a
-large projection every core; every limit is scoped to its ``with`` block.
+large projection every core; every limit is scoped to its ``with`` block. Several units run
+at once through :func:`run_small_tasks` (threads, one BLAS thread each, by default).
 
 A unit that projects rows may be handed the caller's :class:`SharedSubspaces` of those rows
 (``shared``): the raw subspaces another projection of the same rows computed are read from it.
@@ -14,7 +15,7 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 
-from .._parallel import one_blas_thread, one_blas_thread_to_project
+from .._parallel import one_blas_thread, one_blas_thread_to_project, run_small_tasks
 
 __all__ = [
     "DecoderFits",
@@ -26,6 +27,7 @@ __all__ = [
     "fit_projection",
     "fit_space",
     "measure",
+    "run_small_tasks",
     "score",
     "try_scorer",
 ]
