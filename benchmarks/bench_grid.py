@@ -14,8 +14,9 @@ spaces (``bench_search.synthetic_spaces``):
 - the naive loop (``bench_search._naive_loop``): every candidate and fold fitted from scratch
   and scored, then the best refitted, under ``threadpool_limits(1)``, no ``memory``.
 
-For the search with ``memory``, the time inside the decoders' fits and scores, inside the
-projections' transforms and the rest, timed around the library's units of work. Writes
+For the search with ``memory``, the cores it kept busy (CPU over wall time) and the share of
+its CPU time inside the decoders' fits and scores, inside the projections' transforms and the
+rest, timed around the library's units of work (each unit's own thread). Writes
 benchmarks/results/grid.md: seconds and the ratios of the medians, measured in one run.
 Never asserts anything.
 """
@@ -34,7 +35,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_scale_rows import timed  # noqa: E402
+from bench_scale_rows import cpu_seconds, timed  # noqa: E402
 from bench_search import GRID, load, load_average, save, synthetic_spaces  # noqa: E402
 
 ROOT = HERE.parent
@@ -71,12 +72,13 @@ def worker(task, directory):
         memory = tempfile.mkdtemp(dir=directory) if task == "grid-memory" else None
         search, stacked = _grid_search(spaces, y, GRID, memory=memory)
         spent = _timed_units()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         search.fit(stacked, y)
     else:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         _naive_loop(spaces, y, GRID)
-    print(json.dumps({"seconds": time.perf_counter() - start, **spent}))
+    print(json.dumps({"seconds": time.perf_counter() - start,
+                      "cpu seconds": cpu_seconds() - cpu_start, **spent}))
 
 
 def run_worker(task, directory):
@@ -123,9 +125,11 @@ def write(args, runs):
         "naive loop, 1 thread s": median["naive-loop"],
         "grid (memory) / naive": median["grid-memory"] / median["naive-loop"],
         "grid (no memory) / naive": median["grid"] / median["naive-loop"],
-        "decoders share (memory)": float(np.median(memory["decoders"] / memory["seconds"])),
+        "cores busy (memory)": float(np.median(memory["cpu seconds"] / memory["seconds"])),
+        "decoders share (memory)": float(np.median(memory["decoders"]
+                                                   / memory["cpu seconds"])),
         "transforms share (memory)": float(np.median(memory["transforms"]
-                                                     / memory["seconds"])),
+                                                     / memory["cpu seconds"])),
     }])
     RESULTS.mkdir(exist_ok=True)
     command = "python benchmarks/bench_grid.py " + " ".join(sys.argv[1:])
@@ -140,9 +144,9 @@ def write(args, runs):
         "library's defaults (no thread limit set by hand), with and without `memory`, against "
         "the naive loop (every candidate and fold fitted from scratch, then the best refitted, "
         "under `threadpool_limits(1)`, no `memory`). Fresh processes, alternating, "
-        f"{args.repeat} round(s); ratios of the medians. Shares: the time inside the "
-        "decoders' fits and scores and inside the projections' transforms, of the search "
-        "with `memory`.\n\n"
+        f"{args.repeat} round(s); ratios of the medians. `cores busy`: CPU over wall time. "
+        "Shares, of the search with `memory`: its CPU time inside the decoders' fits and "
+        "scores and inside the projections' transforms.\n\n"
         f"{markdown_table(summary)}\n\nEvery run:\n\n"
         f"{markdown_table(runs)}\n"
     )

@@ -13,12 +13,14 @@ images of one labelled latent space, ``bench_search.synthetic_spaces``) at each 
 in a fresh process each:
 
 - ``compare_invariances(spaces, y, random_state=0)`` with the defaults, from Python: the
-  time, the share spent in the similarity measures, the decoders (fits and scores) and the
-  projections and alignments (fits and transforms), timed around the library's units of work
-  (``skinvariance.stitching._work``), and the peak resident memory above the memory after the
-  data were loaded and the package imported, against the input's size (``--working-memory``
-  sets scikit-learn's ``working_memory`` around the call; ``--trace`` also traces NumPy's
-  allocations with ``tracemalloc`` and lists the largest blocks alive at the traced peak);
+  time, the CPU time and the cores it kept busy (CPU over wall time), the share of the CPU
+  time spent in the similarity measures, the decoders (fits and scores) and the projections
+  and alignments (fits and transforms), timed around the library's units of work
+  (``skinvariance.stitching._work``, each unit's own thread), and the peak resident memory
+  above the memory after the data were loaded and the package imported, against the input's
+  size (``--working-memory`` sets scikit-learn's ``working_memory`` around the call;
+  ``--trace`` also traces NumPy's allocations with ``tracemalloc`` and lists the largest
+  blocks alive at the traced peak);
 - the plain scikit-learn / SciPy script a user would write for the same table
   (``bench_search.naive_compare``: ten of the eleven rows, pair by pair), in the same run, with
   the default threads; skipped above ``--naive-max`` rows (it grows as rows squared).
@@ -35,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,15 +53,31 @@ RESULTS = HERE / "results"
 ROWS = (3000, 6000, 12000, 24000, 48000)
 
 
+_SPENT_LOCK = threading.Lock()
+
+
 def timed(function, kind, spent):
-    """``function``, adding the seconds of each call to ``spent[kind]``."""
+    """``function``, adding the CPU seconds of each call's thread to ``spent[kind]``.
+
+    CPU time of the calling thread, not wall time: the library runs its units of work on
+    several threads at once (one BLAS thread each, so a unit's products run in its own
+    thread), and their wall times would add up to more than the run took.
+    """
     def wrapper(*args, **kwargs):
-        start = time.perf_counter()
+        start = time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
-            spent[kind] += time.perf_counter() - start
+            used = time.thread_time() - start
+            with _SPENT_LOCK:
+                spent[kind] += used
     return wrapper
+
+
+def cpu_seconds():
+    """The CPU seconds this process has used so far (every thread, user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _timed_units():
@@ -138,7 +157,7 @@ def worker(task, directory, working_memory=None):
     spaces, y = load(Path(directory))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     if task.startswith("library"):
         spent = _timed_units()
         from skinvariance import compare_invariances
@@ -157,6 +176,7 @@ def worker(task, directory, working_memory=None):
 
         naive_compare(spaces, y)
     result["seconds"] = time.perf_counter() - start
+    result["cpu seconds"] = cpu_seconds() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result["peak MiB above the data"] = (peak - base) / 1024
     result["input MiB"] = sum(X.nbytes for X in spaces.values()) / 2**20
@@ -198,9 +218,11 @@ def main(argv=None):
             print(f"... {n_rows} rows (load {load_average()})", file=sys.stderr, flush=True)
             library = run_worker("library-traced" if args.trace else "library", directory,
                                  args.working_memory)
-            record = {"rows": n_rows, "library s": library["seconds"]}
+            record = {"rows": n_rows, "library s": library["seconds"],
+                      "CPU s": library["cpu seconds"],
+                      "cores busy": library["cpu seconds"] / library["seconds"]}
             for kind in ("measures", "decoders"):
-                record[f"{kind} share"] = library[kind] / library["seconds"]
+                record[f"{kind} share"] = library[kind] / library["cpu seconds"]
             # the rest: the invariances' fits and transforms
             record["projections share"] = 1.0 - record["measures share"] \
                 - record["decoders share"]
@@ -242,8 +264,9 @@ def write(args, table, traced_parts):
         f"Machine: {machine_description()}\n\n"
         f"{args.spaces} synthetic float32 spaces of {args.width} features; "
         "`compare_invariances(spaces, y, random_state=0)` with the defaults (a quarter of the "
-        "rows held out for the scores and measures), in a fresh process per size. Shares: the "
-        "time inside the similarity measures, inside the decoders' fits and scores, and the "
+        "rows held out for the scores and measures), in a fresh process per size. `cores "
+        "busy`: CPU time over wall time. Shares, of the CPU time: inside the similarity "
+        "measures, inside the decoders' fits and scores (each unit's own thread), and the "
         "rest (projections and alignments, fitted and applied). `peak MiB above the data`: "
         "the peak resident memory minus that after loading the spaces and importing the package "
         f"(working_memory: {args.working_memory or 'the default'}). `plain script`: the same "

@@ -2,6 +2,7 @@
 loops use, the one pool, one BLAS thread for small work, row blocks, and results that do not
 depend on the number of threads."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,7 @@ from skinvariance._parallel import (
     one_thread_of_every_pool,
     row_blocks,
     run_parts,
+    run_small_tasks,
     split_rows,
     thread_pool,
 )
@@ -238,6 +240,74 @@ def test_a_comparison_in_one_thread_leaves_the_other_thread_s_blas_threads(two_t
     assert compared.is_set()
     assert seen["after"] == seen["before"]
     assert set(seen["after"].values()) == {2}
+    assert _thread_counts() == two_threads
+
+
+# -- run_small_tasks ---------------------------------------------------------------------------
+
+
+def _where(i, wait=None):
+    """Where task ``i`` ran: its index, process, thread and BLAS threads; with ``wait`` (an
+    Event), the first task waits (up to a minute) for the second to start."""
+    if wait is not None:
+        if i == 1:
+            wait.set()
+        elif i == 0:
+            assert wait.wait(timeout=60), "the second task never started beside the first"
+    return i, os.getpid(), threading.get_ident(), set(_thread_counts("blas").values())
+
+
+@pytest.mark.skipif(cpu_count() < 2, reason="needs two CPUs")
+def test_small_tasks_run_at_once_on_one_blas_thread_each_by_default(two_threads):
+    second_started = threading.Event()
+    found = run_small_tasks(delayed(_where)(i, second_started) for i in range(5))
+    assert [i for i, *_ in found] == list(range(5))  # the order of the tasks
+    assert {pid for _, pid, _, _ in found} == {os.getpid()}
+    threads = {thread for _, _, thread, _ in found}
+    assert threading.get_ident() not in threads and len(threads) == 2
+    assert all(blas == {1} for *_, blas in found)
+    assert _thread_counts() == two_threads  # restored
+
+
+@pytest.mark.parametrize("how", ["n_jobs=1", "user limit of one", "another thread"])
+def test_small_tasks_run_one_after_the_other_in_the_calling_thread(how, two_threads):
+    blas = {n for path, n in two_threads.items() if path in _thread_counts("blas")}
+    tasks = [delayed(_where)(i) for i in range(3)]
+    if how == "n_jobs=1":
+        found = run_small_tasks(tasks, n_jobs=1)
+    elif how == "user limit of one":
+        with threadpool_limits(1, user_api="blas"):
+            found = run_small_tasks(tasks)
+        blas = {1}
+    else:
+        with ThreadPoolExecutor(1) as executor:
+            found = executor.submit(run_small_tasks, tasks).result()
+    caller = {thread for _, _, thread, _ in found}
+    assert len(caller) == 1 and [i for i, *_ in found] == [0, 1, 2]
+    assert (threading.get_ident() in caller) == (how != "another thread")
+    assert all(seen == blas for *_, seen in found)  # nothing limited, nothing changed
+
+
+def test_small_tasks_follow_a_joblib_config_asking_for_several_jobs():
+    with parallel_config(backend="loky", n_jobs=2):
+        found = run_small_tasks(delayed(_where)(i) for i in range(4))
+    assert [i for i, *_ in found] == list(range(4))
+    assert os.getpid() not in {pid for _, pid, _, _ in found}  # joblib's worker processes
+
+
+def _record(i, seen):
+    seen.append(_where(i))
+
+
+def test_small_tasks_sharing_memory_stay_in_the_process_on_one_blas_thread(two_threads):
+    """An int n_jobs with shared_memory: joblib's threads, which fill what they share."""
+    seen = []
+    found = run_small_tasks((delayed(_record)(i, seen) for i in range(4)), n_jobs=2,
+                            shared_memory=True)
+    assert found == [None] * 4 and sorted(i for i, *_ in seen) == [0, 1, 2, 3]
+    assert {pid for _, pid, _, _ in seen} == {os.getpid()}
+    assert threading.get_ident() not in {thread for _, _, thread, _ in seen}
+    assert all(blas == {1} for *_, blas in seen)
     assert _thread_counts() == two_threads
 
 

@@ -73,15 +73,17 @@ def add_parser(commands):
     )
     compare.add_argument(
         "--n-jobs", type=n_jobs, default=None,
-        help="parallel jobs (joblib); -1 for all processors",
+        help="joblib's workers (processes) for the (invariance, split) evaluations; -1 for "
+        "all processors (default: one process, each row's fits on threads, every core)",
     )
     compare.add_argument(
         "--blas-threads",
         type=non_negative_int,
         default=None,
         metavar="N",
-        help="at most N BLAS threads while comparing (default, or 0: the library's thread "
-        "policy, which already runs the many small decoder fits with one BLAS thread)",
+        help="at most N BLAS threads while comparing, and at most N fits at once (default, "
+        "or 0: the library's thread policy, which already runs the many small decoder fits "
+        "with one BLAS thread each, as many at once as there are cores)",
     )
     compare.add_argument("--seed", type=seed, default=0, help="random seed (0)")
     _add_zoo_options(compare)

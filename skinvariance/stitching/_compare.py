@@ -304,10 +304,15 @@ def compare_invariances(
         calibration's shuffles (one seed drawn from it). Every invariance uses the same
         splits and the same anchor rows.
     n_jobs : int, default=None
-        Number of jobs running (invariance, split) evaluations in parallel with
-        :mod:`joblib`; None means 1 unless in a :func:`joblib.parallel_config` context (a
-        Dask backend included), -1 all processors. The projection rows of a split run in one
-        job, which hands each space's relative subspaces from row to row. No thread limit is
+        None (the default) evaluates the rows one after the other, each row's fits (a
+        decoder per space, an alignment per pair), scores and similarity measures several at
+        once on as many threads as BLAS may use (every core unless lowered by
+        :func:`threadpoolctl.threadpool_limits`), one BLAS thread each; inside a
+        :func:`joblib.parallel_config` context asking for several jobs (a Dask backend
+        included) it follows that context. An int runs (invariance, split) evaluations on that
+        many :mod:`joblib` workers (1: everything one after the other; -1: every processor);
+        the projection rows of a split run in one job, which hands each space's relative
+        subspaces from row to row. No setting changes the table, and no thread limit is
         needed around the call (:ref:`stitching_speed`).
     verbose : int, default=0
         Progress on standard error: the number of tasks, then joblib's report of the tasks
