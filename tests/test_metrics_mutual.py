@@ -11,7 +11,7 @@ from sklearn import config_context
 from sklearn.neighbors import NearestNeighbors
 
 from skinvariance.kernels import row_blocks
-from skinvariance.metrics import cka, cknna, knn_jaccard, mutual_knn
+from skinvariance.metrics import cka, cknna, get_measure, knn_jaccard, mutual_knn
 
 PROPERTY = settings(derandomize=True, max_examples=25, deadline=None)
 
@@ -188,7 +188,8 @@ def test_cknna_sees_translation_and_per_sample_scaling():
 
 
 @pytest.mark.parametrize("name, function", [("knn_jaccard", knn_jaccard),
-                                            ("mutual_knn", mutual_knn)])
+                                            ("mutual_knn", mutual_knn),
+                                            ("cknna", cknna)])
 def test_searched_once_per_space_gives_the_pair_s_value(name, function, rng):
     from skinvariance.metrics import get_measure
 
@@ -197,11 +198,68 @@ def test_searched_once_per_space_gives_the_pair_s_value(name, function, rng):
     per_space = get_measure(name).per_space
     value = per_space.compare(per_space.prepare(X), per_space.prepare(Y))
     assert value == pytest.approx(function(X, Y), abs=1e-15)
-    assert per_space.compare(per_space.prepare(X), per_space.prepare(X)) == 1.0
+    # 1 up to rounding (CKNNA's kernel sums; exactly 1 for the neighbour counts)
+    assert per_space.compare(per_space.prepare(X), per_space.prepare(X)) == pytest.approx(
+        1.0, abs=1e-14 if name == "cknna" else 0.0)
     with pytest.raises(ValueError, match="must be smaller than n_samples"):
         per_space.prepare(X[:10])
     with pytest.raises(ValueError, match="must be row-aligned"):
         per_space.compare(per_space.prepare(X), per_space.prepare(Y[:100]))
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**-300, 2.0**300])
+def test_cknna_from_each_space_s_terms_is_the_n_by_n_formula(scale, rng):
+    X, Y = related(3, n=80)
+    k = 10  # the registry's default
+    expected = cknna_ref(X, Y, k)  # at scale 1
+    per_space = get_measure("cknna").per_space
+    PX, PY = per_space.prepare(X * scale), per_space.prepare(Y / scale)
+    assert per_space.compare(PX, PY) == pytest.approx(expected, rel=1e-10)
+    assert per_space.compare(PX, PY) == cknna(X, Y, k=k)  # the pair's function, to the bit
+
+
+def test_cknna_over_sampled_query_rows_is_the_ratio_of_their_sums(rng):
+    """Query rows: the formula's sums restricted to the pairs (i, j) with i a query row (j
+    any row, the kernels centred with every row), numerator and normalisers alike."""
+    n, k = 90, 10
+    X, Y = related(5, n=n)
+    Kt, Lt = u_centred(X @ X.T), u_centred(Y @ Y.T)
+    ax, ay = np.zeros((n, n)), np.zeros((n, n))
+    ax[np.arange(n)[:, None], neighbours_ref(X, k)] = 1.0
+    ay[np.arange(n)[:, None], neighbours_ref(Y, k)] = 1.0
+    queries = np.sort(rng.choice(n, size=30, replace=False))
+    q = queries
+    expected = np.sum((ax * ay * Kt * Lt)[q]) / np.sqrt(
+        np.sum((ax * Kt**2)[q]) * np.sum((ay * Lt**2)[q]))
+    per_space = get_measure("cknna").per_space
+    value = per_space.compare(per_space.prepare(X, queries), per_space.prepare(Y, queries))
+    assert value == pytest.approx(expected, rel=1e-10)
+    everyone = per_space.compare(per_space.prepare(X, np.arange(n)),
+                                 per_space.prepare(Y, np.arange(n)))
+    assert everyone == pytest.approx(cknna(X, Y, k=k), rel=1e-12)
+    with pytest.raises(ValueError, match="zero on every pair"):
+        per_space.prepare(np.ones((n, 4)), queries)
+
+
+def test_a_comparison_measures_cknna_from_one_search_per_space(monkeypatch):
+    from skinvariance import compare_invariances
+    from skinvariance.metrics import _mutual
+
+    searched = []
+    original = _mutual.neighbour_lists
+
+    def counting(Z, k, queries=None):
+        searched.append(Z.shape)
+        return original(Z, k, queries)
+
+    monkeypatch.setattr(_mutual, "neighbour_lists", counting)
+    spaces = {name: related(seed, n=120)[1] for seed, name in enumerate("abcd")}
+    train, test = np.arange(60), np.arange(60, 120)
+    table = compare_invariances(spaces, None, {"absolute": None}, metrics=["cknna"],
+                                cv=[(train, test)], random_state=0, max_samples=None)
+    assert len(searched) == 4  # one per space, not two per pair (6 pairs)
+    values = [cknna(spaces[a][test], spaces[b][test]) for a in spaces for b in spaces if a < b]
+    assert table.loc[0, "cknna_mean"] == pytest.approx(np.mean(values), rel=1e-12)
 
 
 def test_a_comparison_searches_each_space_s_neighbours_once(monkeypatch, rng):

@@ -138,9 +138,9 @@ def _add_row_options(compare):
     )
     compare.add_argument(
         "--max-samples", type=max_samples, default="auto", metavar="N",
-        help="test rows, at most, whose neighbours and ranks jaccard, mutual_knn and mrr "
-        "average over (each searching all the rows): a positive integer, auto (1000) or all "
-        "(exact)",
+        help="test rows, at most, whose neighbours and ranks jaccard, mutual_knn, cknna and "
+        "mrr average over (each searching all the rows): a positive integer, auto (1000) or "
+        "all (exact)",
     )
     compare.add_argument(
         "--calibrate",

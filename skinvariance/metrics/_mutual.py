@@ -6,6 +6,8 @@ lists without changing them, so the lists of both spaces are searched once and e
 permutation costs O(n k).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._compat import validate_params
@@ -84,8 +86,9 @@ def mutual_knn(X, Y, *, k=10):
     return float(overlap_counts(X, Y, k).mean() / k)
 
 
-def _u_centred_at(Z, neighbours):
-    """The U-centred linear kernel of ``Z`` at the pairs ``(i, neighbours[i, a])``.
+def _u_centred_at(Z, neighbours, queries=None):
+    """The U-centred linear kernel of ``Z`` at the pairs ``(i, neighbours[i, a])``, for every
+    row ``i`` (or, with ``queries``, at ``(queries[q], neighbours[q, a])``).
 
     U-centring (Szekely and Rizzo, 2014) of ``K = Zc Zc^T`` with a zero diagonal:
     ``K_ij - (r_i + r_j) / (n - 2) + s / ((n - 1) (n - 2))`` for ``i != j``, where ``r`` are
@@ -99,28 +102,34 @@ def _u_centred_at(Z, neighbours):
     # of large or small numbers overflows or vanishes.
     Zc, _ = centred(Z)
     sq = np.einsum("ij,ij->i", Zc, Zc)
-    values = np.empty((n, k))
-    for rows in row_blocks(n, 8 * (k + 1) * d):
+    rows_of, sq_of = (Zc, sq) if queries is None else (Zc[queries], sq[queries])
+    m = rows_of.shape[0]
+    values = np.empty((m, k))
+    for rows in row_blocks(m, 8 * (k + 1) * d):
         near = Zc[neighbours[rows]]  # (block, k, d)
-        values[rows] = np.einsum("id,ikd->ik", Zc[rows], near)
-    values += (sq[:, None] + sq[neighbours]) / (n - 2)
+        values[rows] = np.einsum("id,ikd->ik", rows_of[rows], near)
+    values += (sq_of[:, None] + sq[neighbours]) / (n - 2)
     values -= sq.sum() / ((n - 1) * (n - 2))
     return values
+
+
+def _kernel_norm(V, k, name):
+    """The squared norm of a space's centred kernel values at its neighbour pairs; an error
+    naming the space ``name`` when they are all zero."""
+    norm = float(np.vdot(V, V))
+    if not norm > 0:
+        raise DataError(
+            f"cknna is undefined: the centred kernel of {name} is zero on every pair of "
+            f"neighbours (k={k}); {name} has too little variance to compare."
+        )
+    return norm
 
 
 def _cknna_parts(X, Y, k):
     """Neighbour lists, U-centred kernel values at them, and the two squared norms."""
     NX, NY = neighbour_lists(X, k), neighbour_lists(Y, k)
     VX, VY = _u_centred_at(X, NX), _u_centred_at(Y, NY)
-    norms = []
-    for V, name in ((VX, "X"), (VY, "Y")):
-        norm = float(np.vdot(V, V))
-        if not norm > 0:
-            raise DataError(
-                f"cknna is undefined: the centred kernel of {name} is zero on every pair of "
-                f"neighbours (k={k}); {name} has too little variance to compare."
-            )
-        norms.append(norm)
+    norms = [_kernel_norm(V, k, name) for V, name in ((VX, "X"), (VY, "Y"))]
     return NX, NY, VX, VY, np.sqrt(norms[0] * norms[1])
 
 
@@ -297,3 +306,69 @@ class SharedNeighbours:
         if self.measure == "knn_jaccard":
             return float(counts[1] / n)
         return float(counts[0] / (n * self.k))
+
+
+@dataclass(frozen=True)
+class CknnaTerms:
+    """What :func:`cknna` needs of one space: its neighbour lists, the U-centred kernel values
+    at them, their squared norm, the space's row count, and the query rows (None: all)."""
+
+    neighbours: np.ndarray
+    values: np.ndarray
+    norm: float
+    n_samples: int
+    queries: np.ndarray | None
+
+
+class SharedCKNNA:
+    """:func:`cknna` from terms computed once per space.
+
+    :meth:`prepare` searches a space's neighbour lists and computes the U-centred kernel
+    values at them (the O(n^2 d) and O(n k d) parts); :meth:`compare` of two prepared spaces
+    is O(n k): the same code as :func:`cknna`, so the same value, for one search per space
+    instead of two per pair.
+
+    With ``queries`` (row indices), only those rows' lists and values are kept, each searched
+    among all the rows and centred with the whole space: :meth:`compare` is then the ratio of
+    the sums over the query rows (numerator and normalisers summed over the same rows), a
+    consistent estimate of the value over every row at a cost linear in the rows.
+
+    Parameters
+    ----------
+    k : int, default=10
+        Neighbourhood size.
+    """
+
+    samples_queries = True
+
+    def __init__(self, k=10):
+        self.k = k
+
+    @property
+    def key(self):
+        """Two splits with equal keys prepare alike."""
+        return ("cknna terms", self.k)
+
+    def prepare(self, Z, queries=None):
+        """The terms of ``Z`` alone, validated as :func:`cknna` validates its input."""
+        Z, _ = check_paired_arrays(Z, Z, "cknna", min_samples=4)
+        check_k(self.k, Z.shape[0], "cknna")
+        N = neighbour_lists(Z, self.k, queries)
+        V = _u_centred_at(Z, N, queries)
+        return CknnaTerms(N, V, _kernel_norm(V, self.k, "a space"), Z.shape[0], queries)
+
+    def compare(self, PX, PY):
+        """CKNNA of two prepared spaces (rows aligned, the same query rows)."""
+        if PX.n_samples != PY.n_samples or PX.neighbours.shape != PY.neighbours.shape:
+            raise DataError(
+                f"cknna: the spaces have {PX.n_samples} and {PY.n_samples} rows; they must be "
+                "row-aligned."
+            )
+        if PX.queries is None:
+            identity = np.arange(PX.n_samples)[None, :]
+            shared = permuted_neighbour_overlap(PX.neighbours, PY.neighbours, identity,
+                                                PX.values, PY.values)[0, 2]
+        else:  # each query row's pairs (i, j) with j among its neighbours in X and in Y
+            match = PX.neighbours[:, :, None] == PY.neighbours[:, None, :]
+            shared = float(np.einsum("ia,ib,iab->", PX.values, PY.values, match))
+        return float(np.clip(shared / np.sqrt(PX.norm * PY.norm), -1.0, 1.0))

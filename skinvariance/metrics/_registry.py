@@ -17,6 +17,7 @@ from ._cka import SharedLinearCKA, cka, linear_cka, rbf_cka
 from ._cka_null import cka_null, linear_cka_null, rbf_cka_null
 from ._matched import mean_cosine_similarity, pearson_similarity
 from ._mutual import (
+    SharedCKNNA,
     SharedNeighbours,
     cknna,
     cknna_null,
@@ -121,7 +122,8 @@ _MEASURES = Registry(
         Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null),
         Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null,
                 scaling="sample", per_space=SharedNeighbours("mutual_knn")),
-        Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null),
+        Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null,
+                per_space=SharedCKNNA()),
         Measure("linear_regression_r2", linear_regression_r2, symmetric=False,
                 aliases=("r2",), null=linear_regression_r2_null,
                 scale_parameters="a ridge alpha scales with the square of X's scale"),

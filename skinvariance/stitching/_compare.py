@@ -291,10 +291,11 @@ def compare_invariances(
         Shuffles per measure and pair when calibrating.
     max_samples : int, "auto" or None, default="auto"
         The test rows, at most, whose neighbours and ranks the neighbour and retrieval
-        measures (``"jaccard"``, ``"mutual_knn"``, ``"mrr"``) average over, on each split:
-        above it, that many rows drawn at random (seeded by ``random_state``, the same for
-        every invariance) each search all the test rows, an unbiased estimate at a cost
-        linear in the rows instead of quadratic. None: every row (exact); ``"auto"``: 1,000.
+        measures (``"jaccard"``, ``"mutual_knn"``, ``"cknna"``, ``"mrr"``) average over, on
+        each split: above it, that many rows drawn at random (seeded by ``random_state``, the
+        same for every invariance) each search all the test rows, an unbiased estimate (for
+        CKNNA, a ratio, a consistent one) at a cost linear in the rows instead of
+        quadratic. None: every row (exact); ``"auto"``: 1,000.
         The other measures (CKA, Pearson and cosine cost time linear in the rows) and
         calibrated values are computed on every row.
         ``table.attrs["sampled"]`` says what was sampled (None: nothing). See
