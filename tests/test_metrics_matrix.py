@@ -120,6 +120,49 @@ def test_similarity_matrix_matches_pairwise_calls(metric, params):
             assert out.loc[a, b] == pytest.approx(func(spaces[a], spaces[b], **params), rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    "metric", ["cka", "linear_cka", "knn_jaccard", "mutual_knn", "cknna", "mean_reciprocal_rank"])
+def test_similarity_matrix_searches_each_space_once_for_a_measure_split_per_space(
+        metric, monkeypatch, rng):
+    latent = rng.normal(size=(40, 3))
+    spaces = {name: latent @ rng.normal(size=(3, 5)) + 0.3 * rng.normal(size=(40, 5))
+              for name in "abcd"}
+    per_space = get_measure(metric).per_space
+    prepared = []
+    original = type(per_space).prepare
+
+    def counting(self, Z, queries=None):
+        prepared.append(Z.shape)
+        return original(self, Z) if queries is None else original(self, Z, queries)
+
+    monkeypatch.setattr(type(per_space), "prepare", counting)
+    out = similarity_matrix(spaces, metric)
+    assert len(prepared) == 4  # one search per space, not two per pair
+    func = getattr(metrics, metric)
+    for a in spaces:
+        for b in spaces:
+            assert out.loc[a, b] == pytest.approx(func(spaces[a], spaces[b]), rel=1e-12,
+                                                  abs=1e-15)
+    prepared.clear()
+    with_params = similarity_matrix(spaces, metric, metric_params={"k": 5}) \
+        if metric in ("knn_jaccard", "mutual_knn", "cknna") else None
+    assert prepared == []  # other parameters than the split's: pair by pair
+    if with_params is not None:
+        assert with_params.loc["a", "b"] == pytest.approx(func(spaces["a"], spaces["b"], k=5))
+
+
+def test_similarity_matrix_names_the_space_a_search_failed_on():
+    spaces = _spaces()
+    spaces["flat"] = np.ones_like(spaces["a"])
+    with pytest.raises(ValueError, match=r"'cknna' failed on the space 'flat': .*zero on every"):
+        similarity_matrix(spaces, "cknna")
+    wide = {"a": spaces["a"], "wide": np.ones((len(spaces["a"]), 6))}
+    # the pairs run at once: either ordered pair may be the one reported
+    with pytest.raises(ValueError, match=r"'mrr' failed on the spaces '(a|wide)' \(X\) and "
+                       r"'(wide|a)' \(Y\): .*same number of features"):
+        similarity_matrix(wide, "mrr")
+
+
 def test_similarity_matrix_dataframe_input_callable_and_parallel():
     spaces = _spaces()
     frame = stack_spaces(spaces)

@@ -8,6 +8,7 @@ from joblib import Parallel, delayed
 
 from .._compat import StrOptions, validate_params
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
+from .._parallel import run_small_tasks
 from .._validation import error_class
 from ..spaces import check_spaces
 from ._calibration import permutation_test, seed_sequence
@@ -24,6 +25,15 @@ def _calibrated(X, Y, params, metric, calibrate, n_permutations, seed):
     return result.zscore if calibrate == "zscore" else result.pvalue
 
 
+def _failed(exc, name, pair):
+    """``exc`` told with the measure's name and the spaces it failed on."""
+    if len(pair) == 1:
+        return error_class(exc)(f"The metric {name} failed on the space {pair[0]!r}: {exc}")
+    return error_class(exc)(
+        f"The metric {name} failed on the spaces {pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
+    )
+
+
 def _evaluate(func, X, Y, params, pair, name, calibration=None):
     try:
         if calibration is None:
@@ -31,9 +41,29 @@ def _evaluate(func, X, Y, params, pair, name, calibration=None):
         else:
             value = _calibrated(X, Y, params, *calibration)
     except ValueError as exc:
-        raise error_class(exc)(
-            f"The metric {name} failed on the spaces {pair[0]!r} (X) and {pair[1]!r} (Y): {exc}"
-        ) from exc
+        raise _failed(exc, name, pair) from exc
+    return _finite(value, name, pair, calibration)
+
+
+def _prepared(per_space, X, space, name):
+    """What the measure's per-space split searches once in the space ``space``."""
+    try:
+        return per_space.prepare(X)
+    except ValueError as exc:
+        raise _failed(exc, name, (space,)) from exc
+
+
+def _compared(per_space, PX, PY, pair, name):
+    """The measure of a pair from its two spaces' searches."""
+    try:
+        value = per_space.compare(PX, PY)
+    except ValueError as exc:
+        raise _failed(exc, name, pair) from exc
+    return _finite(value, name, pair)
+
+
+def _finite(value, name, pair, calibration=None):
+    """``value`` as a float, checked finite (a z-score may be infinite, not NaN)."""
     # A z-score may be infinite (a null without spread); the measure itself may not.
     if not isinstance(value, Real | np.number) or not (
         np.isfinite(value) or (calibration is not None and not np.isnan(value))
@@ -81,7 +111,12 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         The diagonal is evaluated too (``metric(X, X)``), not assumed.
     n_jobs : int, default=None
         Pairs evaluated in parallel with :class:`joblib.Parallel`; None means 1 unless in a
-        ``joblib.parallel_config`` context, -1 means all processors.
+        ``joblib.parallel_config`` context, -1 means all processors. A named measure that
+        splits per space (``"cka"``, ``"linear_cka"``, ``"knn_jaccard"``, ``"mutual_knn"``,
+        ``"cknna"``, ``"mean_reciprocal_rank"``; uncalibrated, without ``metric_params``) is
+        computed from one search of each space, then one comparison per pair (the same
+        values, for a fraction of the cost): those units run on threads, by default as many
+        as BLAS may use, one BLAS thread each (see :ref:`stitching_speed`).
     metric_params : dict, default=None
         Keyword arguments for the measure, e.g. ``{"k": 20}`` for ``"knn_jaccard"``.
     calibrate : bool or {"zscore", "pvalue"}, default=False
@@ -149,10 +184,22 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         calibrations = [(metric, mode, n_permutations, seed) for seed in seeds]
     else:
         calibrations = [None] * len(pairs)
-    values = Parallel(n_jobs=n_jobs)(
-        delayed(_evaluate)(func, checked[a], checked[b], params, (a, b), label, calibration)
-        for (a, b), calibration in zip(pairs, calibrations, strict=True)
-    )
+    per_space = None if callable(metric) or params or calibrate else measure.per_space
+    if per_space is not None:
+        # each space searched once (its neighbour lists, unit rows or CKA terms), then every
+        # pair compared: the values of the pair-by-pair function
+        states = dict(zip(names, run_small_tasks(
+            (delayed(_prepared)(per_space, checked[name], name, label) for name in names),
+            n_jobs, shared_memory=True), strict=True))
+        values = run_small_tasks(
+            (delayed(_compared)(per_space, states[a], states[b], (a, b), label)
+             for a, b in pairs), n_jobs, shared_memory=True)
+    else:
+        values = Parallel(n_jobs=n_jobs)(
+            delayed(_evaluate)(func, checked[a], checked[b], params, (a, b), label,
+                               calibration)
+            for (a, b), calibration in zip(pairs, calibrations, strict=True)
+        )
     out = pd.DataFrame(np.nan, index=pd.Index(names), columns=pd.Index(names), dtype=np.float64)
     for (a, b), value in zip(pairs, values, strict=True):
         out.loc[a, b] = value
