@@ -45,8 +45,8 @@ def test_sampled_is_reproducible_and_says_so(spaces):
     sampled = _compare(spaces, max_samples=20)
     assert sampled.equals(_compare(spaces, max_samples=20))
     assert sampled.attrs["sampled"] == (
-        "mrr, jaccard, mknn: the mean over 20 random test rows of 60 (each searching all of "
-        "them; max_samples=20)")
+        "mrr, jaccard, mknn: over 20 random test rows of 60 (each searching all of them; "
+        "max_samples=20)")
     # the measures linear in the rows stay exact
     for column in ("cka_mean", "cka_std", "cosine_mean", "cosine_std"):
         np.testing.assert_array_equal(sampled[column], exact[column])
@@ -76,6 +76,28 @@ def test_sampled_measures_are_the_mean_over_the_query_rows(spaces):
                                                     abs=1e-14)
 
 
+def test_measures_of_every_pair_of_rows_are_computed_on_the_sampled_rows(spaces):
+    """rsa and rbf_cka (no per-space split): the measure of the sampled test rows alone."""
+    from skinvariance.metrics import rbf_cka, rsa
+    from skinvariance.stitching._rows import draw_seed
+
+    train, test = np.arange(180), np.arange(180, 240)
+    options = dict(metrics=["rsa", "rbf_cka", "cka"], cv=[(train, test)], random_state=0)
+    sampled = compare_invariances(spaces, None, {"absolute": None}, max_samples=20, **options)
+    exact = compare_invariances(spaces, None, {"absolute": None}, max_samples=None, **options)
+    queries = sample_queries(60, 20, draw_seed(0))
+    for name, function in (("rsa", rsa), ("rbf_cka", rbf_cka)):
+        pairs = [function(spaces[a][test][queries], spaces[b][test][queries])
+                 for a in spaces for b in spaces if a < b]
+        assert sampled.loc[0, f"{name}_mean"] == pytest.approx(np.mean(pairs), rel=1e-12)
+        every = [function(spaces[a][test], spaces[b][test])
+                 for a in spaces for b in spaces if a < b]
+        assert exact.loc[0, f"{name}_mean"] == pytest.approx(np.mean(every), rel=1e-12)
+    assert sampled.loc[0, "cka_mean"] == exact.loc[0, "cka_mean"]
+    assert sampled.attrs["sampled"] == (
+        "rsa, rbf_cka: on 20 random test rows of 60 (the pairs among them; max_samples=20)")
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "all", "1000"])
 def test_bad_max_samples_is_named(spaces, bad):
     with pytest.raises(ValueError, match=r"The 'max_samples' parameter of "
@@ -92,8 +114,8 @@ def test_cli_max_samples(spaces, tmp_path, capsys):
             "cka,mrr", "--anchors", "30"]
     status, out, err = run_cli([*argv, "--max-samples", "20"], capsys)
     assert status == 0
-    assert ("Measures sampled: mrr: the mean over 20 random test rows of 60 (each searching "
-            "all of them; max_samples=20).") in out.splitlines()
+    assert ("Measures sampled: mrr: over 20 random test rows of 60 (each searching all of "
+            "them; max_samples=20).") in out.splitlines()
     for exact in ("all", "60"):
         status, out, err = run_cli([*argv, "--max-samples", exact], capsys)
         assert status == 0 and "Measures sampled" not in out

@@ -139,8 +139,8 @@ def _add_row_options(compare):
     compare.add_argument(
         "--max-samples", type=max_samples, default="auto", metavar="N",
         help="test rows, at most, whose neighbours and ranks jaccard, mutual_knn, cknna and "
-        "mrr average over (each searching all the rows): a positive integer, auto (1000) or "
-        "all (exact)",
+        "mrr average over (each searching all the rows), and that rsa and rbf_cka are "
+        "computed on: a positive integer, auto (1000) or all (exact)",
     )
     compare.add_argument(
         "--calibrate",

@@ -77,6 +77,10 @@ class Measure:
         ``per_space.samples_queries`` is true, ``prepare(Z, queries)`` takes row indices: the
         measure is then the mean over these rows of each row's value against all the rows
         (what ``compare_invariances``' ``max_samples`` uses).
+    samples_rows : bool
+        Whether the measure compares every pair of rows with no such split (its cost grows as
+        the rows squared): above ``compare_invariances``' ``max_samples`` it is computed on a
+        random subset of that many rows (the pairs among them).
     """
 
     name: str
@@ -90,6 +94,7 @@ class Measure:
     tolerance: float = 1e-12
     scale_parameters: str = ""
     per_space: object = None
+    samples_rows: bool = False
 
     @property
     def contract(self):
@@ -106,7 +111,8 @@ _MEASURES = Registry(
         Measure("linear_cka", linear_cka, value_range=_CKA_RANGE, null=linear_cka_null,
                 per_space=SharedLinearCKA()),
         Measure("rbf_cka", rbf_cka, value_range=_CKA_RANGE, null=rbf_cka_null,
-                scale_parameters="a given sigma scales with X and Y together"),
+                scale_parameters="a given sigma scales with X and Y together",
+                samples_rows=True),
         Measure("mean_cosine_similarity", mean_cosine_similarity, aliases=("cosine",),
                 same_width=True, value_range="[-1, 1]", scaling="sample"),
         Measure("pearson_similarity", pearson_similarity, aliases=("pearson",),
@@ -119,7 +125,7 @@ _MEASURES = Registry(
                 per_space=SharedRanks()),
         Measure("svcca", svcca, null=svcca_null),
         Measure("pwcca", pwcca, symmetric=False, null=pwcca_null),
-        Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null),
+        Measure("rsa", rsa, value_range="[-1, 1]", null=rsa_null, samples_rows=True),
         Measure("mutual_knn", mutual_knn, aliases=("mknn",), null=mutual_knn_null,
                 scaling="sample", per_space=SharedNeighbours("mutual_knn")),
         Measure("cknna", cknna, value_range="[-1, 1]", null=cknna_null,

@@ -295,7 +295,8 @@ def compare_invariances(
         each split: above it, that many rows drawn at random (seeded by ``random_state``, the
         same for every invariance) each search all the test rows, an unbiased estimate (for
         CKNNA, a ratio, a consistent one) at a cost linear in the rows instead of
-        quadratic. None: every row (exact); ``"auto"``: 1,000.
+        quadratic; ``"rsa"`` and ``"rbf_cka"`` (every pair of rows) are computed on those
+        rows alone. None: every row (exact); ``"auto"``: 1,000.
         The other measures (CKA, Pearson and cosine cost time linear in the rows) and
         calibrated values are computed on every row.
         ``table.attrs["sampled"]`` says what was sampled (None: nothing). See

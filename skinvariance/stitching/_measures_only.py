@@ -52,6 +52,9 @@ class MetricColumn:
     per_space : object or None
         The registry's split of the measure into a search per space and a comparison of two
         (see :class:`~skinvariance.metrics.Measure`), or None.
+    samples_rows : bool
+        Whether, above ``max_samples`` test rows, the measure is computed on the sampled rows
+        alone (a measure of every pair of rows with no per-space split).
     """
 
     function: Callable
@@ -60,6 +63,7 @@ class MetricColumn:
     tested: object
     measure_name: str | None = None
     per_space: object = None
+    samples_rows: bool = False
 
 
 def resolve_metrics(metrics):
@@ -83,7 +87,8 @@ def resolve_metrics(metrics):
     for name in metrics:
         measure = get_measure(name, parameter="metrics", owner="compare_invariances")
         resolved[name] = MetricColumn(measure.function, measure.symmetric, measure.same_width,
-                                      measure.name, measure.name, measure.per_space)
+                                      measure.name, measure.name, measure.per_space,
+                                      measure.samples_rows)
     return resolved
 
 
@@ -100,11 +105,12 @@ def _search(per_space, Z, queries):
                                  else per_space.prepare(X, sampled)), Z, Z)
 
 
-def _value(column, Zi, Zj, calibration, prepared):
+def _value(column, Zi, Zj, calibration, prepared, queries=None):
     """The measure, or its z-score or p-value against its permutation null.
 
     ``prepared`` holds what a measure searched once per space (its ``per_space`` split, see
-    :func:`_search`) in each representation of this call.
+    :func:`_search`) in each representation of this call; a measure that samples rows
+    (``samples_rows``) is computed on the rows ``queries`` alone (None: every row).
     """
     if calibration is None and column.per_space is not None:
         per_space = column.per_space
@@ -112,6 +118,8 @@ def _value(column, Zi, Zj, calibration, prepared):
         # the pair's own work (CKA's cross term, MRR's search), a unit of work like the rest
         return float(measure(lambda _x, _y: per_space.compare(*states), Zi, Zj))
     if calibration is None:
+        if column.samples_rows and queries is not None:
+            Zi, Zj = Zi[queries], Zj[queries]
         return float(measure(column.function, Zi, Zj))
     mode, n_permutations, seed = calibration
     result = measure(
@@ -122,13 +130,13 @@ def _value(column, Zi, Zj, calibration, prepared):
     return float(result.zscore if mode == "zscore" else result.pvalue)
 
 
-def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared):
+def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, queries=None):
     """The measure of ``(Zi, Zj)``, or NaN for a measure that needs equal widths on a pair
     whose widths differ (absolute spaces); any other error is raised with its context."""
     if column.same_width and Zi.shape[1] != Zj.shape[1]:
         return np.nan
     try:
-        return _value(column, Zi, Zj, calibration, prepared)
+        return _value(column, Zi, Zj, calibration, prepared, queries)
     except ValueError as exc:
         if column.same_width is None and Zi.shape[1] != Zj.shape[1]:
             return np.nan  # a measure of the user's that cannot compare these widths
@@ -164,7 +172,8 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     replaces each value by its z-score or p-value; a symmetric measure is measured (and
     tested) once per unordered pair, except under an alignment (two different maps).
     ``queries`` (row indices, from :func:`sample_queries`) are the rows whose neighbours and
-    ranks the measures that sample (``per_space.samples_queries``) average over.
+    ranks the measures that sample (``per_space.samples_queries``) average over, and the
+    rows the measures of every pair of rows (``samples_rows``) are computed on.
 
     Each representation is searched once per measure that splits per space, then every pair
     is measured; both steps run their units of work on threads, with ``n_jobs`` (see
@@ -189,7 +198,7 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
                 if not (column.symmetric and kind != "alignment" and b < a)]
     values = run_small_tasks(
         (delayed(_measure)(metrics[metric], *pairs[a, b], metric, invariance,
-                           (names[a], names[b]), calibration, prepared)
+                           (names[a], names[b]), calibration, prepared, queries)
          for metric, a, b in measured),
         n_jobs,
         shared_memory=True,
@@ -220,16 +229,24 @@ def sample_queries(n_rows, max_samples, seed):
 
 def sampling_note(metrics, max_samples, splits, calibration=None):
     """What the table says of its sampling: None when every measure was exact (calibrated
-    values always are), else which columns averaged over how many of the test rows."""
-    sampled = [name for name, column in metrics.items()
-               if getattr(column.per_space, "samples_queries", False)]
+    values always are), else which columns were measured on how many of the test rows."""
+    searching = [name for name, column in metrics.items()
+                 if getattr(column.per_space, "samples_queries", False)]
+    among = [name for name, column in metrics.items()
+             if column.per_space is None and column.samples_rows]
     n_test = [len(test) for _, test in splits]
     largest = max(n_test)
-    if max_samples is None or max_samples >= largest or not sampled or calibration:
+    if max_samples is None or max_samples >= largest or not searching + among or calibration:
         return None
     of = f"{largest}" if min(n_test) == largest else f"up to {largest}"
-    return (f"{', '.join(sampled)}: the mean over {max_samples} random test rows of {of} "
-            f"(each searching all of them; max_samples={max_samples})")
+    parts = []
+    if searching:
+        parts.append(f"{', '.join(searching)}: over {max_samples} random test rows of {of} "
+                     "(each searching all of them")
+    if among:
+        parts.append(f"{', '.join(among)}: on {max_samples} random test rows of {of} (the "
+                     "pairs among them")
+    return "; ".join(f"{part}; max_samples={max_samples})" for part in parts)
 
 
 def encode_without_labels(projection, train_spaces, test_spaces, anchors, seed, shared=None):
