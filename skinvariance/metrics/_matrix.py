@@ -45,7 +45,7 @@ def _evaluate(func, X, Y, params, pair, name, calibration=None):
     return _finite(value, name, pair, calibration)
 
 
-def _prepared(per_space, X, space, name):
+def _searched_space(per_space, X, space, name):
     """What the measure's per-space split searches once in the space ``space``."""
     try:
         return per_space.prepare(X)
@@ -189,7 +189,7 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         # each space searched once (its neighbour lists, unit rows or CKA terms), then every
         # pair compared: the values of the pair-by-pair function
         states = dict(zip(names, run_small_tasks(
-            (delayed(_prepared)(per_space, checked[name], name, label) for name in names),
+            (delayed(_searched_space)(per_space, checked[name], name, label) for name in names),
             n_jobs, shared_memory=True), strict=True))
         values = run_small_tasks(
             (delayed(_compared)(per_space, states[a], states[b], (a, b), label)
