@@ -241,18 +241,25 @@ def test_cknna_over_sampled_query_rows_is_the_ratio_of_their_sums(rng):
         per_space.prepare(np.ones((n, 4)), queries)
 
 
-def test_a_comparison_measures_cknna_from_one_search_per_space(monkeypatch):
-    from skinvariance import compare_invariances
+@pytest.fixture
+def searched(monkeypatch):
+    """The shapes of the spaces whose neighbour lists were searched (for CKNNA too)."""
     from skinvariance.metrics import _mutual
 
-    searched = []
+    shapes = []
     original = _mutual.neighbour_lists
 
     def counting(Z, k, queries=None):
-        searched.append(Z.shape)
+        shapes.append(Z.shape)
         return original(Z, k, queries)
 
     monkeypatch.setattr(_mutual, "neighbour_lists", counting)
+    return shapes
+
+
+def test_a_comparison_measures_cknna_from_one_search_per_space(searched):
+    from skinvariance import compare_invariances
+
     spaces = {name: related(seed, n=120)[1] for seed, name in enumerate("abcd")}
     train, test = np.arange(60), np.arange(60, 120)
     table = compare_invariances(spaces, None, {"absolute": None}, metrics=["cknna"],
@@ -262,18 +269,9 @@ def test_a_comparison_measures_cknna_from_one_search_per_space(monkeypatch):
     assert table.loc[0, "cknna_mean"] == pytest.approx(np.mean(values), rel=1e-12)
 
 
-def test_a_comparison_searches_each_space_s_neighbours_once(monkeypatch, rng):
+def test_a_comparison_searches_each_space_s_neighbours_once(searched, rng):
     from skinvariance import RelativeProjection, compare_invariances
-    from skinvariance.metrics import _mutual
 
-    searched = []
-    original = _mutual.neighbour_lists
-
-    def counting(Z, k, queries=None):
-        searched.append(Z.shape)
-        return original(Z, k, queries)
-
-    monkeypatch.setattr(_mutual, "neighbour_lists", counting)
     latent = rng.normal(size=(200, 4))
     spaces = {name: latent @ rng.normal(size=(4, 6)) for name in "abcd"}
     y = (latent[:, 0] > 0).astype(int)
