@@ -98,6 +98,13 @@ def test_measures_of_every_pair_of_rows_are_computed_on_the_sampled_rows(spaces)
         "rsa, rbf_cka: on 20 random test rows of 60 (the pairs among them; max_samples=20)")
 
 
+def test_a_failed_search_of_one_space_names_the_measure_the_invariance_and_the_space(spaces):
+    flat = {**spaces, "flat": np.ones_like(spaces["a"])}
+    with pytest.raises(ValueError, match=r"The measure 'cknna' failed under the invariance "
+                                         r"'absolute' on the space 'flat': .*zero on every"):
+        compare_invariances(flat, None, {"absolute": None}, metrics=["cknna"], random_state=0)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "all", "1000"])
 def test_bad_max_samples_is_named(spaces, bad):
     with pytest.raises(ValueError, match=r"The 'max_samples' parameter of "

@@ -97,12 +97,19 @@ def _state_key(per_space, Z):
     return getattr(per_space, "key", id(per_space)), id(Z)
 
 
-def _search(per_space, Z, queries):
+def _search(per_space, Z, queries, metric, invariance, space):
     """What a measure's per-space split searches once in ``Z`` (for the query rows
-    ``queries`` where the measure can sample them; None: every row), a unit of work."""
+    ``queries`` where the measure can sample them; None: every row), a unit of work; an
+    error names the measure ``metric``, the ``invariance`` and the ``space``."""
     sampled = queries if getattr(per_space, "samples_queries", False) else None
-    return measure(lambda X, _: (per_space.prepare(X) if sampled is None
-                                 else per_space.prepare(X, sampled)), Z, Z)
+    try:
+        return measure(lambda X, _: (per_space.prepare(X) if sampled is None
+                                     else per_space.prepare(X, sampled)), Z, Z)
+    except ValueError as exc:
+        raise error_class(exc)(
+            f"The measure {metric!r} failed under the invariance {invariance!r} on the space "
+            f"{space!r}: {exc}"
+        ) from exc
 
 
 def _value(column, Zi, Zj, calibration, prepared, queries=None):
@@ -146,19 +153,21 @@ def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, qu
         ) from exc
 
 
-def _searches(metrics, pairs, calibration):
-    """The per-space searches the pairs' measures read: ``{key: (per_space, Z)}``, each
-    representation once per measure (none when calibrated: permutations search anew)."""
+def _searches(metrics, pairs, names, calibration):
+    """The per-space searches the pairs' measures read: ``{key: (per_space, Z, metric,
+    space)}``, each representation once per measure (none when calibrated: permutations
+    search anew), with the first measure and space that read it."""
     wanted = {}
     if calibration is not None:
         return wanted
-    for column in metrics.values():
+    for metric, column in metrics.items():
         if column.per_space is None:
             continue
-        for Zi, Zj in pairs.values():
+        for (a, b), (Zi, Zj) in pairs.items():
             if not (column.same_width and Zi.shape[1] != Zj.shape[1]):
-                for Z in (Zi, Zj):
-                    wanted.setdefault(_state_key(column.per_space, Z), (column.per_space, Z))
+                for Z, space in ((Zi, names[a]), (Zj, names[b])):
+                    wanted.setdefault(_state_key(column.per_space, Z),
+                                      (column.per_space, Z, metric, space))
     return wanted
 
 
@@ -187,13 +196,16 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
             if a != b:
                 pairs[a, b] = ((encodings[i][j], test_spaces[j]) if kind == "alignment"
                                else (encodings[i][i], encodings[j][j]))
-    wanted = _searches(metrics, pairs, calibration)
+    wanted = _searches(metrics, pairs, names, calibration)
     searched = run_small_tasks(
-        (delayed(_search)(per_space, Z, queries) for per_space, Z in wanted.values()), n_jobs,
-        shared_memory=True)
+        (delayed(_search)(per_space, Z, queries, metric, invariance, space)
+         for per_space, Z, metric, space in wanted.values()),
+        n_jobs,
+        shared_memory=True,
+    )
     # each search kept beside its representation: the ids in the keys stay unique
     prepared = {key: (Z, state)
-                for (key, (_, Z)), state in zip(wanted.items(), searched, strict=True)}
+                for (key, (_, Z, _, _)), state in zip(wanted.items(), searched, strict=True)}
     measured = [(metric, a, b) for (a, b) in pairs for metric, column in metrics.items()
                 if not (column.symmetric and kind != "alignment" and b < a)]
     values = run_small_tasks(
