@@ -144,11 +144,16 @@ def test_similarity_matrix_searches_each_space_once_for_a_measure_split_per_spac
             assert out.loc[a, b] == pytest.approx(func(spaces[a], spaces[b]), rel=1e-12,
                                                   abs=1e-15)
     prepared.clear()
-    with_params = similarity_matrix(spaces, metric, metric_params={"k": 5}) \
-        if metric in ("knn_jaccard", "mutual_knn", "cknna") else None
-    assert prepared == []  # other parameters than the split's: pair by pair
-    if with_params is not None:
-        assert with_params.loc["a", "b"] == pytest.approx(func(spaces["a"], spaces["b"], k=5))
+    if metric in ("knn_jaccard", "mutual_knn", "cknna"):  # another neighbour count: searched
+        with_k = similarity_matrix(spaces, metric, metric_params={"k": 5})
+        assert len(prepared) == 4
+        assert with_k.loc["a", "b"] == pytest.approx(func(spaces["a"], spaces["b"], k=5),
+                                                     rel=1e-12, abs=1e-15)
+    elif metric == "cka":  # other parameters than the split's: pair by pair
+        debiased = similarity_matrix(spaces, metric, metric_params={"debiased": True})
+        assert prepared == []
+        assert debiased.loc["a", "b"] == pytest.approx(
+            func(spaces["a"], spaces["b"], debiased=True), rel=1e-12)
 
 
 def test_similarity_matrix_names_the_space_a_search_failed_on():

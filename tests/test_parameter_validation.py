@@ -174,6 +174,8 @@ CALLS = {
         "invariances": [{}, {"x": 3}, ["cosine"], {"x": (None,)},
                         {"x": (None, RelativeProjection())}],
         "metrics": [["foo"], "cka", [3]],
+        "metric_params": ["k", {"jaccard": {"k": 2}}, {"cka": 3}, {"cka": {"kk": 1}},
+                          {"cka": {"debiased": "yes"}}],
         "decoder": ["forest", RelativeProjection(), 3], "scoring": ["accuracyy", 3],
         "anchors": COUNT, "cv": [1, True, "folds", [], {}, [([], [0, 1])]],
         "select_by": ["stitching", "cka_std", 3],

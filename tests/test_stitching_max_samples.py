@@ -105,6 +105,31 @@ def test_a_failed_search_of_one_space_names_the_measure_the_invariance_and_the_s
         compare_invariances(flat, None, {"absolute": None}, metrics=["cknna"], random_state=0)
 
 
+def test_metric_params_reach_the_measures_their_searches_and_their_nulls(spaces):
+    from skinvariance.metrics import cknna, knn_jaccard, permutation_test
+    from skinvariance.stitching._rows import draw_seed
+
+    train, test = np.arange(180), np.arange(180, 240)
+    params = {"jaccard": {"k": 5}, "cknna": {"k": 4}}
+    options = dict(metrics=["jaccard", "cknna"], metric_params=params, cv=[(train, test)],
+                   random_state=0)
+    table = compare_invariances(spaces, None, {"absolute": None}, max_samples=None, **options)
+    pairs = [(a, b) for a in spaces for b in spaces if a < b]
+    for name, function in (("jaccard", knn_jaccard), ("cknna", cknna)):
+        values = [function(spaces[a][test], spaces[b][test], **params[name]) for a, b in pairs]
+        assert table.loc[0, f"{name}_mean"] == pytest.approx(np.mean(values), rel=1e-12)
+    # a neighbour count keeps the per-space search, so the measures still sample
+    sampled = compare_invariances(spaces, None, {"absolute": None}, max_samples=20, **options)
+    assert sampled.attrs["sampled"].startswith("jaccard, cknna: over 20 random test rows")
+    # and the permutation tests use the same parameters
+    calibrated = compare_invariances(spaces, None, {"absolute": None}, calibrate="zscore",
+                                     n_permutations=9, **options)
+    zscores = [permutation_test(spaces[a][test], spaces[b][test], "knn_jaccard",
+                                n_permutations=9, random_state=draw_seed(0),
+                                metric_params={"k": 5}).zscore for a, b in pairs]
+    assert calibrated.loc[0, "jaccard_mean"] == pytest.approx(np.mean(zscores), rel=1e-12)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "all", "1000"])
 def test_bad_max_samples_is_named(spaces, bad):
     with pytest.raises(ValueError, match=r"The 'max_samples' parameter of "
@@ -126,6 +151,12 @@ def test_cli_max_samples(spaces, tmp_path, capsys):
     for exact in ("all", "60"):
         status, out, err = run_cli([*argv, "--max-samples", exact], capsys)
         assert status == 0 and "Measures sampled" not in out
+    # --neighbors keeps the neighbour measures searched once per space, hence sampled
+    status, out, err = run_cli([*argv[:-4], "--metrics", "jaccard,mrr", "--anchors", "30",
+                                "--neighbors", "5", "--max-samples", "20"], capsys)
+    assert status == 0
+    assert ("Measures sampled: jaccard, mrr: over 20 random test rows of 60 (each searching "
+            "all of them; max_samples=20).") in out.splitlines()
     with pytest.raises(SystemExit) as exit_:
         run_cli([*argv, "--max-samples", "0"], capsys)
     assert exit_.value.code == 2

@@ -5,7 +5,6 @@ import argparse
 import inspect
 import time
 from contextlib import contextmanager
-from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -328,11 +327,9 @@ def _neighbour_measures(names):
             if "k" in inspect.signature(get_measure(name).function).parameters]
 
 
-def _metrics(names, neighbors, *, labelled):
-    """The options ``metrics`` (and ``select_by``) of compare_invariances for --metrics and
-    --neighbors: with --neighbors, a mapping of callables whose neighbour measures get ``k``
-    (compare_invariances then evaluates every ordered pair and does not know which is the
-    reciprocal rank, its default pick without labels: named here)."""
+def _metrics(names, neighbors):
+    """The options ``metrics`` and ``metric_params`` of compare_invariances for --metrics and
+    --neighbors (the neighbour count of every neighbour measure)."""
     if neighbors is None:
         return {"metrics": names}
     with_k = _neighbour_measures(names)
@@ -341,14 +338,7 @@ def _metrics(names, neighbors, *, labelled):
             f"--neighbors: applies to the neighbour measures (jaccard, mutual_knn, cknna); "
             f"none is among the measures compared ({', '.join(names)})"
         )
-    options = {"metrics": {
-        name: partial(get_measure(name).function, **({"k": neighbors} if name in with_k else {}))
-        for name in names
-    }}
-    ranks = [name for name in names if get_measure(name).name == "mean_reciprocal_rank"]
-    if not labelled and ranks:
-        options["select_by"] = f"{ranks[0]}_mean"
-    return options
+    return {"metrics": names, "metric_params": {name: {"k": neighbors} for name in with_k}}
 
 
 @contextmanager
@@ -451,8 +441,7 @@ def run(args, messages):
     _invariances(args, [0, 1] if labelled else None)  # option mistakes before any work
     options = {}
     if args.metrics is not None or args.neighbors is not None:
-        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors,
-                                labelled=labelled))
+        options.update(_metrics(args.metrics or list(DEFAULT_METRICS), args.neighbors))
     fmt = output_format(args)
     output = check_output(args.output, args.overwrite, "--output")
     plot = _check_plot(args)

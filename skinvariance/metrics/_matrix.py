@@ -113,7 +113,8 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         Pairs evaluated in parallel with :class:`joblib.Parallel`; None means 1 unless in a
         ``joblib.parallel_config`` context, -1 means all processors. A named measure that
         splits per space (``"cka"``, ``"linear_cka"``, ``"knn_jaccard"``, ``"mutual_knn"``,
-        ``"cknna"``, ``"mean_reciprocal_rank"``; uncalibrated, without ``metric_params``) is
+        ``"cknna"``, ``"mean_reciprocal_rank"``; uncalibrated, with no ``metric_params``
+        but a neighbour count ``k``) is
         computed from one search of each space, then one comparison per pair (the same
         values, for a fraction of the cost): those units run on threads, by default as many
         as BLAS may use, one BLAS thread each (see :ref:`stitching_speed`).
@@ -184,7 +185,7 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
         calibrations = [(metric, mode, n_permutations, seed) for seed in seeds]
     else:
         calibrations = [None] * len(pairs)
-    per_space = None if callable(metric) or params or calibrate else measure.per_space
+    per_space = None if callable(metric) or calibrate else measure.split_with(params)
     if per_space is not None:
         # each space searched once (its neighbour lists, unit rows or CKA terms), then every
         # pair compared: the values of the pair-by-pair function

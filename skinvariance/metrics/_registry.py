@@ -5,8 +5,10 @@
 the registry is available to both (and to ``skinvariance compare --metrics``).
 """
 
+import copy
 import inspect
 from dataclasses import dataclass
+from numbers import Integral
 
 from sklearn import config_context
 
@@ -95,6 +97,23 @@ class Measure:
     scale_parameters: str = ""
     per_space: object = None
     samples_rows: bool = False
+
+    def split_with(self, params):
+        """The per-space split of the measure with keyword arguments ``params``, or None when
+        the split cannot take them (then the measure is computed pair by pair, with them).
+
+        No ``params``: :attr:`per_space`. A neighbour count alone (``{"k": k}``, a positive
+        int) for a split that has one: a copy of it searching ``k`` neighbours.
+        """
+        if not params:
+            return self.per_space
+        k = params.get("k")
+        if (set(params) == {"k"} and hasattr(self.per_space, "k") and isinstance(k, Integral)
+                and not isinstance(k, bool) and k >= 1):
+            split = copy.copy(self.per_space)
+            split.k = int(k)
+            return split
+        return None
 
     @property
     def contract(self):

@@ -194,6 +194,7 @@ def compare_invariances(
     invariances=None,
     *,
     metrics=DEFAULT_METRICS,
+    metric_params=None,
     decoder=None,
     scoring=None,
     anchors=300,
@@ -241,6 +242,11 @@ def compare_invariances(
         :func:`~skinvariance.metrics.available_measures` (aliases included; ``"cka"`` is
         linear CKA), or a mapping ``{name: measure(X, Y) -> float}``. For an alignment,
         ``X`` is the source mapped into the target and ``Y`` the target.
+    metric_params : dict of str to dict, default=None
+        Keyword arguments of measures named in ``metrics``, by the name used there, e.g.
+        ``{"jaccard": {"k": 20}}``; used by their permutation tests too. A neighbour count
+        ``k`` keeps a measure's per-space search and its sampling (``max_samples``); other
+        parameters compute it pair by pair, on every row. None: the defaults.
     decoder : estimator, str or None, default=None
         The decoder cloned for each space (of the rows without their own): an estimator, or
         a name of :func:`make_decoder` (``"auto"``, ``"logistic"``, ``"ridge"``, ``"knn"``, or
@@ -398,7 +404,8 @@ def compare_invariances(
         y = check_target(y, n_samples)
     counts = _anchor_counts(anchors, pairing)
     rows = resolve_invariances(invariances, y)
-    metrics, max_samples = resolve_metrics(metrics), resolve_max_samples(max_samples)
+    metrics = resolve_metrics(metrics, metric_params)
+    max_samples = resolve_max_samples(max_samples)
     select_by = _check_select_by(select_by, metrics, labelled)
     decoder = check_decoder(decoder)
     _check_scoring(scoring)

@@ -2,8 +2,10 @@
 invariance (calibrated against a permutation null where asked), and the representations they
 read when no target is given (no decoder, no stitching)."""
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from joblib import delayed
@@ -11,6 +13,7 @@ from sklearn.utils import check_random_state
 
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
+from ..metrics._registry import call_measure
 from ._anchor_rows import anchor_rows, check_anchor_mapping
 from ._evaluator import seeded_clone
 from ._invariances import projection_kind
@@ -55,6 +58,8 @@ class MetricColumn:
     samples_rows : bool
         Whether, above ``max_samples`` test rows, the measure is computed on the sampled rows
         alone (a measure of every pair of rows with no per-space split).
+    params : tuple of (str, object) pairs
+        The measure's keyword arguments (``metric_params``), for its permutation test too.
     """
 
     function: Callable
@@ -64,10 +69,55 @@ class MetricColumn:
     measure_name: str | None = None
     per_space: object = None
     samples_rows: bool = False
+    params: tuple = ()
 
 
-def resolve_metrics(metrics):
-    """``{name: MetricColumn}`` from names of the registry or a mapping of callables."""
+def _with_params(function, params, label, X, Y):
+    """``function(X, Y, **params)``, its parameters checked (a bad one named as the
+    ``metric_params`` of compare_invariances)."""
+    return call_measure(function, X, Y, params, owner="compare_invariances", label=label)
+
+
+def _check_metric_params(metric_params, metrics):
+    """``{name: params}`` from ``metric_params``: a mapping from names among ``metrics`` (a
+    list of the registry's names) to dicts of keyword arguments; None: none."""
+    if metric_params is None:
+        return {}
+    if isinstance(metrics, Mapping):
+        raise TypeError(
+            "The 'metric_params' parameter of compare_invariances applies to measures given "
+            "by name; with a mapping of callables, bind the parameters in the callables. Got "
+            f"metric_params={metric_params!r}."
+        )
+    if not isinstance(metric_params, Mapping) or not all(
+            isinstance(params, Mapping) for params in metric_params.values()):
+        raise TypeError(
+            "The 'metric_params' parameter of compare_invariances must be a dict mapping "
+            "measure names to dicts of keyword arguments, e.g. {'jaccard': {'k': 20}}. Got "
+            f"{metric_params!r} instead."
+        )
+    unknown = [name for name in metric_params if name not in metrics]
+    if unknown:
+        raise ValueError(
+            "The 'metric_params' parameter of compare_invariances must name measures of "
+            f"'metrics' ({list(metrics)}). Got {unknown[0]!r}."
+        )
+    for name, params in metric_params.items():
+        label = repr(name)
+        try:
+            inspect.signature(get_measure(name).function).bind(None, None, **params)
+        except TypeError as exc:
+            raise TypeError(
+                "The 'metric_params' parameter of compare_invariances must be keyword "
+                f"arguments of {label}. Got {{{label}: {dict(params)!r}}}: {exc}."
+            ) from None
+    return {name: dict(params) for name, params in metric_params.items()}
+
+
+def resolve_metrics(metrics, metric_params=None):
+    """``{name: MetricColumn}`` from names of the registry (with their ``metric_params``) or
+    a mapping of callables."""
+    params_of = _check_metric_params(metric_params, metrics)
     if isinstance(metrics, Mapping):
         for name, function in metrics.items():
             if not isinstance(name, str) or not callable(function):
@@ -86,9 +136,12 @@ def resolve_metrics(metrics):
     resolved = {}
     for name in metrics:
         measure = get_measure(name, parameter="metrics", owner="compare_invariances")
-        resolved[name] = MetricColumn(measure.function, measure.symmetric, measure.same_width,
-                                      measure.name, measure.name, measure.per_space,
-                                      measure.samples_rows)
+        params = params_of.get(name, {})
+        function = (partial(_with_params, measure.function, params, repr(name)) if params
+                    else measure.function)
+        resolved[name] = MetricColumn(function, measure.symmetric, measure.same_width,
+                                      measure.name, measure.name, measure.split_with(params),
+                                      measure.samples_rows, tuple(sorted(params.items())))
     return resolved
 
 
@@ -131,7 +184,8 @@ def _value(column, Zi, Zj, calibration, prepared, queries=None):
     mode, n_permutations, seed = calibration
     result = measure(
         lambda X, Y: permutation_test(X, Y, column.tested, n_permutations=n_permutations,
-                                      random_state=seed), Zi, Zj)
+                                      random_state=seed, metric_params=dict(column.params)),
+        Zi, Zj)
     if not np.isfinite(result.statistic):
         return float(result.statistic)
     return float(result.zscore if mode == "zscore" else result.pvalue)
