@@ -420,10 +420,8 @@ def compare_invariances(
         else:
             classification = is_classifier(decoder)
     splits = _splits(cv, n_samples, y, classification, seed)
-    calibration = None
-    if calibrate:
-        calibration = ("zscore" if calibrate is True else calibrate, n_permutations, seed)
-
+    calibration = (("zscore" if calibrate is True else calibrate, n_permutations, seed)
+                   if calibrate else None)
     lower = (calibration is not None and calibration[0] == "pvalue"
              and select_by not in _STITCHING_COLUMNS)
     tables, best = [], None
