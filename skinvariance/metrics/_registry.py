@@ -102,7 +102,7 @@ class Measure:
         """The per-space split of the measure with keyword arguments ``params``, or None when
         the split cannot take them (then the measure is computed pair by pair, with them).
 
-        No ``params``: :attr:`per_space`. A neighbour count alone (``{"k": k}``, a positive
+        No ``params``: ``per_space``. A neighbour count alone (``{"k": k}``, a positive
         int) for a split that has one: a copy of it searching ``k`` neighbours.
         """
         if not params:
