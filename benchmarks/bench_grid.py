@@ -35,7 +35,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_scale_rows import cpu_seconds, timed  # noqa: E402
+from bench_scale_rows import cpu_seconds, report_header, timed  # noqa: E402
 from bench_search import GRID, load, load_average, save, synthetic_spaces  # noqa: E402
 
 ROOT = HERE.parent
@@ -115,7 +115,6 @@ def main(argv=None):
 
 def write(args, runs):
     from skinvariance._markdown import markdown_table
-    from skinvariance.cli._kernel_speed import machine_description
 
     median = runs.groupby("task")["seconds"].median()
     memory = runs[runs["task"] == "grid-memory"]
@@ -132,12 +131,9 @@ def write(args, runs):
                                                      / memory["cpu seconds"])),
     }])
     RESULTS.mkdir(exist_ok=True)
-    command = "python benchmarks/bench_grid.py " + " ".join(sys.argv[1:])
     text = (
-        "# GridSearchCV over a product against the naive loop\n\n"
-        f"Command: `{command.strip()}`  \n"
-        f"Machine: {machine_description()}\n\n"
-        f"Five synthetic float32 spaces of {args.rows:,} x 384; `GridSearchCV("
+        report_header("GridSearchCV over a product against the naive loop", "bench_grid.py")
+        + f"Five synthetic float32 spaces of {args.rows:,} x 384; `GridSearchCV("
         "StitchingEvaluator(ProductProjection([cosine, euclidean, l1, linf], memory=DIR), "
         "StandardScaler + LogisticRegression(max_iter=1000), anchors=300, random_state=0), "
         "{aggregate: [concat, sum], normalize: [layer, l2]}, cv=StratifiedKFold(3))` with the "

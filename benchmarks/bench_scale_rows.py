@@ -41,7 +41,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -245,11 +244,15 @@ def main(argv=None):
     write(args, table, traced_parts)
 
 
-def machine_description():
-    import platform
+def report_header(title, script):
+    """A results page's first lines: its title, the command that wrote it (this run's
+    arguments) and the machine."""
+    from skinvariance.cli._kernel_speed import machine_description
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
-            f"{platform.python_version()}, NumPy {np.__version__}")
+    command = f"python benchmarks/{script} " + " ".join(sys.argv[1:])
+    return (f"# {title}\n\n"
+            f"Command: `{command.strip()}`  \n"
+            f"Machine: {machine_description()}\n\n")
 
 
 def write(args, table, traced_parts):
@@ -257,12 +260,9 @@ def write(args, table, traced_parts):
 
     RESULTS.mkdir(exist_ok=True)
     table.to_csv(RESULTS / f"{args.output}.csv", index=False)
-    command = "python benchmarks/bench_scale_rows.py " + " ".join(sys.argv[1:])
     text = (
-        "# A comparison's cost against the number of rows\n\n"
-        f"Command: `{command.strip()}`  \n"
-        f"Machine: {machine_description()}\n\n"
-        f"{args.spaces} synthetic float32 spaces of {args.width} features; "
+        report_header("A comparison's cost against the number of rows", "bench_scale_rows.py")
+        + f"{args.spaces} synthetic float32 spaces of {args.width} features; "
         "`compare_invariances(spaces, y, random_state=0)` with the defaults (a quarter of the "
         "rows held out for the scores and measures), in a fresh process per size. `cores "
         "busy`: CPU time over wall time. Shares, of the CPU time: inside the similarity "
