@@ -284,19 +284,21 @@ class SharedNeighbours:
 
     def prepare(self, Z, queries=None):
         """The neighbour lists of ``Z``, validated as the measure validates its input; with
-        ``queries`` (row indices), those of these rows only, searched among all the rows."""
+        ``queries`` (row indices), those of these rows only, searched among all the rows.
+        Returns ``(lists, queries)``."""
         Z, _ = check_paired_arrays(Z, Z, self.measure)
         check_k(self.k, Z.shape[0], self.measure)
-        return neighbour_lists(Z, self.k, queries)
+        return neighbour_lists(Z, self.k, queries), queries
 
-    def compare(self, NX, NY):
-        """The measure of two spaces from their lists (rows aligned)."""
+    def compare(self, PX, PY):
+        """The measure of two spaces from their lists (rows aligned, the same query rows)."""
+        (NX, queries), (NY, _) = PX, PY
         if NX.shape != NY.shape:
             raise DataError(
                 f"{self.measure}: the spaces have {NX.shape[0]} and {NY.shape[0]} rows; they "
                 "must be row-aligned."
             )
-        if NX.shape[0] <= np.max(NX, initial=-1):  # sampled query rows: counted row by row
+        if queries is not None:  # sampled query rows: counted row by row
             shared = shared_counts(NX, NY)
             per_row = shared / (2 * self.k - shared) if self.measure == "knn_jaccard" \
                 else shared / self.k

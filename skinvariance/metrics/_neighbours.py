@@ -54,12 +54,8 @@ def check_k(k, n, measure):
 def _similarity_rows(Zn, start, stop, queries=None):
     """Cosine similarities of rows ``start:stop`` of unit rows ``Zn`` to all, self at -inf;
     with ``queries``, of the rows ``queries[start:stop]``."""
-    if queries is None:
-        S = Zn[start:stop] @ Zn.T
-        S[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        return S
-    chosen = queries[start:stop]
-    S = Zn[chosen] @ Zn.T
+    chosen = np.arange(start, stop) if queries is None else queries[start:stop]
+    S = (Zn[start:stop] if queries is None else Zn[chosen]) @ Zn.T  # a view when it can be
     S[np.arange(stop - start), chosen] = -np.inf
     return S
 
