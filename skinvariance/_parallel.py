@@ -278,17 +278,17 @@ def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False):
         Each task's result, in the order of ``tasks``.
     """
     tasks = list(tasks)
-    in_main_thread = threading.current_thread() is threading.main_thread()
     if n_jobs is None and effective_n_jobs(None) <= 1:
         n_threads = min(len(tasks), compiled_threads())
-        if n_threads < 2 or not in_main_thread:
+        if n_threads < 2 or threading.current_thread() is not threading.main_thread():
             return [function(*args, **kwargs) for function, args, kwargs in tasks]
-        with _threadpool_controller().limit(limits=1, user_api="blas"):
-            return Parallel(n_jobs=n_threads, backend="threading")(tasks)
-    if not shared_memory:
+        parallel = Parallel(n_jobs=n_threads, backend="threading")
+    elif not shared_memory:
         return Parallel(n_jobs=n_jobs)(tasks)
-    parallel = Parallel(n_jobs=n_jobs, require="sharedmem")
-    if not in_main_thread or effective_n_jobs(n_jobs) < 2:
-        return parallel(tasks)
-    with _threadpool_controller().limit(limits=1, user_api="blas"):
+    else:
+        parallel = Parallel(n_jobs=n_jobs, require="sharedmem")
+        if effective_n_jobs(n_jobs) < 2:
+            return parallel(tasks)
+    # the threads of this process, one BLAS thread each (set from the main thread only)
+    with one_blas_thread(0):
         return parallel(tasks)
