@@ -18,9 +18,13 @@ The policy:
    slower with two BLAS threads than with one, and one logistic fit of 9,000 x 384 rows
    took 4.0 s with two against 1.4 s with one. Their parallelism comes from running several
    at once (:func:`run_small_tasks`): by default on as many threads as BLAS may use, each
-   fit on one BLAS thread (two such fits at once took 1.6 s: the products release the GIL);
-   with an explicit ``n_jobs`` (or an outer :func:`joblib.parallel_config` asking for more
-   than one job, a Dask backend included) on joblib's workers. A projection inside such a
+   fit on one BLAS thread (two such fits at once took 1.6 s: the products release the GIL),
+   and fits that hold the GIL (SciPy's L-BFGS-B step) on as many of joblib's worker
+   processes, one BLAS thread each; with an explicit ``n_jobs`` (or an outer
+   :func:`joblib.parallel_config` asking for more than one job, a Dask backend included) on
+   joblib's workers. Wherever they run, the tasks see the caller's scikit-learn
+   configuration and warning filters (scikit-learn's :class:`~sklearn.utils.parallel.Parallel`
+   passes them on). A projection inside such a
    task, run alone, is judged by its own size: a large one still gets every core. The limit
    is :func:`one_blas_thread`, scoped to the ``with`` block of one unit of work and entered
    at one layer only, the stitching tasks (``stitching/_work.py``), or around the threads of
@@ -37,11 +41,13 @@ the number of threads or the block height: its results do not depend on either.
 
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
-from joblib import Parallel, cpu_count, effective_n_jobs
+from joblib import cpu_count, effective_n_jobs, parallel_config
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import ThreadpoolController
 
 from ._compat import get_chunk_n_rows
@@ -247,7 +253,7 @@ def one_thread_of_every_pool():
     return _threadpool_controller().limit(limits=1)
 
 
-def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False):
+def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False, holds_the_gil=False):
     """The results of small units of work (:func:`joblib.delayed` calls), in order.
 
     The fits of one stitching evaluation (a decoder per space, an alignment per pair), the
@@ -256,8 +262,10 @@ def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False):
 
     Parameters
     ----------
-    tasks : iterable of joblib.delayed calls
-        The units of work.
+    tasks : iterable of (function, args, kwargs)
+        The units of work, as :func:`joblib.delayed` makes them. Wherever they run, they
+        see the caller's scikit-learn configuration and warning filters (as scikit-learn's
+        own :class:`~sklearn.utils.parallel.Parallel` passes them on).
     n_jobs : int, default=None
         None runs the tasks on as many threads as BLAS may use now (every core, unless
         :func:`threadpoolctl.threadpool_limits` or a joblib worker lowered the limit), one
@@ -271,6 +279,15 @@ def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False):
         Whether the tasks read (and may fill) objects they share, which must not be copied
         to other processes: joblib's workers are then threads (``require="sharedmem"``),
         under one BLAS thread each as well.
+    holds_the_gil : bool, default=False
+        Whether the tasks spend much of their time in code that holds the GIL (SciPy's
+        L-BFGS-B step, see :func:`~skinvariance.stitching._work.fits_in_processes`): two
+        threads would then take turns rather than run at once, so the default
+        (``n_jobs=None``) runs them on as many of joblib's worker processes as it would have
+        run threads, each on one BLAS thread (``inner_max_num_threads=1``). Their input is
+        pickled (large arrays memory-mapped), their results sent back, and the warnings they
+        raise raised again in the calling process. Ignored with an int ``n_jobs`` (joblib's
+        workers already) and with ``shared_memory``.
 
     Returns
     -------
@@ -282,13 +299,46 @@ def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False):
         n_threads = min(len(tasks), compiled_threads())
         if n_threads < 2 or threading.current_thread() is not threading.main_thread():
             return [function(*args, **kwargs) for function, args, kwargs in tasks]
+        if holds_the_gil and not shared_memory:
+            return _in_processes(tasks, n_threads)
         parallel = Parallel(n_jobs=n_threads, backend="threading")
     elif not shared_memory:
-        return Parallel(n_jobs=n_jobs)(tasks)
+        return Parallel(n_jobs=n_jobs)(_carrying_config(tasks))
     else:
         parallel = Parallel(n_jobs=n_jobs, require="sharedmem")
         if effective_n_jobs(n_jobs) < 2:
-            return parallel(tasks)
+            return parallel(_carrying_config(tasks))
     # the threads of this process, one BLAS thread each (set from the main thread only)
     with one_blas_thread(0):
-        return parallel(tasks)
+        return parallel(_carrying_config(tasks))
+
+
+def _carrying_config(tasks):
+    """The tasks as scikit-learn's delayed calls: run by its :class:`Parallel`, they see the
+    caller's scikit-learn configuration (``working_memory``, ``assume_finite``, ...) and
+    warning filters in joblib's threads and workers, where a new thread or process would
+    see the defaults (scikit-learn's configuration is per thread)."""
+    return [delayed(function)(*args, **kwargs) for function, args, kwargs in tasks]
+
+
+def _in_processes(tasks, n_workers):
+    """:func:`run_small_tasks`' results of ``tasks`` run on ``n_workers`` of joblib's worker
+    processes, one BLAS thread each; the warnings they raise are raised again here, where
+    the caller can see (or catch) them."""
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        found = Parallel(n_jobs=n_workers)(
+            delayed(_recording_warnings)(function, args, kwargs)
+            for function, args, kwargs in tasks
+        )
+    for _, caught in found:
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+    return [result for result, _ in found]
+
+
+def _recording_warnings(function, args, kwargs):
+    """``function(*args, **kwargs)`` and the warnings it raised that the filters let through,
+    as ``(message, category, filename, lineno)``."""
+    with warnings.catch_warnings(record=True) as caught:
+        result = function(*args, **kwargs)
+    return result, [(w.message, w.category, w.filename, w.lineno) for w in caught]

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import sklearn
 import threadpoolctl
 from _helpers import PROPERTY
 from hypothesis import given
@@ -269,19 +270,32 @@ def test_small_tasks_run_at_once_on_one_blas_thread_each_by_default(two_threads)
     assert _thread_counts() == two_threads  # restored
 
 
+@pytest.mark.skipif(cpu_count() < 2, reason="needs two CPUs")
+def test_small_tasks_holding_the_gil_run_in_worker_processes_by_default(two_threads):
+    found = run_small_tasks((delayed(_where)(i) for i in range(5)), holds_the_gil=True)
+    assert [i for i, *_ in found] == list(range(5))  # the order of the tasks
+    workers = {pid for _, pid, _, _ in found}
+    assert os.getpid() not in workers and len(workers) <= 2
+    assert all(blas == {1} for *_, blas in found)
+    assert _thread_counts() == two_threads  # nothing changed here
+
+
+@pytest.mark.parametrize("holds_the_gil", [False, True])
 @pytest.mark.parametrize("how", ["n_jobs=1", "user limit of one", "another thread"])
-def test_small_tasks_run_one_after_the_other_in_the_calling_thread(how, two_threads):
+def test_small_tasks_run_one_after_the_other_in_the_calling_thread(how, holds_the_gil,
+                                                                   two_threads):
     blas = {n for path, n in two_threads.items() if path in _thread_counts("blas")}
     tasks = [delayed(_where)(i) for i in range(3)]
     if how == "n_jobs=1":
-        found = run_small_tasks(tasks, n_jobs=1)
+        found = run_small_tasks(tasks, n_jobs=1, holds_the_gil=holds_the_gil)
     elif how == "user limit of one":
         with threadpool_limits(1, user_api="blas"):
-            found = run_small_tasks(tasks)
+            found = run_small_tasks(tasks, holds_the_gil=holds_the_gil)
         blas = {1}
     else:
         with ThreadPoolExecutor(1) as executor:
-            found = executor.submit(run_small_tasks, tasks).result()
+            found = executor.submit(run_small_tasks, tasks,
+                                    holds_the_gil=holds_the_gil).result()
     caller = {thread for _, _, thread, _ in found}
     assert len(caller) == 1 and [i for i, *_ in found] == [0, 1, 2]
     assert (threading.get_ident() in caller) == (how != "another thread")
@@ -293,6 +307,40 @@ def test_small_tasks_follow_a_joblib_config_asking_for_several_jobs():
         found = run_small_tasks(delayed(_where)(i) for i in range(4))
     assert [i for i, *_ in found] == list(range(4))
     assert os.getpid() not in {pid for _, pid, _, _ in found}  # joblib's worker processes
+
+
+def _working_memory(i):
+    return i, sklearn.get_config()["working_memory"]
+
+
+@pytest.mark.parametrize("options", [{}, {"holds_the_gil": True}, {"n_jobs": 1},
+                                     {"n_jobs": 2}, {"n_jobs": 2, "shared_memory": True}])
+def test_small_tasks_see_the_caller_s_scikit_learn_configuration(options):
+    """scikit-learn's configuration is per thread: a new thread or process sees its
+    defaults unless the configuration is passed on."""
+    assert sklearn.get_config()["working_memory"] != 7
+    with sklearn.config_context(working_memory=7):
+        found = run_small_tasks((delayed(_working_memory)(i) for i in range(4)), **options)
+    assert found == [(i, 7) for i in range(4)]
+
+
+def _warns(i):
+    warnings.warn(f"task {i}", RuntimeWarning, stacklevel=1)
+    return i
+
+
+def test_warnings_raised_in_worker_processes_are_raised_again_in_the_caller():
+    with pytest.warns(RuntimeWarning) as record:
+        found = run_small_tasks((delayed(_warns)(i) for i in range(3)), holds_the_gil=True)
+    assert found == [0, 1, 2]
+    assert sorted(str(w.message) for w in record) == ["task 0", "task 1", "task 2"]
+    assert {w.filename for w in record} == {__file__}  # where the task raised it
+    # and the caller's filters hold in the workers
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", "task", RuntimeWarning)
+        assert run_small_tasks((delayed(_warns)(i) for i in range(3)),
+                               holds_the_gil=True) == [0, 1, 2]
 
 
 def _record(i, seen):

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -18,17 +20,20 @@ from sklearn.preprocessing import StandardScaler
 from skinvariance import (
     AffineAlignment,
     OrthogonalAlignment,
+    ProductClassifier,
     ProductProjection,
+    ProductRegressor,
     RelativeProjection,
     StitchingEvaluator,
     compare_invariances,
     metrics,
     stack_spaces,
 )
+from skinvariance._parallel import run_small_tasks
 from skinvariance.projection._shared import SHARED_FLOOR_BYTES, SharedSubspaces, shared_budget
-from skinvariance.stitching import _compare, _work, default_invariances
+from skinvariance.stitching import _compare, _evaluator, _work, default_invariances
 from skinvariance.stitching._compare import _row_tasks
-from skinvariance.stitching._work import DecoderFits
+from skinvariance.stitching._work import DecoderFits, fits_in_processes
 
 FOUR = ["cosine", "euclidean", "l1", "linf"]
 
@@ -342,14 +347,53 @@ def _seed(random_state):
     return np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)
 
 
+def test_the_learned_decoders_fits_by_lbfgs_are_the_ones_sent_to_processes():
+    """scipy's L-BFGS-B step holds the GIL; Adam's and logistic regression's products do not."""
+    assert fits_in_processes(ProductClassifier(4), 2_000)  # "auto": L-BFGS up to 2,000 rows
+    assert not fits_in_processes(ProductClassifier(4), 2_001)
+    assert fits_in_processes(ProductRegressor(solver="lbfgs"), 10**6)
+    assert not fits_in_processes(ProductClassifier(solver="adam"), 100)
+    assert fits_in_processes(make_pipeline(StandardScaler(), ProductClassifier()), 100)
+    assert not fits_in_processes(_decoder(), 100)
+
+
+def test_an_evaluator_fits_learned_decoders_in_processes_after_projecting(zoo, monkeypatch):
+    """The projections run on threads, then the L-BFGS fits go to processes
+    (holds_the_gil); the decoders are those of n_jobs=1, bit for bit, and their warnings
+    reach the caller."""
+    spaces, y = zoo
+    calls = []
+
+    def spy(tasks, n_jobs=None, **options):
+        calls.append(options.get("holds_the_gil", False))
+        return run_small_tasks(tasks, n_jobs, **options)
+
+    decoder = ProductClassifier(4, max_iter=5, random_state=0)
+    serial = StitchingEvaluator(ProductProjection(FOUR), decoder, anchors=30, random_state=0,
+                                n_jobs=1)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5") as serial_warnings:
+        serial.fit(spaces, y)
+    monkeypatch.setattr(_evaluator, "run_small_tasks", spy)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5") as default_warnings:
+        default = clone(serial).set_params(n_jobs=None).fit(spaces, y)
+    assert calls == [False, True]
+    assert len(default_warnings) == len(serial_warnings) == len(spaces)
+    for name in spaces:
+        np.testing.assert_array_equal(default.decoders_[name].coefs_[0],
+                                      serial.decoders_[name].coefs_[0])
+        assert default.decoders_[name].loss_curve_ == serial.decoders_[name].loss_curve_
+        assert default.decoders_[name].solver_ == "lbfgs"
+
+
 @pytest.mark.parametrize("n_jobs", [None, 2])
 def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs):
-    """The default (each row's fits on threads) and joblib's workers give the table of
-    n_jobs=1 (everything one after the other), bit for bit."""
+    """The default (each row's fits on threads, the learned decoders' L-BFGS fits in worker
+    processes) and joblib's workers give the table of n_jobs=1 (everything one after the
+    other), bit for bit."""
     spaces, y = zoo
-    invariances = {name: est for name, est in default_invariances().items()
+    invariances = {name: est for name, est in default_invariances(y=y).items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
-                               "orthogonal_standardized", "affine_ridge")}
+                               "product_mlp_sum", "orthogonal_standardized", "affine_ridge")}
     serial = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,
                                  n_jobs=1)
     parallel = compare_invariances(spaces, y, invariances, anchors=30, random_state=0, cv=2,

@@ -7,11 +7,11 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 
 from .._compat import RealNotInt, StrOptions, validate_params
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval

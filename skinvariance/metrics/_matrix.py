@@ -4,7 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
+from sklearn.utils.parallel import Parallel
+from sklearn.utils.parallel import delayed as delayed_with_config
 
 from .._compat import StrOptions, validate_params
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
@@ -197,8 +199,8 @@ def similarity_matrix(spaces, metric="linear_cka", *, n_jobs=None, metric_params
              for a, b in pairs), n_jobs, shared_memory=True)
     else:
         values = Parallel(n_jobs=n_jobs)(
-            delayed(_evaluate)(func, checked[a], checked[b], params, (a, b), label,
-                               calibration)
+            delayed_with_config(_evaluate)(func, checked[a], checked[b], params, (a, b),
+                                           label, calibration)
             for (a, b), calibration in zip(pairs, calibrations, strict=True)
         )
     out = pd.DataFrame(np.nan, index=pd.Index(names), columns=pd.Index(names), dtype=np.float64)

@@ -8,7 +8,6 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import (
@@ -18,6 +17,7 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
     check_cv,
 )
+from sklearn.utils.parallel import Parallel, delayed
 
 from .._compat import InvalidParameterError, StrOptions, validate_parameter_constraints
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
@@ -315,7 +315,8 @@ def compare_invariances(
         None (the default) evaluates the rows one after the other, each row's fits (a
         decoder per space, an alignment per pair), scores and similarity measures several at
         once on as many threads as BLAS may use (every core unless lowered by
-        :func:`threadpoolctl.threadpool_limits`), one BLAS thread each; inside a
+        :func:`threadpoolctl.threadpool_limits`), one BLAS thread each (the learned
+        decoders' L-BFGS fits, which hold the GIL, on as many worker processes); inside a
         :func:`joblib.parallel_config` context asking for several jobs (a Dask backend
         included) it follows that context. An int runs (invariance, split) evaluations on that
         many :mod:`joblib` workers (1: everything one after the other; -1: every processor);

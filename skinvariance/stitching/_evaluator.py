@@ -29,6 +29,8 @@ from ._work import (
     fit_alignment,
     fit_decoder,
     fit_space,
+    fits_in_processes,
+    project_space,
     run_small_tasks,
     try_scorer,
 )
@@ -115,7 +117,8 @@ class StitchingEvaluator(MetaEstimatorMixin, BaseEstimator):
         How the spaces' decoders and projections, the alignment pairs and the encoders'
         scores run in parallel. None (the default) runs them on as many threads as BLAS may
         use (every core unless lowered by :func:`threadpoolctl.threadpool_limits` or inside a
-        joblib worker), each on one BLAS thread; inside a :func:`joblib.parallel_config`
+        joblib worker), each on one BLAS thread (the learned decoders' L-BFGS fits, which
+        hold the GIL, on as many worker processes); inside a :func:`joblib.parallel_config`
         context asking for more than one job, it follows that context. An int runs them on
         that many :mod:`joblib` workers (1: one after the other; -1: every processor). No
         setting changes a result (:ref:`stitching_speed`).
@@ -373,16 +376,37 @@ DataFrame
     def _fit_projections(self, spaces, y, rows, shared):
         """One projection (fitted on the space's anchors) and one decoder per space."""
         projection = seeded_clone(self.projection, self.random_state)
-        fitted = run_small_tasks(
-            (delayed(fit_space)(projection, self.decoder, X, rows[name], y, shared.get(name))
-             for name, X in spaces.items()),
-            self.n_jobs,
-        )
+        if fits_in_processes(self.decoder, y.shape[0]):
+            fitted = self._fit_projections_then_decoders(projection, spaces, y, rows, shared)
+        else:
+            # each space projected and decoded in one unit: one representation per thread
+            fitted = run_small_tasks(
+                (delayed(fit_space)(projection, self.decoder, X, rows[name], y,
+                                    shared.get(name))
+                 for name, X in spaces.items()),
+                self.n_jobs,
+            )
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
         decoders = {name: dec for name, (_, dec, _) in zip(names, fitted, strict=True)}
         widths = {name: width for name, (_, _, width) in zip(names, fitted, strict=True)}
         return projections, decoders, widths
+
+    def _fit_projections_then_decoders(self, projection, spaces, y, rows, shared):
+        """:meth:`_fit_projections`' ``(projection, decoder, width)`` per space, the
+        projections on threads (they read ``shared``), then the decoders, whose fits hold the
+        GIL, in processes (:func:`~skinvariance.stitching._work.fits_in_processes`)."""
+        projected = run_small_tasks(
+            (delayed(project_space)(projection, X, rows[name], y, shared.get(name))
+             for name, X in spaces.items()),
+            self.n_jobs,
+        )
+        decoders = run_small_tasks(
+            (delayed(fit_decoder)(self.decoder, Z, y) for _, Z in projected),
+            self.n_jobs, holds_the_gil=True,
+        )
+        return [(fitted_projection, decoder, Z.shape[1])
+                for (fitted_projection, Z), decoder in zip(projected, decoders, strict=True)]
 
     def _fit_decoders(self, spaces, y, rows, kind, fits=None):
         """One decoder per raw space, and one alignment per ordered pair for an alignment."""

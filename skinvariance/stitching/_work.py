@@ -14,8 +14,10 @@ again.
 import joblib
 import numpy as np
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 
 from .._parallel import one_blas_thread, one_blas_thread_to_project, run_small_tasks
+from ..decoders._estimators import _BaseProductDecoder
 
 __all__ = [
     "DecoderFits",
@@ -26,7 +28,9 @@ __all__ = [
     "fit_decoder",
     "fit_projection",
     "fit_space",
+    "fits_in_processes",
     "measure",
+    "project_space",
     "run_small_tasks",
     "score",
     "try_scorer",
@@ -52,15 +56,34 @@ def fit_projection(projection, anchors, anchor_target):
         return clone(projection).fit(anchors, anchor_target)
 
 
-def fit_space(projection, decoder, X, anchor_indices, y, shared=None):
-    """One space's projection (fitted on its anchors), representation and decoder.
+def project_space(projection, X, anchor_indices, y, shared=None):
+    """One space's projection (fitted on its anchors) and representation ``Z``.
 
     ``shared``: the caller's :class:`SharedSubspaces` of ``X``, or None.
     """
     projection = fit_projection(projection, X[anchor_indices], y[anchor_indices])
     with _projecting(X, anchor_indices.size):
-        Z = _transform(projection, X, shared)
+        return projection, _transform(projection, X, shared)
+
+
+def fit_space(projection, decoder, X, anchor_indices, y, shared=None):
+    """One space's projection (fitted on its anchors), decoder and representation width."""
+    projection, Z = project_space(projection, X, anchor_indices, y, shared)
     return projection, fit_decoder(decoder, Z, y), Z.shape[1]
+
+
+def fits_in_processes(decoder, n_samples):
+    """Whether fits of ``decoder`` on ``n_samples`` rows run at once in processes only.
+
+    The package's learned decoders (:class:`~skinvariance.ProductClassifier` and
+    :class:`~skinvariance.ProductRegressor`, alone or last in a pipeline) train by SciPy's
+    L-BFGS-B when their solver is ``"lbfgs"`` (``"auto"`` up to 2,000 rows), and its step
+    holds the GIL: on the model zoo's product rows it is a third of a fit, so two fits on two
+    threads took 0.77 of the time of one after the other, and 0.56 in two processes. Adam's
+    minibatch products release it (two threads: 0.55).
+    """
+    final = decoder.steps[-1][1] if isinstance(decoder, Pipeline) else decoder
+    return isinstance(final, _BaseProductDecoder) and final._solver_for(n_samples) == "lbfgs"
 
 
 class DecoderFits:
