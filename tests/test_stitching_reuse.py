@@ -374,6 +374,11 @@ def test_an_evaluator_fits_learned_decoders_in_processes_after_projecting(zoo, m
     with pytest.warns(ConvergenceWarning, match="max_iter=5") as serial_warnings:
         serial.fit(spaces, y)
     monkeypatch.setattr(_evaluator, "run_small_tasks", spy)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        clone(serial).set_params(n_jobs=None).fit(spaces, y)
+    assert calls == [False, False]  # too little work to start processes for
+    monkeypatch.setattr(_evaluator, "MIN_ELEMENTS_IN_PROCESSES", 0)
+    calls.clear()
     with pytest.warns(ConvergenceWarning, match="max_iter=5") as default_warnings:
         default = clone(serial).set_params(n_jobs=None).fit(spaces, y)
     assert calls == [False, True]
@@ -386,11 +391,12 @@ def test_an_evaluator_fits_learned_decoders_in_processes_after_projecting(zoo, m
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
-def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs):
+def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs, monkeypatch):
     """The default (each row's fits on threads, the learned decoders' L-BFGS fits in worker
     processes) and joblib's workers give the table of n_jobs=1 (everything one after the
     other), bit for bit."""
     spaces, y = zoo
+    monkeypatch.setattr(_evaluator, "MIN_ELEMENTS_IN_PROCESSES", 0)  # however small
     invariances = {name: est for name, est in default_invariances(y=y).items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
                                "product_mlp_sum", "orthogonal_standardized", "affine_ridge")}

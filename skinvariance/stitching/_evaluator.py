@@ -25,6 +25,7 @@ from ._anchor_rows import anchor_rows, check_anchor_mapping, matched_anchor_rows
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
 from ._work import (
+    MIN_ELEMENTS_IN_PROCESSES,
     encode_and_score,
     fit_alignment,
     fit_decoder,
@@ -395,15 +396,16 @@ DataFrame
     def _fit_projections_then_decoders(self, projection, spaces, y, rows, shared):
         """:meth:`_fit_projections`' ``(projection, decoder, width)`` per space, the
         projections on threads (they read ``shared``), then the decoders, whose fits hold the
-        GIL, in processes (:func:`~skinvariance.stitching._work.fits_in_processes`)."""
+        GIL, in processes (:func:`~skinvariance.stitching._work.fits_in_processes`) unless
+        the representations are small."""
         projected = run_small_tasks(
             (delayed(project_space)(projection, X, rows[name], y, shared.get(name))
              for name, X in spaces.items()),
             self.n_jobs,
         )
         decoders = run_small_tasks(
-            (delayed(fit_decoder)(self.decoder, Z, y) for _, Z in projected),
-            self.n_jobs, holds_the_gil=True,
+            (delayed(fit_decoder)(self.decoder, Z, y) for _, Z in projected), self.n_jobs,
+            holds_the_gil=sum(Z.size for _, Z in projected) >= MIN_ELEMENTS_IN_PROCESSES,
         )
         return [(fitted_projection, decoder, Z.shape[1])
                 for (fitted_projection, Z), decoder in zip(projected, decoders, strict=True)]

@@ -27,6 +27,7 @@ __all__ = [
     "fit_alignment",
     "fit_decoder",
     "fit_projection",
+    "MIN_ELEMENTS_IN_PROCESSES",
     "fit_space",
     "fits_in_processes",
     "measure",
@@ -72,8 +73,15 @@ def fit_space(projection, decoder, X, anchor_indices, y, shared=None):
     return projection, fit_decoder(decoder, Z, y), Z.shape[1]
 
 
+#: Fits of a decoder that holds the GIL on fewer elements than this in all (rows x features,
+#: summed over the spaces) stay on threads: there, starting the worker processes (1.5 s, once
+#: per session) costs more than the GIL does.
+MIN_ELEMENTS_IN_PROCESSES = 2**20
+
+
 def fits_in_processes(decoder, n_samples):
-    """Whether fits of ``decoder`` on ``n_samples`` rows run at once in processes only.
+    """Whether fits of ``decoder`` on ``n_samples`` rows run at once in processes only
+    (when there is enough work: ``MIN_ELEMENTS_IN_PROCESSES``).
 
     The package's learned decoders (:class:`~skinvariance.ProductClassifier` and
     :class:`~skinvariance.ProductRegressor`, alone or last in a pipeline) train by SciPy's
