@@ -2,7 +2,8 @@
 package that sets thread limits. Each unit gets the limit its size deserves (see
 ``skinvariance._parallel``): fits on anchors and decoders of ordinary sizes one BLAS thread, a
 large projection every core; every limit is scoped to its ``with`` block. Several units run
-at once through :func:`run_small_tasks` (threads, one BLAS thread each, by default).
+at once through :func:`run_small_tasks` (threads, one BLAS thread each, by default; the fits
+of a decoder that holds the GIL in processes, see :func:`fits_in_processes`).
 
 A unit that projects rows may be handed the caller's :class:`SharedSubspaces` of those rows
 (``shared``): the raw subspaces another projection of the same rows computed are read from it.
@@ -20,6 +21,7 @@ from .._parallel import one_blas_thread, one_blas_thread_to_project, run_small_t
 from ..decoders._estimators import _BaseProductDecoder
 
 __all__ = [
+    "MIN_ELEMENTS_IN_PROCESSES",
     "DecoderFits",
     "encode",
     "encode_and_score",
@@ -27,7 +29,6 @@ __all__ = [
     "fit_alignment",
     "fit_decoder",
     "fit_projection",
-    "MIN_ELEMENTS_IN_PROCESSES",
     "fit_space",
     "fits_in_processes",
     "measure",
