@@ -73,7 +73,8 @@ def add_parser(commands):
     compare.add_argument(
         "--n-jobs", type=n_jobs, default=None,
         help="joblib's workers (processes) for the (invariance, split) evaluations; -1 for "
-        "all processors (default: one process, each row's fits on threads, every core)",
+        "all processors (default: the rows one after the other, each row's fits on threads, "
+        "every core; the learned row's L-BFGS fits in worker processes)",
     )
     compare.add_argument(
         "--blas-threads",
