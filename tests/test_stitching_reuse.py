@@ -390,6 +390,15 @@ def test_an_evaluator_fits_learned_decoders_in_processes_after_projecting(zoo, m
         assert default.decoders_[name].solver_ == "lbfgs"
 
 
+def test_a_learned_decoder_s_error_in_a_worker_process_reaches_the_caller(zoo, monkeypatch):
+    spaces, y = zoo
+    monkeypatch.setattr(_evaluator, "MIN_ELEMENTS_IN_PROCESSES", 0)
+    evaluator = StitchingEvaluator(ProductProjection(FOUR), ProductClassifier(4, alpha=-1),
+                                   anchors=30, random_state=0)
+    with pytest.raises(ValueError, match="'alpha' parameter of ProductClassifier.*Got -1"):
+        evaluator.fit(spaces, y)
+
+
 @pytest.mark.parametrize("n_jobs", [None, 2])
 def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs, monkeypatch):
     """The default (each row's fits on threads, the learned decoders' L-BFGS fits in worker
