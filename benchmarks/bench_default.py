@@ -45,13 +45,13 @@ def worker(variant):
 
     from skinvariance import compare_invariances
     from skinvariance.datasets import make_model_zoo
-    from skinvariance.stitching import _evaluator
+    from skinvariance.stitching import _work
 
     warnings.simplefilter("ignore")
     zoo = make_model_zoo(random_state=0)
     options = {"n_jobs": 1} if variant == "serial" else {}
     if variant == "threads":
-        _evaluator.MIN_ELEMENTS_IN_PROCESSES = float("inf")
+        _work.MIN_ELEMENTS_IN_PROCESSES = float("inf")
     start = time.perf_counter()
     table = compare_invariances(zoo.spaces, zoo.target, random_state=0, **options)
     seconds = time.perf_counter() - start

@@ -3,7 +3,9 @@ again and again: with and without a product's ``memory``, with and without the s
 comparison shares between its rows, for any n_jobs, on Dask."""
 
 import gc
+import pickle
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import numpy as np
@@ -31,7 +33,7 @@ from skinvariance import (
 )
 from skinvariance._parallel import run_small_tasks
 from skinvariance.projection._shared import SHARED_FLOOR_BYTES, SharedSubspaces, shared_budget
-from skinvariance.stitching import _compare, _evaluator, _work, default_invariances
+from skinvariance.stitching import _split, _work, default_invariances
 from skinvariance.stitching._compare import _row_tasks
 from skinvariance.stitching._work import DecoderFits, fits_in_processes
 
@@ -228,6 +230,30 @@ def test_shared_subspaces_are_the_projections_own(rng):
     np.testing.assert_array_equal(shared.transform(scaler), scaler.transform(X))
 
 
+def test_shared_subspaces_read_from_threads_at_once_compute_each_subspace_once(rng):
+    X = rng.normal(size=(3000, 12))
+    anchors = X[:40]
+    projections = [ProductProjection(FOUR).fit(anchors)]
+    projections += [RelativeProjection(kernel).fit(anchors) for kernel in FOUR] * 2
+    shared = SharedSubspaces(X)
+    with ThreadPoolExecutor(4) as executor:
+        found = list(executor.map(shared.transform, projections))
+    for projection, values in zip(projections, found, strict=True):
+        np.testing.assert_array_equal(values, projection.transform(X))
+    # cosine and euclidean shared by all; L1 and L-infinity alone and in the fused pass
+    assert (shared.n_computed, shared.n_served) == (6, 6)
+
+
+def test_shared_subspaces_copied_to_another_process_keep_what_they_hold(rng):
+    X = rng.normal(size=(100, 6))
+    single = RelativeProjection("cosine").fit(X[:10])
+    shared = SharedSubspaces(X)
+    shared.transform(single)
+    copy = pickle.loads(pickle.dumps(shared))
+    np.testing.assert_array_equal(copy.transform(single), single.transform(X))
+    assert (copy.n_computed, copy.n_served) == (1, 1)
+
+
 def test_shared_subspaces_keep_no_more_than_their_bound(rng):
     X = rng.normal(size=(100, 6))
     product = ProductProjection(FOUR).fit(X[:10])
@@ -289,7 +315,7 @@ def test_the_comparison_does_not_depend_on_what_it_keeps(zoo, kernel_rows, monke
         return table, dict(kernel_rows)
 
     kept, computed_kept = compare()
-    monkeypatch.setattr(_compare, "SHARED_BYTES_PER_SPACE", 0)
+    monkeypatch.setattr(_split, "SHARED_BYTES_PER_SPACE", 0)
     recomputed, computed_again = compare()
     pd.testing.assert_frame_equal(recomputed, kept, check_exact=True)
     # kept, the second product read every kernel; kept nothing, it computed them anew
@@ -347,6 +373,35 @@ def _seed(random_state):
     return np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)
 
 
+def test_compare_fits_the_projection_rows_spaces_in_one_batch(zoo, monkeypatch):
+    """A split's rows that fit a projection and a decoder per space on threads run their
+    units together, the rows with the most subspaces first: a row no longer waits for the
+    last fit of the one before it. The table is the one of each row alone."""
+    spaces, y = zoo
+    batches = []
+
+    def spy(tasks, n_jobs=None, **options):
+        tasks = list(tasks)
+        batches.append([(type(args[0]).__name__, args[2].shape) for _, args, _ in tasks])
+        return run_small_tasks(tasks, n_jobs, **options)
+
+    invariances = {"absolute": None, "relative_cosine": RelativeProjection("cosine"),
+                   "product": ProductProjection(FOUR), "relative_l1": RelativeProjection("l1"),
+                   "orthogonal": OrthogonalAlignment()}
+    monkeypatch.setattr(_split, "run_small_tasks", spy)
+    table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                random_state=0, cv=2)
+    shapes = [(len(y) // 2, X.shape[1]) for X in spaces.values()]  # each space's training rows
+    expected = ([("ProductProjection", shape) for shape in shapes]
+                + [("RelativeProjection", shape) for shape in shapes] * 2)
+    assert batches == [expected, expected]  # one batch per split
+    alone = pd.concat([compare_invariances(spaces, y, {name: projection}, metrics=["cka"],
+                                           anchors=30, random_state=0, cv=2)
+                       for name, projection in invariances.items()], ignore_index=True)
+    pd.testing.assert_frame_equal(table.drop(columns="best"), alone.drop(columns="best"),
+                                  check_exact=True)
+
+
 def test_the_learned_decoders_fits_by_lbfgs_are_the_ones_sent_to_processes():
     """scipy's L-BFGS-B step holds the GIL; Adam's and logistic regression's products do not."""
     assert fits_in_processes(ProductClassifier(4), 2_000)  # "auto": L-BFGS up to 2,000 rows
@@ -373,11 +428,11 @@ def test_an_evaluator_fits_learned_decoders_in_processes_after_projecting(zoo, m
                                 n_jobs=1)
     with pytest.warns(ConvergenceWarning, match="max_iter=5") as serial_warnings:
         serial.fit(spaces, y)
-    monkeypatch.setattr(_evaluator, "run_small_tasks", spy)
+    monkeypatch.setattr(_work, "run_small_tasks", spy)
     with pytest.warns(ConvergenceWarning, match="max_iter=5"):
         clone(serial).set_params(n_jobs=None).fit(spaces, y)
     assert calls == [False, False]  # too little work to start processes for
-    monkeypatch.setattr(_evaluator, "MIN_ELEMENTS_IN_PROCESSES", 0)
+    monkeypatch.setattr(_work, "MIN_ELEMENTS_IN_PROCESSES", 0)
     calls.clear()
     with pytest.warns(ConvergenceWarning, match="max_iter=5") as default_warnings:
         default = clone(serial).set_params(n_jobs=None).fit(spaces, y)
@@ -392,7 +447,7 @@ def test_an_evaluator_fits_learned_decoders_in_processes_after_projecting(zoo, m
 
 def test_a_learned_decoder_s_error_in_a_worker_process_reaches_the_caller(zoo, monkeypatch):
     spaces, y = zoo
-    monkeypatch.setattr(_evaluator, "MIN_ELEMENTS_IN_PROCESSES", 0)
+    monkeypatch.setattr(_work, "MIN_ELEMENTS_IN_PROCESSES", 0)
     evaluator = StitchingEvaluator(ProductProjection(FOUR), ProductClassifier(4, alpha=-1),
                                    anchors=30, random_state=0)
     with pytest.raises(ValueError, match="'alpha' parameter of ProductClassifier.*Got -1"):
@@ -405,7 +460,7 @@ def test_compare_in_parallel_gives_the_serial_table(zoo, n_jobs, monkeypatch):
     processes) and joblib's workers give the table of n_jobs=1 (everything one after the
     other), bit for bit."""
     spaces, y = zoo
-    monkeypatch.setattr(_evaluator, "MIN_ELEMENTS_IN_PROCESSES", 0)  # however small
+    monkeypatch.setattr(_work, "MIN_ELEMENTS_IN_PROCESSES", 0)  # however small
     invariances = {name: est for name, est in default_invariances(y=y).items()
                    if name in ("absolute", "relative_cosine", "relative_l1", "product",
                                "product_mlp_sum", "orthogonal_standardized", "affine_ridge")}

@@ -21,6 +21,7 @@ same passes (L1 and L-infinity computed together when the projection computes th
 """
 
 import hashlib
+import threading
 
 import numpy as np
 from sklearn.utils.validation import check_memory
@@ -56,6 +57,10 @@ class SharedSubspaces:
         The most bytes of subspaces kept (None: no bound); a subspace that would exceed it is
         computed for the projection that asks and not kept.
 
+    Projections may read it from several threads at once (a comparison fits several rows'
+    spaces at once): one at a time computes, so a subspace is computed once however many
+    ask for it.
+
     Attributes
     ----------
     n_computed : int
@@ -69,8 +74,17 @@ class SharedSubspaces:
         self.max_bytes = max_bytes
         self._bytes = 0
         self._raw = {}
+        self._lock = threading.Lock()
         self.n_computed = 0
         self.n_served = 0
+
+    def __getstate__(self):
+        # a copy sent to another process shares nothing with this one: it needs no lock of it
+        return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def transform(self, projection):
         """``projection.transform(rows)``, reading the subspaces computed before.
@@ -88,6 +102,10 @@ class SharedSubspaces:
         """The raw subspaces of ``group`` for ``X`` (which must be :attr:`rows`)."""
         if X is not self.rows:
             return raw_subspaces(group, X, row_bytes)
+        with self._lock:
+            return self._computed_or_kept(group, X, row_bytes)
+
+    def _computed_or_kept(self, group, X, row_bytes):
         keys = _subspace_keys(group)
         found = [self._raw.get(key) for key in keys]
         missing = [i for i, values in enumerate(found) if values is None]

@@ -3,7 +3,6 @@ in one table (the workshop paper's phases 1 and 2)."""
 
 import sys
 import warnings
-from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -22,17 +21,13 @@ from sklearn.utils.parallel import Parallel, delayed
 from .._compat import InvalidParameterError, StrOptions, validate_parameter_constraints
 from .._constraints import N_JOBS, RANDOM_STATE, NumberInterval
 from .._validation import DataError, check_target, is_classification_target
-from ..projection._shared import SharedSubspaces, shared_budget
 from ..spaces import check_spaces
 from ._anchor_rows import anchor_rows, matched_anchor_rows
 from ._invariances import projection_kind
 from ._measures_only import (
-    encode_without_labels,
     resolve_max_samples,
     resolve_metrics,
-    sample_queries,
     sampling_note,
-    similarity_matrices,
 )
 from ._rows import (
     check_decoder,
@@ -40,9 +35,8 @@ from ._rows import (
     draw_seed,
     resolve_invariances,
     row_decoders,
-    row_evaluator,
 )
-from ._work import DecoderFits
+from ._split import evaluate_rows
 
 __all__ = ["DEFAULT_METRICS", "compare_invariances"]
 
@@ -60,33 +54,6 @@ _PARAMETER_CONSTRAINTS = {
     "max_samples": [NumberInterval(Integral, 1, None, closed="left"), StrOptions({"auto"}),
                     None],
 }
-#: The raw subspaces a comparison keeps for the rows of one space and split, at most (they
-#: are recomputed when more would be needed; the values are the same); within that, no
-#: more than the rows themselves take (``shared_budget``).
-SHARED_BYTES_PER_SPACE = 256 * 2**20
-
-
-@dataclass
-class SplitResult:
-    """One invariance evaluated on one split.
-
-    Attributes
-    ----------
-    kind : {"absolute", "projection", "alignment"}
-    scorer : str or None
-        The scorer's name (None without a target).
-    stitching : ndarray of shape (n_spaces, n_spaces) or None
-        Encoder x decoder scores (None without a target).
-    similarity : dict of str to ndarray of shape (n_spaces, n_spaces)
-        Each measure of every ordered pair (NaN diagonal).
-    """
-
-    kind: str
-    scorer: str | None
-    stitching: np.ndarray | None
-    similarity: dict
-
-
 def _check_scoring(scoring):
     if not (
         scoring is None
@@ -99,71 +66,13 @@ def _check_scoring(scoring):
         )
 
 
-def _evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-                   calibration, n_jobs=None, max_samples=None):
-    """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
-    other, in one task: a list of :class:`SplitResult`.
-
-    The rows read the relative subspaces of each space's training and test rows from one
-    :class:`~skinvariance.projection._shared.SharedSubspaces` per space and rows, made here
-    and handed to each of them: a kernel shared by the product and a single-kernel row is
-    computed once. They read their decoders of the raw training rows from one
-    :class:`~skinvariance.stitching._work.DecoderFits`: the absolute row and the alignments
-    fit each space's decoder once. Each row's evaluator fits and scores the spaces with
-    ``n_jobs``. The measures that sample average over the same query rows in every row
-    (``max_samples``).
-    """
-    train_spaces = {name: X[train] for name, X in spaces.items()}
-    test_spaces = {name: X[test] for name, X in spaces.items()}
-    shared_train = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
-                    for name, X in train_spaces.items()}
-    shared_test = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
-                   for name, X in test_spaces.items()}
-    fits = DecoderFits()
-    queries = sample_queries(len(test), max_samples, seed)
-    results = []
-    for name, projection in rows:
-        if y is None:
-            kind, encodings = encode_without_labels(projection, train_spaces, test_spaces,
-                                                    anchors, seed, shared_test)
-            scorer_name = matrix = None
-        else:
-            kind, scorer_name, matrix, encodings = _stitch_split(
-                projection, decoders[name], scoring, train_spaces, test_spaces, y[train],
-                y[test], anchors, seed, shared_train, shared_test, fits, n_jobs)
-        similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
-                                         calibration, queries, n_jobs)
-        results.append(SplitResult(kind, scorer_name, matrix, similarity))
-    return results
-
-
-def _shared_bytes(X):
-    return min(SHARED_BYTES_PER_SPACE, shared_budget(X))
-
-
-def _stitch_split(projection, decoder, scoring, train_spaces, test_spaces, y_train, y_test,
-                  anchors, seed, shared_train, shared_test, fits=None, n_jobs=None):
-    """The stitching matrix of one invariance on one split, and the representations scored.
-
-    The test rows are projected (or, for an alignment, mapped into each other space) once;
-    the stitching scores and the similarity measures read the same representations.
-    """
-    evaluator = row_evaluator(
-        projection, decoder, n_train=len(y_train), anchors=anchors, scoring=scoring, seed=seed,
-        n_jobs=n_jobs,
-    )._fit(train_spaces, y_train, shared_train, fits)
-    matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
-                                              shared=shared_test)
-    return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
-
-
 def _evaluate_splits(rows, decoders, scoring, metrics, spaces, y, splits, split_anchors, seed,
                      calibration, n_jobs, verbose, max_samples=None):
     """``{invariance: [SplitResult per split]}``: every row on every split, the projection
     rows of a split in one task (see :func:`_row_tasks`), the tasks in parallel."""
     row_tasks = _row_tasks(rows)
     tasks = [
-        delayed(_evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
+        delayed(evaluate_rows)(task, decoders, scoring, metrics, spaces, y, train, test,
                                 split_anchors[split], seed, calibration, n_jobs, max_samples)
         for task in row_tasks
         for split, (train, test) in enumerate(splits)

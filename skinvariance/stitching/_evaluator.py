@@ -25,14 +25,13 @@ from ._anchor_rows import anchor_rows, check_anchor_mapping, matched_anchor_rows
 from ._deploy import stitched_pipeline
 from ._invariances import fix_random_states, projection_kind
 from ._work import (
-    MIN_ELEMENTS_IN_PROCESSES,
     encode_and_score,
     fit_alignment,
     fit_decoder,
-    fit_space,
+    fit_spaces_then_decoders,
     fits_in_processes,
-    project_space,
     run_small_tasks,
+    space_units,
     try_scorer,
 )
 
@@ -327,22 +326,27 @@ DataFrame
         """
         return self._fit(check_spaces(spaces), y)
 
-    def _fit(self, spaces, y, shared=None, fits=None):
+    def _fit(self, spaces, y, shared=None, fits=None, fitted_spaces=None):
         """:meth:`fit` on checked ``spaces``; ``shared`` maps a space to the caller's
         :class:`~skinvariance.projection._shared.SharedSubspaces` of its rows (or is None);
         ``fits``: the caller's :class:`~skinvariance.stitching._work.DecoderFits` of these
-        rows, which the decoders of raw spaces are read from (or None)."""
+        rows, which the decoders of raw spaces are read from (or None); ``fitted_spaces``:
+        ``(anchor rows, results)`` of the units of :meth:`_space_fit_tasks`, which the
+        caller ran (or None)."""
         names = list(spaces)
         first = spaces[names[0]]
         y = check_target(y, first.shape[0])
         kind = projection_kind(self.projection)
         scorer, scorer_name = self._make_scorer()
-        rows = self._anchor_rows(spaces, y)
+        if fitted_spaces is not None:
+            rows, fitted = fitted_spaces
+        else:
+            rows, fitted = self._anchor_rows(spaces, y), None
         anchor_indices = rows[names[0]]
 
         if kind == "projection":
             projections, decoders, widths = self._fit_projections(spaces, y, rows,
-                                                                  shared or {})
+                                                                  shared or {}, fitted)
             alignments = {}
         else:
             projections = {}
@@ -374,41 +378,35 @@ DataFrame
         self.scorer_name_ = scorer_name
         return self
 
-    def _fit_projections(self, spaces, y, rows, shared):
-        """One projection (fitted on the space's anchors) and one decoder per space."""
+    def _space_fit_tasks(self, spaces, y, shared=None):
+        """The anchor rows and the units of work of :meth:`_fit` when it fits a projection
+        and a decoder per space on threads, one :func:`fit_space` per space, for a caller
+        that runs them (with other evaluators' units, say) and hands their results back as
+        ``fitted_spaces``; None for an evaluator that fits otherwise (an alignment, the raw
+        spaces, decoders fitted in processes)."""
+        y = check_target(y, next(iter(spaces.values())).shape[0])
+        if (projection_kind(self.projection) != "projection"
+                or fits_in_processes(self.decoder, y.shape[0])):
+            return None
+        rows = self._anchor_rows(spaces, y)
         projection = seeded_clone(self.projection, self.random_state)
-        if fits_in_processes(self.decoder, y.shape[0]):
-            fitted = self._fit_projections_then_decoders(projection, spaces, y, rows, shared)
-        else:
-            # each space projected and decoded in one unit: one representation per thread
+        return rows, space_units(projection, self.decoder, spaces, y, rows, shared or {})
+
+    def _fit_projections(self, spaces, y, rows, shared, fitted=None):
+        """One projection (fitted on the space's anchors) and one decoder per space
+        (``fitted``: the results of :meth:`_space_fit_tasks`' units, run by the caller)."""
+        projection = seeded_clone(self.projection, self.random_state)
+        if fitted is None and fits_in_processes(self.decoder, y.shape[0]):
+            fitted = fit_spaces_then_decoders(projection, self.decoder, spaces, y, rows,
+                                              shared, self.n_jobs)
+        elif fitted is None:
             fitted = run_small_tasks(
-                (delayed(fit_space)(projection, self.decoder, X, rows[name], y,
-                                    shared.get(name))
-                 for name, X in spaces.items()),
-                self.n_jobs,
-            )
+                space_units(projection, self.decoder, spaces, y, rows, shared), self.n_jobs)
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
         decoders = {name: dec for name, (_, dec, _) in zip(names, fitted, strict=True)}
         widths = {name: width for name, (_, _, width) in zip(names, fitted, strict=True)}
         return projections, decoders, widths
-
-    def _fit_projections_then_decoders(self, projection, spaces, y, rows, shared):
-        """:meth:`_fit_projections`' ``(projection, decoder, width)`` per space, the
-        projections on threads (they read ``shared``), then the decoders, whose fits hold the
-        GIL, in processes (:func:`~skinvariance.stitching._work.fits_in_processes`) unless
-        the representations are small."""
-        projected = run_small_tasks(
-            (delayed(project_space)(projection, X, rows[name], y, shared.get(name))
-             for name, X in spaces.items()),
-            self.n_jobs,
-        )
-        decoders = run_small_tasks(
-            (delayed(fit_decoder)(self.decoder, Z, y) for _, Z in projected), self.n_jobs,
-            holds_the_gil=sum(Z.size for _, Z in projected) >= MIN_ELEMENTS_IN_PROCESSES,
-        )
-        return [(fitted_projection, decoder, Z.shape[1])
-                for (fitted_projection, Z), decoder in zip(projected, decoders, strict=True)]
 
     def _fit_decoders(self, spaces, y, rows, kind, fits=None):
         """One decoder per raw space, and one alignment per ordered pair for an alignment."""

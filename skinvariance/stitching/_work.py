@@ -30,11 +30,13 @@ __all__ = [
     "fit_decoder",
     "fit_projection",
     "fit_space",
+    "fit_spaces_then_decoders",
     "fits_in_processes",
     "measure",
     "project_space",
     "run_small_tasks",
     "score",
+    "space_units",
     "try_scorer",
 ]
 
@@ -74,6 +76,14 @@ def fit_space(projection, decoder, X, anchor_indices, y, shared=None):
     return projection, fit_decoder(decoder, Z, y), Z.shape[1]
 
 
+def space_units(projection, decoder, spaces, y, rows, shared):
+    """One :func:`fit_space` unit per space (``rows``: its anchor rows, ``shared``: its
+    :class:`SharedSubspaces` if any): each space projected and decoded in one unit, so that
+    a thread holds one representation at a time."""
+    return [joblib.delayed(fit_space)(projection, decoder, X, rows[name], y, shared.get(name))
+            for name, X in spaces.items()]
+
+
 #: Fits of a decoder that holds the GIL on fewer elements than this in all (rows x features,
 #: summed over the spaces) stay on threads: there, starting the worker processes (1.5 s, once
 #: per session) costs more than the GIL does.
@@ -93,6 +103,23 @@ def fits_in_processes(decoder, n_samples):
     """
     final = decoder.steps[-1][1] if isinstance(decoder, Pipeline) else decoder
     return isinstance(final, _BaseProductDecoder) and final._solver_for(n_samples) == "lbfgs"
+
+
+def fit_spaces_then_decoders(projection, decoder, spaces, y, rows, shared, n_jobs):
+    """``(projection, decoder, width)`` per space, for a decoder whose fits hold the GIL: the
+    projections on threads (they read ``shared``), then the decoders in processes
+    (:func:`fits_in_processes`) unless the representations are small."""
+    projected = run_small_tasks(
+        (joblib.delayed(project_space)(projection, X, rows[name], y, shared.get(name))
+         for name, X in spaces.items()),
+        n_jobs,
+    )
+    decoders = run_small_tasks(
+        (joblib.delayed(fit_decoder)(decoder, Z, y) for _, Z in projected), n_jobs,
+        holds_the_gil=sum(Z.size for _, Z in projected) >= MIN_ELEMENTS_IN_PROCESSES,
+    )
+    return [(fitted, fitted_decoder, Z.shape[1])
+            for (fitted, Z), fitted_decoder in zip(projected, decoders, strict=True)]
 
 
 class DecoderFits:

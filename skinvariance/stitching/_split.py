@@ -1,0 +1,123 @@
+"""One split of :func:`~skinvariance.compare_invariances`: every row evaluated on the same
+training and test rows, sharing what they can (the relative subspaces of each space's rows,
+the decoders of the raw spaces, the fits of all projection rows run in one batch)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..projection._shared import SharedSubspaces, shared_budget
+from ._measures_only import encode_without_labels, sample_queries, similarity_matrices
+from ._rows import row_evaluator, row_subspaces
+from ._work import DecoderFits, run_small_tasks
+
+__all__ = ["SHARED_BYTES_PER_SPACE", "SplitResult", "evaluate_rows"]
+
+#: The raw subspaces a comparison keeps for the rows of one space and split, at most (they
+#: are recomputed when more would be needed; the values are the same); within that, no
+#: more than the rows themselves take (``shared_budget``).
+SHARED_BYTES_PER_SPACE = 256 * 2**20
+
+
+@dataclass
+class SplitResult:
+    """One invariance evaluated on one split.
+
+    Attributes
+    ----------
+    kind : {"absolute", "projection", "alignment"}
+    scorer : str or None
+        The scorer's name (None without a target).
+    stitching : ndarray of shape (n_spaces, n_spaces) or None
+        Encoder x decoder scores (None without a target).
+    similarity : dict of str to ndarray of shape (n_spaces, n_spaces)
+        Each measure of every ordered pair (NaN diagonal).
+    """
+
+    kind: str
+    scorer: str | None
+    stitching: np.ndarray | None
+    similarity: dict
+
+
+def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
+                   calibration, n_jobs=None, max_samples=None):
+    """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
+    other, in one task: a list of :class:`SplitResult`.
+
+    The rows read the relative subspaces of each space's training and test rows from one
+    :class:`~skinvariance.projection._shared.SharedSubspaces` per space and rows, made here
+    and handed to each of them: a kernel shared by the product and a single-kernel row is
+    computed once. They read their decoders of the raw training rows from one
+    :class:`~skinvariance.stitching._work.DecoderFits`: the absolute row and the alignments
+    fit each space's decoder once. The rows that fit a projection and a decoder per space on
+    threads have those fits run in one batch (:func:`_fit_spaces_at_once`); each row's
+    evaluator fits the rest and scores the spaces with ``n_jobs``. The measures that sample
+    average over the same query rows in every row (``max_samples``).
+    """
+    train_spaces = {name: X[train] for name, X in spaces.items()}
+    test_spaces = {name: X[test] for name, X in spaces.items()}
+    shared_train = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
+                    for name, X in train_spaces.items()}
+    shared_test = {name: SharedSubspaces(X, max_bytes=_shared_bytes(X))
+                   for name, X in test_spaces.items()}
+    fits = DecoderFits()
+    queries = sample_queries(len(test), max_samples, seed)
+    evaluators = fitted_spaces = {}
+    if y is not None:
+        evaluators = {name: row_evaluator(projection, decoders[name], n_train=len(train),
+                                          anchors=anchors, scoring=scoring, seed=seed,
+                                          n_jobs=n_jobs)
+                      for name, projection in rows}
+        fitted_spaces = _fit_spaces_at_once(evaluators, train_spaces, y[train], shared_train,
+                                            n_jobs)
+    results = []
+    for name, projection in rows:
+        if y is None:
+            kind, encodings = encode_without_labels(projection, train_spaces, test_spaces,
+                                                    anchors, seed, shared_test)
+            scorer_name = matrix = None
+        else:
+            kind, scorer_name, matrix, encodings = _stitch_split(
+                evaluators[name], train_spaces, test_spaces, y[train], y[test],
+                shared_train, shared_test, fits, fitted_spaces.get(name))
+        similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
+                                         calibration, queries, n_jobs)
+        results.append(SplitResult(kind, scorer_name, matrix, similarity))
+    return results
+
+
+def _shared_bytes(X):
+    return min(SHARED_BYTES_PER_SPACE, shared_budget(X))
+
+
+def _fit_spaces_at_once(evaluators, spaces, y, shared, n_jobs):
+    """``{row: (anchor rows, results)}`` of the rows whose evaluator fits a projection and a
+    decoder per space on threads (:meth:`StitchingEvaluator._space_fit_tasks`), their units
+    run in one batch: a row's five fits on two threads take three rounds, the last on one
+    thread, and the next row no longer waits for it. The rows with the most subspaces (the
+    longest fits) go first."""
+    planned = {name: evaluator._space_fit_tasks(spaces, y, shared)
+               for name, evaluator in evaluators.items()}
+    order = sorted((name for name, plan in planned.items() if plan is not None),
+                   key=lambda name: -row_subspaces(evaluators[name].projection))
+    if not order:
+        return {}
+    done = iter(run_small_tasks([task for name in order for task in planned[name][1]],
+                                n_jobs))
+    return {name: (planned[name][0], [next(done) for _ in planned[name][1]])
+            for name in order}
+
+
+def _stitch_split(evaluator, train_spaces, test_spaces, y_train, y_test, shared_train,
+                  shared_test, fits=None, fitted_spaces=None):
+    """The stitching matrix of one invariance on one split (``evaluator``, unfitted), and the
+    representations scored.
+
+    The test rows are projected (or, for an alignment, mapped into each other space) once;
+    the stitching scores and the similarity measures read the same representations.
+    """
+    evaluator = evaluator._fit(train_spaces, y_train, shared_train, fits, fitted_spaces)
+    matrix, encodings = evaluator._stitch_all(test_spaces, y_test, keep_encodings=True,
+                                              shared=shared_test)
+    return evaluator.kind_, evaluator.scorer_name_, matrix.to_numpy(), encodings
