@@ -41,9 +41,9 @@ class SplitResult:
 
 
 def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anchors, seed,
-                   calibration, n_jobs=None, max_samples=None):
-    """Every invariance of ``rows`` (``[(name, projection)]``) on one split, one after the
-    other, in one task: a list of :class:`SplitResult`.
+                  calibration, n_jobs=None, max_samples=None):
+    """Every invariance of ``rows`` (``[(name, projection)]``) on one split, in one task: a
+    list of :class:`SplitResult`, in the order of ``rows``.
 
     The rows read the relative subspaces of each space's training and test rows from one
     :class:`~skinvariance.projection._shared.SharedSubspaces` per space and rows, made here
