@@ -15,9 +15,9 @@ again.
 import joblib
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
 from .._parallel import one_blas_thread, one_blas_thread_to_project, run_small_tasks
+from .._validation import final_step
 from ..decoders._estimators import _BaseProductDecoder
 
 __all__ = [
@@ -101,7 +101,7 @@ def fits_in_processes(decoder, n_samples):
     threads took 0.76 of the time of one after the other, and 0.56 in two processes. Adam's
     minibatch products release it (four fits on two threads: 0.55).
     """
-    final = decoder.steps[-1][1] if isinstance(decoder, Pipeline) else decoder
+    final = final_step(decoder)
     return isinstance(final, _BaseProductDecoder) and final._solver_for(n_samples) == "lbfgs"
 
 
