@@ -32,7 +32,14 @@ from ._procrustes import procrustes_similarity
 from ._regression import linear_regression_r2, linear_regression_r2_null
 from ._rsa import rsa, rsa_null
 
-__all__ = ["Measure", "available_measures", "call_measure", "get_measure", "measure_table"]
+__all__ = [
+    "Measure",
+    "available_measures",
+    "call_measure",
+    "check_measure_params",
+    "get_measure",
+    "measure_table",
+]
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,20 @@ _MEASURES = Registry(
 )
 
 
+def check_measure_params(function, params, *, owner, label, shown=None):
+    """A ``TypeError`` naming ``owner``'s ``metric_params`` unless ``params`` are keyword
+    arguments of the measure ``function`` (called ``label``); ``shown``: the value the
+    message quotes (``params`` by default)."""
+    try:
+        inspect.signature(function).bind(None, None, **params)
+    except TypeError as exc:
+        shown = f"metric_params={params!r}" if shown is None else shown
+        raise TypeError(
+            f"The 'metric_params' parameter of {owner} must be keyword arguments of {label}. "
+            f"Got {shown}: {exc}."
+        ) from None
+
+
 def call_measure(function, X, Y, params, *, owner, label):
     """``function(X, Y, **params)``, its own parameter checks on, even when called by another
     validated function (which turns them off for what it calls); a bad ``params`` is reported
@@ -165,13 +186,7 @@ def call_measure(function, X, Y, params, *, owner, label):
     Raised as a plain ``ValueError`` / ``TypeError``: scikit-learn would rename the measure in
     the message of an ``InvalidParameterError`` after ``owner``'s own name.
     """
-    try:
-        inspect.signature(function).bind(X, Y, **params)
-    except TypeError as exc:
-        raise TypeError(
-            f"The 'metric_params' parameter of {owner} must be keyword arguments of {label}. "
-            f"Got metric_params={params!r}: {exc}."
-        ) from None
+    check_measure_params(function, params, owner=owner, label=label)
     try:
         with config_context(skip_parameter_validation=False):
             return function(X, Y, **params)

@@ -2,7 +2,6 @@
 invariance (calibrated against a permutation null where asked), and the representations they
 read when no target is given (no decoder, no stitching)."""
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -13,7 +12,7 @@ from sklearn.utils import check_random_state
 
 from .._validation import error_class
 from ..metrics import get_measure, permutation_test
-from ..metrics._registry import call_measure
+from ..metrics._registry import call_measure, check_measure_params
 from ._anchor_rows import anchor_rows, check_anchor_mapping
 from ._evaluator import seeded_clone
 from ._invariances import projection_kind
@@ -103,14 +102,8 @@ def _check_metric_params(metric_params, metrics):
             f"'metrics' ({list(metrics)}). Got {unknown[0]!r}."
         )
     for name, params in metric_params.items():
-        label = repr(name)
-        try:
-            inspect.signature(get_measure(name).function).bind(None, None, **params)
-        except TypeError as exc:
-            raise TypeError(
-                "The 'metric_params' parameter of compare_invariances must be keyword "
-                f"arguments of {label}. Got {{{label}: {dict(params)!r}}}: {exc}."
-            ) from None
+        check_measure_params(get_measure(name).function, params, owner="compare_invariances",
+                             label=repr(name), shown=f"{{{name!r}: {dict(params)!r}}}")
     return {name: dict(params) for name, params in metric_params.items()}
 
 
