@@ -383,27 +383,27 @@ DataFrame
         and a decoder per space on threads, one :func:`fit_space` per space, for a caller
         that runs them (with other evaluators' units, say) and hands their results back as
         ``fitted_spaces``; None for an evaluator that fits otherwise (an alignment, the raw
-        spaces, decoders fitted in processes)."""
-        y = check_target(y, next(iter(spaces.values())).shape[0])
+        spaces, decoders fitted in processes). ``y``: checked by the caller (a comparison's
+        training target), as :meth:`_fit` checks it again."""
         if (projection_kind(self.projection) != "projection"
-                or fits_in_processes(self.decoder, y.shape[0])):
+                or fits_in_processes(self.decoder, len(y))):
             return None
         rows = self._anchor_rows(spaces, y)
-        projection = seeded_clone(self.projection, self.random_state)
-        return rows, space_units(projection, self.decoder, spaces, y, rows, shared or {})
+        return rows, self._space_units(spaces, y, rows, shared or {})
+
+    def _space_units(self, spaces, y, rows, shared):
+        return space_units(seeded_clone(self.projection, self.random_state), self.decoder,
+                           spaces, y, rows, shared)
 
     def _fit_projections(self, spaces, y, rows, shared, fitted=None):
         """One projection (fitted on the space's anchors) and one decoder per space
         (``fitted``: the results of :meth:`_space_fit_tasks`' units, run by the caller)."""
-        if fitted is None:
-            projection = seeded_clone(self.projection, self.random_state)
-            if fits_in_processes(self.decoder, y.shape[0]):
-                fitted = fit_spaces_then_decoders(projection, self.decoder, spaces, y, rows,
-                                                  shared, self.n_jobs)
-            else:
-                fitted = run_small_tasks(
-                    space_units(projection, self.decoder, spaces, y, rows, shared),
-                    self.n_jobs)
+        if fitted is None and fits_in_processes(self.decoder, y.shape[0]):
+            fitted = fit_spaces_then_decoders(seeded_clone(self.projection, self.random_state),
+                                              self.decoder, spaces, y, rows, shared,
+                                              self.n_jobs)
+        elif fitted is None:
+            fitted = run_small_tasks(self._space_units(spaces, y, rows, shared), self.n_jobs)
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
         decoders = {name: dec for name, (_, dec, _) in zip(names, fitted, strict=True)}

@@ -65,11 +65,12 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
     queries = sample_queries(len(test), max_samples, seed)
     evaluators = fitted_spaces = {}
     if y is not None:
+        y_train, y_test = y[train], y[test]
         evaluators = {name: row_evaluator(projection, decoders[name], n_train=len(train),
                                           anchors=anchors, scoring=scoring, seed=seed,
                                           n_jobs=n_jobs)
                       for name, projection in rows}
-        fitted_spaces = _fit_spaces_at_once(evaluators, train_spaces, y[train], shared_train,
+        fitted_spaces = _fit_spaces_at_once(evaluators, train_spaces, y_train, shared_train,
                                             n_jobs)
     results = []
     for name, projection in rows:
@@ -79,8 +80,8 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
             scorer_name = matrix = None
         else:
             kind, scorer_name, matrix, encodings = _stitch_split(
-                evaluators[name], train_spaces, test_spaces, y[train], y[test],
-                shared_train, shared_test, fits, fitted_spaces.get(name))
+                evaluators[name], train_spaces, test_spaces, y_train, y_test, shared_train,
+                shared_test, fits, fitted_spaces.get(name))
         similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
                                          calibration, queries, n_jobs)
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
