@@ -8,7 +8,13 @@ from _helpers import paired_spaces
 from scipy.stats import rankdata
 from sklearn.metrics.pairwise import cosine_similarity
 
-from skinvariance.metrics import get_measure, knn_jaccard, linear_cka, mean_reciprocal_rank
+from skinvariance.metrics import (
+    available_measures,
+    get_measure,
+    knn_jaccard,
+    linear_cka,
+    mean_reciprocal_rank,
+)
 
 
 def centred_gram_cka(X, Y):
@@ -142,3 +148,34 @@ def test_sampled_query_rows_search_every_row(name, rng):
     assert everyone == pytest.approx(per_row.mean(), abs=1e-14)
     if name == "knn_jaccard":
         assert everyone == pytest.approx(knn_jaccard(X, Y, k=k), abs=1e-14)
+
+
+# -- a split with other parameters, and the measures that sample rows ---------------------------
+
+
+def test_a_split_takes_another_neighbour_count_and_nothing_else(rng):
+    measure = get_measure("knn_jaccard")
+    assert measure.split_with({}) is measure.per_space and measure.split_with(None) is \
+        measure.per_space
+    split = measure.split_with({"k": 5})
+    assert split.k == 5 and measure.per_space.k == 10  # a copy: the registry's is unchanged
+    X = rng.normal(size=(60, 6))
+    Y = X + 0.5 * rng.normal(size=(60, 6))
+    assert split.compare(split.prepare(X), split.prepare(Y)) == pytest.approx(
+        knn_jaccard(X, Y, k=5), abs=1e-14)
+    # what the split cannot take: the measure is then computed pair by pair
+    for params in ({"k": 0}, {"k": True}, {"k": 2.5}, {"k": 5, "other": 1}):
+        assert measure.split_with(params) is None
+    assert get_measure("linear_cka").split_with({"debiased": True}) is None  # no k at all
+    assert get_measure("rsa").split_with({}) is None  # no split
+
+
+def test_the_measures_that_sample_rows_are_those_of_every_pair_without_a_split():
+    """``samples_rows``: RSA and RBF CKA compare every pair of rows (their cost grows as the
+    rows squared) and have no per-space split; the measures with a split sample queries."""
+    for name in available_measures():
+        measure = get_measure(name)
+        if measure.samples_rows:
+            assert measure.per_space is None, name
+    assert get_measure("rsa").samples_rows and get_measure("rbf_cka").samples_rows
+    assert not get_measure("linear_cka").samples_rows  # linear in the rows: exact
