@@ -265,6 +265,19 @@ def test_shared_subspaces_keep_no_more_than_their_bound(rng):
     assert (shared.n_computed, shared.n_served) == (6, 2)  # two kept, the others again
 
 
+def test_released_shared_subspaces_compute_the_same_values_again(rng):
+    X = rng.normal(size=(100, 6))
+    product = ProductProjection(FOUR).fit(X[:10])
+    shared = SharedSubspaces(X)
+    first = shared.transform(product)
+    shared.release()
+    assert shared._bytes == 0
+    np.testing.assert_array_equal(shared.transform(product), first)
+    assert (shared.n_computed, shared.n_served) == (8, 0)  # computed again, none served
+    np.testing.assert_array_equal(shared.transform(product), first)
+    assert (shared.n_computed, shared.n_served) == (8, 4)  # and kept again
+
+
 def test_shared_subspaces_hold_their_subspaces_and_little_else(rng):
     """What a store keeps is its subspaces: its keys name the anchors by a digest, not a copy
     of them (wide anchors and few rows made every key outweigh its subspace)."""
@@ -373,16 +386,24 @@ def _seed(random_state):
     return np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)
 
 
+def _unit(task):
+    """The unit a batch task runs (a task may be wrapped to release a store after it)."""
+    function, args, kwargs = task
+    return args[1:] if function is _split._run_then else (function, args, kwargs)
+
+
 def test_compare_fits_the_projection_rows_spaces_in_one_batch(zoo, monkeypatch):
     """A split's rows that fit a projection and a decoder per space on threads run their
-    units together, the rows with the most subspaces first: a row no longer waits for the
-    last fit of the one before it. The table is the one of each row alone."""
+    units together, space by space, the rows with the most subspaces first within a space: a
+    row no longer waits for the last fit of the one before it. The table is the one of each
+    row alone."""
     spaces, y = zoo
     batches = []
 
     def spy(tasks, n_jobs=None, **options):
         tasks = list(tasks)
-        batches.append([(type(args[0]).__name__, args[2].shape) for _, args, _ in tasks])
+        batches.append([(type(args[0]).__name__, args[2].shape)
+                        for _, args, _ in map(_unit, tasks)])
         return run_small_tasks(tasks, n_jobs, **options)
 
     invariances = {"absolute": None, "relative_cosine": RelativeProjection("cosine"),
@@ -392,14 +413,78 @@ def test_compare_fits_the_projection_rows_spaces_in_one_batch(zoo, monkeypatch):
     table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
                                 random_state=0, cv=2)
     shapes = [(len(y) // 2, X.shape[1]) for X in spaces.values()]  # each space's training rows
-    expected = ([("ProductProjection", shape) for shape in shapes]
-                + [("RelativeProjection", shape) for shape in shapes] * 2)
+    expected = [(name, shape) for shape in shapes
+                for name in ("ProductProjection", "RelativeProjection", "RelativeProjection")]
     assert batches == [expected, expected]  # one batch per split
     alone = pd.concat([compare_invariances(spaces, y, {name: projection}, metrics=["cka"],
                                            anchors=30, random_state=0, cv=2)
                        for name, projection in invariances.items()], ignore_index=True)
     pd.testing.assert_frame_equal(table.drop(columns="best"), alone.drop(columns="best"),
                                   check_exact=True)
+
+
+class _Recorded(SharedSubspaces):
+    """A SharedSubspaces that the test can find again."""
+
+    made = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.made.append(self)
+
+
+def _kept_after_each_unit(monkeypatch, n_spaces):
+    """Run the batch's units one after the other, noting after each how many of the split's
+    training stores keep subspaces."""
+    _Recorded.made = []
+    kept = []
+    monkeypatch.setattr(_split, "SharedSubspaces", _Recorded)
+
+    def one_by_one(tasks, n_jobs=None, **options):
+        # a split makes its training stores, then its test stores, then runs the batch
+        training = _Recorded.made[-2 * n_spaces: -n_spaces]
+        results = []
+        for function, args, kwargs in tasks:
+            results.append(function(*args, **kwargs))
+            kept.append(sum(store._bytes > 0 for store in training))
+        return results
+
+    monkeypatch.setattr(_split, "run_small_tasks", one_by_one)
+    return kept
+
+
+def test_the_batch_releases_each_space_s_subspaces_after_its_last_unit(zoo, monkeypatch):
+    """Space by space, a space's kept subspaces go once its rows are fitted: the batch holds
+    one space's at a time, and the table is the one that keeps them all."""
+    spaces, y = zoo
+    invariances = {"relative_cosine": RelativeProjection("cosine"),
+                   "product": ProductProjection(FOUR), "relative_l1": RelativeProjection("l1")}
+    keeping = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                  random_state=0, cv=2, n_jobs=1)
+    kept = _kept_after_each_unit(monkeypatch, len(spaces))
+    table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
+                                random_state=0, cv=2, n_jobs=1)
+    per_space = [kept[i: i + 3] for i in range(0, len(kept), 3)]
+    assert per_space == [[1, 1, 0]] * (2 * len(spaces))  # two splits, three rows per space
+    pd.testing.assert_frame_equal(table, keeping, check_exact=True)
+
+
+def test_the_batch_keeps_the_subspaces_a_row_fitted_later_reads(zoo, monkeypatch):
+    """A row whose learned decoders fit in processes projects the spaces after the batch,
+    from the same stores: they are kept, and read again instead of being computed."""
+    spaces, y = zoo
+    monkeypatch.setattr(_work, "MIN_ELEMENTS_IN_PROCESSES", 0)  # however small
+    invariances = {name: est for name, est in default_invariances(y=y).items()
+                   if name in ("relative_cosine", "product", "product_mlp_sum")}
+    kept = _kept_after_each_unit(monkeypatch, len(spaces))
+    compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30, random_state=0,
+                        cv=2, n_jobs=1)
+    train_stores = _Recorded.made[: len(spaces)]  # the first split's, made first
+    # two rows per space, space by space: each space's store filled by its first unit, kept
+    assert kept == [i // 2 + 1 for i in range(2 * len(spaces))] * 2
+    # each kernel computed once; the cosine row and the learned row read it again
+    assert [(store.n_computed, store.n_served) for store in train_stores] == (
+        [(len(FOUR), 1 + len(FOUR))] * len(spaces))
 
 
 def test_the_learned_decoders_fits_by_lbfgs_are_the_ones_sent_to_processes():

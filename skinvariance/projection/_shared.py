@@ -86,6 +86,13 @@ class SharedSubspaces:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    def release(self):
+        """Forget the subspaces kept so far: their memory goes once no projection holds them,
+        and a projection that asks again computes them again, with the same values."""
+        with self._lock:
+            self._raw.clear()
+            self._bytes = 0
+
     def transform(self, projection):
         """``projection.transform(rows)``, reading the subspaces computed before.
 

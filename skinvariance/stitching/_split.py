@@ -2,11 +2,14 @@
 training and test rows, sharing what they can (the relative subspaces of each space's rows,
 the decoders of the raw spaces, the fits of all projection rows run in one batch)."""
 
+import threading
 from dataclasses import dataclass
 
+import joblib
 import numpy as np
 
 from ..projection._shared import SharedSubspaces, shared_budget
+from ._invariances import projection_kind
 from ._measures_only import encode_without_labels, sample_queries, similarity_matrices
 from ._rows import row_evaluator, row_subspaces
 from ._work import DecoderFits, run_small_tasks
@@ -96,18 +99,66 @@ def _fit_spaces_at_once(evaluators, spaces, y, shared, n_jobs):
     """``{row: (anchor rows, results)}`` of the rows whose evaluator fits a projection and a
     decoder per space on threads (:meth:`StitchingEvaluator._space_fit_tasks`), their units
     run in one batch: a row's five fits on two threads take three rounds, the last on one
-    thread, and the next row no longer waits for it. The rows with the most subspaces (the
-    longest fits) go first."""
+    thread, and the next row no longer waits for it.
+
+    The units go space by space, the rows with the most subspaces (the longest fits) first
+    within a space. Unless a row fitted later reads the kept subspaces (one whose decoders
+    fit in processes), a space's are released once its last unit is done: the batch then
+    holds those of the spaces it is working on, not of every space.
+    """
     planned = {name: evaluator._space_fit_tasks(spaces, y, shared)
                for name, evaluator in evaluators.items()}
     order = sorted((name for name, plan in planned.items() if plan is not None),
                    key=lambda name: -row_subspaces(evaluators[name].projection))
     if not order:
         return {}
-    done = iter(run_small_tasks([task for name in order for task in planned[name][1]],
-                                n_jobs))
-    return {name: (planned[name][0], [next(done) for _ in planned[name][1]])
-            for name in order}
+    read_later = any(plan is None and projection_kind(evaluators[name].projection)
+                     == "projection" for name, plan in planned.items())
+    tasks = []
+    for position, space in enumerate(spaces):
+        units = [planned[name][1][position] for name in order]
+        tasks += units if read_later else _releasing(units, shared[space])
+    done = run_small_tasks(tasks, n_jobs)
+    return {name: (planned[name][0], done[rank::len(order)])
+            for rank, name in enumerate(order)}
+
+
+def _releasing(units, store):
+    """``units`` (joblib's delayed calls), the last of them to finish releasing ``store``."""
+    countdown = _Countdown(len(units), store)
+    return [joblib.delayed(_run_then)(countdown, function, args, kwargs)
+            for function, args, kwargs in units]
+
+
+def _run_then(countdown, function, args, kwargs):
+    try:
+        return function(*args, **kwargs)
+    finally:
+        countdown()
+
+
+class _Countdown:
+    """Releases a :class:`SharedSubspaces` when called for the ``n``-th time, from any
+    thread. A copy sent to another process counts (and releases) that process's copy."""
+
+    def __init__(self, n, store):
+        self.n = n
+        self.store = store
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        return {"n": self.n, "store": self.store}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __call__(self):
+        with self._lock:
+            self.n -= 1
+            last = self.n == 0
+        if last:
+            self.store.release()
 
 
 def _stitch_split(evaluator, train_spaces, test_spaces, y_train, y_test, shared_train,
