@@ -33,7 +33,7 @@ from skinvariance import (
 )
 from skinvariance._parallel import run_small_tasks
 from skinvariance.projection._shared import SHARED_FLOOR_BYTES, SharedSubspaces, shared_budget
-from skinvariance.stitching import _split, _work, default_invariances
+from skinvariance.stitching import _measures_only, _split, _work, default_invariances
 from skinvariance.stitching._compare import _row_tasks
 from skinvariance.stitching._work import DecoderFits, fits_in_processes
 
@@ -485,6 +485,43 @@ def test_the_batch_keeps_the_subspaces_a_row_fitted_later_reads(zoo, monkeypatch
     # each kernel computed once; the cosine row and the learned row read it again
     assert [(store.n_computed, store.n_served) for store in train_stores] == (
         [(len(FOUR), 1 + len(FOUR))] * len(spaces))
+
+
+def _every_search(metrics, pairs, names, calibration):
+    """Every representation searched before the pairs are measured (as before)."""
+    wanted = {}
+    for metric, column in metrics.items():
+        if column.per_space is not None:
+            for (a, b), (Zi, Zj) in pairs.items():
+                for Z, space in ((Zi, names[a]), (Zj, names[b])):
+                    wanted.setdefault(_measures_only._state_key(column.per_space, Z),
+                                      (column.per_space, Z, metric, space))
+    return wanted
+
+
+def test_an_alignment_s_mapped_spaces_are_searched_by_their_pair(zoo, monkeypatch):
+    """A space mapped into another by an alignment is read by that pair alone: its pair
+    searches it (its state goes with the pair), and only the targets, which three pairs
+    read, are searched beforehand and kept. The table is the one that searches them all
+    first."""
+    spaces, y = zoo
+    options = dict(metrics=["jaccard", "mrr", "cka"], anchors=30, random_state=0, cv=2)
+    invariances = {"cosine": RelativeProjection("cosine"), "orthogonal": OrthogonalAlignment()}
+    before = []
+    search = _measures_only._search
+
+    def recording(per_space, Z, *args):
+        before.append(Z.shape)
+        return search(per_space, Z, *args)
+
+    monkeypatch.setattr(_measures_only, "_search", recording)
+    table = compare_invariances(spaces, y, invariances, **options)
+    # per split: the projection's four representations, then the alignment's four targets,
+    # each for the three measures' searches (neighbours, unit rows, CKA terms)
+    assert len(before) == 2 * (4 + 4) * 3
+    monkeypatch.setattr(_measures_only, "_searches", _every_search)
+    pd.testing.assert_frame_equal(table, compare_invariances(spaces, y, invariances, **options),
+                                  check_exact=True)
 
 
 def test_the_learned_decoders_fits_by_lbfgs_are_the_ones_sent_to_processes():

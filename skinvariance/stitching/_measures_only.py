@@ -2,6 +2,7 @@
 invariance (calibrated against a permutation null where asked), and the representations they
 read when no target is given (no decoder, no stitching)."""
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -147,15 +148,19 @@ def _search(per_space, Z, queries, metric, invariance, space):
     """What a measure's per-space split searches once in ``Z`` (for the query rows
     ``queries`` where the measure can sample them; None: every row), a unit of work; an
     error names the measure ``metric``, the ``invariance`` and the ``space``."""
-    sampled = queries if getattr(per_space, "samples_queries", False) else None
     try:
-        return measure(lambda X, _: (per_space.prepare(X) if sampled is None
-                                     else per_space.prepare(X, sampled)), Z, Z)
+        return measure(lambda X, _: _prepare(per_space, X, queries), Z, Z)
     except ValueError as exc:
         raise error_class(exc)(
             f"The measure {metric!r} failed under the invariance {invariance!r} on the space "
             f"{space!r}: {exc}"
         ) from exc
+
+
+def _prepare(per_space, Z, queries):
+    if getattr(per_space, "samples_queries", False) and queries is not None:
+        return per_space.prepare(Z, queries)
+    return per_space.prepare(Z)
 
 
 def _value(column, Zi, Zj, calibration, prepared, queries=None):
@@ -167,9 +172,16 @@ def _value(column, Zi, Zj, calibration, prepared, queries=None):
     """
     if calibration is None and column.per_space is not None:
         per_space = column.per_space
-        states = [prepared[_state_key(per_space, Z)][1] for Z in (Zi, Zj)]
-        # the pair's own work (CKA's cross term, MRR's search), a unit of work like the rest
-        return float(measure(lambda _x, _y: per_space.compare(*states), Zi, Zj))
+
+        def compared(X, Y):
+            # a representation no other pair reads was not searched before: searched here,
+            # and its state goes with this unit
+            states = [prepared[key][1] if (key := _state_key(per_space, Z)) in prepared
+                      else _prepare(per_space, Z, queries) for Z in (X, Y)]
+            # the pair's own work (CKA's cross term, MRR's search), a unit of work like the rest
+            return per_space.compare(*states)
+
+        return float(measure(compared, Zi, Zj))
     if calibration is None:
         if column.samples_rows and queries is not None:
             Zi, Zj = Zi[queries], Zj[queries]
@@ -203,8 +215,13 @@ def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, qu
 def _searches(metrics, pairs, names, calibration):
     """The per-space searches the pairs' measures read: ``{key: (per_space, Z, metric,
     space)}``, each representation once per measure (none when calibrated: permutations
-    search anew), with the first measure and space that read it."""
-    wanted = {}
+    search anew), with the first measure and space that read it.
+
+    Only the representations that two or more pairs read are searched beforehand (kept
+    until every pair is measured); one that a single pair reads (a space mapped into
+    another by an alignment) is searched by that pair's unit, and its state goes with it.
+    """
+    wanted, readers = {}, Counter()
     if calibration is not None:
         return wanted
     for metric, column in metrics.items():
@@ -213,9 +230,10 @@ def _searches(metrics, pairs, names, calibration):
         for (a, b), (Zi, Zj) in pairs.items():
             if not (column.same_width and Zi.shape[1] != Zj.shape[1]):
                 for Z, space in ((Zi, names[a]), (Zj, names[b])):
-                    wanted.setdefault(_state_key(column.per_space, Z),
-                                      (column.per_space, Z, metric, space))
-    return wanted
+                    key = _state_key(column.per_space, Z)
+                    readers[key] += 1
+                    wanted.setdefault(key, (column.per_space, Z, metric, space))
+    return {key: search for key, search in wanted.items() if readers[key] > 1}
 
 
 def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calibration=None,
