@@ -469,6 +469,19 @@ def test_the_batch_releases_each_space_s_subspaces_after_its_last_unit(zoo, monk
     pd.testing.assert_frame_equal(table, keeping, check_exact=True)
 
 
+def test_a_space_s_units_release_its_store_after_the_last_wherever_they_run(rng):
+    """In this process the last unit releases the store; sent to worker processes, the
+    units count (and release) their own copies, and this one keeps its subspaces."""
+    X = rng.normal(size=(50, 4))
+    store = SharedSubspaces(X)
+    store.transform(ProductProjection(FOUR).fit(X[:8]))
+    units = [joblib.delayed(np.add)(i, 1) for i in range(3)]
+    assert run_small_tasks(_split._releasing(units, store), n_jobs=2) == [1, 2, 3]
+    assert store._bytes > 0
+    assert run_small_tasks(_split._releasing(units, store), n_jobs=1) == [1, 2, 3]
+    assert store._bytes == 0
+
+
 def test_the_batch_keeps_the_subspaces_a_row_fitted_later_reads(zoo, monkeypatch):
     """A row whose learned decoders fit in processes projects the spaces after the batch,
     from the same stores: they are kept, and read again instead of being computed."""
