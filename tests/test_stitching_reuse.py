@@ -394,9 +394,8 @@ def _unit(task):
 
 def test_compare_fits_the_projection_rows_spaces_in_one_batch(zoo, monkeypatch):
     """A split's rows that fit a projection and a decoder per space on threads run their
-    units together, space by space, the rows with the most subspaces first within a space: a
-    row no longer waits for the last fit of the one before it. The table is the one of each
-    row alone."""
+    units together, space by space, the longest fits (the product's) first: a row no longer
+    waits for the last fit of the one before it. The table is the one of each row alone."""
     spaces, y = zoo
     batches = []
 
@@ -413,8 +412,11 @@ def test_compare_fits_the_projection_rows_spaces_in_one_batch(zoo, monkeypatch):
     table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
                                 random_state=0, cv=2)
     shapes = [(len(y) // 2, X.shape[1]) for X in spaces.values()]  # each space's training rows
-    expected = [(name, shape) for shape in shapes
-                for name in ("ProductProjection", "RelativeProjection", "RelativeProjection")]
+    # space by space, each space's product before the single kernels of the space before
+    expected = [("ProductProjection", shapes[0])]
+    for i, shape in enumerate(shapes):
+        expected += [("ProductProjection", shapes[i + 1])] if i + 1 < len(shapes) else []
+        expected += [("RelativeProjection", shape)] * 2
     assert batches == [expected, expected]  # one batch per split
     alone = pd.concat([compare_invariances(spaces, y, {name: projection}, metrics=["cka"],
                                            anchors=30, random_state=0, cv=2)
@@ -455,7 +457,8 @@ def _kept_after_each_unit(monkeypatch, n_spaces):
 
 def test_the_batch_releases_each_space_s_subspaces_after_its_last_unit(zoo, monkeypatch):
     """Space by space, a space's kept subspaces go once its rows are fitted: the batch holds
-    one space's at a time, and the table is the one that keeps them all."""
+    two spaces' at most (the product of the next space runs before the single kernels of
+    this one), and the table is the one that keeps them all."""
     spaces, y = zoo
     invariances = {"relative_cosine": RelativeProjection("cosine"),
                    "product": ProductProjection(FOUR), "relative_l1": RelativeProjection("l1")}
@@ -464,8 +467,8 @@ def test_the_batch_releases_each_space_s_subspaces_after_its_last_unit(zoo, monk
     kept = _kept_after_each_unit(monkeypatch, len(spaces))
     table = compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30,
                                 random_state=0, cv=2, n_jobs=1)
-    per_space = [kept[i: i + 3] for i in range(0, len(kept), 3)]
-    assert per_space == [[1, 1, 0]] * (2 * len(spaces))  # two splits, three rows per space
+    # four spaces: products of spaces 0 and 1, then the single kernels of space 0, ...
+    assert kept == [1, 2, 2, 1, 2, 2, 1, 2, 2, 1, 1, 0] * 2  # two splits
     pd.testing.assert_frame_equal(table, keeping, check_exact=True)
 
 
@@ -493,8 +496,8 @@ def test_the_batch_keeps_the_subspaces_a_row_fitted_later_reads(zoo, monkeypatch
     compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30, random_state=0,
                         cv=2, n_jobs=1)
     train_stores = _Recorded.made[: len(spaces)]  # the first split's, made first
-    # two rows per space, space by space: each space's store filled by its first unit, kept
-    assert kept == [i // 2 + 1 for i in range(2 * len(spaces))] * 2
+    # the product's units first, space after space, each filling its store; none released
+    assert kept == [1, 2, 3, 4, 4, 4, 4, 4] * 2
     # each kernel computed once; the cosine row and the learned row read it again
     assert [(store.n_computed, store.n_served) for store in train_stores] == (
         [(len(FOUR), 1 + len(FOUR))] * len(spaces))

@@ -99,12 +99,13 @@ def _fit_spaces_at_once(evaluators, spaces, y, shared, n_jobs):
     """``{row: (anchor rows, results)}`` of the rows whose evaluator fits a projection and a
     decoder per space on threads (:meth:`StitchingEvaluator._space_fit_tasks`), their units
     run in one batch: a row's five fits on two threads take three rounds, the last on one
-    thread, and the next row no longer waits for it.
+    thread, and the next row no longer waits for it. The longest fits (the rows with the most
+    subspaces) go first, so that the short ones fill the last round.
 
-    The units go space by space, the rows with the most subspaces (the longest fits) first
-    within a space. Unless a row fitted later reads the kept subspaces (one whose decoders
-    fit in processes), a space's are released once its last unit is done: the batch then
-    holds those of the spaces it is working on, not of every space.
+    Unless a row fitted later reads the kept subspaces (one whose decoders fit in processes),
+    a space's are released once its last unit is done, and the units go space by space (a
+    space's long fits next to the short ones of the space before): the batch then holds the
+    subspaces of the spaces it is working on, not of every space.
     """
     planned = {name: evaluator._space_fit_tasks(spaces, y, shared)
                for name, evaluator in evaluators.items()}
@@ -114,13 +115,35 @@ def _fit_spaces_at_once(evaluators, spaces, y, shared, n_jobs):
         return {}
     read_later = any(plan is None and projection_kind(evaluators[name].projection)
                      == "projection" for name, plan in planned.items())
-    tasks = []
-    for position, space in enumerate(spaces):
-        units = [planned[name][1][position] for name in order]
-        tasks += units if read_later else _releasing(units, shared[space])
-    done = run_small_tasks(tasks, n_jobs)
-    return {name: (planned[name][0], done[rank::len(order)])
-            for rank, name in enumerate(order)}
+    if read_later:
+        dispatched = [(name, position) for name in order for position in range(len(spaces))]
+    else:
+        dispatched = _space_by_space(order, evaluators, len(spaces))
+    tasks = [planned[name][1][position] for name, position in dispatched]
+    if not read_later:
+        for position, space in enumerate(spaces):
+            mine = [i for i, (_, at) in enumerate(dispatched) if at == position]
+            for i, task in zip(mine, _releasing([tasks[i] for i in mine], shared[space])):
+                tasks[i] = task
+    results = {name: [None] * len(spaces) for name in order}
+    for (name, position), result in zip(dispatched, run_small_tasks(tasks, n_jobs),
+                                        strict=True):
+        results[name][position] = result
+    return {name: (planned[name][0], results[name]) for name in order}
+
+
+def _space_by_space(order, evaluators, n_spaces):
+    """``[(row, space position)]``: each space's units of the rows that read several
+    subspaces (the long fits) before the other units of the space before it, the short units
+    of the last space last."""
+    long = [name for name in order if row_subspaces(evaluators[name].projection) > 1]
+    short = [name for name in order if name not in long]
+    dispatched = [(name, 0) for name in long]
+    for position in range(n_spaces):
+        if position + 1 < n_spaces:
+            dispatched += [(name, position + 1) for name in long]
+        dispatched += [(name, position) for name in short]
+    return dispatched
 
 
 def _releasing(units, store):
