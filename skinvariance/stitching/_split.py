@@ -117,14 +117,10 @@ def _fit_spaces_at_once(evaluators, spaces, y, shared, n_jobs):
                      == "projection" for name, plan in planned.items())
     if read_later:
         dispatched = [(name, position) for name in order for position in range(len(spaces))]
+        tasks = [planned[name][1][position] for name, position in dispatched]
     else:
         dispatched = _space_by_space(order, evaluators, len(spaces))
-    tasks = [planned[name][1][position] for name, position in dispatched]
-    if not read_later:
-        for position, space in enumerate(spaces):
-            mine = [i for i, (_, at) in enumerate(dispatched) if at == position]
-            for i, task in zip(mine, _releasing([tasks[i] for i in mine], shared[space])):
-                tasks[i] = task
+        tasks = _each_space_releasing(planned, dispatched, [shared[name] for name in spaces])
     results = {name: [None] * len(spaces) for name in order}
     for (name, position), result in zip(dispatched, run_small_tasks(tasks, n_jobs),
                                         strict=True):
@@ -144,6 +140,18 @@ def _space_by_space(order, evaluators, n_spaces):
             dispatched += [(name, position + 1) for name in long]
         dispatched += [(name, position) for name in short]
     return dispatched
+
+
+def _each_space_releasing(planned, dispatched, stores):
+    """The units ``dispatched`` (``[(row, space position)]``), the last to finish of each
+    space's releasing its store (``stores``, by position)."""
+    tasks = [None] * len(dispatched)
+    for position, store in enumerate(stores):
+        mine = [i for i, (_, at) in enumerate(dispatched) if at == position]
+        units = [planned[dispatched[i][0]][1][position] for i in mine]
+        for i, task in zip(mine, _releasing(units, store), strict=True):
+            tasks[i] = task
+    return tasks
 
 
 def _releasing(units, store):
