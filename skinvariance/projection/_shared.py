@@ -75,6 +75,7 @@ class SharedSubspaces:
         self._bytes = 0
         self._raw = {}
         self._lock = threading.Lock()
+        self._units_left = None  # see release_after
         self.n_computed = 0
         self.n_served = 0
 
@@ -92,6 +93,19 @@ class SharedSubspaces:
         with self._lock:
             self._raw.clear()
             self._bytes = 0
+
+    def release_after(self, n_units):
+        """:meth:`release` once :meth:`unit_done` has been called ``n_units`` times (from any
+        thread; a copy sent to another process counts, and releases, that copy)."""
+        self._units_left = n_units
+
+    def unit_done(self):
+        """One of the units counted by :meth:`release_after` is done."""
+        with self._lock:
+            self._units_left -= 1
+            last = self._units_left == 0
+        if last:
+            self.release()
 
     def transform(self, projection):
         """``projection.transform(rows)``, reading the subspaces computed before.

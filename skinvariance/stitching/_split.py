@@ -2,7 +2,6 @@
 training and test rows, sharing what they can (the relative subspaces of each space's rows,
 the decoders of the raw spaces, the fits of all projection rows run in one batch)."""
 
-import threading
 from dataclasses import dataclass
 
 import joblib
@@ -156,40 +155,16 @@ def _each_space_releasing(planned, dispatched, stores):
 
 def _releasing(units, store):
     """``units`` (joblib's delayed calls), the last of them to finish releasing ``store``."""
-    countdown = _Countdown(len(units), store)
-    return [joblib.delayed(_run_then)(countdown, function, args, kwargs)
+    store.release_after(len(units))
+    return [joblib.delayed(_run_then)(store.unit_done, function, args, kwargs)
             for function, args, kwargs in units]
 
 
-def _run_then(countdown, function, args, kwargs):
+def _run_then(done, function, args, kwargs):
     try:
         return function(*args, **kwargs)
     finally:
-        countdown()
-
-
-class _Countdown:
-    """Releases a :class:`SharedSubspaces` when called for the ``n``-th time, from any
-    thread. A copy sent to another process counts (and releases) that process's copy."""
-
-    def __init__(self, n, store):
-        self.n = n
-        self.store = store
-        self._lock = threading.Lock()
-
-    def __getstate__(self):
-        return {"n": self.n, "store": self.store}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def __call__(self):
-        with self._lock:
-            self.n -= 1
-            last = self.n == 0
-        if last:
-            self.store.release()
+        done()
 
 
 def _stitch_split(evaluator, train_spaces, test_spaces, y_train, y_test, shared_train,
