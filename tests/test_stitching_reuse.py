@@ -503,7 +503,7 @@ def test_the_batch_keeps_the_subspaces_a_row_fitted_later_reads(zoo, monkeypatch
         [(len(FOUR), 1 + len(FOUR))] * len(spaces))
 
 
-def _every_search(metrics, pairs, names, calibration):
+def _every_search(metrics, pairs, measured, names, calibration):
     """Every representation searched before the pairs are measured (as before)."""
     wanted = {}
     for metric, column in metrics.items():

@@ -212,23 +212,26 @@ def _measure(column, Zi, Zj, metric, invariance, pair, calibration, prepared, qu
         ) from exc
 
 
-def _searches(metrics, pairs, names, calibration):
-    """The per-space searches the pairs' measures read: ``{key: (per_space, Z, metric,
-    space)}``, each representation once per measure (none when calibrated: permutations
-    search anew), with the first measure and space that read it.
+def _searches(metrics, pairs, measured, names, calibration):
+    """The per-space searches the measured pairs read (``measured``: ``(metric, a, b)``):
+    ``{key: (per_space, Z, metric, space)}``, each representation once per measure (none
+    when calibrated: permutations search anew), with the first measure and space that read
+    it.
 
-    Only the representations that two or more pairs read are searched beforehand (kept
-    until every pair is measured); one that a single pair reads (a space mapped into
+    Only the representations that two or more measured pairs read are searched beforehand
+    (kept until every pair is measured); one that a single pair reads (a space mapped into
     another by an alignment) is searched by that pair's unit, and its state goes with it.
     """
     wanted, readers = {}, Counter()
     if calibration is not None:
         return wanted
+    measured = set(measured)
     for metric, column in metrics.items():
         if column.per_space is None:
             continue
         for (a, b), (Zi, Zj) in pairs.items():
-            if not (column.same_width and Zi.shape[1] != Zj.shape[1]):
+            if ((metric, a, b) in measured
+                    and not (column.same_width and Zi.shape[1] != Zj.shape[1])):
                 for Z, space in ((Zi, names[a]), (Zj, names[b])):
                     key = _state_key(column.per_space, Z)
                     readers[key] += 1
@@ -261,7 +264,9 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
             if a != b:
                 pairs[a, b] = ((encodings[i][j], test_spaces[j]) if kind == "alignment"
                                else (encodings[i][i], encodings[j][j]))
-    wanted = _searches(metrics, pairs, names, calibration)
+    measured = [(metric, a, b) for (a, b) in pairs for metric, column in metrics.items()
+                if not (column.symmetric and kind != "alignment" and b < a)]
+    wanted = _searches(metrics, pairs, measured, names, calibration)
     searched = run_small_tasks(
         (delayed(_search)(per_space, Z, queries, metric, invariance, space)
          for per_space, Z, metric, space in wanted.values()),
@@ -271,8 +276,6 @@ def similarity_matrices(kind, encodings, test_spaces, metrics, invariance, calib
     # each search kept beside its representation: the ids in the keys stay unique
     prepared = {key: (Z, state)
                 for (key, (_, Z, _, _)), state in zip(wanted.items(), searched, strict=True)}
-    measured = [(metric, a, b) for (a, b) in pairs for metric, column in metrics.items()
-                if not (column.symmetric and kind != "alignment" and b < a)]
     values = run_small_tasks(
         (delayed(_measure)(metrics[metric], *pairs[a, b], metric, invariance,
                            (names[a], names[b]), calibration, prepared, queries)
