@@ -142,6 +142,14 @@ def test_solver_auto_switches_to_adam_above_the_row_limit(blobs, monkeypatch):
     assert model.solver_ == "adam" and model.validation_scores_ is not None
 
 
+def test_solver_auto_is_lbfgs_up_to_1000_rows_then_adam(rng):
+    X = rng.normal(size=(1001, 4))
+    y = (X[:, 0] + X[:, 2] > 0).astype(int)
+    assert ProductClassifier(2, random_state=0).fit(X[:1000], y[:1000]).solver_ == "lbfgs"
+    assert ProductClassifier(2, random_state=0).fit(X, y).solver_ == "adam"
+    assert ProductRegressor(2, random_state=0).fit(X, X[:, 0]).solver_ == "adam"
+
+
 def test_minibatch_gradients_average_to_the_full_batch_gradient(rng):
     """The penalty of a minibatch is scaled by the training rows: the gradients of the
     minibatches of a partition, weighted by their share of the rows, sum to the gradient of

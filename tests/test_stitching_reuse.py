@@ -542,8 +542,8 @@ def test_an_alignment_s_mapped_spaces_are_searched_by_their_pair(zoo, monkeypatc
 
 def test_the_learned_decoders_fits_by_lbfgs_are_the_ones_sent_to_processes():
     """scipy's L-BFGS-B step holds the GIL; Adam's and logistic regression's products do not."""
-    assert fits_in_processes(ProductClassifier(4), 2_000)  # "auto": L-BFGS up to 2,000 rows
-    assert not fits_in_processes(ProductClassifier(4), 2_001)
+    assert fits_in_processes(ProductClassifier(4), 1_000)  # "auto": L-BFGS up to 1,000 rows
+    assert not fits_in_processes(ProductClassifier(4), 1_001)
     assert fits_in_processes(ProductRegressor(solver="lbfgs"), 10**6)
     assert not fits_in_processes(ProductClassifier(solver="adam"), 100)
     assert fits_in_processes(make_pipeline(StandardScaler(), ProductClassifier()), 100)

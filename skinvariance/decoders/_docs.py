@@ -38,7 +38,7 @@ _SHARED_PARAMETERS_DOC = """\
     solver : {"auto", "lbfgs", "adam"}, default="auto"
         ``"lbfgs"``: full-batch L-BFGS (scipy) to convergence; ``"adam"``: minibatch Adam
         with ``batch_size``, ``learning_rate_init`` and ``early_stopping``; ``"auto"``:
-        ``"lbfgs"`` up to 2,000 rows, ``"adam"`` above (see Notes). ``solver_`` says which
+        ``"lbfgs"`` up to 1,000 rows, ``"adam"`` above (see Notes). ``solver_`` says which
         ran.
     batch_size : int or "auto", default="auto"
         Minibatch size for ``"adam"``; ``"auto"`` is ``min(200, n_samples)``. A larger

@@ -96,7 +96,7 @@ def fits_in_processes(decoder, n_samples):
 
     The package's learned decoders (:class:`~skinvariance.ProductClassifier` and
     :class:`~skinvariance.ProductRegressor`, alone or last in a pipeline) train by SciPy's
-    L-BFGS-B when their solver is ``"lbfgs"`` (``"auto"`` up to 2,000 rows), and its step
+    L-BFGS-B when their solver is ``"lbfgs"`` (``"auto"`` up to 1,000 rows), and its step
     holds the GIL: on the model zoo's product rows it is a third of a fit, so five fits on two
     threads took 0.76 of the time of one after the other, and 0.56 in two processes. Adam's
     minibatch products release it (four fits on two threads: 0.55).
