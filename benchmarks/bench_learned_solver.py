@@ -26,6 +26,7 @@ benchmarks/results/learned_solver.md (and .csv). Never asserts anything.
 """
 
 import argparse
+import math
 import sys
 import time
 import warnings
@@ -67,7 +68,7 @@ def measure(data, spaces, y, seed):
             table = compare_invariances(spaces, y, learned_row(y, solver), metrics=["cka"],
                                         random_state=seed)
         rows.append({
-            "data": data, "rows": len(y), "training rows": len(y) - round(0.25 * len(y)),
+            "data": data, "rows": len(y), "training rows": len(y) - math.ceil(0.25 * len(y)),
             "seed": seed, "solver": solver,
             "stitching": float(table["stitching_mean"].iloc[0]),
             "non_stitched": float(table["non_stitched_mean"].iloc[0]),

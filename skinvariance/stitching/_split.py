@@ -144,13 +144,11 @@ def _space_by_space(order, evaluators, n_spaces):
 def _each_space_releasing(planned, dispatched, stores):
     """The units ``dispatched`` (``[(row, space position)]``), the last to finish of each
     space's releasing its store (``stores``, by position)."""
-    tasks = [None] * len(dispatched)
-    for position, store in enumerate(stores):
-        mine = [i for i, (_, at) in enumerate(dispatched) if at == position]
-        units = [planned[dispatched[i][0]][1][position] for i in mine]
-        for i, task in zip(mine, _releasing(units, store), strict=True):
-            tasks[i] = task
-    return tasks
+    units = [[] for _ in stores]
+    for name, position in dispatched:
+        units[position].append(planned[name][1][position])
+    wrapped = [iter(_releasing(mine, store)) for mine, store in zip(units, stores, strict=True)]
+    return [next(wrapped[position]) for _, position in dispatched]
 
 
 def _releasing(units, store):
