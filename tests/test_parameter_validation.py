@@ -258,7 +258,7 @@ CALLS = {
         "normalize": ["batch", True], "n_threads": COUNT}),
     # stitching
     "PowerOfTwoScaler": (_estimator(stitching.PowerOfTwoScaler, _fit_x), {
-        "per_feature": FLAG}),
+        "per_feature": FLAG, "dtype": ["float64", np.int64, True]}),
     "make_decoder": (_function(stitching.make_decoder, name="auto", y=y), {
         "name": ["forest", None, 3], "y": [None, BAD_Y[1], BAD_Y[2]],
         "n_subspaces": [*COUNT, None]}),
