@@ -96,7 +96,9 @@ class LowRankMap:
 
     def factor_bytes(self):
         core = 0 if self.core is None else self.core.nbytes
-        return self.left.nbytes + core + self.right.nbytes
+        # A square map may keep one basis as both factors (``right`` a view of ``left.T``).
+        right = 0 if np.may_share_memory(self.left, self.right) else self.right.nbytes
+        return self.left.nbytes + core + right
 
     def _product(self, dtype):
         left = self.left if self.core is None else self.left @ self.core
@@ -143,7 +145,9 @@ def _singular_factors(Xc, Yc):
     Qx, Rx = qr(Xc.T, mode="economic", check_finite=False)
     Qy, Ry = qr(Yc.T, mode="economic", check_finite=False)
     a, s, bt = svd(Rx @ Ry.T, full_matrices=False, check_finite=False)
-    return Qx @ a, s, Qy @ bt.T
+    U = Qx @ a
+    del Qx  # one d x n basis less at the peak
+    return U, s, Qy @ bt.T
 
 
 def procrustes_map(Xc, Yc):
@@ -174,13 +178,15 @@ def procrustes_map(Xc, Yc):
         return U @ V.T, nuclear
     if r == 0:  # no direction fitted: the identity (zero-padded or truncated)
         return LowRankMap(1.0, np.zeros((d_x, 0)), np.zeros((0, 0)), np.zeros((0, d_y))), nuclear
-    Up = np.zeros((d, r))
-    Vp = np.zeros((d, r))
-    Up[:d_x], Vp[:d_y] = U[:, :r], V[:, :r]
-    # An orthonormal basis of a space holding both spans (Householder QR: orthonormal even
-    # when the spans overlap), and both bases in its coordinates.
-    Z = qr(np.hstack([Up, Vp]), mode="economic", check_finite=False)[0]
-    u, v = Z.T @ Up, Z.T @ Vp
+    both = np.zeros((d, 2 * r))
+    both[:d_x, :r], both[:d_y, r:] = U[:, :r], V[:, :r]
+    del U, V
+    # An orthonormal basis Z of a space holding both spans (Householder QR: orthonormal even
+    # when the spans overlap), and both bases in its coordinates: Z^T [Up Vp] is the
+    # triangular factor.
+    Z, coordinates = qr(both, mode="economic", overwrite_a=True, check_finite=False)
+    del both
+    u, v = coordinates[:, :r], coordinates[:, r:]
     k = Z.shape[1]
     u_perp = qr(u, check_finite=False)[0][:, r:]
     v_perp = qr(v, check_finite=False)[0][:, r:]
@@ -189,6 +195,6 @@ def procrustes_map(Xc, Yc):
         a, _, bt = svd(u_perp.T @ v_perp, check_finite=False)
         T += u_perp @ (a @ bt) @ v_perp.T
     core = T - np.eye(k)
-    rotation = LowRankMap(1.0, np.ascontiguousarray(Z[:d_x]), core,
-                          np.ascontiguousarray(Z[:d_y].T))
+    # Views of the one basis: a square map keeps it once (``right`` is ``left.T``).
+    rotation = LowRankMap(1.0, Z[:d_x], core, Z[:d_y].T)
     return rotation.compact(), nuclear

@@ -230,6 +230,26 @@ def test_wide_fit_and_transform_stay_within_rows_times_features(wide_pair, estim
         getattr(estimator, attribute)
 
 
+def test_orthogonal_wide_map_keeps_one_basis_of_the_anchor_spans(wide_pair):
+    """A square wide map is ``I + Z core Z^T``: the fitted estimator holds ``Z`` (d x 2n)
+    once, about two float64 copies of the anchors, not ``Z`` and ``Z^T`` apart (four)."""
+    X, Y = wide_pair
+    fitted = []
+    tracemalloc.start()
+    try:
+        fitted.append(OrthogonalAlignment(standardize=True).fit(X, Y))
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < 3 * 8 * N_WIDE * D_WIDE
+    # and the map is still orthogonal: it keeps the norms of the standardised rows.
+    al = fitted[0]
+    Z = (X - al.source_mean_) / al.source_scale_
+    mapped = (al.transform(X) - al.target_mean_) / al.target_scale_
+    np.testing.assert_allclose(np.linalg.norm(mapped, axis=1), np.linalg.norm(Z, axis=1),
+                               rtol=1e-4)
+
+
 def test_wide_measures_stay_within_rows_times_features(wide_pair):
     X, Y = wide_pair
     bound = 40 * 8 * N_WIDE * D_WIDE
