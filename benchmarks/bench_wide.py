@@ -17,11 +17,12 @@ run (the table says how much it would need).
 Part 2: ``compare_invariances({"a": X, "b": Y}, y, random_state=0)`` with the defaults, each
 shape in a fresh process (``--compare``, rows x features, float32; binary labels): its time,
 its peak resident memory beyond the process with the data loaded (``/proc/self/statm``,
-sampled every 20 ms by a thread, which also samples the stack of the main thread), the share
-of the samples spent in each phase (the outermost ``skinvariance`` function below
-``compare_invariances``) and in each innermost ``skinvariance`` function, and the stack at
-the peak of memory. The machine's load is recorded: timings on a shared machine are only
-comparable within one run.
+sampled every 20 ms by a thread, which also samples the stacks of the other threads), the
+share of the threads' samples at work (in ``skinvariance`` code other than the dispatcher
+waiting for its workers) in each task (the outermost ``skinvariance`` function, below
+``compare_invariances`` on the calling thread) and in each innermost ``skinvariance``
+function, and the stacks at work at the peak of memory. The machine's load is recorded:
+timings on a shared machine are only comparable within one run.
 
 Writes ``benchmarks/results/wide.md`` (``--output``).
 """
@@ -162,13 +163,18 @@ def child_compare(n, d):
 
     X, Y = _spaces(n, d)
     y = (X[:, 0] > 0).astype(int)
-    main = threading.main_thread().ident
     samples, done = [], threading.Event()
 
     def sample():
+        me = threading.get_ident()
         while not done.wait(0.02):
-            frame = sys._current_frames().get(main)
-            samples.append((_rss(), _stack(frame)))
+            stacks = [_stack(frame) for ident, frame in sys._current_frames().items()
+                      if ident != me]
+            # A thread at work runs skinvariance code below the dispatcher (the dispatcher
+            # alone is the calling thread waiting for its workers).
+            busy = [stack for stack in stacks
+                    if stack and stack[-1] != "_parallel.run_small_tasks"]
+            samples.append((_rss(), busy))
 
     base = _rss()
     sampler = threading.Thread(target=sample, daemon=True)
@@ -179,15 +185,17 @@ def child_compare(n, d):
     done.set()
     sampler.join()
     phases, inner = collections.Counter(), collections.Counter()
-    for _, stack in samples:
-        below = stack[1:] if stack and stack[0].endswith("compare_invariances") else stack
-        phases[below[0] if below else "(outside skinvariance)"] += 1
-        inner[stack[-1] if stack else "(outside skinvariance)"] += 1
-    peak_rss, peak_stack = max(samples, key=lambda s: s[0]) if samples else (base, [])
-    total = max(len(samples), 1)
+    for _, busy in samples:
+        for stack in busy:
+            below = stack[1:] if stack[0].endswith("compare_invariances") else stack
+            phases[below[0] if below else stack[0]] += 1
+            inner[stack[-1]] += 1
+    peak_rss, peak_busy = max(samples, key=lambda s: s[0]) if samples else (base, [])
+    total = max(sum(len(busy) for _, busy in samples), 1)
     print(json.dumps({
         "rows": n, "features": d, "input MiB": 2 * X.nbytes / MiB, "seconds": elapsed,
-        "peak MiB": (peak_rss - base) / MiB, "peak stack": peak_stack[-4:],
+        "peak MiB": (peak_rss - base) / MiB,
+        "peak stacks": [stack[-3:] for stack in peak_busy],
         "phases": [(k, v / total) for k, v in phases.most_common(6)],
         "innermost": [(k, v / total) for k, v in inner.most_common(6)],
     }))
@@ -235,10 +243,11 @@ def write_report(path, operations, compares, args, loads):
             f"({c['input MiB']:.0f} MiB of input)",
             "",
             f"Time {c['seconds']:.1f} s; peak resident memory +{c['peak MiB']:.0f} MiB "
-            f"({c['peak MiB'] / c['input MiB']:.1f} x the input), at "
-            f"`{' > '.join(c['peak stack'])}`.",
+            f"({c['peak MiB'] / c['input MiB']:.1f} x the input), the threads at work then in "
+            + ("; ".join(f"`{' > '.join(stack)}`" for stack in c["peak stacks"]) or "none")
+            + ".",
             "",
-            "| phase (share of time) | | innermost function (share of time) | |",
+            "| task (share of the threads' time at work) | | innermost function | |",
             "|---|---|---|---|",
         ]
         for (p, ps), (f, fs) in zip(c["phases"], c["innermost"], strict=False):
