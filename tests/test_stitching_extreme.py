@@ -166,6 +166,11 @@ def test_power_of_two_scaler_casts_to_dtype(dtype, rng):
     exponents = np.frexp(np.abs(X.astype(np.float64)).max(axis=0))[1]
     np.testing.assert_array_equal(out, (X.astype(np.float64) / 2.0**exponents).astype(dtype))
     assert PowerOfTwoScaler(dtype=dtype).fit(X).transform(X.astype(np.float64)).dtype == dtype
+    # float64 beyond float32's range is divided before it is cast.
+    huge = np.array([[1e300, -3e-300], [-2e299, 1e-300]])
+    out = PowerOfTwoScaler(dtype=dtype).fit_transform(huge)
+    exponents = np.frexp(np.abs(huge).max(axis=0))[1]
+    np.testing.assert_array_equal(out, (huge / 2.0**exponents).astype(dtype))
 
 
 @pytest.mark.parametrize("classification", [False, True])

@@ -207,10 +207,11 @@ class PowerOfTwoScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """``X`` divided by the fitted powers of two, in ``dtype`` (by default its own)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        dtype = X.dtype if self.dtype is None else self.dtype
-        # Cast before dividing: a float32 value divided into the subnormal range keeps its
-        # digits in float64.
-        return np.ldexp(X.astype(dtype, copy=False), -self.exponent_).astype(dtype, copy=False)
+        dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
+        # Divide in the wider dtype: a float32 value divided into the subnormal range keeps
+        # its digits in float64, and a float64 value beyond float32's range comes within it.
+        wide = np.promote_types(X.dtype, dtype)
+        return np.ldexp(X.astype(wide, copy=False), -self.exponent_).astype(dtype, copy=False)
 
 
 def make_decoder(name, y, *, n_subspaces=1):
