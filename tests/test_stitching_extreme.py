@@ -176,7 +176,8 @@ def test_power_of_two_scaler_casts_to_dtype(dtype, rng):
 @pytest.mark.parametrize("classification", [False, True])
 def test_ridge_decoder_solves_float32_spaces_in_float64(classification, rng):
     """Strongly correlated float32 columns (like the product of four kernels): a float32
-    closed-form solve lost 2 % of the coefficients, silently; the oracle is the float64 fit."""
+    closed-form solve put the coefficients 1.9 % (regression) and 0.7 % (classification) of
+    the largest off, silently; the oracle is the float64 fit."""
     from sklearn.linear_model import Ridge, RidgeClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
