@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,16 +48,16 @@ def _timed_units():
     """Wrap the evaluator's decoder fits and scores and the projections' transforms."""
     from skinvariance.stitching import _evaluator, _work
 
-    spent = {"decoders": 0.0, "transforms": 0.0}
+    spent, lock = {"decoders": 0.0, "transforms": 0.0}, threading.Lock()
 
     transform = _work._transform
-    _work._transform = timed(transform, "transforms", spent)
+    _work._transform = timed(transform, "transforms", spent, lock)
     decoder_fit, decoder_score = _work.fit_decoder, _work.score
     for module in (_work, _evaluator):
         if hasattr(module, "fit_decoder"):
-            module.fit_decoder = timed(decoder_fit, "decoders", spent)
+            module.fit_decoder = timed(decoder_fit, "decoders", spent, lock)
         if hasattr(module, "score"):
-            module.score = timed(decoder_score, "decoders", spent)
+            module.score = timed(decoder_score, "decoders", spent, lock)
     return spent
 
 

@@ -62,11 +62,15 @@ class timed:
     thread), and their wall times would add up to more than the run took. Sent to a worker
     process (the learned decoders' L-BFGS fits), a copy times into its own ``spent``, which
     the caller never sees: those fits count in :func:`cpu_seconds`, not in ``spent``.
+    ``lock`` guards ``spent``: give every timer of one ``spent`` the same lock (several add
+    to the same key, from several threads); None gives the timer its own. Neither a lock
+    nor a module-level one may be pickled (a class of the script run as ``__main__`` is
+    pickled by value, with the globals its methods read): a copy gets a lock of its own.
     """
 
-    def __init__(self, function, kind, spent):
+    def __init__(self, function, kind, spent, lock=None):
         self.function, self.kind, self.spent = function, kind, spent
-        self._lock = threading.Lock()
+        self.lock = threading.Lock() if lock is None else lock
 
     def __call__(self, *args, **kwargs):
         start = time.thread_time()
@@ -74,7 +78,7 @@ class timed:
             return self.function(*args, **kwargs)
         finally:
             used = time.thread_time() - start
-            with self._lock:
+            with self.lock:
                 self.spent[self.kind] += used
 
     def __reduce__(self):
@@ -101,11 +105,11 @@ def _timed_units():
     """Wrap the library's units of work with timers: ``{kind: seconds}``."""
     from skinvariance.stitching import _compare, _evaluator, _measures_only, _work
 
-    spent = {"measures": 0.0, "decoders": 0.0}
+    spent, lock = {"measures": 0.0, "decoders": 0.0}, threading.Lock()
 
-    decoders = timed(_work.fit_decoder, "decoders", spent)
-    scores = timed(_work.score, "decoders", spent)
-    measures = timed(_work.measure, "measures", spent)
+    decoders = timed(_work.fit_decoder, "decoders", spent, lock)
+    scores = timed(_work.score, "decoders", spent, lock)
+    measures = timed(_work.measure, "measures", spent, lock)
     for module in (_work, _evaluator, _measures_only, _compare):
         if hasattr(module, "fit_decoder"):
             module.fit_decoder = decoders
