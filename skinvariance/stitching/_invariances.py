@@ -210,8 +210,9 @@ class PowerOfTwoScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
         # Divide in the wider dtype: a float32 value divided into the subnormal range keeps
         # its digits in float64, and a float64 value beyond float32's range comes within it.
+        # The ufunc casts as it goes: one output, no cast copy of X beside it.
         wide = np.promote_types(X.dtype, dtype)
-        return np.ldexp(X.astype(wide, copy=False), -self.exponent_).astype(dtype, copy=False)
+        return np.ldexp(X, -self.exponent_, dtype=wide).astype(dtype, copy=False)
 
 
 def make_decoder(name, y, *, n_subspaces=1):
