@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from skinvariance import ProductProjection, RelativeProjection, StitchingEvaluator, _parallel
 from skinvariance._parallel import one_blas_thread_to_project, row_blocks, split_rows
+from skinvariance.kernels import KernelEvaluator, pairwise_kernel
 from skinvariance.kernels._numba import ROW_TILE
 from skinvariance.projection import _assemble
 
@@ -67,26 +68,63 @@ def test_compiled_sums_do_not_depend_on_threads_or_blocks(dtype, rng):
 
 @needs_two_cpus
 def test_n_threads_sets_the_threads_of_the_compiled_loops(monkeypatch, rng):
-    asked = []
+    kernels, normalisations = [], []
     original = _parallel.split_rows
 
-    def recording(n_rows, n_threads, **kwargs):
-        asked.append(n_threads)
-        return original(n_rows, n_threads, **kwargs)
+    def recording(asked):
+        def split_rows(n_rows, n_threads, **kwargs):
+            asked.append(n_threads)
+            return original(n_rows, n_threads, **kwargs)
+        return split_rows
 
-    monkeypatch.setattr("skinvariance.kernels._driver.split_rows", recording)
-    monkeypatch.setattr(_assemble, "split_rows", recording)
+    monkeypatch.setattr("skinvariance.kernels._driver.split_rows", recording(kernels))
+    monkeypatch.setattr(_assemble, "split_rows", recording(normalisations))
     X = rng.normal(size=(600, 8))
     for n_threads, expected in ((1, {1}), (2, {2}), (None, {min(2, cpu_count())})):
         for estimator in (ProductProjection(["l1", "linf"], n_threads=n_threads),
+                          ProductProjection(["l1", "linf"], aggregate="sum",
+                                            n_threads=n_threads),
                           RelativeProjection("l1", n_threads=n_threads)):
-            asked.clear()
+            kernels.clear()
+            normalisations.clear()
             estimator.fit(X[:20]).transform(X)
-            assert set(asked) == expected
-    asked.clear()
+            assert set(kernels) == expected
+            if getattr(estimator, "aggregate", "concat") == "concat":
+                # normalised by the kernels' own threads, each its rows: no round of its own
+                assert set(normalisations) <= {1}
+            else:
+                assert set(normalisations) == expected
+    kernels.clear()
     with threadpool_limits(1):  # None follows the limit in force
         RelativeProjection("linf").fit(X[:20]).transform(X)
-    assert set(asked) == {1}
+    assert set(kernels) == {1}
+
+
+@pytest.mark.parametrize("kernels", [["cosine", "l1", "linf", "minkowski"], ["cosine"]])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_finish_sees_every_row_once_after_every_kernel(kernels, n_threads, rng):
+    X, A = rng.normal(size=(600, 8)), rng.normal(size=(30, 8))
+    expected = [pairwise_kernel(X, A, kernel) for kernel in kernels]
+    outs = [np.full((600, 30), np.nan) for _ in kernels]
+    seen, lock = [], threading.Lock()
+
+    def finish(rows):
+        for out, oracle in zip(outs, expected):  # every kernel has filled these rows
+            np.testing.assert_allclose(out[rows], oracle[rows], rtol=1e-12, atol=1e-12)
+        with lock:
+            seen.append((rows.start, rows.stop, threading.get_ident()))
+
+    evaluator = KernelEvaluator(A, kernels, n_threads=n_threads)
+    evaluator.compute(X, outs, finish=finish)
+    seen.sort()
+    assert seen[0][0] == 0 and seen[-1][1] == 600
+    assert all(stop == start for (_, stop, _), (start, _, _) in zip(seen, seen[1:]))
+    parts = split_rows(600, evaluator.n_threads, align=ROW_TILE)  # n_threads <= the CPUs
+    compiled_in_parts = len(parts) > 1 and kernels != ["cosine"]
+    # one call per thread's part, on that thread; else one call for the block, on the caller
+    assert len(seen) == (len(parts) if compiled_in_parts else 1)
+    if not compiled_in_parts:
+        assert seen[0][2] == threading.get_ident()
 
 
 @pytest.mark.parametrize("estimator", [RelativeProjection(n_threads=0),

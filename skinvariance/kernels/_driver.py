@@ -94,7 +94,7 @@ class KernelEvaluator:
         """
         return 2 * n_features * np.dtype(self.dtype).itemsize
 
-    def compute(self, block, outs):
+    def compute(self, block, outs, *, finish=None):
         """Fill one output block per kernel.
 
         Parameters
@@ -104,27 +104,43 @@ class KernelEvaluator:
         outs : list of ndarray of shape (n_rows, n_anchors)
             One per kernel, in the order given to the constructor; written in place (views
             into a larger output are fine).
+        finish : callable, default=None
+            Row-wise work on the filled outputs (a normalisation), called as
+            ``finish(rows)`` with a slice of the block's rows once every kernel has filled
+            them: on each thread of the compiled kernels, right after its part of the rows,
+            so that the work needs no round of threads of its own (a round waits for its
+            slowest thread); on the calling thread, for all rows, when no compiled kernel
+            runs in parts.
         """
         parts = split_rows(block.shape[0], self.n_threads, align=_numba.ROW_TILE)
+        in_parts = []
+        # Matrix-product kernels (BLAS's own threads) first, so that the parts' round ends
+        # with every kernel filled.
         for position, (kernel, state, out) in enumerate(zip(self.kernels, self.states, outs)):
             if self.fused is not None and position in self.fused:
                 continue
             if kernel.uses_matmul or len(parts) == 1:
                 kernel.compute(block, state, out)
             else:
-                self._run_parts(kernel.compute, block, state, out, parts)
+                in_parts.append((kernel.compute, state, out))
         if self.fused is not None:
             i_l1, i_linf = self.fused
-            self._run_parts(_fused_l1_linf, block, self.states[i_l1],
-                            (outs[i_l1], outs[i_linf]), parts)
+            in_parts.append((_fused_l1_linf, self.states[i_l1], (outs[i_l1], outs[i_linf])))
+        if not in_parts or len(parts) == 1:
+            for compute, state, out in in_parts:
+                compute(block, state, out)
+            if finish is not None:
+                finish(slice(0, block.shape[0]))
+            return
 
-    @staticmethod
-    def _run_parts(compute, block, state, out, parts):
         def run(part):
-            if isinstance(out, tuple):
-                compute(block[part], state, tuple(o[part] for o in out))
-            else:
-                compute(block[part], state, out[part])
+            for compute, state, out in in_parts:
+                if isinstance(out, tuple):
+                    compute(block[part], state, tuple(o[part] for o in out))
+                else:
+                    compute(block[part], state, out[part])
+            if finish is not None:
+                finish(part)
 
         run_parts(run, parts)
 

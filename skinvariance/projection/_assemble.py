@@ -4,7 +4,8 @@ Three paths, the same arithmetic row by row (so the same bits):
 
 - :func:`assemble_in_phases` (``aggregate="concat"``, block by block): the compiled kernels
   (L1 and L-infinity, in their fused pass) of every block first, written straight into their
-  columns of the output and normalised there on the package's thread pool; then the
+  columns of the output and normalised there, each thread its own rows right after their
+  kernels (one round of threads per block, not one per subspace); then the
   matrix-product kernels (cosine, euclidean, ...) of every block, one after the other through
   one shared buffer, normalised into their columns by the calling thread. Keeping the two
   kinds apart means BLAS's threads, which keep spinning for a while after a matrix product, do
@@ -135,11 +136,15 @@ def assemble_in_phases(X, out, groups, others, aggregation, row_bytes):
     pooled, buffered = _split_by_phase(groups)
 
     def compute_pooled(rows, block):
+        target = out[rows]
         for group, positions in pooled:
-            views = [out[rows, aggregation.columns(i)] for i in positions]
-            group.compute(block, views)
-            for i, view in zip(positions, views):
-                aggregation.place(i, view, out[rows])
+            views = [target[:, aggregation.columns(i)] for i in positions]
+
+            def place(part, positions=positions, views=views):
+                for i, view in zip(positions, views):
+                    aggregation.place(i, view[part], target[part], threads=1)
+
+            group.compute(block, views, finish=place)
 
     def compute_buffered(rows, block):
         buffer = None

@@ -134,22 +134,30 @@ class SubspaceGroup:
         extra = 0 if self.preprocessing.identity else n_features * self.dtype.itemsize
         return self.evaluator.temporary_row_bytes(n_features) + extra
 
-    def compute_raw(self, block, outs):
+    def compute_raw(self, block, outs, *, finish=None):
         """Fill ``outs`` with the kernel values of the pre-processed ``block`` (no
-        normalisation)."""
+        normalisation); ``finish(rows)`` as in :meth:`KernelEvaluator.compute`."""
         if not self.preprocessing.identity:
             block = self.preprocessing.apply(block, self.dtype)
-        self.evaluator.compute(block, outs)
+        self.evaluator.compute(block, outs, finish=finish)
 
     def normalize(self, outs):
         """Each subspace's own per-sample normalisation, in place."""
         for out, norm in zip(outs, self.normalizations):
             normalize_in_place(out, norm)
 
-    def compute(self, block, outs):
-        """Fill ``outs`` (one ``(n_rows, n_anchors)`` array per subspace) for ``block``."""
-        self.compute_raw(block, outs)
-        self.normalize(outs)
+    def compute(self, block, outs, *, finish=None):
+        """Fill ``outs`` (one ``(n_rows, n_anchors)`` array per subspace) for ``block``, each
+        normalised per sample; ``finish(rows)`` then runs on those rows, on the thread that
+        computed them (see :meth:`KernelEvaluator.compute`)."""
+
+        def normalize(rows):
+            for out, norm in zip(outs, self.normalizations):
+                normalize_in_place(out[rows], norm)
+            if finish is not None:
+                finish(rows)
+
+        self.compute_raw(block, outs, finish=normalize)
 
     def subgroup(self, positions):
         """The group of the subspaces at ``positions`` alone (same anchors and threads)."""
