@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -334,7 +335,9 @@ def run_cli(directory):
 
 def product_against_singles(n_samples, repeat):
     """Best-of-``repeat`` times of the product of four kernels and of the four single
-    projections, interleaved, for float32 and float64 (1,280 anchors x 768 features)."""
+    projections, interleaved, for float32 and float64 (1,280 anchors x 768 features); with
+    the median CPU time each spent in user and in system mode (the latter mostly the system
+    faulting in and zeroing fresh output pages, which varies from call to call)."""
     from skinvariance import ProductProjection, RelativeProjection
 
     rng = np.random.default_rng(0)
@@ -347,17 +350,33 @@ def product_against_singles(n_samples, repeat):
         for estimator in (*singles.values(), product):
             estimator.transform(X[:64])  # compiled (or loaded from the cache) before timing
         times = {name: [] for name in (*FOUR, "product")}
+        cpu = {"singles": [], "product": []}
         for _ in range(repeat):
             for name, estimator in (*singles.items(), ("product", product)):
+                before = resource.getrusage(resource.RUSAGE_SELF)
                 start = time.perf_counter()
                 estimator.transform(X)
                 times[name].append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                spent = np.array([after.ru_utime - before.ru_utime,
+                                  after.ru_stime - before.ru_stime])
+                if name == "product":
+                    cpu["product"].append(spent)
+                elif name == FOUR[0]:
+                    cpu["singles"].append(spent)
+                else:
+                    cpu["singles"][-1] += spent
         best = {name: min(values) for name, values in times.items()}
         singles_total = sum(best[kernel] for kernel in FOUR)
+        median = {name: np.median(values, axis=0) for name, values in cpu.items()}
         rows.append({"dtype": dtype, "shape": f"{n_samples:,} x 1,280 x 768",
                      **{f"{k} s": best[k] for k in FOUR}, "sum of singles s": singles_total,
                      "product s": best["product"], "product / sum": best["product"]
-                     / singles_total})
+                     / singles_total,
+                     "user CPU, product / singles": median["product"][0]
+                     / median["singles"][0],
+                     "system CPU s, singles": median["singles"][1],
+                     "system CPU s, product": median["product"][1]})
     return rows
 
 
@@ -553,7 +572,12 @@ def write(args, machine, conditions, compare, grid, product, scaling):
         "`ProductProjection([cosine, euclidean, l1, linf])` (concat, each subspace "
         "normalised per sample) against `RelativeProjection(kernel)` for each kernel (raw "
         "values, no normalisation), best of "
-        f"{args.repeat}, interleaved, with the thread policy's defaults.",
+        f"{args.repeat}, interleaved, with the thread policy's defaults. `user CPU, product / "
+        "singles`: the medians of the CPU time this process spent computing (in user mode) "
+        "on the product and on the four singles. `system CPU s`: the medians of the CPU time "
+        "the system spent for it, mostly faulting in and zeroing the fresh pages of the "
+        "outputs (the same bytes for both), which varies from call to call, most on a busy "
+        "machine: a wall time above the singles' with less user CPU is that time.",
         product)
     text += _section(
         "How the time grows (synthetic spaces, idle)",
