@@ -333,6 +333,12 @@ def run_cli(directory):
     return float(found.group(1)), wall, pd.read_csv(pd.io.common.StringIO(done.stdout))
 
 
+def _user_and_system():
+    """This process's CPU seconds so far, in user and in system mode (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return np.array([usage.ru_utime, usage.ru_stime])
+
+
 def product_against_singles(n_samples, repeat):
     """Best-of-``repeat`` times of the product of four kernels and of the four single
     projections, interleaved, for float32 and float64 (1,280 anchors x 768 features); with
@@ -352,20 +358,18 @@ def product_against_singles(n_samples, repeat):
         times = {name: [] for name in (*FOUR, "product")}
         cpu = {"singles": [], "product": []}
         for _ in range(repeat):
+            singles_cpu = np.zeros(2)
             for name, estimator in (*singles.items(), ("product", product)):
-                before = resource.getrusage(resource.RUSAGE_SELF)
+                before = _user_and_system()
                 start = time.perf_counter()
                 estimator.transform(X)
                 times[name].append(time.perf_counter() - start)
-                after = resource.getrusage(resource.RUSAGE_SELF)
-                spent = np.array([after.ru_utime - before.ru_utime,
-                                  after.ru_stime - before.ru_stime])
+                used = _user_and_system() - before
                 if name == "product":
-                    cpu["product"].append(spent)
-                elif name == FOUR[0]:
-                    cpu["singles"].append(spent)
+                    cpu["product"].append(used)
                 else:
-                    cpu["singles"][-1] += spent
+                    singles_cpu += used
+            cpu["singles"].append(singles_cpu)
         best = {name: min(values) for name, values in times.items()}
         singles_total = sum(best[kernel] for kernel in FOUR)
         median = {name: np.median(values, axis=0) for name, values in cpu.items()}

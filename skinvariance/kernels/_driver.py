@@ -119,7 +119,7 @@ class KernelEvaluator:
         for position, (kernel, state, out) in enumerate(zip(self.kernels, self.states, outs)):
             if self.fused is not None and position in self.fused:
                 continue
-            if kernel.uses_matmul or len(parts) == 1:
+            if kernel.uses_matmul:
                 kernel.compute(block, state, out)
             else:
                 in_parts.append((kernel.compute, state, out))

@@ -152,8 +152,7 @@ class SubspaceGroup:
         computed them (see :meth:`KernelEvaluator.compute`)."""
 
         def normalize(rows):
-            for out, norm in zip(outs, self.normalizations):
-                normalize_in_place(out[rows], norm)
+            self.normalize([out[rows] for out in outs])
             if finish is not None:
                 finish(rows)
 
