@@ -6,7 +6,7 @@ from .._compat import validate_params
 from .._constraints import COUNT
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays, check_paired_shapes
-from ._base import exact_unit_rows
+from ._screened import count_at_least, top_k_lists, unit_rows_twice
 
 __all__ = [
     "SharedRanks",
@@ -17,27 +17,6 @@ __all__ = [
     "overlap_counts",
     "shared_counts",
 ]
-
-
-def _top_k_mask(S, k):
-    """Boolean mask of the ``k`` largest entries of each row of ``S``.
-
-    Ties at the k-th value are broken in favour of the lower column index, so the result is
-    deterministic; found with a partial selection (``np.partition``), not a full sort.
-    """
-    n = S.shape[1]
-    kth = np.partition(S, n - k, axis=1)[:, n - k, None]
-    mask = S > kth
-    ties = S == kth
-    need = k - np.count_nonzero(mask, axis=1)
-    n_ties = np.count_nonzero(ties, axis=1)
-    # Usually the k-th value occurs just as often as places remain: take every tie. Rows with
-    # more ties than places keep the lowest column indices.
-    crowded = np.flatnonzero(n_ties > need)
-    if crowded.size:
-        ties[crowded] &= np.cumsum(ties[crowded], axis=1) <= need[crowded, None]
-    mask |= ties
-    return mask
 
 
 def check_k(k, n, measure):
@@ -51,47 +30,41 @@ def check_k(k, n, measure):
         )
 
 
-def _similarity_rows(Zn, start, stop, queries=None):
-    """Cosine similarities of rows ``start:stop`` of unit rows ``Zn`` to all, self at -inf;
-    with ``queries``, of the rows ``queries[start:stop]``."""
-    chosen = np.arange(start, stop) if queries is None else queries[start:stop]
-    S = (Zn[start:stop] if queries is None else Zn[chosen]) @ Zn.T  # a view when it can be
-    S[np.arange(stop - start), chosen] = -np.inf
-    return S
+def _block(rows, queries=None):
+    """A block of query rows (``rows``, a slice of the queries) as what selects them in the
+    space (a slice where it can: a view) and as their row indices."""
+    if queries is None:
+        return rows, np.arange(rows.start, rows.stop)
+    return queries[rows], queries[rows]
 
 
 def overlap_counts(X, Y, k):
-    """``|N_k^X(i) & N_k^Y(i)|`` for every sample, one block of rows at a time.
+    """``|N_k^X(i) & N_k^Y(i)|`` for every sample (:func:`neighbour_lists` of each space).
 
-    Cosine neighbours, self excluded, ties for the last place to the lower row index (see
-    :func:`_top_k_mask`). O(n^2 (d_x + d_y)) time, O(block * n) memory.
+    Cosine neighbours, self excluded, ties for the last place to the lower row index.
+    O(n^2 (d_x + d_y)) time, O(block * n) memory.
     """
-    n = X.shape[0]
-    Xn, Yn = exact_unit_rows(X), exact_unit_rows(Y)
-    shared = np.empty(n)
-    # Per row: two similarity rows, the partition copy, cumsum (int64) and a few masks.
-    for rows in row_blocks(n, 8 * 5 * n, max_rows=n):
-        mask = _top_k_mask(_similarity_rows(Xn, rows.start, rows.stop), k)
-        mask &= _top_k_mask(_similarity_rows(Yn, rows.start, rows.stop), k)
-        shared[rows] = mask.sum(axis=1)
-    return shared
+    return shared_counts(neighbour_lists(X, k), neighbour_lists(Y, k))
 
 
 def neighbour_lists(Z, k, queries=None):
     """The ``k`` cosine neighbours of every row of ``Z`` (self excluded), as row indices.
 
     Returns an int array of shape (n, k), each row in increasing index order (a set, not a
-    ranking), found one block of rows at a time like :func:`overlap_counts`, with the same
-    tie rule. With ``queries`` (row indices), the neighbours of those rows only, searched
-    among all the rows: shape (len(queries), k).
+    ranking), found one block of rows at a time: screened in float32 and decided as a float64
+    search decides (:func:`~skinvariance.metrics._screened.top_k_lists`), among equally
+    similar candidates for the last place the lower row index. With ``queries`` (row
+    indices), the neighbours of those rows only, searched among all the rows: shape
+    (len(queries), k).
     """
     n = Z.shape[0]
-    Zn = exact_unit_rows(Z)
+    Zn, Z32 = unit_rows_twice(Z)
     m = n if queries is None else len(queries)
     indices = np.empty((m, k), dtype=np.intp)
-    for rows in row_blocks(m, 8 * 4 * n, max_rows=m):
-        mask = _top_k_mask(_similarity_rows(Zn, rows.start, rows.stop, queries), k)
-        indices[rows] = np.nonzero(mask)[1].reshape(-1, k)  # exactly k per row
+    # Per row: a float32 similarity row and two masks over it.
+    for rows in row_blocks(m, 4 * 3 * n, max_rows=m):
+        pick, own = _block(rows, queries)
+        indices[rows] = top_k_lists(Zn[pick], Zn, Z32[pick], Z32, own, k)
     return indices
 
 
@@ -205,21 +178,22 @@ def mean_reciprocal_rank(X, Y):
     0.5556
     """
     X, Y = check_paired_arrays(X, Y, "mean_reciprocal_rank", same_width=True)
-    return float(np.mean(1.0 / _ranks(exact_unit_rows(X), exact_unit_rows(Y))))
+    return float(np.mean(1.0 / _ranks(unit_rows_twice(X), unit_rows_twice(Y))))
 
 
-def _ranks(Xn, Yn, queries=None):
-    """The rank of ``y_i`` when ``x_i`` searches the unit rows ``Yn``, ties counting against
-    it, for every row ``i`` (or those of ``queries``), one block of rows at a time."""
+def _ranks(X, Y, queries=None):
+    """The rank of ``y_i`` when ``x_i`` searches the rows of Y, ties counting against it, for
+    every row ``i`` (or those of ``queries``), one block of rows at a time; ``X`` and ``Y``
+    are :func:`unit_rows_twice` of the spaces (screened in float32, counted as in float64:
+    :func:`count_at_least`)."""
+    (Xn, X32), (Yn, Y32) = X, Y
     n = Xn.shape[0]
     m = n if queries is None else len(queries)
     ranks = np.empty(m)
-    for rows in row_blocks(m, 8 * 2 * n, max_rows=m):
-        start, stop = rows.start, rows.stop
-        chosen = np.arange(start, stop) if queries is None else queries[start:stop]
-        S = (Xn[start:stop] if queries is None else Xn[chosen]) @ Yn.T
-        matched = S[np.arange(stop - start), chosen]
-        ranks[start:stop] = np.count_nonzero(S >= matched[:, None], axis=1)
+    # Per row: a float32 similarity row, its absolute values in place and two masks.
+    for rows in row_blocks(m, 4 * 3 * n, max_rows=m):
+        pick, own = _block(rows, queries)
+        ranks[rows] = count_at_least(Xn[pick], Yn, X32[pick], Y32, own)
     return ranks
 
 
@@ -239,10 +213,10 @@ class SharedRanks:
         """The unit rows of ``Z``, validated as the measure validates its input, and the
         query rows (None: all)."""
         Z, _ = check_paired_arrays(Z, Z, "mean_reciprocal_rank")
-        return exact_unit_rows(Z), queries
+        return unit_rows_twice(Z), queries
 
     def compare(self, PX, PY):
         """The mean reciprocal rank of X's rows searching Y (rows aligned, same width)."""
-        (Xn, queries), (Yn, _) = PX, PY
-        check_paired_shapes(Xn.shape, Yn.shape, "mean_reciprocal_rank", same_width=True)
-        return float(np.mean(1.0 / _ranks(Xn, Yn, queries)))
+        (X, queries), (Y, _) = PX, PY
+        check_paired_shapes(X[0].shape, Y[0].shape, "mean_reciprocal_rank", same_width=True)
+        return float(np.mean(1.0 / _ranks(X, Y, queries)))
