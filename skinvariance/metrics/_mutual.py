@@ -36,8 +36,10 @@ def mutual_knn(X, Y, *, k=10):
     divides by the union instead: ``jaccard = c / (2k - c)`` for ``c`` shared neighbours,
     ``mutual = c / k``).
 
-    Cost: neighbours found one block of rows at a time (``working_memory``) by a partial
-    selection, never a full sort: O(n^2 (d_x + d_y)) time, O(block * n) memory.
+    Cost: neighbours found one block of rows at a time (``working_memory``), never a full
+    sort; similarities screened in float32 and the close calls decided in float64, so the sets
+    are a float64 search's (see :func:`knn_jaccard`): O(n^2 (d_x + d_y)) time, O(block * n)
+    memory.
 
     Range: [0, 1]; higher = more similar; symmetric; ``mutual_knn(X, X) = 1``; about
     ``k / (n - 1)`` for unrelated spaces.

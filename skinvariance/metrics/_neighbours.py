@@ -88,9 +88,11 @@ def knn_jaccard(X, Y, k=10):
     ``n_samples - 1``. Among equally similar candidates for the last place, the lower row index
     wins (a zero row has cosine similarity 0 with every row).
 
-    Neighbours are found one block of rows at a time (``working_memory``) with a partial
-    selection, never a full n x n similarity matrix or sort: O(n^2 (d_x + d_y)) time,
-    O(block * n) memory.
+    Neighbours are found one block of rows at a time (``working_memory``), never a full n x n
+    similarity matrix or sort: O(n^2 (d_x + d_y)) time, O(block * n) memory. The
+    similarities are computed in float32 (twice the float64 rate) and every one close enough
+    to the k-th largest that float32 could misplace it is computed again in float64: the sets
+    are those of a float64 search, at any width (:ref:`screened_searches`).
 
     Range: [0, 1]; higher = more similar; symmetric; ``knn_jaccard(X, X) = 1``.
     Invariances: anything that keeps the cosine-neighbour order within X or within Y,
@@ -143,7 +145,9 @@ def mean_reciprocal_rank(X, Y):
     y_i)}``, the pessimistic convention, so a retrieval that cannot tell ``y_i`` from another
     row is never scored as perfect. A zero row has cosine similarity 0 with every row, so a
     zero ``x_i`` gets rank n. Ranks are counted one block of rows at a time, without
-    sorting.
+    sorting, from float32 similarities, each one close enough to the matched similarity that
+    float32 could misjudge it computed again in float64: the ranks of a float64 search
+    (:ref:`screened_searches`).
 
     Range: [1/n, 1]; higher = more similar; not symmetric in general;
     ``mean_reciprocal_rank(X, X) = 1`` when the rows of X are pairwise non-parallel.
