@@ -54,9 +54,9 @@ def spy(monkeypatch, name):
     calls = []
     original = getattr(_screened, name)
 
-    def recorded(Q, *args):
-        calls.append(Q.shape[0])
-        return original(Q, *args)
+    def recorded(space, rows, *args):
+        calls.append(len(rows))
+        return original(space, rows, *args)
 
     monkeypatch.setattr(_screened, name, recorded)
     return calls
@@ -139,3 +139,21 @@ def test_dot_error_bounds_float32_products(width, seed, exponent):
     rounded = U.astype(np.float32) @ U.astype(np.float32).T
     assert np.all(np.abs(rounded - exact) <= dot_error(width))
     assert dot_error(2**24) == np.inf
+
+
+@PROPERTY
+@given(st.integers(1, 300), st.integers(0, 2**32 - 1), st.sampled_from([0, -600, 600]))
+def test_unit_rows_exact_row_by_row(width, seed, exponent):
+    """A row's float64 unit row is the same bits whichever rows are computed with it (the
+    searches compute the close calls' rows alone), at every magnitude."""
+    rng = np.random.default_rng(seed)
+    Z = np.ldexp(rng.normal(size=(40, width)), rng.integers(exponent - 50, exponent + 50,
+                                                          size=(40, 1)))
+    Z[5] = 0.0
+    rows = _screened.UnitRows(Z)
+    whole = rows.exact()
+    index = rng.integers(0, 40, size=25)
+    assert np.array_equal(rows.exact(index), whole[index])
+    assert np.array_equal(rows.exact(slice(7, 31)), whole[7:31])
+    assert np.array_equal(rows.rows32, whole.astype(np.float32))
+    assert np.allclose(np.linalg.norm(np.delete(whole, 5, axis=0), axis=1), 1.0, rtol=1e-15)

@@ -6,7 +6,7 @@ from .._compat import validate_params
 from .._constraints import COUNT
 from .._parallel import row_blocks
 from .._validation import DataError, check_paired_arrays, check_paired_shapes
-from ._screened import count_at_least, top_k_lists, unit_rows_twice
+from ._screened import UnitRows, count_at_least, top_k_lists
 
 __all__ = [
     "SharedRanks",
@@ -58,13 +58,13 @@ def neighbour_lists(Z, k, queries=None):
     (len(queries), k).
     """
     n = Z.shape[0]
-    Zn, Z32 = unit_rows_twice(Z)
+    Z = UnitRows(Z)
     m = n if queries is None else len(queries)
     indices = np.empty((m, k), dtype=np.intp)
     # Per row: a float32 similarity row and two masks over it.
     for rows in row_blocks(m, 4 * 3 * n, max_rows=m):
         pick, own = _block(rows, queries)
-        indices[rows] = top_k_lists(Zn[pick], Zn, Z32[pick], Z32, own, k)
+        indices[rows] = top_k_lists(Z, pick, own, k)
     return indices
 
 
@@ -182,32 +182,34 @@ def mean_reciprocal_rank(X, Y):
     0.5556
     """
     X, Y = check_paired_arrays(X, Y, "mean_reciprocal_rank", same_width=True)
-    return float(np.mean(1.0 / _ranks(unit_rows_twice(X), unit_rows_twice(Y))))
+    return float(np.mean(1.0 / _ranks(UnitRows(X), UnitRows(Y))))
 
 
 def _ranks(X, Y, queries=None):
     """The rank of ``y_i`` when ``x_i`` searches the rows of Y, ties counting against it, for
     every row ``i`` (or those of ``queries``), one block of rows at a time; ``X`` and ``Y``
-    are :func:`unit_rows_twice` of the spaces (screened in float32, counted as in float64:
+    are the spaces' :class:`UnitRows` (screened in float32, counted as in float64:
     :func:`count_at_least`)."""
-    (Xn, X32), (Yn, Y32) = X, Y
-    n = Xn.shape[0]
+    n = X.shape[0]
     m = n if queries is None else len(queries)
     ranks = np.empty(m)
     # Per row: a float32 similarity row, its absolute values in place and two masks.
     for rows in row_blocks(m, 4 * 3 * n, max_rows=m):
         pick, own = _block(rows, queries)
-        ranks[rows] = count_at_least(Xn[pick], Yn, X32[pick], Y32, own)
+        ranks[rows] = count_at_least(X, pick, Y, own)
     return ranks
 
 
 class SharedRanks:
     """:func:`mean_reciprocal_rank` from each space's unit rows, normalised once.
 
-    Retrieval across two spaces is the pair's own work (``Xn Yn^T``), but the rows of each
-    space are brought to unit length once (:meth:`prepare`) for every pair it is in, and the
-    ranks may be counted for a sample of query rows only (``queries``), each searching all the
-    rows: an unbiased estimate of the mean over all rows, at a cost linear in the rows.
+    Retrieval across two spaces is the pair's own work (``Xn Yn^T`` in float32, the close
+    calls in float64: :func:`~skinvariance.metrics._screened.count_at_least`), but the rows of
+    each space are brought to unit length once (:meth:`prepare`, a
+    :class:`~skinvariance.metrics._screened.UnitRows`: float32, the float64 ones of the close
+    calls computed from the space's rows) for every pair it is in, and the ranks may be
+    counted for a sample of query rows only (``queries``), each searching all the rows: an
+    unbiased estimate of the mean over all rows, at a cost linear in the rows.
     """
 
     key = ("unit rows",)
@@ -217,10 +219,10 @@ class SharedRanks:
         """The unit rows of ``Z``, validated as the measure validates its input, and the
         query rows (None: all)."""
         Z, _ = check_paired_arrays(Z, Z, "mean_reciprocal_rank")
-        return unit_rows_twice(Z), queries
+        return UnitRows(Z), queries
 
     def compare(self, PX, PY):
         """The mean reciprocal rank of X's rows searching Y (rows aligned, same width)."""
         (X, queries), (Y, _) = PX, PY
-        check_paired_shapes(X[0].shape, Y[0].shape, "mean_reciprocal_rank", same_width=True)
+        check_paired_shapes(X.shape, Y.shape, "mean_reciprocal_rank", same_width=True)
         return float(np.mean(1.0 / _ranks(X, Y, queries)))

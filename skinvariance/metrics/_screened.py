@@ -2,13 +2,15 @@
 calls in float64.
 
 A neighbour search or a retrieval rank only compares similarities: to one row's matched
-similarity (:func:`count_at_least`), or to its k-th largest (:func:`top_k_mask`). The float32
+similarity (:func:`count_at_least`), or to its k-th largest (:func:`top_k_lists`). The float32
 product of two unit rows of width ``d`` is within :func:`dot_error` of their exact cosine, so
 a similarity farther than twice that from the value it is compared with is decided by its
 float32 value alone; the few closer ones are computed again in float64, and a row with many
 of them (a zero row, duplicates) is searched again whole in float64. The results are those of
 a float64 search, ties included, for half the time of its matrix product.
 
+A space is held as :class:`UnitRows`: its float32 unit rows, the float64 ones computed again
+from the space's own rows where a decision needs them (half the memory of keeping them).
 Every float64 similarity a decision reads is computed by :func:`exact_dots` (rows that hold
 the same values get the same similarity, so exact ties stay ties), or, for a row searched
 again whole, by one float64 matrix product of the row against all.
@@ -16,15 +18,16 @@ again whole, by one float64 matrix product of the row against all.
 
 import numpy as np
 
+from .._parallel import row_blocks
 from ._base import exact_unit_rows
 
 __all__ = [
+    "UnitRows",
     "count_at_least",
     "dot_error",
     "exact_dots",
     "largest_k_mask",
     "top_k_lists",
-    "unit_rows_twice",
 ]
 
 _U32 = 2.0**-24  # float32 unit roundoff
@@ -35,11 +38,28 @@ _CROWDED_SHARE = 1 / 32
 _PAIR_BYTES = 2**23
 
 
-def unit_rows_twice(Z):
-    """``(Zn, Zn32)``: the exact unit rows of ``Z`` (:func:`exact_unit_rows`, float64) and
-    the same rounded to float32, what the searches here read of a space."""
-    Zn = exact_unit_rows(Z)
-    return Zn, Zn.astype(np.float32)
+class UnitRows:
+    """What the searches read of a space ``Z`` (validated, finite): its unit rows rounded to
+    float32 (``rows32``, computed a block at a time), and its exact float64 unit rows
+    (:func:`exact_unit_rows`) of any rows on demand (:meth:`exact`), from ``Z`` itself.
+
+    :func:`exact_unit_rows` works row by row, so a row's float64 unit row is the same
+    whichever rows are computed with it.
+    """
+
+    def __init__(self, Z):
+        self.Z = Z
+        self.rows32 = np.empty(Z.shape, dtype=np.float32)
+        for rows in row_blocks(Z.shape[0], 8 * Z.shape[1]):
+            self.rows32[rows] = exact_unit_rows(Z[rows])
+
+    @property
+    def shape(self):
+        return self.Z.shape
+
+    def exact(self, index=slice(None)):
+        """The float64 unit rows of ``Z[index]``."""
+        return exact_unit_rows(self.Z[index])
 
 
 def dot_error(width):
@@ -64,17 +84,18 @@ def _margin(width):
     return 2.0 * dot_error(width) + 8.0 * _U32
 
 
-def exact_dots(A, B, rows, cols):
-    """``A[rows[t]] . B[cols[t]]`` for every ``t``, in float64, a bounded block at a time.
+def exact_dots(X, x_rows, Y, y_rows):
+    """``x . y`` for every pair of rows ``x_rows[t]`` of ``X`` and ``y_rows[t]`` of ``Y``
+    (:class:`UnitRows`), from their float64 unit rows, a bounded block at a time.
 
     Each is the pairwise sum of one row of elementwise products, so it depends on the two rows'
     values only (not on where they sit in memory): equal rows give equal values.
     """
-    out = np.empty(len(rows))
-    step = max(1, _PAIR_BYTES // (16 * max(A.shape[1], 1)))
-    for start in range(0, len(rows), step):
+    out = np.empty(len(x_rows))
+    step = max(1, _PAIR_BYTES // (16 * max(X.shape[1], 1)))
+    for start in range(0, len(x_rows), step):
         part = slice(start, start + step)
-        out[part] = np.multiply(A[rows[part]], B[cols[part]]).sum(axis=1)
+        out[part] = np.multiply(X.exact(x_rows[part]), Y.exact(y_rows[part])).sum(axis=1)
     return out
 
 
@@ -83,22 +104,22 @@ def _most_close_calls(n_candidates):
     return 16 + int(_CROWDED_SHARE * n_candidates)
 
 
-def _float64_counts(Q, Y, matched):
-    """The float64 search of :func:`count_at_least` for the rows ``Q``."""
-    S = Q @ Y.T
-    return np.count_nonzero(S >= S[np.arange(Q.shape[0]), matched][:, None], axis=1)
+def _float64_counts(X, queries, Y, matched):
+    """The float64 search of :func:`count_at_least` for the rows ``queries`` of ``X``."""
+    S = X.exact(queries) @ Y.exact().T
+    return np.count_nonzero(S >= S[np.arange(S.shape[0]), matched][:, None], axis=1)
 
 
-def count_at_least(Q, Y, Q32, Y32, matched):
-    """``#{j : q_i . y_j >= q_i . y_matched[i]}`` for every unit row ``q_i`` of ``Q``, as a
-    float64 search counts it.
+def count_at_least(X, queries, Y, matched):
+    """``#{j : x_i . y_j >= x_i . y_matched[i]}`` for the unit rows ``x_i`` of ``X`` picked
+    by ``queries``, as a float64 search counts it.
 
     Parameters
     ----------
-    Q, Y : ndarray of float64, shapes (m, d) and (n, d)
-        Unit rows: the queries and the searched rows.
-    Q32, Y32 : ndarray of float32
-        The same rows rounded to float32.
+    X, Y : UnitRows, of n_x and n rows of width d
+        The queries' space and the searched space.
+    queries : slice or ndarray of int
+        The query rows of ``X`` (m of them).
     matched : ndarray of int, shape (m,)
         Each query's matched row of ``Y``.
 
@@ -107,28 +128,34 @@ def count_at_least(Q, Y, Q32, Y32, matched):
     counts : ndarray of int, shape (m,)
         The matched row itself included (so at least 1 for a nonzero query).
     """
-    m = Q.shape[0]
-    S = Q32 @ Y32.T
+    m = matched.size
+    S = X.rows32[queries] @ Y.rows32.T
     own_value = S[np.arange(m), matched]
-    margin = _margin(Q.shape[1])
-    high, low = (own_value + margin)[:, None], (own_value - margin)[:, None]
-    counts = np.count_nonzero(S > high, axis=1)
+    margin = _margin(X.shape[1])
+    above = S > (own_value + margin)[:, None]
+    counts = np.count_nonzero(above, axis=1)
     # Close calls: within the margin of the matched similarity, the matched row included.
-    n_close = np.count_nonzero(S >= low, axis=1) - counts
+    close = S >= (own_value - margin)[:, None]
+    del S
+    n_close = np.count_nonzero(close, axis=1) - counts
+    close ^= above  # above is within close: what is left is the close calls
     crowded = n_close > _most_close_calls(Y.shape[0])
+    # A row whose only close call is its matched row: at least its own similarity, counted.
+    alone = n_close == 1
+    counts[alone] += 1
+    if alone.all():
+        return counts
+    x_rows = np.arange(X.shape[0])[queries]
     if crowded.any():
         rows = np.flatnonzero(crowded)
-        counts[rows] = _float64_counts(Q[rows], Y, matched[rows])
-    counts[n_close == 1] += 1  # the matched row alone: at least its own similarity
-    rows = np.flatnonzero((n_close > 1) & ~crowded)
-    if rows.size:
-        block = S[rows]
-        close = (block >= low[rows]) & (block <= high[rows])
-        near_rows, cols = np.nonzero(close)
-        near_rows = rows[near_rows]
-        at_least = (exact_dots(Q, Y, near_rows, cols)
-                    >= exact_dots(Q, Y, rows, matched[rows])[np.searchsorted(rows, near_rows)])
-        counts += np.bincount(near_rows[at_least], minlength=m)
+        counts[rows] = _float64_counts(X, x_rows[rows], Y, matched[rows])
+    close[alone | crowded] = False
+    rows, cols = np.nonzero(close)
+    decided = np.flatnonzero(~alone & ~crowded)
+    own_exact = exact_dots(X, x_rows[decided], Y, matched[decided])
+    at_least = (exact_dots(X, x_rows[rows], Y, cols)
+                >= own_exact[np.searchsorted(decided, rows)])
+    counts += np.bincount(rows[at_least], minlength=m)
     return counts
 
 
@@ -167,38 +194,38 @@ def largest_k_mask(S, k):
     return mask
 
 
-def _float64_top_k(Q, Z, own, k):
-    """The float64 search of :func:`top_k_lists` for the rows ``Q`` (own rows ``own``)."""
-    S = Q @ Z.T
-    S[np.arange(Q.shape[0]), own] = -np.inf
+def _float64_top_k(Z, own, k):
+    """The float64 search of :func:`top_k_lists` for the rows ``own`` of ``Z``."""
+    S = Z.exact(own) @ Z.exact().T
+    S[np.arange(own.size), own] = -np.inf
     return np.nonzero(largest_k_mask(S, k))[1].reshape(-1, k)
 
 
-def top_k_lists(Q, Z, Q32, Z32, own, k):
-    """The ``k`` most cosine-similar rows of ``Z`` to each unit row of ``Q`` (its own row
-    ``own[i]`` left out), as row indices in increasing order, shape (m, k): the sets a
+def top_k_lists(Z, queries, own, k):
+    """The ``k`` most cosine-similar rows of ``Z`` to each of its rows ``queries`` (its own
+    row ``own[i]`` left out), as row indices in increasing order, shape (m, k): the sets a
     float64 search finds, ties for the last place going to the lower row index.
 
     Parameters
     ----------
-    Q, Z : ndarray of float64, shapes (m, d) and (n, d)
-        Unit rows: the queries (rows of ``Z``) and every row.
-    Q32, Z32 : ndarray of float32
-        The same rows rounded to float32.
+    Z : UnitRows, of n rows
+        The space searched, the queries among its rows.
+    queries : slice or ndarray of int
+        The query rows (m of them).
     own : ndarray of int, shape (m,)
-        Each query's own row of ``Z``, never its neighbour.
+        The same as row indices: each query's own row, never its neighbour.
     k : int
         ``1 <= k < n``.
     """
-    m, n = Q.shape[0], Z.shape[0]
-    S = Q32 @ Z32.T
+    m, n = own.size, Z.shape[0]
+    S = Z.rows32[queries] @ Z.rows32.T
     S[np.arange(m), own] = -np.inf
-    margin = _margin(Q.shape[1])
+    margin = _margin(Z.shape[1])
     # Every similarity that can be in a row's k is at or above this floor: one pass, then
     # the work is on the few candidates, usually a few times k a row.
     candidates = S >= (_chunk_floor(S, k) - 2 * margin)[:, None]
-    if np.count_nonzero(candidates) > m * max(8 * k, n // 8):  # ties everywhere
-        return _float64_top_k(Q, Z, own, k)
+    if np.count_nonzero(candidates) > m * min(max(8 * k, 64), n // 4):  # ties everywhere
+        return _float64_top_k(Z, own, k)
     rows, cols = np.nonzero(candidates)
     values = S[rows, cols]
     order = np.lexsort((-values, rows))
@@ -214,7 +241,7 @@ def top_k_lists(Q, Z, Q32, Z32, own, k):
     # float64 similarity, then increasing row index.
     missing = k - np.bincount(rows[certain], minlength=m)
     near_rows, near_cols = rows[close], cols[close]
-    order = np.lexsort((near_cols, -exact_dots(Q, Z, near_rows, near_cols), near_rows))
+    order = np.lexsort((near_cols, -exact_dots(Z, own[near_rows], Z, near_cols), near_rows))
     near_rows, near_cols = near_rows[order], near_cols[order]
     taken = _place_in_row(near_rows) < missing[near_rows]
     rows = np.concatenate([rows[certain], near_rows[taken]])
@@ -223,5 +250,5 @@ def top_k_lists(Q, Z, Q32, Z32, own, k):
     lists[~crowded] = cols[np.lexsort((cols, rows))].reshape(-1, k)
     if crowded.any():
         crowded = np.flatnonzero(crowded)
-        lists[crowded] = _float64_top_k(Q[crowded], Z, own[crowded], k)
+        lists[crowded] = _float64_top_k(Z, own[crowded], k)
     return lists
