@@ -193,7 +193,7 @@ def _ranks(X, Y, queries=None):
     n = X.shape[0]
     m = n if queries is None else len(queries)
     ranks = np.empty(m)
-    # Per row: a float32 similarity row, its absolute values in place and two masks.
+    # Per row: a float32 similarity row and two masks over it.
     for rows in row_blocks(m, 4 * 3 * n, max_rows=m):
         pick, own = _block(rows, queries)
         ranks[rows] = count_at_least(X, pick, Y, own)
