@@ -222,18 +222,22 @@ def top_k_lists(Z, queries, own, k):
     S[np.arange(m), own] = -np.inf
     margin = _margin(Z.shape[1])
     # Every similarity that can be in a row's k is at or above this floor: one pass, then
-    # the work is on the few candidates, usually a few times k a row.
+    # the work is on the few candidates, usually a few times k a row. A row with many
+    # (ties, or k near n) is searched again whole in float64, as a row with many close calls.
     candidates = S >= (_chunk_floor(S, k) - 2 * margin)[:, None]
-    if np.count_nonzero(candidates) > m * min(max(8 * k, 64), n // 4):  # ties everywhere
-        return _float64_top_k(Z, own, k)
+    crowded = np.count_nonzero(candidates, axis=1) > min(max(8 * k, 64), n // 4)
+    candidates[crowded] = False
     rows, cols = np.nonzero(candidates)
     values = S[rows, cols]
     order = np.lexsort((-values, rows))
     rows, cols, values = rows[order], cols[order], values[order]
-    gap = values - values[np.searchsorted(rows, np.arange(m)) + k - 1][rows]
+    kth = np.empty(m, dtype=S.dtype)
+    searched = np.flatnonzero(~crowded)
+    kth[searched] = values[np.searchsorted(rows, searched) + k - 1]
+    gap = values - kth[rows]
     certain = gap > margin
     close = (gap >= -margin) & ~certain
-    crowded = np.bincount(rows[close], minlength=m) > _most_close_calls(n)
+    crowded |= np.bincount(rows[close], minlength=m) > _most_close_calls(n)
     close &= ~crowded[rows]
     certain &= ~crowded[rows]
     # The k-th largest exact similarity is among the close calls, and every similarity above
