@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skinvariance import (
     AffineAlignment,
@@ -374,6 +374,61 @@ def test_the_measures_are_those_of_the_encoded_test_rows(zoo):
               for i in spaces for j in spaces if i != j]
     assert table.loc[0, "cka_mean"] == pytest.approx(np.mean(values), rel=1e-12)
     assert table.loc[0, "cka_std"] == pytest.approx(np.std(values), rel=1e-9, abs=1e-12)
+
+
+def test_a_projection_read_by_two_decoders_is_measured_once(zoo, monkeypatch):
+    """The product row and the same product under another decoder have the same
+    representations: the second takes the first's measures, which are the ones it gets
+    measured alone."""
+    spaces, y = zoo
+    measured = []
+    original = _split.similarity_matrices
+
+    def recording(kind, encodings, test_spaces, metrics_, invariance, *args):
+        measured.append(invariance)
+        return original(kind, encodings, test_spaces, metrics_, invariance, *args)
+
+    monkeypatch.setattr(_split, "similarity_matrices", recording)
+    rows = {"product": ProductProjection(FOUR),
+            "product_scaled": (ProductProjection(FOUR), _decoder())}
+    kwargs = dict(metrics=["cka", "jaccard", "mrr"], anchors=30, random_state=0)
+    table = compare_invariances(spaces, y, rows, **kwargs).set_index("invariance")
+    assert measured == ["product"]
+    measures = [c for c in table.columns if c.split("_")[0] in ("cka", "jaccard", "mrr")]
+    alone = compare_invariances(spaces, y, {"product_scaled": rows["product_scaled"]},
+                                **kwargs).set_index("invariance")
+    assert measured == ["product", "product_scaled"]
+    assert table.loc["product_scaled", measures].equals(alone.loc["product_scaled", measures])
+    assert table.loc["product", measures].tolist() == table.loc["product_scaled",
+                                                                 measures].tolist()
+    # the decoders differ, and so does the stitching
+    assert table.loc["product", "decoder"] != table.loc["product_scaled", "decoder"]
+
+
+_shifts = iter(range(1, 10**6))
+
+
+def _shifted(X):
+    """Each call a different translation: one text, different representations."""
+    return X + next(_shifts)
+
+
+def test_two_projections_of_one_text_with_different_representations_are_both_measured(
+        zoo, monkeypatch):
+    spaces, y = zoo
+    measured = []
+    original = _split.similarity_matrices
+
+    def recording(kind, encodings, test_spaces, metrics_, invariance, *args):
+        measured.append(invariance)
+        return original(kind, encodings, test_spaces, metrics_, invariance, *args)
+
+    monkeypatch.setattr(_split, "similarity_matrices", recording)
+    rows = {"first": FunctionTransformer(_shifted), "second": FunctionTransformer(_shifted)}
+    table = compare_invariances(spaces, y, rows, metrics=["cosine"], anchors=30,
+                                random_state=0).set_index("invariance")
+    assert measured == ["first", "second"]
+    assert table.loc["first", "cosine_mean"] != table.loc["second", "cosine_mean"]
 
 
 def _decoder_default(y):

@@ -55,7 +55,9 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
     fit each space's decoder once. The rows that fit a projection and a decoder per space on
     threads have those fits run in one batch (:func:`_fit_spaces_at_once`); each row's
     evaluator fits the rest and scores the spaces with ``n_jobs``. The measures that sample
-    average over the same query rows in every row (``max_samples``).
+    average over the same query rows in every row (``max_samples``). A row whose
+    representations are an earlier row's (a projection read by two decoders) takes that
+    row's measures instead of measuring them again (:func:`_measured_before`).
     """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
@@ -74,8 +76,10 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
                       for name, projection in rows}
         fitted_spaces = _fit_spaces_at_once(evaluators, train_spaces, y_train, shared_train,
                                             n_jobs)
+    keys = [_projection_key(projection) for _, projection in rows]
+    repeated = {}  # key: (kind, encodings, similarity) of a row whose projection comes again
     results = []
-    for name, projection in rows:
+    for position, (name, projection) in enumerate(rows):
         if y is None:
             kind, encodings = encode_without_labels(projection, train_spaces, test_spaces,
                                                     anchors, seed, shared_test)
@@ -84,10 +88,52 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
             kind, scorer_name, matrix, encodings = _stitch_split(
                 evaluators[name], train_spaces, test_spaces, y_train, y_test, shared_train,
                 shared_test, fits, fitted_spaces.get(name))
-        similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
-                                         calibration, queries, n_jobs)
+        key = keys[position]
+        similarity = _measured_before(repeated.pop(key, None), kind, encodings)
+        if similarity is None:
+            similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
+                                             calibration, queries, n_jobs)
+        if key in keys[position + 1:]:
+            repeated[key] = kind, encodings, similarity
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
     return results
+
+
+def _projection_key(projection):
+    """What two rows whose projections may give the same representations share: the
+    projection's class and text (the same parameters print the same; the decoder of a
+    ``(projection, decoder)`` row does not take part)."""
+    return type(projection), repr(projection)
+
+
+def _measured_before(earlier, kind, encodings):
+    """The measures of an earlier row (``earlier``: its ``(kind, encodings, similarity)``, or
+    None), copied, if this row's representations are that row's, equal element by element
+    (the product row and its learned decoder's, say); else None.
+
+    The measures are deterministic functions of the representations, the test rows, the
+    query rows and the seed, all of which the rows of a split share: the values are those a
+    second measurement would give.
+    """
+    if earlier is None or earlier[0] != kind:
+        return None
+    _, other, similarity = earlier
+    compared = {}
+    for encoder, row in encodings.items():
+        for space, Z in row.items():
+            Z_other = other[encoder][space]
+            pair = id(Z), id(Z_other)
+            if pair not in compared:
+                compared[pair] = _equal_arrays(Z, Z_other)
+            if not compared[pair]:
+                return None
+    return {metric: matrix.copy() for metric, matrix in similarity.items()}
+
+
+def _equal_arrays(A, B):
+    """Same shape, same dtype and the same values (a representation may be a DataFrame)."""
+    A, B = np.asarray(A), np.asarray(B)
+    return A.shape == B.shape and A.dtype == B.dtype and np.array_equal(A, B)
 
 
 def _shared_bytes(X):
