@@ -376,11 +376,8 @@ def test_the_measures_are_those_of_the_encoded_test_rows(zoo):
     assert table.loc[0, "cka_std"] == pytest.approx(np.std(values), rel=1e-9, abs=1e-12)
 
 
-def test_a_projection_read_by_two_decoders_is_measured_once(zoo, monkeypatch):
-    """The product row and the same product under another decoder have the same
-    representations: the second takes the first's measures, which are the ones it gets
-    measured alone."""
-    spaces, y = zoo
+def _recording_measured_rows(monkeypatch):
+    """The rows a comparison measures, in order, as it measures them."""
     measured = []
     original = _split.similarity_matrices
 
@@ -389,6 +386,15 @@ def test_a_projection_read_by_two_decoders_is_measured_once(zoo, monkeypatch):
         return original(kind, encodings, test_spaces, metrics_, invariance, *args)
 
     monkeypatch.setattr(_split, "similarity_matrices", recording)
+    return measured
+
+
+def test_a_projection_read_by_two_decoders_is_measured_once(zoo, monkeypatch):
+    """The product row and the same product under another decoder have the same
+    representations: the second takes the first's measures, which are the ones it gets
+    measured alone."""
+    spaces, y = zoo
+    measured = _recording_measured_rows(monkeypatch)
     rows = {"product": ProductProjection(FOUR),
             "product_scaled": (ProductProjection(FOUR), _decoder())}
     kwargs = dict(metrics=["cka", "jaccard", "mrr"], anchors=30, random_state=0)
@@ -416,14 +422,7 @@ def _shifted(X):
 def test_two_projections_of_one_text_with_different_representations_are_both_measured(
         zoo, monkeypatch):
     spaces, y = zoo
-    measured = []
-    original = _split.similarity_matrices
-
-    def recording(kind, encodings, test_spaces, metrics_, invariance, *args):
-        measured.append(invariance)
-        return original(kind, encodings, test_spaces, metrics_, invariance, *args)
-
-    monkeypatch.setattr(_split, "similarity_matrices", recording)
+    measured = _recording_measured_rows(monkeypatch)
     rows = {"first": FunctionTransformer(_shifted), "second": FunctionTransformer(_shifted)}
     table = compare_invariances(spaces, y, rows, metrics=["cosine"], anchors=30,
                                 random_state=0).set_index("invariance")
