@@ -411,6 +411,20 @@ def test_a_projection_read_by_two_decoders_is_measured_once(zoo, monkeypatch):
     assert table.loc["product", "decoder"] != table.loc["product_scaled", "decoder"]
 
 
+def test_representations_share_a_digest_only_when_shape_dtype_and_values_match(rng):
+    Z = rng.normal(size=(6, 4))
+
+    def digest(A):
+        return _split._digests({"a": {"b": A}})["a", "b"]
+
+    assert digest(Z) == digest(Z.copy()) == digest(pd.DataFrame(Z))
+    assert digest(np.asfortranarray(Z)) == digest(Z)  # the values, not the layout
+    changed = Z.copy()
+    changed[5, 3] = np.nextafter(changed[5, 3], np.inf)
+    others = [changed, Z.reshape(4, 6), Z.astype(np.float32), Z.view(np.int64)]
+    assert len({digest(A) for A in [Z, *others]}) == 5
+
+
 _shifts = iter(range(1, 10**6))
 
 

@@ -2,7 +2,9 @@
 training and test rows, sharing what they can (the relative subspaces of each space's rows,
 the decoders of the raw spaces, the fits of all projection rows run in one batch)."""
 
+import hashlib
 from dataclasses import dataclass
+from functools import partial
 
 import joblib
 import numpy as np
@@ -57,7 +59,10 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
     evaluator fits the rest and scores the spaces with ``n_jobs``. The measures that sample
     average over the same query rows in every row (``max_samples``). A row whose
     representations are an earlier row's (a projection read by two decoders) takes that
-    row's measures instead of measuring them again (:func:`_measured_before`).
+    row's measures instead of measuring them again: the two rows' representations have the
+    same digests (:func:`_digests`). The measures are deterministic functions of the
+    representations, the test rows, the query rows and the seed, all of which the rows of a
+    split share, so the values are those a second measurement would give.
     """
     train_spaces = {name: X[train] for name, X in spaces.items()}
     test_spaces = {name: X[test] for name, X in spaces.items()}
@@ -76,8 +81,7 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
                       for name, projection in rows}
         fitted_spaces = _fit_spaces_at_once(evaluators, train_spaces, y_train, shared_train,
                                             n_jobs)
-    keys = [_projection_key(projection) for _, projection in rows]
-    repeated = {}  # key: (kind, encodings, similarity) of a row whose projection comes again
+    measured = _MeasuredRows(rows)
     results = []
     for position, (name, projection) in enumerate(rows):
         if y is None:
@@ -88,15 +92,40 @@ def evaluate_rows(rows, decoders, scoring, metrics, spaces, y, train, test, anch
             kind, scorer_name, matrix, encodings = _stitch_split(
                 evaluators[name], train_spaces, test_spaces, y_train, y_test, shared_train,
                 shared_test, fits, fitted_spaces.get(name))
-        key = keys[position]
-        similarity = _measured_before(repeated.pop(key, None), kind, encodings)
-        if similarity is None:
-            similarity = similarity_matrices(kind, encodings, test_spaces, metrics, name,
-                                             calibration, queries, n_jobs)
-        if key in keys[position + 1:]:
-            repeated[key] = kind, encodings, similarity
+        similarity = measured.of_row(position, kind, encodings, partial(
+            similarity_matrices, kind, encodings, test_spaces, metrics, name, calibration,
+            queries, n_jobs))
         results.append(SplitResult(kind, scorer_name, matrix, similarity))
     return results
+
+
+class _MeasuredRows:
+    """The measures of the rows of one split, each row's taken from an earlier row's when
+    the two measure the same representations.
+
+    Candidates are rows whose projections print the same (:func:`_projection_key`); the
+    representations are then compared by their digests (:func:`_digests`), so only the
+    digests and the measures of a row whose projection comes again are kept, not its arrays.
+    """
+
+    def __init__(self, rows):
+        self.keys = [_projection_key(projection) for _, projection in rows]
+        self.kept = {}  # key: ((kind, digests), similarity) of a row whose key comes again
+
+    def of_row(self, position, kind, encodings, measure):
+        """``measure()`` (``{metric: matrix}``) for the row at ``position``, or a copy of an
+        earlier row's measures when its representations have the same digests."""
+        key = self.keys[position]
+        again = key in self.keys[position + 1:]
+        earlier = self.kept.pop(key, None)
+        digests = (kind, _digests(encodings)) if earlier is not None or again else None
+        if earlier is not None and earlier[0] == digests:
+            similarity = {metric: values.copy() for metric, values in earlier[1].items()}
+        else:
+            similarity = measure()
+        if again:
+            self.kept[key] = digests, similarity
+        return similarity
 
 
 def _projection_key(projection):
@@ -106,34 +135,21 @@ def _projection_key(projection):
     return type(projection), repr(projection)
 
 
-def _measured_before(earlier, kind, encodings):
-    """The measures of an earlier row (``earlier``: its ``(kind, encodings, similarity)``, or
-    None), copied, if this row's representations are that row's, equal element by element
-    (the product row and its learned decoder's, say); else None.
-
-    The measures are deterministic functions of the representations, the test rows, the
-    query rows and the seed, all of which the rows of a split share: the values are those a
-    second measurement would give.
-    """
-    if earlier is None or earlier[0] != kind:
-        return None
-    _, other, similarity = earlier
-    compared = {}
+def _digests(encodings):
+    """``{(encoder, space): digest}`` of what each space reads of each encoder's test rows:
+    SHA-256 of the array's shape, dtype and bytes, each distinct array hashed once (a
+    projection's one array serves every space). Two rows with the same digests measure the
+    same arrays, without the earlier row's arrays being kept for the comparison."""
+    by_array, digests = {}, {}
     for encoder, row in encodings.items():
         for space, Z in row.items():
-            Z_other = other[encoder][space]
-            pair = id(Z), id(Z_other)
-            if pair not in compared:
-                compared[pair] = _equal_arrays(Z, Z_other)
-            if not compared[pair]:
-                return None
-    return {metric: matrix.copy() for metric, matrix in similarity.items()}
-
-
-def _equal_arrays(A, B):
-    """Same shape, same dtype and the same values (a representation may be a DataFrame)."""
-    A, B = np.asarray(A), np.asarray(B)
-    return A.shape == B.shape and A.dtype == B.dtype and np.array_equal(A, B)
+            if id(Z) not in by_array:
+                A = np.ascontiguousarray(Z)  # a representation may be a DataFrame
+                digest = hashlib.sha256(repr((A.shape, A.dtype.str)).encode())
+                digest.update(A)
+                by_array[id(Z)] = digest.digest()
+            digests[encoder, space] = by_array[id(Z)]
+    return digests
 
 
 def _shared_bytes(X):
