@@ -3,6 +3,7 @@ again and again: with and without a product's ``memory``, with and without the s
 comparison shares between its rows, for any n_jobs, on Dask."""
 
 import gc
+import itertools
 import pickle
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -425,7 +426,7 @@ def test_representations_share_a_digest_only_when_shape_dtype_and_values_match(r
     assert len({digest(A) for A in [Z, *others]}) == 5
 
 
-_shifts = iter(range(1, 10**6))
+_shifts = itertools.count(1)
 
 
 def _shifted(X):

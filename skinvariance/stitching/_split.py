@@ -110,7 +110,7 @@ class _MeasuredRows:
 
     def __init__(self, rows):
         self.keys = [_projection_key(projection) for _, projection in rows]
-        self.kept = {}  # key: ((kind, digests), similarity) of a row whose key comes again
+        self.kept = {}  # key: (fingerprint, similarity) of a row whose key comes again
 
     def of_row(self, position, kind, encodings, measure):
         """``measure()`` (``{metric: matrix}``) for the row at ``position``, or a copy of an
@@ -118,13 +118,13 @@ class _MeasuredRows:
         key = self.keys[position]
         again = key in self.keys[position + 1:]
         earlier = self.kept.pop(key, None)
-        digests = (kind, _digests(encodings)) if earlier is not None or again else None
-        if earlier is not None and earlier[0] == digests:
+        fingerprint = (kind, _digests(encodings)) if earlier is not None or again else None
+        if earlier is not None and earlier[0] == fingerprint:
             similarity = {metric: values.copy() for metric, values in earlier[1].items()}
         else:
             similarity = measure()
         if again:
-            self.kept[key] = digests, similarity
+            self.kept[key] = fingerprint, similarity
         return similarity
 
 
