@@ -29,7 +29,13 @@ from sklearn.utils.validation import check_memory
 from ..kernels import get_kernel
 from ._engine import AnchorPreprocessing, SubspaceGroup, raw_subspaces
 
-__all__ = ["SHARED_FLOOR_BYTES", "SharedSubspaces", "memory_source", "shared_budget"]
+__all__ = [
+    "SHARED_FLOOR_BYTES",
+    "SharedSubspaces",
+    "array_digest",
+    "memory_source",
+    "shared_budget",
+]
 
 #: The bytes of subspaces a :class:`SharedSubspaces` may keep whatever its rows' size.
 SHARED_FLOOR_BYTES = 16 * 2**20
@@ -147,16 +153,22 @@ class SharedSubspaces:
         return found
 
 
+def array_digest(A):
+    """``(dtype, shape, BLAKE2b digest of the values' bytes)`` of an array (or a DataFrame),
+    read in C order: equal for arrays of the same values whatever their memory layout, and
+    small enough to keep where the array itself should not be kept."""
+    A = np.ascontiguousarray(A)
+    digest = hashlib.blake2b(A.view(np.uint8).reshape(-1), digest_size=32).digest()
+    return A.dtype.str, A.shape, digest
+
+
 def _subspace_keys(group):
     """What each raw subspace of ``group`` depends on besides the rows: its kernel (and order),
     the anchors, the pre-processing, the dtype, and whether it is computed in the fused
     L1/L-infinity pass."""
     fused = set(group.evaluator.fused or ())
     # a digest of the anchors, not their bytes: a key per kept subspace must stay small
-    anchors = np.ascontiguousarray(group.anchors)
-    digest = hashlib.blake2b(anchors.view(np.uint8).reshape(-1), digest_size=32).digest()
-    common = (anchors.dtype.str, anchors.shape, digest, group.preprocessing.key(),
-              group.dtype.str)
+    common = (*array_digest(group.anchors), group.preprocessing.key(), group.dtype.str)
     keys = []
     for position, name in enumerate(group.kernels):
         kernel = get_kernel(name)

@@ -2,14 +2,13 @@
 training and test rows, sharing what they can (the relative subspaces of each space's rows,
 the decoders of the raw spaces, the fits of all projection rows run in one batch)."""
 
-import hashlib
 from dataclasses import dataclass
 from functools import partial
 
 import joblib
 import numpy as np
 
-from ..projection._shared import SharedSubspaces, shared_budget
+from ..projection._shared import SharedSubspaces, array_digest, shared_budget
 from ._invariances import projection_kind
 from ._measures_only import encode_without_labels, sample_queries, similarity_matrices
 from ._rows import row_evaluator, row_subspaces
@@ -136,18 +135,16 @@ def _projection_key(projection):
 
 
 def _digests(encodings):
-    """``{(encoder, space): digest}`` of what each space reads of each encoder's test rows:
-    SHA-256 of the array's shape, dtype and bytes, each distinct array hashed once (a
-    projection's one array serves every space). Two rows with the same digests measure the
-    same arrays, without the earlier row's arrays being kept for the comparison."""
+    """``{(encoder, space): digest}`` of what each space reads of each encoder's test rows
+    (:func:`~skinvariance.projection._shared.array_digest`: dtype, shape and a digest of the
+    values), each distinct array hashed once (a projection's one array serves every space).
+    Two rows with the same digests measure the same arrays, without the earlier row's arrays
+    being kept for the comparison."""
     by_array, digests = {}, {}
     for encoder, row in encodings.items():
         for space, Z in row.items():
             if id(Z) not in by_array:
-                A = np.ascontiguousarray(Z)  # a representation may be a DataFrame
-                digest = hashlib.sha256(repr((A.shape, A.dtype.str)).encode())
-                digest.update(A)
-                by_array[id(Z)] = digest.digest()
+                by_array[id(Z)] = array_digest(Z)
             digests[encoder, space] = by_array[id(Z)]
     return digests
 
