@@ -201,13 +201,19 @@ def test_one_thread_of_every_pool_in_the_main_thread_only(two_threads):
     seen = []
 
     def work():
+        # OpenMP's thread count is per thread: a new thread starts from the machine's
+        # default (its cores, or OMP_NUM_THREADS), not from the main thread's setting
+        before = _thread_counts()
         with one_thread_of_every_pool():
-            seen.append(_thread_counts())
+            seen.append((before, _thread_counts()))
 
     worker = threading.Thread(target=work)
     worker.start()
     worker.join()
-    assert seen == [two_threads]
+    [(before, inside)] = seen
+    assert inside == before
+    blas = _thread_counts("blas")  # process-wide: the fixture's two threads
+    assert {path: inside[path] for path in blas} == blas == {path: 2 for path in blas}
     assert _thread_counts() == two_threads
 
 
