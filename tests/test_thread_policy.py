@@ -80,7 +80,9 @@ def test_n_threads_sets_the_threads_of_the_compiled_loops(monkeypatch, rng):
     monkeypatch.setattr("skinvariance.kernels._driver.split_rows", recording(kernels))
     monkeypatch.setattr(_assemble, "split_rows", recording(normalisations))
     X = rng.normal(size=(600, 8))
-    for n_threads, expected in ((1, {1}), (2, {2}), (None, {min(2, cpu_count())})):
+    # None: the BLAS limit in force (every core unless lowered), capped at the CPU count
+    default = min(cpu_count(), _blas_threads())
+    for n_threads, expected in ((1, {1}), (2, {2}), (None, {default})):
         for estimator in (ProductProjection(["l1", "linf"], n_threads=n_threads),
                           ProductProjection(["l1", "linf"], aggregate="sum",
                                             n_threads=n_threads),
