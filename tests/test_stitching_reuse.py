@@ -33,6 +33,7 @@ from skinvariance import (
     stack_spaces,
 )
 from skinvariance._parallel import run_small_tasks
+from skinvariance._validation import final_step
 from skinvariance.projection._shared import SHARED_FLOOR_BYTES, SharedSubspaces, shared_budget
 from skinvariance.stitching import _measures_only, _split, _work, default_invariances
 from skinvariance.stitching._compare import _row_tasks
@@ -554,22 +555,47 @@ def test_a_space_s_units_release_its_store_after_the_last_wherever_they_run(rng)
     assert store._bytes == 0
 
 
-def test_the_batch_keeps_the_subspaces_a_row_fitted_later_reads(zoo, monkeypatch):
-    """A row whose learned decoders fit in processes projects the spaces after the batch,
-    from the same stores: they are kept, and read again instead of being computed."""
+def test_learned_rows_are_fitted_in_the_batch_their_decoders_first(zoo, monkeypatch):
+    """A row whose learned decoders fit in processes is fitted in the batch with the others:
+    every space projected for every row, the learned row's first (filling the stores, which
+    the other rows read again instead of computing), then every decoder in one batch, the
+    learned ones first and in processes, so that the short fits fill the last round. The
+    table is the one whose learned row is fitted by its own evaluator after the batch (as
+    when the representations would not fit the budget)."""
     spaces, y = zoo
     monkeypatch.setattr(_work, "MIN_ELEMENTS_IN_PROCESSES", 0)  # however small
     invariances = {name: est for name, est in default_invariances(y=y).items()
                    if name in ("relative_cosine", "product", "product_mlp_sum")}
+    options = dict(metrics=["cka"], anchors=30, random_state=0, cv=2, n_jobs=1)
+    with monkeypatch.context() as over_budget:
+        over_budget.setattr(_split, "_fit_fewer_than_budget", lambda *args: False)
+        fitted_after = compare_invariances(spaces, y, invariances, **options)
     kept = _kept_after_each_unit(monkeypatch, len(spaces))
-    compare_invariances(spaces, y, invariances, metrics=["cka"], anchors=30, random_state=0,
-                        cv=2, n_jobs=1)
-    train_stores = _Recorded.made[: len(spaces)]  # the first split's, made first
-    # the product's units first, space after space, each filling its store; none released
-    assert kept == [1, 2, 3, 4, 4, 4, 4, 4] * 2
-    # each kernel computed once; the cosine row and the learned row read it again
+    batches = []
+    one_by_one = _split.run_small_tasks
+
+    def recording(tasks, n_jobs=None, **options):
+        tasks = list(tasks)
+        batches.append(([function.__name__ for function, _, _ in tasks],
+                        [type(final_step(args[0])).__name__ for _, args, _ in tasks],
+                        options.get("holds_the_gil", False)))
+        return one_by_one(tasks, n_jobs, **options)
+
+    monkeypatch.setattr(_split, "run_small_tasks", recording)
+    table = compare_invariances(spaces, y, invariances, **options)
+    pd.testing.assert_frame_equal(table, fitted_after, check_exact=True)
+    n = len(spaces)
+    projections, decoders = batches[:2]  # the first split's
+    assert projections[0] == ["project_space"] * 3 * n and not projections[2]
+    assert decoders[0] == ["fit_decoder"] * 3 * n and decoders[2]
+    # the learned row's decoders first, then the product's and the cosine row's
+    assert decoders[1] == ["ProductClassifier"] * n + ["LogisticRegression"] * 2 * n
+    # the learned row's units fill the stores, space after space; none released
+    assert kept == ([1, 2, 3, 4] + [4] * (5 * n)) * 2
+    train_stores = _Recorded.made[:n]  # the first split's, made first
+    # each kernel computed once; the product row and the cosine row read it again
     assert [(store.n_computed, store.n_served) for store in train_stores] == (
-        [(len(FOUR), 1 + len(FOUR))] * len(spaces))
+        [(len(FOUR), len(FOUR) + 1)] * n)
 
 
 def _every_search(metrics, pairs, measured, names, calibration):

@@ -391,6 +391,14 @@ DataFrame
         rows = self._anchor_rows(spaces, y)
         return rows, self._space_units(spaces, y, rows, shared or {})
 
+    def _space_projection(self, spaces, y):
+        """The anchor rows and the seeded projection of :meth:`_fit`'s per-space fits, for a
+        caller that projects the spaces and fits the decoders itself and hands the results
+        back as ``fitted_spaces``; None for an alignment or the raw spaces."""
+        if projection_kind(self.projection) != "projection":
+            return None
+        return self._anchor_rows(spaces, y), seeded_clone(self.projection, self.random_state)
+
     def _space_units(self, spaces, y, rows, shared):
         return space_units(seeded_clone(self.projection, self.random_state), self.decoder,
                            spaces, y, rows, shared)

@@ -26,6 +26,7 @@ __all__ = [
     "encode",
     "encode_and_score",
     "encode_rows",
+    "enough_for_processes",
     "fit_alignment",
     "fit_decoder",
     "fit_projection",
@@ -105,6 +106,12 @@ def fits_in_processes(decoder, n_samples):
     return isinstance(final, _BaseProductDecoder) and final._solver_for(n_samples) == "lbfgs"
 
 
+def enough_for_processes(representations):
+    """Whether fits that hold the GIL on ``representations`` have the work that starting
+    worker processes pays for (:data:`MIN_ELEMENTS_IN_PROCESSES`)."""
+    return sum(Z.size for Z in representations) >= MIN_ELEMENTS_IN_PROCESSES
+
+
 def fit_spaces_then_decoders(projection, decoder, spaces, y, rows, shared, n_jobs):
     """``(projection, decoder, width)`` per space, for a decoder whose fits hold the GIL: the
     projections on threads (they read ``shared``), then the decoders in processes
@@ -116,7 +123,7 @@ def fit_spaces_then_decoders(projection, decoder, spaces, y, rows, shared, n_job
     )
     decoders = run_small_tasks(
         (joblib.delayed(fit_decoder)(decoder, Z, y) for _, Z in projected), n_jobs,
-        holds_the_gil=sum(Z.size for _, Z in projected) >= MIN_ELEMENTS_IN_PROCESSES,
+        holds_the_gil=enough_for_processes(Z for _, Z in projected),
     )
     return [(fitted, fitted_decoder, Z.shape[1])
             for (fitted, Z), fitted_decoder in zip(projected, decoders, strict=True)]
