@@ -522,6 +522,7 @@ def _kept_after_each_unit(monkeypatch, n_spaces):
         return results
 
     monkeypatch.setattr(_split, "run_small_tasks", one_by_one)
+    monkeypatch.setattr(_work, "run_small_tasks", one_by_one)  # rows projected, then decoded
     return kept
 
 
@@ -572,7 +573,7 @@ def test_learned_rows_are_fitted_in_the_batch_their_decoders_first(zoo, monkeypa
         fitted_after = compare_invariances(spaces, y, invariances, **options)
     kept = _kept_after_each_unit(monkeypatch, len(spaces))
     batches = []
-    one_by_one = _split.run_small_tasks
+    one_by_one = _work.run_small_tasks
 
     def recording(tasks, n_jobs=None, **options):
         tasks = list(tasks)
@@ -581,7 +582,7 @@ def test_learned_rows_are_fitted_in_the_batch_their_decoders_first(zoo, monkeypa
                         options.get("holds_the_gil", False)))
         return one_by_one(tasks, n_jobs, **options)
 
-    monkeypatch.setattr(_split, "run_small_tasks", recording)
+    monkeypatch.setattr(_work, "run_small_tasks", recording)
     table = compare_invariances(spaces, y, invariances, **options)
     pd.testing.assert_frame_equal(table, fitted_after, check_exact=True)
     n = len(spaces)

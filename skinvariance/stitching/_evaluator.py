@@ -331,8 +331,8 @@ DataFrame
         :class:`~skinvariance.projection._shared.SharedSubspaces` of its rows (or is None);
         ``fits``: the caller's :class:`~skinvariance.stitching._work.DecoderFits` of these
         rows, which the decoders of raw spaces are read from (or None); ``fitted_spaces``:
-        ``(anchor rows, results)`` of the units of :meth:`_space_fit_tasks`, which the
-        caller ran (or None)."""
+        ``(anchor rows, results)`` of the per-space fits of :meth:`_space_projection`'s
+        projection, which the caller ran (or None)."""
         names = list(spaces)
         first = spaces[names[0]]
         y = check_target(y, first.shape[0])
@@ -378,40 +378,23 @@ DataFrame
         self.scorer_name_ = scorer_name
         return self
 
-    def _space_fit_tasks(self, spaces, y, shared=None):
-        """The anchor rows and the units of work of :meth:`_fit` when it fits a projection
-        and a decoder per space on threads, one :func:`fit_space` per space, for a caller
-        that runs them (with other evaluators' units, say) and hands their results back as
-        ``fitted_spaces``; None for an evaluator that fits otherwise (an alignment, the raw
-        spaces, decoders fitted in processes). ``y``: checked by the caller (a comparison's
-        training target), as :meth:`_fit` checks it again."""
-        if (projection_kind(self.projection) != "projection"
-                or fits_in_processes(self.decoder, len(y))):
-            return None
-        rows = self._anchor_rows(spaces, y)
-        return rows, self._space_units(spaces, y, rows, shared or {})
-
     def _space_projection(self, spaces, y):
         """The anchor rows and the seeded projection of :meth:`_fit`'s per-space fits, for a
-        caller that projects the spaces and fits the decoders itself and hands the results
-        back as ``fitted_spaces``; None for an alignment or the raw spaces."""
-        if projection_kind(self.projection) != "projection":
-            return None
+        caller that projects and decodes the spaces itself (with other evaluators' spaces,
+        say) and hands the results back as ``fitted_spaces``. ``y``: checked by the caller (a
+        comparison's training target), as :meth:`_fit` checks it again."""
         return self._anchor_rows(spaces, y), seeded_clone(self.projection, self.random_state)
-
-    def _space_units(self, spaces, y, rows, shared):
-        return space_units(seeded_clone(self.projection, self.random_state), self.decoder,
-                           spaces, y, rows, shared)
 
     def _fit_projections(self, spaces, y, rows, shared, fitted=None):
         """One projection (fitted on the space's anchors) and one decoder per space
-        (``fitted``: the results of :meth:`_space_fit_tasks`' units, run by the caller)."""
+        (``fitted``: ``(projection, decoder, width)`` per space, fitted by the caller)."""
+        projection = seeded_clone(self.projection, self.random_state)
         if fitted is None and fits_in_processes(self.decoder, y.shape[0]):
-            fitted = fit_spaces_then_decoders(seeded_clone(self.projection, self.random_state),
-                                              self.decoder, spaces, y, rows, shared,
-                                              self.n_jobs)
+            [fitted] = fit_spaces_then_decoders([(projection, self.decoder, rows)], spaces, y,
+                                                shared, self.n_jobs)
         elif fitted is None:
-            fitted = run_small_tasks(self._space_units(spaces, y, rows, shared), self.n_jobs)
+            fitted = run_small_tasks(space_units(projection, self.decoder, spaces, y, rows,
+                                                 shared), self.n_jobs)
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
         decoders = {name: dec for name, (_, dec, _) in zip(names, fitted, strict=True)}

@@ -15,11 +15,10 @@ from ._measures_only import encode_without_labels, sample_queries, similarity_ma
 from ._rows import row_evaluator, row_subspaces
 from ._work import (
     DecoderFits,
-    enough_for_processes,
-    fit_decoder,
+    fit_spaces_then_decoders,
     fits_in_processes,
-    project_space,
     run_small_tasks,
+    space_units,
 )
 
 __all__ = ["SHARED_BYTES_PER_SPACE", "SplitResult", "evaluate_rows"]
@@ -163,87 +162,68 @@ def _shared_bytes(X):
 
 def _fit_spaces_at_once(evaluators, spaces, y, shared, n_jobs):
     """``{row: (anchor rows, results)}`` of the rows whose evaluator fits a projection and a
-    decoder per space on threads (:meth:`StitchingEvaluator._space_fit_tasks`), their units
-    run in one batch: a row's five fits on two threads take three rounds, the last on one
-    thread, and the next row no longer waits for it. The longest fits (the rows with the most
-    subspaces) go first, so that the short ones fill the last round.
+    decoder per space (:meth:`StitchingEvaluator._space_projection`), their units run in one
+    batch: a row's five fits on two threads take three rounds, the last on one thread, and
+    the next row no longer waits for it. The longest fits (the rows with the most subspaces)
+    go first, so that the short ones fill the last round.
 
     Rows whose learned decoders' L-BFGS fits hold the GIL
-    (:func:`~skinvariance.stitching._work.fits_in_processes`) join the batch, their fits
-    first, while every row's training representations fit the budget
-    (:func:`_learned_fits_first`); beyond it, they are fitted after the batch by their own
-    evaluator, which reads the kept subspaces again. Unless such a row comes later, a space's
-    subspaces are released once its last unit is done, and the units go space by space (a
-    space's long fits next to the short ones of the space before): the batch then holds the
-    subspaces of the spaces it is working on, not of every space.
+    (:func:`~skinvariance.stitching._work.fits_in_processes`) join the batch while every
+    row's training representations fit the budget (:func:`_fit_fewer_than_budget`): every
+    space is projected for every row, then every decoder is fitted
+    (:func:`~skinvariance.stitching._work.fit_spaces_then_decoders`), the learned rows'
+    first. Five learned fits on two workers take three rounds, the last on one worker, and
+    the other rows' short fits fill the other worker then. Beyond the budget, the learned
+    rows are fitted after the batch by their own evaluators, which read the kept subspaces
+    again. Without such a row, a space's subspaces are released once its last unit is done,
+    and the units go space by space (a space's long fits next to the short ones of the space
+    before): the batch then holds the subspaces of the spaces it is working on, not of every
+    space.
     """
-    planned = {name: evaluator._space_fit_tasks(spaces, y, shared)
-               for name, evaluator in evaluators.items()}
-    order = sorted((name for name, plan in planned.items() if plan is not None),
+    projecting = [name for name, evaluator in evaluators.items()
+                  if projection_kind(evaluator.projection) == "projection"]
+    learned = [name for name in projecting
+               if fits_in_processes(evaluators[name].decoder, len(y))]
+    order = sorted((name for name in projecting if name not in learned),
                    key=lambda name: -row_subspaces(evaluators[name].projection))
-    learned = [name for name, plan in planned.items() if plan is None
-               and projection_kind(evaluators[name].projection) == "projection"
-               and fits_in_processes(evaluators[name].decoder, len(y))]
-    if learned and _fit_fewer_than_budget(evaluators, learned + order, spaces, len(y)):
-        return _learned_fits_first(evaluators, learned, order, spaces, y, shared, n_jobs)
+    together = bool(learned) and _fit_fewer_than_budget(evaluators, learned + order, spaces,
+                                                        len(y))
+    batched = learned + order if together else order
+    plans = {name: evaluators[name]._space_projection(spaces, y) for name in batched}
+    if together:
+        fitted = fit_spaces_then_decoders(
+            [(plans[name][1], evaluators[name].decoder, plans[name][0]) for name in batched],
+            spaces, y, shared, n_jobs)
+        return {name: (plans[name][0], results)
+                for name, results in zip(batched, fitted, strict=True)}
     if not order:
         return {}
-    read_later = any(plan is None and projection_kind(evaluators[name].projection)
-                     == "projection" for name, plan in planned.items())
-    if read_later:
+    units = {name: space_units(plans[name][1], evaluators[name].decoder, spaces, y,
+                               plans[name][0], shared) for name in order}
+    if learned:  # fitted later, reading the kept subspaces
         dispatched = [(name, position) for name in order for position in range(len(spaces))]
-        tasks = [planned[name][1][position] for name, position in dispatched]
+        tasks = [units[name][position] for name, position in dispatched]
     else:
         dispatched = _space_by_space(order, evaluators, len(spaces))
-        tasks = _each_space_releasing(planned, dispatched, [shared[name] for name in spaces])
+        tasks = _each_space_releasing(units, dispatched, [shared[name] for name in spaces])
     results = {name: [None] * len(spaces) for name in order}
     for (name, position), result in zip(dispatched, run_small_tasks(tasks, n_jobs),
                                         strict=True):
         results[name][position] = result
-    return {name: (planned[name][0], results[name]) for name in order}
+    return {name: (plans[name][0], results[name]) for name in order}
 
 
 def _fit_fewer_than_budget(evaluators, names, spaces, n_rows):
     """Whether the training representations of every row ``names`` of every space, held at
-    once by :func:`_learned_fits_first`, take at most ``SHARED_BYTES_PER_SPACE`` a space
-    (float64, each subspace as wide as the anchors or the space, whichever is wider)."""
+    once when the learned rows join the batch, take at most ``SHARED_BYTES_PER_SPACE`` a
+    space (float64, each subspace as wide as the anchors or the space, whichever is
+    wider)."""
     # a count of anchors bounds their number; given rows or a mapping, the rows bound it
     n_anchors = max(min(evaluator.anchors, n_rows) if isinstance(evaluator.anchors, Integral)
                     else n_rows for evaluator in evaluators.values())
     widest = max(max(n_anchors, X.shape[1]) for X in spaces.values())
     width = sum(row_subspaces(evaluators[name].projection) for name in names) * widest
     return 8 * n_rows * width <= SHARED_BYTES_PER_SPACE
-
-
-def _learned_fits_first(evaluators, learned, order, spaces, y, shared, n_jobs):
-    """``{row: (anchor rows, results)}`` of the rows ``learned`` (their decoders' L-BFGS
-    steps hold the GIL, :func:`~skinvariance.stitching._work.fits_in_processes`) and
-    ``order`` (the other rows that fit a projection and a decoder per space): every space
-    projected for every row on threads, then every decoder in one batch, in processes when
-    the learned fits have enough work (as
-    :func:`~skinvariance.stitching._work.fit_spaces_then_decoders`), the learned rows' first.
-
-    Five learned fits on two workers take three rounds, the last on one worker: the other
-    rows' short fits fill the other worker then, where they used to run before the learned
-    fits began. The representations are all held until the batch is done
-    (:func:`_fit_fewer_than_budget`).
-    """
-    plans = {name: evaluators[name]._space_projection(spaces, y) for name in learned + order}
-    units = [(name, space) for name in learned + order for space in spaces]
-    projected = run_small_tasks(
-        (joblib.delayed(project_space)(plans[name][1], spaces[space], plans[name][0][space],
-                                       y, shared.get(space))
-         for name, space in units), n_jobs)
-    learned_representations = [Z for (name, _), (_, Z) in zip(units, projected, strict=True)
-                               if name in learned]
-    decoders = run_small_tasks(
-        (joblib.delayed(fit_decoder)(evaluators[name].decoder, Z, y)
-         for (name, _), (_, Z) in zip(units, projected, strict=True)),
-        n_jobs, holds_the_gil=enough_for_processes(learned_representations))
-    results = {name: (plans[name][0], []) for name in learned + order}
-    for (name, _), (projection, Z), decoder in zip(units, projected, decoders, strict=True):
-        results[name][1].append((projection, decoder, Z.shape[1]))
-    return results
 
 
 def _space_by_space(order, evaluators, n_spaces):
@@ -260,13 +240,15 @@ def _space_by_space(order, evaluators, n_spaces):
     return dispatched
 
 
-def _each_space_releasing(planned, dispatched, stores):
-    """The units ``dispatched`` (``[(row, space position)]``), the last to finish of each
-    space's releasing its store (``stores``, by position)."""
-    units = [[] for _ in stores]
+def _each_space_releasing(units, dispatched, stores):
+    """The units ``dispatched`` (``[(row, space position)]``, of ``units``: ``{row: [unit
+    per space]}``), the last to finish of each space's releasing its store (``stores``, by
+    position)."""
+    by_space = [[] for _ in stores]
     for name, position in dispatched:
-        units[position].append(planned[name][1][position])
-    wrapped = [iter(_releasing(mine, store)) for mine, store in zip(units, stores, strict=True)]
+        by_space[position].append(units[name][position])
+    wrapped = [iter(_releasing(mine, store))
+               for mine, store in zip(by_space, stores, strict=True)]
     return [next(wrapped[position]) for _, position in dispatched]
 
 

@@ -12,6 +12,8 @@ decoder of the same parameters already fitted on the same rows is read from it, 
 again.
 """
 
+from itertools import islice
+
 import joblib
 import numpy as np
 from sklearn.base import clone
@@ -26,7 +28,6 @@ __all__ = [
     "encode",
     "encode_and_score",
     "encode_rows",
-    "enough_for_processes",
     "fit_alignment",
     "fit_decoder",
     "fit_projection",
@@ -106,27 +107,30 @@ def fits_in_processes(decoder, n_samples):
     return isinstance(final, _BaseProductDecoder) and final._solver_for(n_samples) == "lbfgs"
 
 
-def enough_for_processes(representations):
-    """Whether fits that hold the GIL on ``representations`` have the work that starting
-    worker processes pays for (:data:`MIN_ELEMENTS_IN_PROCESSES`)."""
-    return sum(Z.size for Z in representations) >= MIN_ELEMENTS_IN_PROCESSES
-
-
-def fit_spaces_then_decoders(projection, decoder, spaces, y, rows, shared, n_jobs):
-    """``(projection, decoder, width)`` per space, for a decoder whose fits hold the GIL: the
-    projections on threads (they read ``shared``), then the decoders in processes
-    (:func:`fits_in_processes`) unless the representations are small."""
+def fit_spaces_then_decoders(plans, spaces, y, shared, n_jobs):
+    """``[(projection, decoder, width) per space]`` for each plan ``(projection, decoder,
+    anchor rows)`` of ``plans``, when some decoders' fits hold the GIL: every space projected
+    for every plan on threads (they read ``shared``), then every decoder in one batch, in the
+    order of ``plans``, in processes (:func:`fits_in_processes`) unless the representations
+    those decoders read are small."""
+    units = [(plan, name) for plan in plans for name in spaces]
     projected = run_small_tasks(
-        (joblib.delayed(project_space)(projection, X, rows[name], y, shared.get(name))
-         for name, X in spaces.items()),
+        (joblib.delayed(project_space)(projection, spaces[name], rows[name], y,
+                                       shared.get(name))
+         for (projection, _, rows), name in units),
         n_jobs,
     )
-    decoders = run_small_tasks(
-        (joblib.delayed(fit_decoder)(decoder, Z, y) for _, Z in projected), n_jobs,
-        holds_the_gil=enough_for_processes(Z for _, Z in projected),
+    decoders = [decoder for (_, decoder, _), _ in units]
+    holding = sum(Z.size for decoder, (_, Z) in zip(decoders, projected, strict=True)
+                  if fits_in_processes(decoder, len(y)))
+    fitted = run_small_tasks(
+        (joblib.delayed(fit_decoder)(decoder, Z, y)
+         for decoder, (_, Z) in zip(decoders, projected, strict=True)),
+        n_jobs, holds_the_gil=holding >= MIN_ELEMENTS_IN_PROCESSES,
     )
-    return [(fitted, fitted_decoder, Z.shape[1])
-            for (fitted, Z), fitted_decoder in zip(projected, decoders, strict=True)]
+    results = iter([(projection, decoder, Z.shape[1])
+                    for (projection, Z), decoder in zip(projected, fitted, strict=True)])
+    return [list(islice(results, len(spaces))) for _ in plans]
 
 
 class DecoderFits:
