@@ -9,7 +9,7 @@ from skinvariance import datasets, exceptions, io, kernels, metrics
 from skinvariance import outofcore as outofcore  # deprecated: skinvariance.io
 from skinvariance.alignment import AffineAlignment, OrthogonalAlignment
 from skinvariance.anchors import select_anchors
-from skinvariance.decoders import ProductClassifier, ProductRegressor
+from skinvariance.decoders import LogisticClassifier, ProductClassifier, ProductRegressor
 from skinvariance.matching import MatchedAlignment, match_spaces
 from skinvariance.projection import ProductProjection, RelativeProjection
 from skinvariance.spaces import stack_spaces, unstack_spaces
@@ -19,6 +19,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AffineAlignment",
+    "LogisticClassifier",
     "MatchedAlignment",
     "OrthogonalAlignment",
     "ProductClassifier",

@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.validation import _check_feature_names_in
+from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
 
 __all__ = [
     "HasMethods",
@@ -34,6 +34,7 @@ __all__ = [
     "StrOptions",
     "_BaseComposition",
     "_check_feature_names_in",
+    "_check_sample_weight",
     "_fit_context",
     "get_chunk_n_rows",
     "plain_output",

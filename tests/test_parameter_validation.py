@@ -23,6 +23,7 @@ from sklearn.neural_network import MLPClassifier
 import skinvariance
 from skinvariance import (
     AffineAlignment,
+    LogisticClassifier,
     MatchedAlignment,
     OrthogonalAlignment,
     ProductClassifier,
@@ -136,6 +137,11 @@ CALLS = {
         "kernel": ["cosinus", 3, None], "p": [0.5, *NUMBER], "n_anchors": COUNT,
         "anchor_selection": ["best"], "center": FLAG, "scale": FLAG, "l2_normalize": FLAG,
         "normalize": ["batch", True], "random_state": ["seed", True, -1], "n_threads": COUNT}),
+    "LogisticClassifier": (_estimator(LogisticClassifier, lambda e: e.fit(X, y), max_iter=2), {
+        "C": [0.0, -1.0, *NUMBER], "fit_intercept": FLAG, "tol": [-1.0, *NUMBER],
+        "max_iter": COUNT, "n_threads": COUNT}),
+    "LogisticClassifier.fit": (lambda y: LogisticClassifier(max_iter=2).fit(X, y),
+                               {"y": BAD_Y}),
     "ProductClassifier": (_estimator(ProductClassifier, lambda e: e.fit(np.hstack([X, X]), y),
                                      n_subspaces=2, max_iter=2), {
         "n_subspaces": COUNT, "aggregate": ["median"], "hidden_layer_sizes": [0, [4, 0], True],

@@ -590,7 +590,7 @@ def test_learned_rows_are_fitted_in_the_batch_their_decoders_first(zoo, monkeypa
     assert projections[0] == ["project_space"] * 3 * n and not projections[2]
     assert decoders[0] == ["fit_decoder"] * 3 * n and decoders[2]
     # the learned row's decoders first, then the product's and the cosine row's
-    assert decoders[1] == ["ProductClassifier"] * n + ["LogisticRegression"] * 2 * n
+    assert decoders[1] == ["ProductClassifier"] * n + ["LogisticClassifier"] * 2 * n
     # the learned row's units fill the stores, space after space; none released
     assert kept == ([1, 2, 3, 4] + [4] * (5 * n)) * 2
     train_stores = _Recorded.made[:n]  # the first split's, made first

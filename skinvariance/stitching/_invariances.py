@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+from sklearn.linear_model import Ridge, RidgeClassifier
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._compat import InvalidParameterError, Options, _fit_context
 from .._validation import check_target, final_step
 from ..alignment import AffineAlignment, OrthogonalAlignment
-from ..decoders import ProductClassifier, ProductRegressor
+from ..decoders import LogisticClassifier, ProductClassifier, ProductRegressor
 from ..projection import ProductProjection, RelativeProjection, normalize_rows
 
 __all__ = [
@@ -251,8 +251,9 @@ def make_decoder(name, y, *, n_subspaces=1):
 
     Notes
     -----
-    ``"auto"`` is ``PowerOfTwoScaler`` + ``StandardScaler`` + ``LogisticRegression(max_iter=
-    1000)`` for class labels and ``+ Ridge()`` for a continuous target; why, and when to
+    ``"auto"`` is ``PowerOfTwoScaler`` + ``StandardScaler`` + ``LogisticClassifier(max_iter=
+    1000)`` (scikit-learn's ``LogisticRegression``'s model and solver, with a faster loss)
+    for class labels and ``+ Ridge()`` for a continuous target; why, and when to
     drop the ``StandardScaler``: :ref:`default_decoder`. The ridge decoders compute in float64
     (``PowerOfTwoScaler(dtype=np.float64)``), whatever the spaces' dtype.
 
@@ -262,7 +263,7 @@ def make_decoder(name, y, *, n_subspaces=1):
     >>> make_decoder("auto", [0, 1, 1, 0])
     Pipeline(steps=[('poweroftwoscaler', PowerOfTwoScaler()),
                     ('standardscaler', StandardScaler()),
-                    ('logisticregression', LogisticRegression(max_iter=1000))])
+                    ('logisticclassifier', LogisticClassifier(max_iter=1000))])
     >>> make_decoder("mlp_sum", [0.5, 1.0, 2.0], n_subspaces=4)
     ProductRegressor(n_subspaces=4)
     """
@@ -295,7 +296,7 @@ def make_decoder(name, y, *, n_subspaces=1):
                 "The 'logistic' decoder needs class labels; got a continuous target y."
             )
         return make_pipeline(PowerOfTwoScaler(), StandardScaler(),
-                             LogisticRegression(max_iter=1000))
+                             LogisticClassifier(max_iter=1000))
     if name == "ridge":
         return make_pipeline(PowerOfTwoScaler(dtype=np.float64), StandardScaler(),
                              RidgeClassifier() if classification else Ridge())

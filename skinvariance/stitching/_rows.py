@@ -29,6 +29,7 @@ __all__ = [
 
 # Short names of the decoders make_decoder builds, as the table's decoder column writes them.
 _SHORT_NAMES = {
+    "LogisticClassifier": "logistic",
     "LogisticRegression": "logistic",
     "Ridge": "ridge",
     "RidgeClassifier": "ridge",
