@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import _check_sample_weight, _fit_context
 from .._constraints import NumberInterval
+from .._parallel import compiled_threads, one_blas_thread
 from .._validation import check_target
 from ._logistic_loops import loss_gradient
 
@@ -151,7 +152,7 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
             W = weights.reshape(n_outputs, n_features).astype(X.dtype)
             b = theta[n_weights:].astype(X.dtype) if self.fit_intercept else no_intercept
             loss, grad_W, grad_b = loss_gradient(X, W, b, target, sample_weight,
-                                                 binary=binary, n_threads=self.n_threads)
+                                                 binary=binary, n_threads=n_threads)
             grad = np.empty_like(theta)
             grad[:n_weights] = grad_W.ravel() / total_weight + penalty * weights
             if self.fit_intercept:
@@ -159,10 +160,14 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
             return loss / total_weight + 0.5 * penalty * (weights @ weights), grad
 
         theta = np.zeros(n_weights + (n_outputs if self.fit_intercept else 0))
-        result = minimize(objective, theta, method="L-BFGS-B", jac=True, options={
-            "maxiter": self.max_iter, "maxls": 50, "gtol": self.tol,
-            "ftol": 64 * np.finfo(float).eps,
-        })
+        # The loops' threads are decided first; BLAS then gets one thread for the solver's
+        # vector operations, whose spinning threads would otherwise take the loops' cores.
+        n_threads = compiled_threads(self.n_threads)
+        with one_blas_thread(0):
+            result = minimize(objective, theta, method="L-BFGS-B", jac=True, options={
+                "maxiter": self.max_iter, "maxls": 50, "gtol": self.tol,
+                "ftol": 64 * np.finfo(float).eps,
+            })
         if result.status != 0:
             warnings.warn(
                 f"LogisticClassifier: L-BFGS-B stopped after {result.nit} iterations without "
