@@ -29,7 +29,9 @@ The policy:
    is :func:`one_blas_thread`, scoped to the ``with`` block of one unit of work and entered
    at one layer only, the stitching tasks (``stitching/_work.py``), or around the threads of
    :func:`run_small_tasks`: it is threadpoolctl's own, restored on the way out, so nothing
-   outlives the call.
+   outlives the call. (One estimator also enters it around its own solver:
+   :class:`~skinvariance.LogisticClassifier`, whose BLAS work is the solver's vector
+   operations while its compiled loops take the cores.)
 3. Nested parallelism never multiplies threads: the compiled loops use no more threads than
    the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
    :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
@@ -200,8 +202,9 @@ def one_blas_thread(n_elements, *, small_below=None):
     restricted to BLAS, scoped to the ``with`` block that enters it (as scikit-learn's
     k-means does around its loops), so that the previous limits are restored on the way out.
     Only the stitching tasks enter it (``skinvariance.stitching._work``): one layer, around
-    each small unit of work. Only the main thread limits: in any other thread (joblib's
-    threading backend, a user's thread) nothing is changed.
+    each small unit of work; and :class:`~skinvariance.LogisticClassifier` around its
+    solver, after it has decided its compiled loops' threads. Only the main thread limits:
+    in any other thread (joblib's threading backend, a user's thread) nothing is changed.
 
     Parameters
     ----------

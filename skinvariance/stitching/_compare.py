@@ -163,7 +163,7 @@ def compare_invariances(
         ``"attention"``, given each row's number of subspaces). Unset ``random_state``
         parameters of every decoder are fixed to the seed drawn from ``random_state``. None
         means ``"auto"``: a linear probe, ``make_pipeline(PowerOfTwoScaler(),
-        StandardScaler(), LogisticRegression(max_iter=1000))`` for class labels and the same
+        StandardScaler(), LogisticClassifier(max_iter=1000))`` for class labels and the same
         with ``Ridge()`` for a continuous target. Why this probe: :ref:`default_decoder`.
     scoring : str, callable or None, default=None
         How the decoders are scored, as in :class:`StitchingEvaluator`: a scikit-learn scoring
