@@ -9,8 +9,10 @@ spaces (``bench_search.synthetic_spaces``):
 - ``GridSearchCV`` over ``StitchingEvaluator(ProductProjection([cosine, euclidean, l1,
   linf], memory=DIR), StandardScaler + LogisticRegression(max_iter=1000), anchors=300)``,
   2 aggregations x 2 normalisations, ``StratifiedKFold(3)``, refit, with the library's defaults
-  (no thread limit set by hand; ``DIR`` a fresh cache directory): the way the grid-search
-  guide shows; and the same without ``memory``;
+  (no thread limit set by hand; ``DIR`` a fresh cache directory); the same without
+  ``memory``; and the same with ``memory`` and the library's probe,
+  ``LogisticClassifier(max_iter=1000)``, for ``LogisticRegression``: the way the grid-search
+  guide shows;
 - the naive loop (``bench_search._naive_loop``): every candidate and fold fitted from scratch
   and scored, then the best refitted, under ``threadpool_limits(1)``, no ``memory``.
 
@@ -41,7 +43,7 @@ from bench_search import GRID, load, load_average, save, synthetic_spaces  # noq
 
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-TASKS = ("grid-memory", "grid", "naive-loop")
+TASKS = ("grid-probe", "grid-memory", "grid", "naive-loop")
 
 
 def _timed_units():
@@ -70,8 +72,9 @@ def worker(task, directory):
     spaces, y = load(Path(directory))
     spent = {}
     if task.startswith("grid"):
-        memory = tempfile.mkdtemp(dir=directory) if task == "grid-memory" else None
-        search, stacked = _grid_search(spaces, y, GRID, memory=memory)
+        memory = tempfile.mkdtemp(dir=directory) if task != "grid" else None
+        search, stacked = _grid_search(spaces, y, GRID, memory=memory,
+                                       probe=task == "grid-probe")
         spent = _timed_units()
         start, cpu_start = time.perf_counter(), cpu_seconds()
         search.fit(stacked, y)
@@ -120,9 +123,11 @@ def write(args, runs):
     median = runs.groupby("task")["seconds"].median()
     memory = runs[runs["task"] == "grid-memory"]
     summary = pd.DataFrame([{
+        "GridSearchCV, memory, LogisticClassifier s": median["grid-probe"],
         "GridSearchCV, memory s": median["grid-memory"],
         "GridSearchCV, no memory s": median["grid"],
         "naive loop, 1 thread s": median["naive-loop"],
+        "grid (memory, LogisticClassifier) / naive": median["grid-probe"] / median["naive-loop"],
         "grid (memory) / naive": median["grid-memory"] / median["naive-loop"],
         "grid (no memory) / naive": median["grid"] / median["naive-loop"],
         "cores busy (memory)": float(np.median(memory["cpu seconds"] / memory["seconds"])),
@@ -138,9 +143,12 @@ def write(args, runs):
         "StitchingEvaluator(ProductProjection([cosine, euclidean, l1, linf], memory=DIR), "
         "StandardScaler + LogisticRegression(max_iter=1000), anchors=300, random_state=0), "
         "{aggregate: [concat, sum], normalize: [layer, l2]}, cv=StratifiedKFold(3))` with the "
-        "library's defaults (no thread limit set by hand), with and without `memory`, against "
+        "library's defaults (no thread limit set by hand), with and without `memory`, and with "
+        "`memory` and the library's probe (`LogisticClassifier(max_iter=1000)` for "
+        "`LogisticRegression`, as the grid-search guide shows), against "
         "the naive loop (every candidate and fold fitted from scratch, then the best refitted, "
-        "under `threadpool_limits(1)`, no `memory`). Fresh processes, alternating, "
+        "under `threadpool_limits(1)`, no `memory`, `LogisticRegression`: the plain script). "
+        "Fresh processes, alternating, "
         f"{args.repeat} round(s); ratios of the medians. `cores busy`: CPU over wall time. "
         "Shares, of the search with `memory`: its CPU time inside the decoders' fits and "
         "scores and inside the projections' transforms.\n\n"

@@ -227,15 +227,23 @@ def naive_compare(spaces, y, random_state=0, n_anchors=300):
 # ---------------------------------------------------------------------------------------------
 
 
-def _grid_search(spaces, y, grid, *, refit=True, n_jobs=None, memory=None):
+def _grid_search(spaces, y, grid, *, refit=True, n_jobs=None, memory=None, probe=False):
+    """The search; its decoder standard-scales, then ``LogisticRegression(max_iter=1000)``, or
+    the library's ``LogisticClassifier(max_iter=1000)`` with ``probe=True``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from skinvariance import ProductProjection, StitchingEvaluator, stack_spaces
+    from skinvariance import (
+        LogisticClassifier,
+        ProductProjection,
+        StitchingEvaluator,
+        stack_spaces,
+    )
 
-    decoder = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    classifier = LogisticClassifier if probe else LogisticRegression
+    decoder = make_pipeline(StandardScaler(), classifier(max_iter=1000))
     projection = ProductProjection(FOUR) if memory is None else ProductProjection(FOUR,
                                                                                    memory=memory)
     evaluator = StitchingEvaluator(projection, decoder, anchors=300, random_state=0)
