@@ -199,3 +199,28 @@ def test_the_default_decoder_is_this_probe():
     decoder = make_decoder("auto", [0, 1, 2, 1])
     assert isinstance(decoder[-1], LogisticClassifier) and decoder[-1].max_iter == 1000
     assert describe_decoder(decoder) == "logistic (PowerOfTwoScaler, StandardScaler)"
+
+
+def test_blas_gets_one_thread_while_the_solver_runs_not_the_loops(monkeypatch):
+    """The loops' threads follow the BLAS limit in force when fit starts; BLAS itself has one
+    thread during the solve (its spinning threads would take the loops' cores), and the
+    limit in force before is back afterwards."""
+    from joblib import cpu_count
+    from threadpoolctl import threadpool_limits
+
+    from skinvariance._parallel import blas_threads
+    from skinvariance.decoders import _logistic
+
+    seen = []
+
+    def recording(*args, n_threads, **kwargs):
+        seen.append((n_threads, blas_threads()))
+        return loss_gradient(*args, n_threads=n_threads, **kwargs)
+
+    monkeypatch.setattr(_logistic, "loss_gradient", recording)
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    with threadpool_limits(2, user_api="blas"):
+        LogisticClassifier().fit(X, y)
+        after = blas_threads()
+    assert seen and set(seen) == {(min(2, cpu_count()), 1)}
+    assert after == 2

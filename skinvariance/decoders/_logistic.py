@@ -77,7 +77,7 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Every evaluation of the loss computes, tile by tile of ``TILE`` rows, the logits, the
+    Every evaluation of the loss computes, tile by tile of 128 rows, the logits, the
     pointwise gradient (softmax minus the one-hot target, exponentials in float64) and its
     product with the tile, summed in the input's dtype within each of at most 16 chunks of
     rows fixed by the number of rows and added in float64 across them; threads take whole
