@@ -5,7 +5,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
@@ -18,8 +17,8 @@ from .._compat import StrOptions, _fit_context
 from .._constraints import RANDOM_STATE, NumberInterval
 from .._validation import check_target
 from ._aggregations import AGGREGATIONS, Weighted
+from ._classes import LogitsClassifierMixin
 from ._docs import docstring
-from ._heads import softmax_inplace
 from ._network import Network
 from ._solvers import fit_adam, fit_lbfgs
 
@@ -251,7 +250,7 @@ class _BaseProductDecoder(BaseEstimator):
         return network.decision(X.astype(network.dtype, copy=False), self._parameters())
 
 
-class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
+class ProductClassifier(ClassifierMixin, LogitsClassifierMixin, _BaseProductDecoder):
     __doc__ = docstring("""Classifier on the product space with a learned aggregation.
 
     The columns of ``X`` are ``n_subspaces`` relative subspaces side by side (the output of
@@ -349,58 +348,8 @@ class ProductClassifier(ClassifierMixin, _BaseProductDecoder):
             return codes.astype(dtype).reshape(-1, 1), codes, 1, "binary"
         return codes, codes, len(self.classes_), "multinomial"
 
-    def _proba_from_decision(self, Z):
-        if Z.shape[1] == 1:
-            p = expit(Z[:, 0])
-            return np.column_stack([1.0 - p, p])
-        return softmax_inplace(Z)
-
     def _score_decision(self, Z, y):
         return float(np.mean(self.classes_[np.argmax(self._proba_from_decision(Z), 1)] == y))
-
-    def decision_function(self, X):
-        """The logits: the raw outputs of the head.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, one logit per row (positive favours ``classes_[1]``), as
-            :class:`~sklearn.linear_model.LogisticRegression` returns; else one per class.
-        """
-        Z = self._decision(X)
-        return Z[:, 0] if Z.shape[1] == 1 else Z
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; of the dtype of the parameters.
-        """
-        return self._proba_from_decision(self._decision(X))
-
-    def predict(self, X):
-        """The most probable class of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class ProductRegressor(RegressorMixin, _BaseProductDecoder):

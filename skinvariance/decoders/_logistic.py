@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
@@ -15,10 +14,11 @@ from .._compat import _check_sample_weight, _fit_context
 from .._constraints import NumberInterval
 from .._parallel import compiled_threads, one_blas_thread
 from .._validation import check_target
+from ._classes import LogitsClassifierMixin
 from ._logistic_loops import loss_gradient
 
 
-class LogisticClassifier(ClassifierMixin, BaseEstimator):
+class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
     """Logistic regression with an L2 penalty, trained by L-BFGS: a fast linear probe.
 
     The model, the objective and the solver of scikit-learn's
@@ -181,66 +181,7 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = int(result.nit)
         return self
 
-    def decision_function(self, X):
-        """The logits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, one logit per row (positive favours ``classes_[1]``); else one
-            per class.
-        """
+    def _decision(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        scores = X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            positive = expit(scores)
-            return np.column_stack([1 - positive, positive])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithms of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """The most probable class of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        scores = self.decision_function(X)
-        indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[indices]
+        return X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_
