@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skinvariance import LogisticClassifier
 from skinvariance._compat import InvalidParameterError
-from skinvariance.decoders._logistic_loops import MAX_CHUNKS, TILE, chunk_bounds, loss_gradient
+from skinvariance.decoders._logistic_loops import MAX_CHUNKS, TILE, LogisticLoss, chunk_bounds
 from skinvariance.stitching import make_decoder
 from skinvariance.stitching._rows import describe_decoder
 
@@ -36,6 +36,11 @@ def _oracle(X, W, b, y, sample_weight, binary):
     return sample_weight @ losses, G.T @ X, G.sum(axis=0)
 
 
+def _loss_gradient(X, W, b, y, sample_weight, binary, n_threads=1):
+    return LogisticLoss(X, y, sample_weight, n_outputs=W.shape[0], binary=binary,
+                        n_threads=n_threads)(W, b)
+
+
 def _problem(rng, n_samples, n_features, n_classes, dtype, scale=1.0):
     binary = n_classes == 2
     X = (scale * rng.standard_normal((n_samples, n_features))).astype(dtype)
@@ -55,7 +60,7 @@ def test_loss_and_gradient_match_the_formulas(dtype, rtol, n_classes, n_samples)
     few, more tiles than chunks; an odd number of classes; one logit for two classes."""
     rng = np.random.default_rng(n_samples + n_classes)
     X, W, b, y, sample_weight, binary = _problem(rng, n_samples, 9, n_classes, dtype)
-    loss, grad_W, grad_b = loss_gradient(X, W, b, y, sample_weight, binary=binary)
+    loss, grad_W, grad_b = _loss_gradient(X, W, b, y, sample_weight, binary)
     expected_loss, expected_W, expected_b = _oracle(X, W, b, y, sample_weight, binary)
     assert grad_W.dtype == grad_b.dtype == np.float64
     np.testing.assert_allclose(loss, expected_loss, rtol=rtol)
@@ -74,13 +79,28 @@ def test_loss_and_gradient_hold_at_large_logits(exponent, n_classes, seed):
     X, W, b, y, sample_weight, binary = _problem(rng, 40, 6, n_classes, np.float64,
                                                  scale=10.0 ** exponent)
     W *= 300.0
-    loss, grad_W, grad_b = loss_gradient(X, W, b, y, sample_weight, binary=binary)
+    loss, grad_W, grad_b = _loss_gradient(X, W, b, y, sample_weight, binary)
     expected_loss, expected_W, expected_b = _oracle(X, W, b, y, sample_weight, binary)
     assert np.isfinite(loss)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-10)
     size = np.abs(sample_weight) @ np.abs(X)
     np.testing.assert_allclose(grad_W, expected_W, rtol=0, atol=1e-12 * size.max())
     np.testing.assert_allclose(grad_b, expected_b, rtol=0, atol=1e-12 * sample_weight.sum())
+
+
+def test_a_loss_evaluated_again_forgets_its_previous_point():
+    """The buffers are reused between evaluations: the second point's values are those of a
+    fresh evaluation there, exactly, on one thread or two."""
+    rng = np.random.default_rng(5)
+    X, W, b, y, sample_weight, binary = _problem(rng, 3 * TILE + 1, 7, 4, np.float32)
+    for n_threads in (1, 2):
+        loss = LogisticLoss(X, y, sample_weight, n_outputs=4, binary=False, n_threads=n_threads)
+        loss(2 * W, b - 1)
+        again = loss(W, b)
+        fresh = _loss_gradient(X, W, b, y, sample_weight, binary)
+        assert again[0] == fresh[0]
+        np.testing.assert_array_equal(again[1], fresh[1])
+        np.testing.assert_array_equal(again[2], fresh[2])
 
 
 def test_chunks_are_whole_tiles_fixed_by_the_rows():
@@ -213,11 +233,16 @@ def test_blas_gets_one_thread_while_the_solver_runs_not_the_loops(monkeypatch):
 
     seen = []
 
-    def recording(*args, n_threads, **kwargs):
-        seen.append((n_threads, blas_threads()))
-        return loss_gradient(*args, n_threads=n_threads, **kwargs)
+    class Recording(LogisticLoss):
+        def __init__(self, *args, n_threads, **kwargs):
+            super().__init__(*args, n_threads=n_threads, **kwargs)
+            self.n_threads = n_threads
 
-    monkeypatch.setattr(_logistic, "loss_gradient", recording)
+        def __call__(self, W, b):
+            seen.append((self.n_threads, blas_threads()))
+            return super().__call__(W, b)
+
+    monkeypatch.setattr(_logistic, "LogisticLoss", Recording)
     X, y = make_classification(n_samples=200, n_features=6, random_state=0)
     with threadpool_limits(2, user_api="blas"):
         LogisticClassifier().fit(X, y)

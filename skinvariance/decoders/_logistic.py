@@ -15,7 +15,7 @@ from .._constraints import NumberInterval
 from .._parallel import compiled_threads, one_blas_thread
 from .._validation import check_target
 from ._classes import LogitsClassifierMixin
-from ._logistic_loops import loss_gradient
+from ._logistic_loops import LogisticLoss
 
 
 class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
@@ -144,16 +144,19 @@ class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
         n_outputs = 1 if binary else len(self.classes_)
         n_features = X.shape[1]
         n_weights = n_outputs * n_features
-        target = codes.astype(np.float64)
         penalty = 1.0 / (self.C * total_weight)
         no_intercept = np.zeros(n_outputs, dtype=X.dtype)
+        # The loops' threads are decided first; BLAS then gets one thread for the solver's
+        # vector operations, whose spinning threads would otherwise take the loops' cores.
+        loss_gradient = LogisticLoss(X, codes.astype(np.float64), sample_weight,
+                                     n_outputs=n_outputs, binary=binary,
+                                     n_threads=compiled_threads(self.n_threads))
 
         def objective(theta):
             weights = theta[:n_weights]
             W = weights.reshape(n_outputs, n_features).astype(X.dtype)
             b = theta[n_weights:].astype(X.dtype) if self.fit_intercept else no_intercept
-            loss, grad_W, grad_b = loss_gradient(X, W, b, target, sample_weight,
-                                                 binary=binary, n_threads=n_threads)
+            loss, grad_W, grad_b = loss_gradient(W, b)
             grad = np.empty_like(theta)
             grad[:n_weights] = grad_W.ravel() / total_weight + penalty * weights
             if self.fit_intercept:
@@ -161,9 +164,6 @@ class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
             return loss / total_weight + 0.5 * penalty * (weights @ weights), grad
 
         theta = np.zeros(n_weights + (n_outputs if self.fit_intercept else 0))
-        # The loops' threads are decided first; BLAS then gets one thread for the solver's
-        # vector operations, whose spinning threads would otherwise take the loops' cores.
-        n_threads = compiled_threads(self.n_threads)
         with one_blas_thread(0):
             result = minimize(objective, theta, method="L-BFGS-B", jac=True, options={
                 "maxiter": self.max_iter, "maxls": 50, "gtol": self.tol,

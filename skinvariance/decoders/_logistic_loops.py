@@ -18,9 +18,9 @@ subset below only lets LLVM vectorise the sums; ``nnan`` and ``ninf`` are left o
 import numba
 import numpy as np
 
-from .._parallel import compiled_threads, run_parts, split_rows
+from .._parallel import run_parts, split_rows
 
-__all__ = ["MAX_CHUNKS", "TILE", "chunk_bounds", "loss_gradient"]
+__all__ = ["MAX_CHUNKS", "TILE", "LogisticLoss", "chunk_bounds"]
 
 TILE = 128
 MAX_CHUNKS = 16
@@ -188,6 +188,7 @@ def _chunks(X, W, b, y, sample_weight, binary, bounds, first, last, grad, grad_b
     chunk_grad = np.empty(W.shape, dtype=X.dtype)
     for c in range(first, last):
         chunk_grad[:] = 0
+        grad_b[c] = 0
         total = 0.0
         for start in range(bounds[c], bounds[c + 1], TILE):
             stop = min(start + TILE, bounds[c + 1])
@@ -209,37 +210,47 @@ def chunk_bounds(n_samples):
     return np.minimum(tiles * TILE, n_samples)
 
 
-def loss_gradient(X, W, b, y, sample_weight, *, binary, n_threads=None):
-    """Sum of the weighted losses and its gradient in ``(W, b)``, in float64.
+class LogisticLoss:
+    """The sum of the weighted losses of fixed ``(X, y, sample_weight)`` and its gradient, at
+    any ``(W, b)``: the function L-BFGS-B evaluates, its chunks, threads and buffers set once.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
         C-contiguous, float32 or float64, finite.
-    W : ndarray of shape (n_outputs, n_features)
-        In ``X``'s dtype; one row for a binary model (``binary=True``), one per class else.
-    b : ndarray of shape (n_outputs,)
-        In ``X``'s dtype.
     y : ndarray of shape (n_samples,)
         Float64: the positive class's indicator (binary) or the class index.
     sample_weight : ndarray of shape (n_samples,)
         Float64.
+    n_outputs : int
+        Rows of ``W``: one for a binary model, one per class otherwise.
     binary : bool
-    n_threads : int, default=None
-        Threads (:func:`~skinvariance._parallel.compiled_threads`).
-
-    Returns
-    -------
-    loss : float
-    grad_W : ndarray of shape (n_outputs, n_features), float64
-    grad_b : ndarray of shape (n_outputs,), float64
+    n_threads : int
+        Threads to run the chunks on (the result does not depend on it).
     """
-    bounds = chunk_bounds(X.shape[0])
-    n_chunks = len(bounds) - 1
-    grad = np.zeros((n_chunks,) + W.shape, dtype=X.dtype)
-    grad_b = np.zeros((n_chunks, W.shape[0]))
-    loss = np.zeros(n_chunks)
-    parts = split_rows(n_chunks, compiled_threads(n_threads), min_rows=1)
-    run_parts(lambda part: _chunks(X, W, b, y, sample_weight, binary, bounds, part.start,
-                                   part.stop, grad, grad_b, loss), parts)
-    return float(loss.sum()), grad.sum(axis=0, dtype=np.float64), grad_b.sum(axis=0)
+
+    def __init__(self, X, y, sample_weight, *, n_outputs, binary, n_threads):
+        self.X, self.y, self.sample_weight, self.binary = X, y, sample_weight, binary
+        self.bounds = chunk_bounds(X.shape[0])
+        n_chunks = len(self.bounds) - 1
+        self._grad = np.empty((n_chunks, n_outputs, X.shape[1]), dtype=X.dtype)
+        self._grad_b = np.empty((n_chunks, n_outputs))
+        self._loss = np.empty(n_chunks)
+        self._parts = split_rows(n_chunks, n_threads, min_rows=1)
+
+    def __call__(self, W, b):
+        """Loss and gradient at ``(W, b)``, both in ``X``'s dtype.
+
+        Returns
+        -------
+        loss : float
+        grad_W : ndarray of shape (n_outputs, n_features), float64
+        grad_b : ndarray of shape (n_outputs,), float64
+        """
+        def run(part):
+            _chunks(self.X, W, b, self.y, self.sample_weight, self.binary, self.bounds,
+                    part.start, part.stop, self._grad, self._grad_b, self._loss)
+
+        run_parts(run, self._parts)
+        return (float(self._loss.sum()), self._grad.sum(axis=0, dtype=np.float64),
+                self._grad_b.sum(axis=0))
