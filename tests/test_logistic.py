@@ -14,7 +14,13 @@ from sklearn.linear_model import LogisticRegression
 
 from skinvariance import LogisticClassifier
 from skinvariance._compat import InvalidParameterError
-from skinvariance.decoders._logistic_loops import MAX_CHUNKS, TILE, LogisticLoss, chunk_bounds
+from skinvariance.decoders._logistic_loops import (
+    MAX_CHUNKS,
+    MIN_CHUNK_TILES,
+    TILE,
+    LogisticLoss,
+    chunk_bounds,
+)
 from skinvariance.stitching import make_decoder
 from skinvariance.stitching._rows import describe_decoder
 
@@ -104,12 +110,14 @@ def test_a_loss_evaluated_again_forgets_its_previous_point():
 
 
 def test_chunks_are_whole_tiles_fixed_by_the_rows():
-    for n_samples in (1, TILE, TILE + 1, 40 * TILE + 5):
+    for n_samples in (1, TILE, TILE + 1, 9 * TILE, 40 * TILE + 5, 100 * TILE):
         bounds = chunk_bounds(n_samples)
         assert bounds[0] == 0 and bounds[-1] == n_samples
         assert 1 <= len(bounds) - 1 <= MAX_CHUNKS
         assert np.all(np.diff(bounds) > 0)
         assert np.all(bounds[1:-1] % TILE == 0)
+        # Whole chunks of at least MIN_CHUNK_TILES tiles, but for a lone chunk of fewer rows.
+        assert len(bounds) == 2 or np.all(np.diff(bounds)[:-1] >= MIN_CHUNK_TILES * TILE)
 
 
 def test_the_fit_does_not_depend_on_the_threads():

@@ -7,9 +7,10 @@ from memory on every evaluation. These loops read ``X`` once per evaluation inst
 of ``TILE`` rows that stay in cache between the logits and the gradient, four rows and two
 classes at a time.
 
-Rows are cut into at most ``MAX_CHUNKS`` chunks of whole tiles, fixed by the number of rows
-alone; each chunk sums its gradient in the input's dtype (as a BLAS product does over its
-rows) and the chunks are added in float64, in order. Threads take whole chunks, so the
+Rows are cut into at most ``MAX_CHUNKS`` chunks of whole tiles (at least ``MIN_CHUNK_TILES``
+tiles each, when there are enough), fixed by the number of rows alone; each chunk sums its
+gradient in the input's dtype (as a BLAS product does over its rows) and the chunks are added
+in float64, in order. Threads take whole chunks, so the
 result does not depend on the number of threads. The loops release the GIL and are cached
 on disk (no ``parallel=True``). The inputs are finite (validated before), so the fast-math
 subset below only lets LLVM vectorise the sums; ``nnan`` and ``ninf`` are left out.
@@ -20,10 +21,13 @@ import numpy as np
 
 from .._parallel import run_parts, split_rows
 
-__all__ = ["MAX_CHUNKS", "TILE", "LogisticLoss", "chunk_bounds"]
+__all__ = ["MAX_CHUNKS", "MIN_CHUNK_TILES", "TILE", "LogisticLoss", "chunk_bounds"]
 
 TILE = 128
 MAX_CHUNKS = 16
+#: A chunk holds at least this many tiles (all the rows when there are fewer): fewer partial
+#: gradients to add up at every evaluation on small data.
+MIN_CHUNK_TILES = 4
 
 _JIT = dict(nogil=True, cache=True, fastmath={"contract", "reassoc"})
 
@@ -205,7 +209,7 @@ def _chunks(X, W, b, y, sample_weight, binary, bounds, first, last, grad, grad_b
 def chunk_bounds(n_samples):
     """Row bounds of the chunks: at most ``MAX_CHUNKS``, of whole tiles, by the rows alone."""
     n_tiles = -(-n_samples // TILE)
-    n_chunks = max(1, min(MAX_CHUNKS, n_tiles))
+    n_chunks = max(1, min(MAX_CHUNKS, n_tiles // MIN_CHUNK_TILES))
     tiles = np.linspace(0, n_tiles, n_chunks + 1).astype(np.int64)
     return np.minimum(tiles * TILE, n_samples)
 
