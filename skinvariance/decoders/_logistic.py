@@ -30,8 +30,8 @@ class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
     loops that read ``X`` once per step, in tiles kept in cache between the logits and the
     gradient, where scikit-learn computes two matrix products of a thin shape, each of which
     reads all of ``X``. On the relative representations a stitching comparison decodes (9,000
-    rows, 300 to 1,200 features, ten classes) a fit took 0.14 to 0.17 times the time of
-    ``LogisticRegression`` alone, 0.64 to 0.75 times two at once on one BLAS thread each
+    rows, 300 to 1,200 features, ten classes) a fit took 0.12 to 0.14 times the time of
+    ``LogisticRegression`` alone, 0.58 to 0.64 times two at once on one BLAS thread each
     (:ref:`logistic_probe`).
 
     Parameters
