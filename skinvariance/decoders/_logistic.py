@@ -176,8 +176,8 @@ class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
                 ConvergenceWarning, stacklevel=3,
             )
         self.coef_ = result.x[:n_weights].reshape(n_outputs, n_features).astype(X.dtype)
-        self.intercept_ = (result.x[n_weights:] if self.fit_intercept
-                           else np.zeros(n_outputs)).astype(X.dtype)
+        self.intercept_ = (result.x[n_weights:].astype(X.dtype) if self.fit_intercept
+                           else no_intercept)
         self.n_iter_ = int(result.nit)
         return self
 

@@ -10,8 +10,8 @@ classes at a time.
 Rows are cut into at most ``MAX_CHUNKS`` chunks of whole tiles (at least ``MIN_CHUNK_TILES``
 tiles each, when there are enough), fixed by the number of rows alone; each chunk sums its
 gradient in the input's dtype (as a BLAS product does over its rows) and the chunks are added
-in float64, in order. Threads take whole chunks, so the
-result does not depend on the number of threads. The loops release the GIL and are cached
+in float64, in order. Threads take whole chunks, so the result does not depend on the number
+of threads. The loops release the GIL and are cached
 on disk (no ``parallel=True``). The inputs are finite (validated before), so the fast-math
 subset below only lets LLVM vectorise the sums; ``nnan`` and ``ninf`` are left out.
 """
@@ -189,25 +189,24 @@ def _chunks(X, W, b, y, sample_weight, binary, bounds, first, last, grad, grad_b
             loss):  # pragma: no cover - compiled
     """Chunks ``first..last - 1``: each one's gradient, intercept gradient and loss in its slot."""
     Z = np.empty((TILE, W.shape[0]), dtype=X.dtype)
-    chunk_grad = np.empty(W.shape, dtype=X.dtype)
     for c in range(first, last):
-        chunk_grad[:] = 0
+        grad[c] = 0
         grad_b[c] = 0
         total = 0.0
         for start in range(bounds[c], bounds[c + 1], TILE):
             stop = min(start + TILE, bounds[c + 1])
             _logits(X, W, b, start, stop, Z)
             total += _pointwise(Z, stop - start, y[start:stop], sample_weight[start:stop], binary)
-            _add_gradient(X, Z, start, stop, chunk_grad)
+            _add_gradient(X, Z, start, stop, grad[c])
             for r in range(stop - start):
                 for k in range(W.shape[0]):
                     grad_b[c, k] += Z[r, k]
-        grad[c] = chunk_grad
         loss[c] = total
 
 
 def chunk_bounds(n_samples):
-    """Row bounds of the chunks: at most ``MAX_CHUNKS``, of whole tiles, by the rows alone."""
+    """Row bounds of the chunks, by the rows alone: at most ``MAX_CHUNKS`` of whole tiles, of
+    at least ``MIN_CHUNK_TILES`` tiles each when there are enough."""
     n_tiles = -(-n_samples // TILE)
     n_chunks = max(1, min(MAX_CHUNKS, n_tiles // MIN_CHUNK_TILES))
     tiles = np.linspace(0, n_tiles, n_chunks + 1).astype(np.int64)
@@ -243,7 +242,8 @@ class LogisticLoss:
         self._parts = split_rows(n_chunks, n_threads, min_rows=1)
 
     def __call__(self, W, b):
-        """Loss and gradient at ``(W, b)``, both in ``X``'s dtype.
+        """Loss and gradient at ``(W, b)`` (both in ``X``'s dtype), computed in ``X``'s
+        dtype within each chunk and added up in float64.
 
         Returns
         -------

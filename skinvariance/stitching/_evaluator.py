@@ -388,13 +388,14 @@ DataFrame
     def _fit_projections(self, spaces, y, rows, shared, fitted=None):
         """One projection (fitted on the space's anchors) and one decoder per space
         (``fitted``: ``(projection, decoder, width)`` per space, fitted by the caller)."""
-        projection = seeded_clone(self.projection, self.random_state)
-        if fitted is None and fits_in_processes(self.decoder, y.shape[0]):
-            [fitted] = fit_spaces_then_decoders([(projection, self.decoder, rows)], spaces, y,
-                                                shared, self.n_jobs)
-        elif fitted is None:
-            fitted = run_small_tasks(space_units(projection, self.decoder, spaces, y, rows,
-                                                 shared), self.n_jobs)
+        if fitted is None:
+            projection = seeded_clone(self.projection, self.random_state)
+            if fits_in_processes(self.decoder, y.shape[0]):
+                [fitted] = fit_spaces_then_decoders([(projection, self.decoder, rows)], spaces,
+                                                    y, shared, self.n_jobs)
+            else:
+                fitted = run_small_tasks(space_units(projection, self.decoder, spaces, y, rows,
+                                                     shared), self.n_jobs)
         names = list(spaces)
         projections = {name: proj for name, (proj, _, _) in zip(names, fitted, strict=True)}
         decoders = {name: dec for name, (_, dec, _) in zip(names, fitted, strict=True)}
