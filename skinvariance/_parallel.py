@@ -32,6 +32,11 @@ The policy:
    outlives the call. (One estimator also enters it around its own solver:
    :class:`~skinvariance.LogisticClassifier`, whose BLAS work is the solver's vector
    operations while its compiled loops take the cores.)
+   The threads of such a batch are shared out as its tasks finish: a task's compiled loops
+   may borrow, for one short step, the batch's threads that no task holds at that moment
+   (:func:`spare_threads`), so that the last fit of a batch, alone, does not leave the other
+   cores idle. :class:`~skinvariance.LogisticClassifier` borrows at each loss evaluation
+   (its result does not depend on the number of threads).
 3. Nested parallelism never multiplies threads: the compiled loops use no more threads than
    the BLAS limit in force (:func:`compiled_threads`), which joblib lowers inside its workers and
    :func:`threadpoolctl.threadpool_limits` lowers for a user, so one setting governs both.
@@ -41,11 +46,12 @@ to threads: ``align``), so that a loop which tiles rows treats every row the sam
 the number of threads or the block height: its results do not depend on either.
 """
 
+import functools
 import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 from joblib import cpu_count, effective_n_jobs, parallel_config
@@ -63,6 +69,7 @@ __all__ = [
     "row_blocks",
     "run_parts",
     "run_small_tasks",
+    "spare_threads",
     "split_rows",
     "thread_pool",
 ]
@@ -83,6 +90,9 @@ _lock = threading.Lock()
 _pool = None
 _pool_pid = None
 _controller = None
+#: The batch of :func:`run_small_tasks` whose task the current thread runs, if any: set around
+#: each task by the thread that runs it, for :func:`spare_threads`.
+_running = threading.local()
 
 
 def row_blocks(n_rows, row_bytes, *, working_memory=None, max_rows=MAX_BLOCK_ROWS, align=1):
@@ -182,15 +192,14 @@ def split_rows(n_rows, n_threads, *, min_rows=MIN_ROWS_PER_THREAD, align=1):
 
 
 def run_parts(function, parts):
-    """``function(part)`` for every part, on the shared pool when there is more than one.
+    """``function(part)`` for every part: the first in the calling thread, the others on the
+    shared pool.
 
     ``function`` must release the GIL for the parts to run at once (the compiled loops do),
     and must not itself wait on the pool.
     """
-    if len(parts) == 1:
-        function(parts[0])
-        return
-    futures = [thread_pool().submit(function, part) for part in parts]
+    futures = [thread_pool().submit(function, part) for part in parts[1:]]
+    function(parts[0])  # in this thread, which would otherwise only wait
     for future in futures:
         future.result()
 
@@ -256,6 +265,77 @@ def one_thread_of_every_pool():
     return _threadpool_controller().limit(limits=1)
 
 
+class _SharedThreads:
+    """The threads of one batch of :func:`run_small_tasks`, shared out as its tasks run: each
+    running task holds one, and a task's compiled loops may borrow the ones no task holds.
+
+    ``idle`` counts the threads neither held nor lent; it may fall below zero for one short
+    step, when a task starts while a borrower still has the thread it will give back.
+    """
+
+    def __init__(self, n_threads):
+        self._lock = threading.Lock()
+        self.idle = n_threads
+
+    def release(self, n=1):
+        """Threads a task held, or lent ones, back with the idle."""
+        with self._lock:
+            self.idle += n
+
+    def lend(self, n_wanted):
+        """Up to ``n_wanted`` idle threads, now counted as lent (:meth:`release` them)."""
+        with self._lock:
+            n = max(0, min(n_wanted, self.idle))
+            self.idle -= n
+            return n
+
+    def holding_a_thread(self, function):
+        """``function`` as a task of this batch: it holds one thread while it runs, and its
+        compiled loops see the batch (:func:`spare_threads`)."""
+        @functools.wraps(function)
+        def task(*args, **kwargs):
+            with self._lock:
+                self.idle -= 1
+            _running.batch = self
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _running.batch = None
+                self.release()
+        return task
+
+
+@contextmanager
+def spare_threads(n_wanted):
+    """Up to ``n_wanted`` more threads for the compiled loops of one short step: the threads
+    of the :func:`run_small_tasks` batch running the current task that no task holds now.
+
+    A context manager: the number lent, for the ``with`` block, given back on the way out; 0
+    outside such a batch (in the calling thread of the package's functions, in joblib's
+    workers, with an int ``n_jobs``), where the caller's own threads are all it may use. Only
+    loops whose result does not depend on their threads may borrow (as
+    :class:`~skinvariance.LogisticClassifier`'s loss does), and only for steps short enough
+    that a task starting meanwhile waits little for its thread (a loss evaluation: a few
+    milliseconds).
+
+    Parameters
+    ----------
+    n_wanted : int
+        The most threads to borrow.
+
+    Yields
+    ------
+    n_lent : int
+    """
+    batch = getattr(_running, "batch", None)
+    n_lent = batch.lend(n_wanted) if batch is not None and n_wanted > 0 else 0
+    try:
+        yield n_lent
+    finally:
+        if n_lent:
+            batch.release(n_lent)
+
+
 def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False, holds_the_gil=False):
     """The results of small units of work (:func:`joblib.delayed` calls), in order.
 
@@ -272,7 +352,8 @@ def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False, holds_the_gil=Fa
     n_jobs : int, default=None
         None runs the tasks on as many threads as BLAS may use now (every core, unless
         :func:`threadpoolctl.threadpool_limits` or a joblib worker lowered the limit), one
-        BLAS thread each, the limit entered around them all and restored on the way out;
+        BLAS thread each, the limit entered around them all and restored on the way out
+        (a task's compiled loops may borrow the threads no task holds, :func:`spare_threads`);
         one after the other outside the main thread (a limit cannot be scoped there, see
         :func:`one_blas_thread`) and when one thread is all BLAS may use. Inside a
         :func:`joblib.parallel_config` asking for more than one job, None follows it, as
@@ -304,6 +385,9 @@ def run_small_tasks(tasks, n_jobs=None, *, shared_memory=False, holds_the_gil=Fa
             return [function(*args, **kwargs) for function, args, kwargs in tasks]
         if holds_the_gil and not shared_memory:
             return _in_processes(tasks, n_threads)
+        shared = _SharedThreads(n_threads)
+        tasks = [(shared.holding_a_thread(function), args, kwargs)
+                 for function, args, kwargs in tasks]
         parallel = Parallel(n_jobs=n_threads, backend="threading")
     elif not shared_memory:
         return Parallel(n_jobs=n_jobs)(_carrying_config(tasks))

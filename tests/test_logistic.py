@@ -131,6 +131,37 @@ def test_the_fit_does_not_depend_on_the_threads():
     assert one.n_iter_ == two.n_iter_
 
 
+@pytest.mark.parametrize("n_threads", [None, 1])
+def test_a_fit_left_alone_in_its_batch_takes_the_idle_thread(n_threads, monkeypatch):
+    """In a batch of fits (one thread each), a fit whose batch mates have finished runs its
+    evaluations on their idle threads too, unless its threads were set, and finds the same
+    model as a fit on one thread."""
+    from joblib import cpu_count, delayed
+    from threadpoolctl import threadpool_limits
+
+    from skinvariance._parallel import run_small_tasks
+    from skinvariance.decoders import _logistic_loops
+
+    if cpu_count() < 2:
+        pytest.skip("needs two CPUs")
+    X, y = make_classification(n_samples=4 * MIN_CHUNK_TILES * TILE, n_features=20,
+                               n_informative=8, n_classes=4, random_state=0)
+    X = X.astype(np.float32)
+    alone = LogisticClassifier(max_iter=100, n_threads=1).fit(X, y)
+    threads, run_parts = [], _logistic_loops.run_parts
+    monkeypatch.setattr(_logistic_loops, "run_parts",
+                        lambda function, parts: (threads.append(len(parts)),
+                                                 run_parts(function, parts)))
+    with threadpool_limits(2, user_api="blas"):  # a batch on two threads, whatever the BLAS
+        _, in_batch = run_small_tasks([
+            delayed(len)(X),  # done at once: its thread is idle while the fit runs
+            delayed(LogisticClassifier(max_iter=100, n_threads=n_threads).fit)(X, y),
+        ])
+    assert max(threads) == (2 if n_threads is None else 1)
+    np.testing.assert_array_equal(in_batch.coef_, alone.coef_)
+    np.testing.assert_array_equal(in_batch.intercept_, alone.intercept_)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("C", [0.05, 1.0, 30.0])
 @pytest.mark.parametrize("fit_intercept", [True, False])

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +30,7 @@ from skinvariance._parallel import (
     row_blocks,
     run_parts,
     run_small_tasks,
+    spare_threads,
     split_rows,
     thread_pool,
 )
@@ -308,6 +310,47 @@ def test_small_tasks_run_one_after_the_other_in_the_calling_thread(how, holds_th
     assert all(seen == blas for *_, seen in found)  # nothing limited, nothing changed
 
 
+def _borrowing(i, started, recorded):
+    """Task 0 of two: the threads it may borrow while task 1 runs, once task 1 has finished
+    (waiting up to a minute for its thread to come back), and again asking for five."""
+    if i == 1:
+        started.set()
+        assert recorded.wait(timeout=60), "the first task never recorded"
+        return None
+    assert started.wait(timeout=60), "the second task never started beside the first"
+    with spare_threads(1) as while_running:
+        pass
+    recorded.set()
+    deadline = time.monotonic() + 60
+    while True:
+        with spare_threads(1) as after:
+            if after or time.monotonic() > deadline:
+                break
+        time.sleep(0.001)
+    with spare_threads(5) as asking_five, spare_threads(1) as then_one_more:
+        pass
+    return while_running, after, asking_five, then_one_more
+
+
+@pytest.mark.skipif(cpu_count() < 2, reason="needs two CPUs")
+def test_a_task_borrows_the_threads_of_its_batch_that_no_task_holds(two_threads):
+    started, recorded = threading.Event(), threading.Event()
+    found = run_small_tasks(delayed(_borrowing)(i, started, recorded) for i in range(2))
+    # two threads: none spare while the other task runs, its one once it has finished, and
+    # no more than that (this task holds the other), lent until given back
+    assert found == [(0, 1, 1, 0), None]
+    # outside a batch (here, in joblib's worker processes, one after the other): none
+    with spare_threads(1) as here:
+        assert here == 0
+    elsewhere = [run_small_tasks([delayed(_spare)()], n_jobs=n_jobs) for n_jobs in (1, 2)]
+    assert elsewhere == [[0], [0]]
+
+
+def _spare():
+    with spare_threads(1) as n_lent:
+        return n_lent
+
+
 def test_small_tasks_follow_a_joblib_config_asking_for_several_jobs():
     with parallel_config(backend="loky", n_jobs=2):
         found = run_small_tasks(delayed(_where)(i) for i in range(4))
@@ -411,7 +454,7 @@ def test_split_rows_inner_bounds_fall_on_whole_tiles(n_rows, n_threads, min_rows
     assert all(part.start % align == 0 for part in parts)
 
 
-def test_run_parts_runs_every_part_on_the_pool():
+def test_run_parts_runs_the_first_part_here_and_the_others_on_the_pool():
     ran = []
 
     def record(part):
@@ -420,7 +463,9 @@ def test_run_parts_runs_every_part_on_the_pool():
     parts = split_rows(1_000, 4, min_rows=10)
     run_parts(record, parts)
     assert sorted((part.start, part.stop) for part, _ in ran) == [(p.start, p.stop) for p in parts]
-    assert all(name.startswith("skinvariance") for _, name in ran)
+    where = {part.start: name for part, name in ran}
+    assert where.pop(0) == threading.current_thread().name
+    assert all(name.startswith("skinvariance") for name in where.values())
     ran.clear()
     run_parts(record, [slice(0, 5)])  # a single part runs in the caller's thread
     assert ran == [(slice(0, 5), threading.current_thread().name)]

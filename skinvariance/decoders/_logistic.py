@@ -50,7 +50,9 @@ class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
         :class:`~sklearn.exceptions.ConvergenceWarning`, as scikit-learn's does.
     n_threads : int, default=None
         Threads of the compiled loss; None follows the BLAS limit in force, as the package's
-        other compiled loops do. The fitted model does not depend on it.
+        other compiled loops do, and inside a stitching evaluation or a comparison (whose fits
+        run two or more at once on one thread each) also takes the threads of fits that have
+        finished, while they are idle. The fitted model does not depend on it.
 
     Attributes
     ----------
@@ -150,7 +152,8 @@ class LogisticClassifier(ClassifierMixin, LogitsClassifierMixin, BaseEstimator):
         # vector operations, whose spinning threads would otherwise take the loops' cores.
         loss_gradient = LogisticLoss(X, codes.astype(np.float64), sample_weight,
                                      n_outputs=n_outputs, binary=binary,
-                                     n_threads=compiled_threads(self.n_threads))
+                                     n_threads=compiled_threads(self.n_threads),
+                                     borrow=self.n_threads is None)
 
         def objective(theta):
             weights = theta[:n_weights]

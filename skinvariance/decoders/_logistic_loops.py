@@ -11,15 +11,17 @@ Rows are cut into at most ``MAX_CHUNKS`` chunks of whole tiles (at least ``MIN_C
 tiles each, when there are enough), fixed by the number of rows alone; each chunk sums its
 gradient in the input's dtype (as a BLAS product does over its rows) and the chunks are added
 in float64, in order. Threads take whole chunks, so the result does not depend on the number
-of threads. The loops release the GIL and are cached
-on disk (no ``parallel=True``). The inputs are finite (validated before), so the fast-math
-subset below only lets LLVM vectorise the sums; ``nnan`` and ``ninf`` are left out.
+of threads, which may change from one evaluation to the next (a fit in a batch of fits
+borrows the batch's idle threads, :func:`~skinvariance._parallel.spare_threads`). The loops
+release the GIL and are cached on disk (no ``parallel=True``). The inputs are finite
+(validated before), so the fast-math subset below only lets LLVM vectorise the sums; ``nnan``
+and ``ninf`` are left out.
 """
 
 import numba
 import numpy as np
 
-from .._parallel import run_parts, split_rows
+from .._parallel import run_parts, spare_threads, split_rows
 
 __all__ = ["MAX_CHUNKS", "MIN_CHUNK_TILES", "TILE", "LogisticLoss", "chunk_bounds"]
 
@@ -230,16 +232,29 @@ class LogisticLoss:
     binary : bool
     n_threads : int
         Threads to run the chunks on (the result does not depend on it).
+    borrow : bool, default=False
+        Whether each evaluation may also run on the idle threads of the batch of fits this
+        one belongs to (:func:`~skinvariance._parallel.spare_threads`).
     """
 
-    def __init__(self, X, y, sample_weight, *, n_outputs, binary, n_threads):
+    def __init__(self, X, y, sample_weight, *, n_outputs, binary, n_threads, borrow=False):
         self.X, self.y, self.sample_weight, self.binary = X, y, sample_weight, binary
         self.bounds = chunk_bounds(X.shape[0])
         n_chunks = len(self.bounds) - 1
         self._grad = np.empty((n_chunks, n_outputs, X.shape[1]), dtype=X.dtype)
         self._grad_b = np.empty((n_chunks, n_outputs))
         self._loss = np.empty(n_chunks)
-        self._parts = split_rows(n_chunks, n_threads, min_rows=1)
+        self._n_threads = min(n_threads, n_chunks)
+        self._n_borrowable = n_chunks - self._n_threads if borrow else 0
+        # the chunks' parts for each number of threads, made when first needed
+        self._parts = {}
+
+    def _parts_on(self, n_threads):
+        parts = self._parts.get(n_threads)
+        if parts is None:
+            parts = self._parts[n_threads] = split_rows(len(self.bounds) - 1, n_threads,
+                                                        min_rows=1)
+        return parts
 
     def __call__(self, W, b):
         """Loss and gradient at ``(W, b)`` (both in ``X``'s dtype), computed in ``X``'s
@@ -255,6 +270,7 @@ class LogisticLoss:
             _chunks(self.X, W, b, self.y, self.sample_weight, self.binary, self.bounds,
                     part.start, part.stop, self._grad, self._grad_b, self._loss)
 
-        run_parts(run, self._parts)
+        with spare_threads(self._n_borrowable) as n_lent:
+            run_parts(run, self._parts_on(self._n_threads + n_lent))
         return (float(self._loss.sum()), self._grad.sum(axis=0, dtype=np.float64),
                 self._grad_b.sum(axis=0))
