@@ -296,11 +296,11 @@ class _SharedThreads:
         def task(*args, **kwargs):
             with self._lock:
                 self.idle -= 1
-            _running.batch = self
+            outer, _running.batch = getattr(_running, "batch", None), self
             try:
                 return function(*args, **kwargs)
             finally:
-                _running.batch = None
+                _running.batch = outer
                 self.release()
         return task
 
