@@ -14,7 +14,9 @@ spaces (``bench_search.synthetic_spaces``):
   ``LogisticClassifier(max_iter=1000)``, for ``LogisticRegression``: the way the grid-search
   guide shows;
 - the naive loop (``bench_search._naive_loop``): every candidate and fold fitted from scratch
-  and scored, then the best refitted, under ``threadpool_limits(1)``, no ``memory``.
+  and scored, then the best refitted, under ``threadpool_limits(1)``, no ``memory``, with
+  ``LogisticRegression`` (the plain script) and with the probe (the same decoder as the
+  search that uses it).
 
 For the search with ``memory``, the cores it kept busy (CPU over wall time) and the share of
 its CPU time inside the decoders' fits and scores, inside the projections' transforms and the
@@ -43,7 +45,7 @@ from bench_search import GRID, load, load_average, save, synthetic_spaces  # noq
 
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-TASKS = ("grid-probe", "grid-memory", "grid", "naive-loop")
+TASKS = ("grid-probe", "grid-memory", "grid", "naive-loop", "naive-loop-probe")
 
 
 def _timed_units():
@@ -80,7 +82,7 @@ def worker(task, directory):
         search.fit(stacked, y)
     else:
         start, cpu_start = time.perf_counter(), cpu_seconds()
-        _naive_loop(spaces, y, GRID)
+        _naive_loop(spaces, y, GRID, probe=task == "naive-loop-probe")
     print(json.dumps({"seconds": time.perf_counter() - start,
                       "cpu seconds": cpu_seconds() - cpu_start, **spent}))
 
@@ -130,6 +132,9 @@ def write(args, runs):
         "grid (memory, LogisticClassifier) / naive": median["grid-probe"] / median["naive-loop"],
         "grid (memory) / naive": median["grid-memory"] / median["naive-loop"],
         "grid (no memory) / naive": median["grid"] / median["naive-loop"],
+        "naive loop with LogisticClassifier, 1 thread s": median["naive-loop-probe"],
+        "grid (memory, LogisticClassifier) / naive with LogisticClassifier":
+            median["grid-probe"] / median["naive-loop-probe"],
         "cores busy (memory)": float(np.median(memory["cpu seconds"] / memory["seconds"])),
         "decoders share (memory)": float(np.median(memory["decoders"]
                                                    / memory["cpu seconds"])),
@@ -147,7 +152,8 @@ def write(args, runs):
         "`memory` and the library's probe (`LogisticClassifier(max_iter=1000)` for "
         "`LogisticRegression`, as the grid-search guide shows), against "
         "the naive loop (every candidate and fold fitted from scratch, then the best refitted, "
-        "under `threadpool_limits(1)`, no `memory`, `LogisticRegression`: the plain script). "
+        "under `threadpool_limits(1)`, no `memory`, `LogisticRegression`: the plain script; "
+        "and the same loop with the probe, the search's own decoder). "
         "Fresh processes, alternating, "
         f"{args.repeat} round(s); ratios of the medians. `cores busy`: CPU over wall time. "
         "Shares, of the search with `memory`: its CPU time inside the decoders' fits and "

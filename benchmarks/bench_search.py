@@ -252,14 +252,15 @@ def _grid_search(spaces, y, grid, *, refit=True, n_jobs=None, memory=None, probe
     return search, stack_spaces(spaces)
 
 
-def _naive_loop(spaces, y, grid, memory=None):
+def _naive_loop(spaces, y, grid, memory=None, probe=False):
     """Every candidate and fold, fitted and scored one after the other, then the best refitted
-    on every row: the work of GridSearchCV, by hand, under one BLAS thread."""
+    on every row: the work of GridSearchCV, by hand, under one BLAS thread (the decoder as in
+    :func:`_grid_search`)."""
     from sklearn.base import clone
     from sklearn.model_selection import ParameterGrid
     from threadpoolctl import threadpool_limits
 
-    search, _ = _grid_search(spaces, y, grid, memory=memory)
+    search, _ = _grid_search(spaces, y, grid, memory=memory, probe=probe)
     scores = {}
     with threadpool_limits(1):
         for k, params in enumerate(ParameterGrid(grid)):
