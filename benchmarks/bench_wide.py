@@ -146,13 +146,19 @@ def _rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+#: Frames that only wrap a task of a batch (``_parallel.run_small_tasks``): not a task.
+WRAPPERS = {"_parallel.task"}
+
+
 def _stack(frame):
-    """The ``skinvariance`` functions of a stack, outermost first."""
+    """The ``skinvariance`` functions of a stack, outermost first (wrappers left out)."""
     names = []
     while frame is not None:
         code = frame.f_code
         if "skinvariance" in code.co_filename and "bench_wide" not in code.co_filename:
-            names.append(f"{Path(code.co_filename).stem}.{code.co_name}")
+            name = f"{Path(code.co_filename).stem}.{code.co_name}"
+            if name not in WRAPPERS:
+                names.append(name)
         frame = frame.f_back
     return names[::-1]
 
