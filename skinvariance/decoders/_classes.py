@@ -22,6 +22,10 @@ class LogitsClassifierMixin:
             return np.column_stack([1.0 - p, p])
         return softmax_inplace(Z)
 
+    def _classes_from_decision(self, Z):
+        """The most probable class of each row of the logits ``Z`` (in place)."""
+        return self.classes_[np.argmax(self._proba_from_decision(Z), axis=1)]
+
     def decision_function(self, X):
         """The logits.
 
@@ -76,5 +80,4 @@ class LogitsClassifierMixin:
         -------
         y : ndarray of shape (n_samples,)
         """
-        proba = self.predict_proba(X)  # first: it checks that the model is fitted
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._classes_from_decision(self._decision(X))

@@ -349,7 +349,7 @@ class ProductClassifier(ClassifierMixin, LogitsClassifierMixin, _BaseProductDeco
         return codes, codes, len(self.classes_), "multinomial"
 
     def _score_decision(self, Z, y):
-        return float(np.mean(self.classes_[np.argmax(self._proba_from_decision(Z), 1)] == y))
+        return float(np.mean(self._classes_from_decision(Z) == y))
 
 
 class ProductRegressor(RegressorMixin, _BaseProductDecoder):
